@@ -1,0 +1,328 @@
+import createClient from 'openapi-fetch';
+import {
+  AitoearnApiError,
+  AitoearnInputError,
+  AitoearnTransportError,
+  type ResponseFacts,
+  type TransportFailure,
+} from './errors.js';
+import type { components, paths } from './generated/aitoearn.js';
+import { checkApiKey, checkBaseUrl, checkPathParam, checkPositiveMs, show } from './validate.js';
+import { VERSION } from './version.js';
+
+/** An authorization session, as `GET …/auth/{platform}/status/{sessionId}` reports it. */
+export type AuthSession = components['schemas']['AuthSessionStatusVo'];
+/** `pending`, `completed` or `failed`, as the spec declares them. */
+export type AuthStatus = AuthSession['status'];
+/** A connected account of a completed session. */
+export type ConnectedAccount = NonNullable<AuthSession['accounts']>[number];
+/** An account the user may choose while `requiresSelection` is true. */
+export type SelectableAccount = NonNullable<AuthSession['selectableAccounts']>[number];
+/** A platform identifier the spec knows, such as `douyin` or `youtube`. */
+export type Platform = ConnectedAccount['platform'];
+
+/** The two public sites of the AiToEarn Open Platform. */
+export const SITES = { cn: 'https://aitoearn.cn', ai: 'https://aitoearn.ai' } as const;
+export type Site = keyof typeof SITES;
+
+const STATUS_PATH = '/api/v2/channels/accounts/auth/{platform}/status/{sessionId}' as const;
+
+export interface AitoearnClientOptions {
+  /** The Open Platform API key, sent as `X-Api-Key` to the configured origin only. */
+  readonly apiKey: string;
+  /** Which public site to call: `'cn'` (https://aitoearn.cn) or `'ai'` (https://aitoearn.ai). @default 'ai' */
+  readonly site?: Site;
+  /** Overrides `site`: https, or http to a loopback host (the sandbox, Prism). */
+  readonly baseUrl?: string | URL;
+  /** A `fetch` to use instead of the global one; it is called with one `Request`. */
+  readonly fetch?: (request: Request) => Promise<Response>;
+  /** How long one request may take, headers and body, in milliseconds. @default 10000 */
+  readonly requestTimeoutMs?: number;
+  /** Sent as `Accept-Language`; the API's messages follow it (`en-US` or `zh-CN`). */
+  readonly acceptLanguage?: 'en-US' | 'zh-CN' | (string & {});
+}
+
+/** Defaults of {@link AitoearnClientOptions}. */
+export const clientDefaults = { site: 'ai', requestTimeoutMs: 10_000 } as const;
+
+/** A configured client. It holds the key out of sight: inspecting or serialising it shows no secret. */
+export interface AitoearnClient {
+  /** The origin (and path prefix) every request goes to. */
+  readonly baseUrl: string;
+  readonly requestTimeoutMs: number;
+}
+
+interface Internals {
+  readonly api: ReturnType<typeof createClient<paths>>;
+}
+
+const internals = new WeakMap<AitoearnClient, Internals>();
+
+/**
+ * Creates a client for the AiToEarn Open Platform. Options are checked at once; nothing is sent.
+ *
+ * @example
+ * const client = createAitoearnClient({ apiKey: process.env.AITOEARN_API_KEY ?? '', site: 'cn' });
+ */
+export function createAitoearnClient(options: AitoearnClientOptions): AitoearnClient {
+  if (typeof options !== 'object' || options === null) {
+    throw new AitoearnInputError(
+      'options',
+      `Expected the client options to be an object, got ${show(options)}.`,
+    );
+  }
+  const apiKey = checkApiKey(options.apiKey);
+  const site = options.site ?? clientDefaults.site;
+  if (!Object.hasOwn(SITES, site)) {
+    throw new AitoearnInputError('site', `Expected "site" to be "cn" or "ai", got ${show(site)}.`);
+  }
+  const baseUrl = checkBaseUrl(options.baseUrl ?? SITES[site]);
+  const requestTimeoutMs = checkPositiveMs(
+    'requestTimeoutMs',
+    options.requestTimeoutMs ?? clientDefaults.requestTimeoutMs,
+  );
+  const headers: Record<string, string> = {
+    'X-Api-Key': apiKey,
+    Accept: 'application/json',
+    'User-Agent': `aitoearn-auth/${VERSION}`,
+  };
+  if (options.acceptLanguage !== undefined) {
+    if (
+      typeof options.acceptLanguage !== 'string' ||
+      !/^[A-Za-z0-9,;=.* -]{1,100}$/.test(options.acceptLanguage)
+    ) {
+      throw new AitoearnInputError(
+        'acceptLanguage',
+        `Expected "acceptLanguage" to be a language tag such as "en-US" or "zh-CN", got ${show(options.acceptLanguage)}.`,
+      );
+    }
+    headers['Accept-Language'] = options.acceptLanguage;
+  }
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    throw new AitoearnInputError('fetch', `Expected "fetch" to be a function, got ${show(options.fetch)}.`);
+  }
+  const api = createClient<paths>({
+    baseUrl,
+    headers,
+    // A redirect would carry X-Api-Key to wherever it points: never follow one.
+    redirect: 'manual',
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  const client: AitoearnClient = Object.freeze({ baseUrl, requestTimeoutMs });
+  internals.set(client, { api });
+  return client;
+}
+
+export interface GetAuthStatusParams {
+  /** The platform the session was started for, e.g. `douyin`. */
+  readonly platform: Platform | (string & {});
+  /** The session id returned when the authorization was started. */
+  readonly sessionId: string;
+  /** Aborting rejects with the signal's `reason`, as `fetch` does. */
+  readonly signal?: AbortSignal;
+}
+
+/** A successful status answer with what the poller needs from the response. */
+export interface AuthStatusResult {
+  readonly session: AuthSession;
+  /** The API's request id, for support tickets. */
+  readonly requestId: string | undefined;
+  /** The server's clock from the `Date` header, epoch ms (1 s resolution), when sent. */
+  readonly serverDateMs: number | undefined;
+}
+
+/**
+ * Asks once for the state of an authorization session. Resolves when the API answers `code: 0`; throws
+ * {@link AitoearnApiError} for a business error and {@link AitoearnTransportError} when no business answer
+ * arrived. Parameters are checked first; a bad one throws {@link AitoearnInputError} and sends nothing.
+ *
+ * @example
+ * const { session } = await getAuthStatus(client, { platform: 'douyin', sessionId });
+ * console.log(session.status);
+ */
+export function getAuthStatus(
+  client: AitoearnClient,
+  params: GetAuthStatusParams,
+): Promise<AuthStatusResult> {
+  return requestAuthStatus(client, params, client?.requestTimeoutMs);
+}
+
+/** Validated inputs for {@link requestAuthStatus}. */
+export function checkStatusParams(params: GetAuthStatusParams): void {
+  if (typeof params !== 'object' || params === null) {
+    throw new AitoearnInputError('params', `Expected the parameters to be an object, got ${show(params)}.`);
+  }
+  checkPathParam('platform', params.platform);
+  checkPathParam('sessionId', params.sessionId);
+  if (params.signal !== undefined && !(params.signal instanceof AbortSignal)) {
+    throw new AitoearnInputError(
+      'signal',
+      `Expected "signal" to be an AbortSignal, got ${show(params.signal)}.`,
+    );
+  }
+}
+
+function internalsOf(client: AitoearnClient): Internals {
+  const found = typeof client === 'object' && client !== null ? internals.get(client) : undefined;
+  if (!found) {
+    throw new AitoearnInputError(
+      'client',
+      `Expected "client" to come from createAitoearnClient(), got ${show(client)}.`,
+    );
+  }
+  return found;
+}
+
+/**
+ * The status request itself. `timeoutMs` undefined means the caller enforces its own timeout through
+ * `signal` (the waiter does, on its injectable clock).
+ * @internal
+ */
+export async function requestAuthStatus(
+  client: AitoearnClient,
+  params: GetAuthStatusParams,
+  timeoutMs: number | undefined,
+): Promise<AuthStatusResult> {
+  const { api } = internalsOf(client);
+  checkStatusParams(params);
+  const { platform, sessionId, signal } = params;
+  signal?.throwIfAborted();
+  const operation = `GET ${STATUS_PATH.replace('{platform}', platform).replace('{sessionId}', sessionId)}`;
+
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let timedOut = false;
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          controller.abort();
+        }, timeoutMs);
+  try {
+    const outcome = await api
+      .GET(STATUS_PATH, { params: { path: { platform, sessionId } }, signal: controller.signal })
+      .catch((error: unknown) => {
+        if (signal?.aborted) throw signal.reason;
+        if (timedOut) {
+          throw new AitoearnTransportError(
+            'timeout',
+            `${operation} timed out after ${timeoutMs} ms`,
+            {},
+            { cause: error },
+          );
+        }
+        const reason: TransportFailure = error instanceof SyntaxError ? 'bad-body' : 'network';
+        const what =
+          reason === 'bad-body' ? 'answered with a body that is not JSON' : 'failed on the network';
+        const detail = error instanceof Error ? describeCause(error) : String(error);
+        throw new AitoearnTransportError(reason, `${operation} ${what}: ${detail}`, {}, { cause: error });
+      });
+    return interpret(outcome.response, outcome.data, outcome.error, operation);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** undici hides the useful part ("ECONNREFUSED", "other side closed") in `cause`. */
+function describeCause(error: Error): string {
+  const inner = error.cause instanceof Error ? error.cause : undefined;
+  const code = inner && 'code' in inner ? ` (${String(inner.code)})` : '';
+  return inner ? `${error.message}: ${inner.message}${code}` : error.message;
+}
+
+function interpret(
+  response: Response,
+  data: unknown,
+  errorBody: unknown,
+  operation: string,
+): AuthStatusResult {
+  const facts: ResponseFacts = {
+    httpStatus: response.status,
+    requestId: response.headers.get('x-request-id') ?? undefined,
+    retryAfterMs: retryAfterMs(response.headers),
+  };
+  if (response.status >= 300 && response.status < 400) {
+    throw new AitoearnTransportError(
+      'redirect',
+      `${operation} answered HTTP ${response.status}, a redirect (to ${redirectTarget(response)}); redirects are not followed so that the API key stays with this origin`,
+      facts,
+    );
+  }
+  if (response.status !== 200) {
+    const kind = errorBody && typeof errorBody === 'object' ? 'a JSON body' : 'a non-JSON body';
+    throw new AitoearnTransportError(
+      'http-status',
+      `${operation} answered HTTP ${response.status} with ${kind}; the API answers every business outcome with HTTP 200`,
+      facts,
+    );
+  }
+  const body = data as { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
+  if (!body || typeof body !== 'object' || typeof body.code !== 'number' || !Number.isInteger(body.code)) {
+    throw new AitoearnTransportError(
+      'bad-body',
+      `${operation} answered a body without an integer "code"`,
+      facts,
+    );
+  }
+  const requestId = typeof body.requestId === 'string' ? body.requestId : facts.requestId;
+  if (body.code !== 0) {
+    const message = typeof body.message === 'string' ? body.message : '';
+    throw new AitoearnApiError(body.code, message, operation, { ...facts, requestId });
+  }
+  const session = body.data;
+  if (!isSession(session)) {
+    throw new AitoearnTransportError(
+      'bad-body',
+      `${operation} answered code 0 without a session (need "sessionId", "status" and "requiresSelection")`,
+      { ...facts, requestId },
+    );
+  }
+  const date = response.headers.get('date');
+  const serverDateMs = date ? Date.parse(date) : Number.NaN;
+  return { session, requestId, serverDateMs: Number.isFinite(serverDateMs) ? serverDateMs : undefined };
+}
+
+function isSession(value: unknown): value is AuthSession {
+  if (!value || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.sessionId === 'string' &&
+    typeof v.status === 'string' &&
+    typeof v.requiresSelection === 'boolean' &&
+    (v.expiresAt === undefined ||
+      (typeof v.expiresAt === 'string' && Number.isFinite(Date.parse(v.expiresAt))))
+  );
+}
+
+function redirectTarget(response: Response): string {
+  const location = response.headers.get('location');
+  if (!location) return 'no location';
+  try {
+    return new URL(location, response.url || undefined).origin;
+  } catch {
+    return 'an unparsable location';
+  }
+}
+
+/** `Retry-After` (seconds or an HTTP date) or `X-RateLimit-Reset` (epoch ms), as a delay from now. */
+export function retryAfterMs(headers: Headers, localNowMs = Date.now()): number | undefined {
+  const serverNow = Date.parse(headers.get('date') ?? '') || localNowMs;
+  let delay: number | undefined;
+  const retryAfter = headers.get('retry-after')?.trim();
+  if (retryAfter) {
+    if (/^\d+(\.\d+)?$/.test(retryAfter)) delay = Number(retryAfter) * 1000;
+    else {
+      const at = Date.parse(retryAfter);
+      if (Number.isFinite(at)) delay = at - serverNow;
+    }
+  }
+  const reset = headers.get('x-ratelimit-reset')?.trim();
+  if (reset && /^\d+$/.test(reset)) {
+    const fromReset = Number(reset) - serverNow;
+    delay = Math.max(delay ?? 0, fromReset);
+  }
+  return delay === undefined || !Number.isFinite(delay) ? undefined : Math.max(0, delay);
+}

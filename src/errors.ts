@@ -1,0 +1,247 @@
+/**
+ * Every error this package throws extends {@link AitoearnError}. Each class has a constant `name`
+ * (its class name) and structured, readonly fields; state is never stringified into `message`,
+ * and the API key is never stored on an error.
+ */
+
+import type { AuthSession } from './client.js';
+
+function named(cls: { prototype: Error }, name: string): void {
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
+}
+
+/** The base class of every error thrown by aitoearn-auth. */
+export class AitoearnError extends Error {
+  static {
+    named(AitoearnError, 'AitoearnError');
+  }
+}
+
+/** An argument or option was invalid; nothing was sent. */
+export class AitoearnInputError extends AitoearnError {
+  static {
+    named(AitoearnInputError, 'AitoearnInputError');
+  }
+  /** The option or argument that was refused, such as `"sessionId"` or `"baseUrl"`. */
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
+/** What a non-zero business `code` means, so callers need not compare numbers. */
+export type AitoearnApiErrorKind =
+  | 'unauthorized'
+  | 'validation'
+  | 'session-invalid'
+  | 'platform-mismatch'
+  | 'rate-limited'
+  | 'internal'
+  | 'unknown';
+
+const API_CODES: Readonly<Record<number, readonly [AitoearnApiErrorKind, string]>> = {
+  401: ['unauthorized', 'missing or invalid API key'],
+  400: ['validation', 'validation failed'],
+  10002: ['validation', 'validation failed'],
+  15039: ['session-invalid', 'session invalid or expired'],
+  15040: ['platform-mismatch', 'session belongs to another platform'],
+  429: ['rate-limited', 'rate limited'],
+  500: ['internal', 'internal server error'],
+};
+
+/** The kind of a business `code`; codes this package does not know are `'unknown'`. */
+export function apiErrorKind(code: number): AitoearnApiErrorKind {
+  return API_CODES[code]?.[0] ?? 'unknown';
+}
+
+export interface ResponseFacts {
+  /** The API's request id (`requestId` in the body, or the `x-request-id` header). */
+  readonly requestId?: string | undefined;
+  /** The HTTP status of the response, when one arrived. */
+  readonly httpStatus?: number | undefined;
+  /** How long the server asked us to wait before the next request (`Retry-After`, `X-RateLimit-Reset`), ms. */
+  readonly retryAfterMs?: number | undefined;
+}
+
+/** The API answered with a non-zero business `code` (every business answer is HTTP 200). */
+export class AitoearnApiError extends AitoearnError {
+  static {
+    named(AitoearnApiError, 'AitoearnApiError');
+  }
+  /** The business code, e.g. `15040`. */
+  readonly code: number;
+  /** What the code means; `'unknown'` for codes this package does not know. */
+  readonly kind: AitoearnApiErrorKind;
+  /** The server's own message, in the language asked for with `acceptLanguage`. Never match on it. */
+  readonly serverMessage: string;
+  readonly requestId: string | undefined;
+  readonly httpStatus: number | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: number, serverMessage: string, operation: string, facts: ResponseFacts = {}) {
+    const meaning = API_CODES[code]?.[1] ?? 'unknown code';
+    const id = facts.requestId ? ` (request id ${facts.requestId})` : '';
+    super(
+      `AiToEarn API answered code ${code} (${meaning}) for ${operation}${id}: ${JSON.stringify(serverMessage)}`,
+    );
+    this.code = code;
+    this.kind = apiErrorKind(code);
+    this.serverMessage = serverMessage;
+    this.requestId = facts.requestId;
+    this.httpStatus = facts.httpStatus;
+    this.retryAfterMs = facts.retryAfterMs;
+  }
+}
+
+/** Why a request failed below the business layer. */
+export type TransportFailure = 'network' | 'timeout' | 'http-status' | 'bad-body' | 'redirect';
+
+/**
+ * The request did not produce a business answer: the network failed, it timed out, a gateway answered
+ * with an HTTP status other than 200, the body was not the API's JSON, or the server redirected.
+ */
+export class AitoearnTransportError extends AitoearnError {
+  static {
+    named(AitoearnTransportError, 'AitoearnTransportError');
+  }
+  readonly reason: TransportFailure;
+  readonly httpStatus: number | undefined;
+  readonly requestId: string | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(reason: TransportFailure, message: string, facts: ResponseFacts = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.reason = reason;
+    this.httpStatus = facts.httpStatus;
+    this.requestId = facts.requestId;
+    this.retryAfterMs = facts.retryAfterMs;
+  }
+}
+
+/**
+ * Whether retrying the same request may succeed. Transient: network errors, timeouts, HTTP 408/429/5xx,
+ * non-JSON or shapeless bodies, business codes 429 and 500. Everything else is terminal: HTTP 401/403/404
+ * and other statuses, redirects, business 401/10002/400/15039/15040 and unknown codes, and any error that
+ * is not an {@link AitoearnError}.
+ *
+ * @example
+ * try { await getAuthStatus(client, params) } catch (error) { if (!isTransient(error)) throw error }
+ */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof AitoearnApiError) return error.kind === 'rate-limited' || error.kind === 'internal';
+  if (error instanceof AitoearnTransportError) {
+    switch (error.reason) {
+      case 'network':
+      case 'timeout':
+      case 'bad-body':
+        return true;
+      case 'redirect':
+        return false;
+      case 'http-status': {
+        const status = error.httpStatus ?? 0;
+        return status === 408 || status === 429 || status >= 500 || (status >= 200 && status < 300);
+      }
+    }
+  }
+  return false;
+}
+
+/** What a `failed` session's `errorCode` means (DESIGN: the platform callback failed). */
+export function describeAuthErrorCode(errorCode: number | undefined): string {
+  if (errorCode === undefined) return 'no error code given';
+  const known: Record<number, string> = {
+    15045: 'the user denied consent, or the platform returned no code',
+    15042: 'state mismatch',
+    15013: 'permission denied',
+    15010: 'the platform did not issue an access token',
+    15047: 'the platform user id is missing',
+    15048: 'access was revoked',
+    15082: 'the account is already connected to another user',
+    15083: 'account selection problem',
+    15084: 'account selection problem',
+    400: 'bad request',
+    500: 'internal error',
+  };
+  const text = known[errorCode];
+  if (text) return text;
+  if (errorCode >= 15070 && errorCode <= 15094) return "the platform's own API failed";
+  return 'unknown error code';
+}
+
+/** The session ended with `status: failed`: the platform callback failed (`errorCode` says why). */
+export class AuthFailedError extends AitoearnError {
+  static {
+    named(AuthFailedError, 'AuthFailedError');
+  }
+  readonly errorCode: number | undefined;
+  /** A readable meaning of `errorCode`. */
+  readonly reason: string;
+  readonly session: AuthSession;
+
+  constructor(session: AuthSession) {
+    const reason = describeAuthErrorCode(session.errorCode);
+    super(
+      `Authorization of session ${session.sessionId} failed with error code ${session.errorCode ?? 'none'} (${reason})`,
+    );
+    this.errorCode = session.errorCode;
+    this.reason = reason;
+    this.session = session;
+  }
+}
+
+/** The session is invalid or expired: its `expiresAt` passed, or the API answered 15039. */
+export class AuthExpiredError extends AitoearnError {
+  static {
+    named(AuthExpiredError, 'AuthExpiredError');
+  }
+  /** The last session snapshot seen, if any. */
+  readonly session: AuthSession | undefined;
+  readonly expiresAt: string | undefined;
+
+  constructor(message: string, session: AuthSession | undefined, options?: ErrorOptions) {
+    super(message, options);
+    this.session = session;
+    this.expiresAt = session?.expiresAt;
+  }
+}
+
+/** The caller's `timeoutMs` ran out before the session ended. */
+export class AuthTimeoutError extends AitoearnError {
+  static {
+    named(AuthTimeoutError, 'AuthTimeoutError');
+  }
+  readonly timeoutMs: number;
+  /** The last session snapshot seen, if any. */
+  readonly session: AuthSession | undefined;
+
+  constructor(timeoutMs: number, session: AuthSession | undefined, options?: ErrorOptions) {
+    super(
+      `Gave up waiting for the authorization after timeoutMs=${timeoutMs} (last status: ${session?.status ?? 'none seen'})`,
+      options,
+    );
+    this.timeoutMs = timeoutMs;
+    this.session = session;
+  }
+}
+
+/** Transient failures never stopped until the deadline; `cause` is the last one. */
+export class AitoearnUnavailableError extends AitoearnError {
+  static {
+    named(AitoearnUnavailableError, 'AitoearnUnavailableError');
+  }
+  /** How many requests failed in a row before giving up. */
+  readonly failures: number;
+  /** The last session snapshot seen, if any. */
+  readonly session: AuthSession | undefined;
+
+  constructor(failures: number, session: AuthSession | undefined, cause: unknown) {
+    const last = cause instanceof Error ? cause.message : String(cause);
+    super(`AiToEarn API unavailable: ${failures} request(s) in a row failed; the last one: ${last}`, {
+      cause,
+    });
+    this.failures = failures;
+    this.session = session;
+  }
+}

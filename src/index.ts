@@ -1,0 +1,28 @@
+export type {
+  AitoearnClient,
+  AitoearnClientOptions,
+  AuthSession,
+  AuthStatus,
+  AuthStatusResult,
+  ConnectedAccount,
+  GetAuthStatusParams,
+  Platform,
+  SelectableAccount,
+  Site,
+} from './client.js';
+export { clientDefaults, createAitoearnClient, getAuthStatus, SITES } from './client.js';
+export type { AitoearnApiErrorKind, TransportFailure } from './errors.js';
+export {
+  AitoearnApiError,
+  AitoearnError,
+  AitoearnInputError,
+  AitoearnTransportError,
+  AitoearnUnavailableError,
+  AuthExpiredError,
+  AuthFailedError,
+  AuthTimeoutError,
+  apiErrorKind,
+  describeAuthErrorCode,
+  isTransient,
+} from './errors.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,123 @@
+import { AitoearnInputError } from './errors.js';
+
+/** The longest platform or session id we send; real ids are far shorter. */
+export const MAX_PATH_PARAM_LENGTH = 256;
+/** Timers in Node overflow (and fire at once) above this many milliseconds. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A short, quoted rendering of a value for an error message. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') {
+    const quoted = JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+    return value.length > 60 ? `${quoted} (${value.length} characters)` : quoted;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  if (typeof value === 'function') return 'a function';
+  return Array.isArray(value) ? 'an array' : `a value of type ${typeof value}`;
+}
+
+function refuse(field: string, expected: string, value: unknown, why?: string): never {
+  throw new AitoearnInputError(
+    field,
+    `Expected "${field}" to be ${expected}, got ${show(value)}${why ? `: ${why}` : ''}.`,
+  );
+}
+
+// Whitespace, C0/C1 controls and invisible format characters (zero-width, bidi overrides).
+const INVISIBLE = /[\s\p{Cc}\p{Cf}]/u;
+
+/**
+ * Checks one path parameter. openapi-fetch encodes with `encodeURIComponent`, which leaves `.` and `..`
+ * alone, and the URL parser then resolves them to another path; the rest would change or hide the path.
+ */
+export function checkPathParam(field: string, value: unknown): string {
+  const expected = 'a non-empty id that is safe in a URL path';
+  if (typeof value !== 'string') refuse(field, expected, value);
+  if (value.length === 0) refuse(field, expected, value, 'it is empty');
+  if (value.length > MAX_PATH_PARAM_LENGTH) {
+    refuse(field, expected, value, `it is longer than ${MAX_PATH_PARAM_LENGTH} characters`);
+  }
+  if (value === '.' || value === '..')
+    refuse(field, expected, value, 'a dot segment would address another path');
+  const bad = /[/\\?#%]/.exec(value);
+  if (bad) refuse(field, expected, value, `it contains ${JSON.stringify(bad[0])}`);
+  if (INVISIBLE.test(value)) refuse(field, expected, value, 'it contains whitespace or control characters');
+  return value;
+}
+
+/** Checks the API key without ever putting it in the message. */
+export function checkApiKey(value: unknown): string {
+  const expected = 'a non-empty string without whitespace or control characters';
+  if (typeof value !== 'string') refuse('apiKey', expected, value);
+  if (value.length === 0) refuse('apiKey', expected, value, 'it is empty');
+  if (value.length > 4096 || INVISIBLE.test(value) || /[^\x21-\x7e]/.test(value)) {
+    throw new AitoearnInputError(
+      'apiKey',
+      `Expected "apiKey" to be ${expected}, got a ${value.length}-character string that contains ${
+        value.length > 4096 ? 'too many characters' : 'whitespace, control or non-ASCII characters'
+      } (the key itself is not shown).`,
+    );
+  }
+  return value;
+}
+
+/** A positive, finite number of milliseconds that a timer can hold. */
+export function checkPositiveMs(field: string, value: unknown, max = MAX_TIMER_MS): number {
+  const expected = `a positive number of milliseconds no larger than ${max}`;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) {
+    refuse(field, expected, value);
+  }
+  return value;
+}
+
+/** A finite number in [min, max]. */
+export function checkNumber(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    refuse(field, `a number from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+export function checkFunction<T>(field: string, value: T): T {
+  if (typeof value !== 'function') refuse(field, 'a function', value);
+  return value;
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/** Whether a URL's host is this machine (the sandbox, Prism, tests). */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.test(hostname);
+}
+
+/**
+ * Checks a base URL: https, or http to a loopback host; no credentials, query or fragment (they would be
+ * sent with, or silently change, every request). Returns it without a trailing slash.
+ */
+export function checkBaseUrl(value: unknown): string {
+  const expected = 'an https URL (or http to a loopback host) without credentials, query or fragment';
+  if (typeof value !== 'string' && !(value instanceof URL)) refuse('baseUrl', expected, value);
+  const text = String(value);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    refuse('baseUrl', expected, text, 'it is not a URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    refuse('baseUrl', expected, text, `the scheme ${url.protocol} is not supported`);
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    refuse('baseUrl', expected, text, 'plain http would send the API key unencrypted; use https');
+  }
+  if (url.username || url.password) {
+    // Never echo the URL: its credentials are secrets.
+    throw new AitoearnInputError(
+      'baseUrl',
+      `Expected "baseUrl" to be ${expected}, got a URL for ${url.host} that holds credentials (not shown).`,
+    );
+  }
+  if (url.search || text.includes('?')) refuse('baseUrl', expected, text, 'it has a query');
+  if (url.hash || text.includes('#')) refuse('baseUrl', expected, text, 'it has a fragment');
+  return url.href.replace(/\/+$/, '');
+}
