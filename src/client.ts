@@ -162,6 +162,11 @@ export function checkStatusParams(params: GetAuthStatusParams): void {
   }
 }
 
+/** Throws unless `client` came from {@link createAitoearnClient}. */
+export function checkClient(client: AitoearnClient): void {
+  internalsOf(client);
+}
+
 function internalsOf(client: AitoearnClient): Internals {
   const found = typeof client === 'object' && client !== null ? internals.get(client) : undefined;
   if (!found) {

@@ -15,6 +15,8 @@ export class AitoearnError extends Error {
   static {
     named(AitoearnError, 'AitoearnError');
   }
+  /** The last session snapshot seen before the error, when a waiter saw one. */
+  declare readonly session?: AuthSession | undefined;
 }
 
 /** An argument or option was invalid; nothing was sent. */
@@ -178,7 +180,7 @@ export class AuthFailedError extends AitoearnError {
   readonly errorCode: number | undefined;
   /** A readable meaning of `errorCode`. */
   readonly reason: string;
-  readonly session: AuthSession;
+  override readonly session: AuthSession;
 
   constructor(session: AuthSession) {
     const reason = describeAuthErrorCode(session.errorCode);
@@ -197,7 +199,7 @@ export class AuthExpiredError extends AitoearnError {
     named(AuthExpiredError, 'AuthExpiredError');
   }
   /** The last session snapshot seen, if any. */
-  readonly session: AuthSession | undefined;
+  override readonly session: AuthSession | undefined;
   readonly expiresAt: string | undefined;
 
   constructor(message: string, session: AuthSession | undefined, options?: ErrorOptions) {
@@ -214,7 +216,7 @@ export class AuthTimeoutError extends AitoearnError {
   }
   readonly timeoutMs: number;
   /** The last session snapshot seen, if any. */
-  readonly session: AuthSession | undefined;
+  override readonly session: AuthSession | undefined;
 
   constructor(timeoutMs: number, session: AuthSession | undefined, options?: ErrorOptions) {
     super(
@@ -234,7 +236,7 @@ export class AitoearnUnavailableError extends AitoearnError {
   /** How many requests failed in a row before giving up. */
   readonly failures: number;
   /** The last session snapshot seen, if any. */
-  readonly session: AuthSession | undefined;
+  override readonly session: AuthSession | undefined;
 
   constructor(failures: number, session: AuthSession | undefined, cause: unknown) {
     const last = cause instanceof Error ? cause.message : String(cause);

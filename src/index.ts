@@ -25,4 +25,9 @@ export {
   describeAuthErrorCode,
   isTransient,
 } from './errors.js';
+export type { AuthProgress, WaitClock, WaitForAuthOptions } from './poll/options.js';
+export { waitDefaults } from './poll/options.js';
+export { waitForAuth } from './poll/wait-for-auth.js';
+export type { AuthWatch } from './poll/watch-auth.js';
+export { watchAuth } from './poll/watch-auth.js';
 export { VERSION } from './version.js';

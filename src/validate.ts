@@ -8,7 +8,12 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A short, quoted rendering of a value for an error message. */
 export function show(value: unknown): string {
   if (typeof value === 'string') {
-    const quoted = JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+    // JSON.stringify leaves C1 controls, zero-width and bidi characters raw: escape them so the shown
+    // value is visible and cannot reorder the message on a terminal.
+    const quoted = JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value).replace(
+      /(?! )[\p{Cc}\p{Cf}\p{Z}]/gu,
+      (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`,
+    );
     return value.length > 60 ? `${quoted} (${value.length} characters)` : quoted;
   }
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
@@ -48,7 +53,11 @@ export function checkPathParam(field: string, value: unknown): string {
 /** Checks the API key without ever putting it in the message. */
 export function checkApiKey(value: unknown): string {
   const expected = 'a non-empty string without whitespace or control characters';
-  if (typeof value !== 'string') refuse('apiKey', expected, value);
+  if (typeof value !== 'string') {
+    // A number or boolean key is still the key: name its type only.
+    const got = value == null ? String(value) : `a value of type ${typeof value}`;
+    throw new AitoearnInputError('apiKey', `Expected "apiKey" to be ${expected}, got ${got}.`);
+  }
   if (value.length === 0) refuse('apiKey', expected, value, 'it is empty');
   if (value.length > 4096 || INVISIBLE.test(value) || /[^\x21-\x7e]/.test(value)) {
     throw new AitoearnInputError(
@@ -98,26 +107,33 @@ export function checkBaseUrl(value: unknown): string {
   const expected = 'an https URL (or http to a loopback host) without credentials, query or fragment';
   if (typeof value !== 'string' && !(value instanceof URL)) refuse('baseUrl', expected, value);
   const text = String(value);
+  // Credentials are secrets: a URL that may hold them ("@") is never echoed, whichever check refuses it.
+  const fail = (why: string): never => {
+    if (!text.includes('@')) refuse('baseUrl', expected, text, why);
+    throw new AitoearnInputError(
+      'baseUrl',
+      `Expected "baseUrl" to be ${expected}, got a URL that may hold credentials (not shown): ${why}.`,
+    );
+  };
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    refuse('baseUrl', expected, text, 'it is not a URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    refuse('baseUrl', expected, text, `the scheme ${url.protocol} is not supported`);
-  }
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    refuse('baseUrl', expected, text, 'plain http would send the API key unencrypted; use https');
+    return fail('it is not a URL');
   }
   if (url.username || url.password) {
-    // Never echo the URL: its credentials are secrets.
     throw new AitoearnInputError(
       'baseUrl',
       `Expected "baseUrl" to be ${expected}, got a URL for ${url.host} that holds credentials (not shown).`,
     );
   }
-  if (url.search || text.includes('?')) refuse('baseUrl', expected, text, 'it has a query');
-  if (url.hash || text.includes('#')) refuse('baseUrl', expected, text, 'it has a fragment');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    fail(`the scheme ${url.protocol} is not supported`);
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    fail('plain http would send the API key unencrypted; use https');
+  }
+  if (url.search || text.includes('?')) fail('it has a query');
+  if (url.hash || text.includes('#')) fail('it has a fragment');
   return url.href.replace(/\/+$/, '');
 }

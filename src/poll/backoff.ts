@@ -1,0 +1,18 @@
+export interface BackoffOptions {
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly factor: number;
+  readonly jitter: number;
+}
+
+/**
+ * The delay before check number `step + 1`, given `step` checks so far (step ≥ 1): `initialDelayMs`
+ * grown by `factor` per step and capped at `maxDelayMs`, then shortened by up to `jitter` (a fraction),
+ * so that many waiters started together spread out without ever waiting longer than the cap.
+ */
+export function backoffDelay(step: number, options: BackoffOptions, random: () => number): number {
+  const grown = options.initialDelayMs * options.factor ** Math.max(0, step - 1);
+  const capped = Math.min(options.maxDelayMs, grown);
+  const r = Math.min(1, Math.max(0, random()));
+  return Math.round(capped * (1 - options.jitter * r));
+}
