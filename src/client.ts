@@ -4,7 +4,6 @@ import {
   AitoearnInputError,
   AitoearnTransportError,
   type ResponseFacts,
-  type TransportFailure,
 } from './errors.js';
 import type { components, paths } from './generated/aitoearn.js';
 import { checkApiKey, checkBaseUrl, checkPathParam, checkPositiveMs, show } from './validate.js';
@@ -207,7 +206,12 @@ export async function requestAuthStatus(
         }, timeoutMs);
   try {
     const outcome = await api
-      .GET(STATUS_PATH, { params: { path: { platform, sessionId } }, signal: controller.signal })
+      // Parsed here rather than by openapi-fetch, so that a bad body keeps the response's facts.
+      .GET(STATUS_PATH, {
+        params: { path: { platform, sessionId } },
+        signal: controller.signal,
+        parseAs: 'text',
+      })
       .catch((error: unknown) => {
         if (signal?.aborted) throw signal.reason;
         if (timedOut) {
@@ -218,11 +222,15 @@ export async function requestAuthStatus(
             { cause: error },
           );
         }
-        const reason: TransportFailure = error instanceof SyntaxError ? 'bad-body' : 'network';
-        const what =
-          reason === 'bad-body' ? 'answered with a body that is not JSON' : 'failed on the network';
         const detail = error instanceof Error ? describeCause(error) : String(error);
-        throw new AitoearnTransportError(reason, `${operation} ${what}: ${detail}`, {}, { cause: error });
+        throw new AitoearnTransportError(
+          'network',
+          `${operation} failed on the network: ${detail}`,
+          {},
+          {
+            cause: error,
+          },
+        );
       });
     return interpret(outcome.response, outcome.data, outcome.error, operation);
   } finally {
@@ -240,7 +248,7 @@ function describeCause(error: Error): string {
 
 function interpret(
   response: Response,
-  data: unknown,
+  text: unknown,
   errorBody: unknown,
   operation: string,
 ): AuthStatusResult {
@@ -264,7 +272,18 @@ function interpret(
       facts,
     );
   }
-  const body = data as { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
+  let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
+  try {
+    body = typeof text === 'string' && text !== '' ? JSON.parse(text) : undefined;
+  } catch {
+    // The parser's message quotes the body, which could echo our headers back: never include it.
+    const type = response.headers.get('content-type') ?? 'no content type';
+    throw new AitoearnTransportError(
+      'bad-body',
+      `${operation} answered HTTP 200 with a body that is not JSON (${type}, ${String(text).length} characters)`,
+      facts,
+    );
+  }
   if (!body || typeof body !== 'object' || typeof body.code !== 'number' || !Number.isInteger(body.code)) {
     throw new AitoearnTransportError(
       'bad-body',

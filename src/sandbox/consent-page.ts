@@ -1,0 +1,93 @@
+/**
+ * The consent page a person sees at `consentUrl`, standing in for a platform's authorization page. It is
+ * self-contained (no external assets, no script) and every value from a session is escaped.
+ */
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** What the page shows about a pending session. */
+export interface ConsentView {
+  readonly sessionId: string;
+  readonly platform: string;
+  readonly expiresAt: string;
+  readonly selecting: boolean;
+  readonly accounts: readonly { readonly platformUid: string; readonly displayName: string }[];
+}
+
+const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}code{background:#f2f2f2;padding:0 .25rem;border-radius:3px}
+form{display:inline-block;margin:.5rem .5rem 0 0}fieldset{border:1px solid #ccc;border-radius:6px;margin:1rem 0}
+label{display:block;padding:.2rem 0}button{font:inherit;padding:.4rem 1rem;border-radius:6px;border:1px solid #888;cursor:pointer}
+button.primary{background:#1a73e8;color:#fff;border-color:#1a73e8}.muted{color:#666;font-size:.9rem}`;
+
+/** A whole HTML document around already-escaped body markup. */
+function page(title: string, bodyHtml: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${escapeHtml(title)} · AiToEarn sandbox</title>
+<style>${STYLE}</style>
+</head>
+<body>
+${bodyHtml}
+<p class="muted">AiToEarn sandbox: a local stand-in for the platform's authorization page. Nothing here talks to a real platform.</p>
+</body>
+</html>
+`;
+}
+
+function actionPath(sessionId: string, action: 'approve' | 'deny' | 'select'): string {
+  return escapeHtml(`/sandbox/sessions/${encodeURIComponent(sessionId)}/${action}`);
+}
+
+/** The page for a pending session: Approve/Deny, or account checkboxes and Deny when a choice is needed. */
+export function renderConsentPage(view: ConsentView): string {
+  const platform = escapeHtml(view.platform);
+  const intro = `<h1>Connect your ${platform} account</h1>
+<p>An application asks to connect ${view.selecting ? 'the accounts you choose' : `${view.accounts.length} ${platform} account(s)`} to AiToEarn.</p>
+<p class="muted">Session <code>${escapeHtml(view.sessionId)}</code>, expires at <time datetime="${escapeHtml(view.expiresAt)}">${escapeHtml(view.expiresAt)}</time>.</p>`;
+  const deny = `<form method="post" action="${actionPath(view.sessionId, 'deny')}"><button type="submit" name="action" value="deny">Deny</button></form>`;
+  if (view.selecting) {
+    const boxes = view.accounts
+      .map(
+        (a) =>
+          `<label><input type="checkbox" name="platformUids" value="${escapeHtml(a.platformUid)}"> ${escapeHtml(a.displayName)}</label>`,
+      )
+      .join('\n');
+    return page(
+      `Choose ${view.platform} accounts`,
+      `${intro}
+<form method="post" action="${actionPath(view.sessionId, 'select')}">
+<fieldset><legend>Choose the accounts to connect</legend>
+${boxes}
+</fieldset>
+<button type="submit" class="primary" name="action" value="select">Connect selected accounts</button>
+</form>
+${deny}`,
+    );
+  }
+  const list = view.accounts.map((a) => `<li>${escapeHtml(a.displayName)}</li>`).join('\n');
+  return page(
+    `Connect ${view.platform}`,
+    `${intro}
+<ul>
+${list}
+</ul>
+<form method="post" action="${actionPath(view.sessionId, 'approve')}"><button type="submit" class="primary" name="action" value="approve">Approve</button></form>
+${deny}`,
+  );
+}
+
+/** The page shown after a form was submitted, or when the session cannot be acted on. */
+export function renderResultPage(title: string, text: string, backToSessionId?: string): string {
+  const back =
+    backToSessionId === undefined
+      ? ''
+      : `<p><a href="${escapeHtml(`/sandbox/consent/${encodeURIComponent(backToSessionId)}`)}">Back to the consent page</a></p>`;
+  return page(title, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(text)}</p>\n${back}`);
+}

@@ -1,0 +1,96 @@
+/**
+ * A scripted AiToEarn status endpoint on the virtual clock, injected as the client's `fetch`: the
+ * openapi-fetch idiom for unit tests. The fault suite uses a real node:http server instead.
+ */
+import type { FakeClock } from './fake-clock.js';
+
+export const SERVER_START_MS = Date.UTC(2026, 10, 26, 8, 0, 0);
+
+export type Reply =
+  | {
+      readonly status: string;
+      readonly requiresSelection?: boolean;
+      readonly extra?: Record<string, unknown>;
+    }
+  | { readonly code: number; readonly headers?: Record<string, string> }
+  | { readonly http: number; readonly body?: string; readonly headers?: Record<string, string> }
+  | { readonly hang: true }
+  | { readonly network: true };
+
+export interface FakeApiOptions {
+  /** The session's expiresAt, as ms after SERVER_START_MS; undefined leaves it out. */
+  readonly expiresInMs?: number | undefined;
+  /** The server's clock at virtual time 0 (epoch ms). */
+  readonly serverStartMs?: number;
+  /** Send a `Date` header. @default true */
+  readonly sendDate?: boolean;
+  /** Virtual latency of each answer, ms. @default 50 */
+  readonly latencyMs?: number;
+}
+
+export interface FakeApi {
+  readonly fetch: (request: Request) => Promise<Response>;
+  /** Virtual times at which requests arrived. */
+  readonly calls: number[];
+  /** The request URLs, to check paths and headers. */
+  readonly requests: Request[];
+  /** Virtual times at which code-0 answers (which carry `expiresAt`) were sent. */
+  readonly answers: number[];
+  /** Indexes of the requests whose answer was sent (not hung, not aborted first). */
+  readonly delivered: Set<number>;
+}
+
+export function fakeApi(
+  clock: FakeClock,
+  script: readonly Reply[] | ((index: number) => Reply),
+  options: FakeApiOptions = {},
+): FakeApi {
+  const serverStart = options.serverStartMs ?? SERVER_START_MS;
+  const latency = options.latencyMs ?? 50;
+  const calls: number[] = [];
+  const requests: Request[] = [];
+  const answers: number[] = [];
+  const delivered = new Set<number>();
+  const replyAt = (i: number): Reply => {
+    if (typeof script === 'function') return script(i);
+    return script[Math.min(i, script.length - 1)] ?? { status: 'pending' };
+  };
+  const fetch = async (request: Request): Promise<Response> => {
+    const index = calls.length;
+    calls.push(clock.now());
+    requests.push(request);
+    const reply = replyAt(index);
+    const signal = request.signal;
+    if ('hang' in reply) {
+      return new Promise<Response>((_, reject) => {
+        signal.throwIfAborted();
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    }
+    await clock.sleep(latency, signal);
+    delivered.add(index);
+    if ('network' in reply) throw new TypeError('fetch failed', { cause: new Error('read ECONNRESET') });
+    const headers = new Headers({ 'content-type': 'application/json', 'x-request-id': `req-${index + 1}` });
+    if (options.sendDate ?? true) headers.set('date', new Date(serverStart + clock.now()).toUTCString());
+    if ('http' in reply) {
+      for (const [k, v] of Object.entries(reply.headers ?? {})) headers.set(k, v);
+      return new Response(reply.body ?? '<html>Bad gateway</html>', { status: reply.http, headers });
+    }
+    if ('code' in reply) {
+      for (const [k, v] of Object.entries(reply.headers ?? {})) headers.set(k, v);
+      const body = { code: reply.code, message: 'error', data: {}, timestamp: serverStart + clock.now() };
+      return new Response(JSON.stringify(body), { status: 200, headers });
+    }
+    const data: Record<string, unknown> = {
+      sessionId: 'sess-1',
+      status: reply.status,
+      requiresSelection: reply.requiresSelection ?? false,
+      ...reply.extra,
+    };
+    if (options.expiresInMs !== undefined)
+      data.expiresAt = new Date(serverStart + options.expiresInMs).toISOString();
+    answers.push(clock.now());
+    return new Response(JSON.stringify({ code: 0, message: 'ok', data }), { status: 200, headers });
+  };
+  return { fetch, calls, requests, answers, delivered };
+}

@@ -1,0 +1,178 @@
+import fc from 'fast-check';
+import { expect, it } from 'vitest';
+import {
+  AitoearnApiError,
+  AitoearnTransportError,
+  AitoearnUnavailableError,
+  AuthExpiredError,
+  AuthFailedError,
+  AuthTimeoutError,
+  createAitoearnClient,
+  waitForAuth,
+} from '../src/index.js';
+import { fakeApi, type Reply, SERVER_START_MS } from './helpers/fake-api.js';
+import { FakeClock } from './helpers/fake-clock.js';
+
+const pendingReply = fc.constantFrom<Reply>(
+  { status: 'pending' },
+  { status: 'pending', requiresSelection: true },
+);
+const transientReply = fc.constantFrom<Reply>(
+  { code: 429 },
+  { code: 500 },
+  { http: 502 },
+  { http: 503 },
+  { http: 408 },
+  { http: 429, headers: { 'retry-after': '2' } },
+  { network: true },
+  { hang: true },
+);
+const terminalReply = fc.constantFrom<Reply>(
+  { status: 'completed' },
+  { status: 'failed', extra: { errorCode: 15045 } },
+  { code: 401 },
+  { code: 15039 },
+  { code: 15040 },
+  { code: 10002 },
+  { code: 400 },
+  { code: 98765 },
+  { http: 401 },
+  { http: 403 },
+  { http: 404 },
+  { http: 307, headers: { location: 'https://other.example/' } },
+);
+
+const scenario = fc.record({
+  script: fc.array(
+    fc.oneof(
+      { weight: 6, arbitrary: pendingReply },
+      { weight: 3, arbitrary: transientReply },
+      {
+        weight: 1,
+        arbitrary: terminalReply,
+      },
+    ),
+    { minLength: 1, maxLength: 40 },
+  ),
+  expiresInMs: fc.option(fc.integer({ min: -5000, max: 300_000 }), { nil: undefined }),
+  timeoutMs: fc.integer({ min: 1, max: 600_000 }),
+  requestTimeoutMs: fc.integer({ min: 100, max: 10_000 }),
+  latencyMs: fc.integer({ min: 0, max: 3000 }),
+  localSkewMs: fc.integer({ min: -600_000, max: 600_000 }),
+  serverSkewMs: fc.integer({ min: -3_600_000, max: 3_600_000 }),
+  abortAtMs: fc.option(fc.integer({ min: 0, max: 300_000 }), { nil: undefined }),
+  seed: fc.double({ min: 0, max: 0.999, noNaN: true }),
+});
+
+/** What the first terminal answer of a script should end the wait with. */
+function expectedFor(reply: Reply): (outcome: { value?: unknown; error?: unknown }) => boolean {
+  if ('status' in reply) {
+    if (reply.status === 'completed')
+      return ({ value }) => (value as { status?: string })?.status === 'completed';
+    return ({ error }) => error instanceof AuthFailedError && error.errorCode === 15045;
+  }
+  if ('code' in reply) {
+    if (reply.code === 15039) return ({ error }) => error instanceof AuthExpiredError;
+    return ({ error }) => error instanceof AitoearnApiError && error.code === reply.code;
+  }
+  return ({ error }) => error instanceof AitoearnTransportError && !(error instanceof AitoearnApiError);
+}
+
+const isTerminal = (r: Reply) =>
+  ('status' in r && r.status !== 'pending') ||
+  ('code' in r && r.code !== 429 && r.code !== 500) ||
+  ('http' in r && [401, 403, 404, 307].includes(r.http));
+
+it('always settles, by deadline + 1 s, with the outcome of the first terminal answer (1,000 scripts)', async () => {
+  await fc.assert(
+    fc.asyncProperty(scenario, async (s) => {
+      const clock = new FakeClock(SERVER_START_MS + s.localSkewMs);
+      const server = fakeApi(clock, s.script, {
+        expiresInMs: s.expiresInMs,
+        serverStartMs: SERVER_START_MS + s.serverSkewMs,
+        latencyMs: s.latencyMs,
+      });
+      const client = createAitoearnClient({
+        apiKey: 'k',
+        baseUrl: 'http://127.0.0.1:9',
+        fetch: server.fetch,
+      });
+      const controller = new AbortController();
+      const reason = new Error('aborted by the property test');
+      const abortTimer = new AbortController();
+      if (s.abortAtMs !== undefined) {
+        clock.sleep(s.abortAtMs, abortTimer.signal).then(
+          () => controller.abort(reason),
+          () => {},
+        );
+      }
+      const waiting = waitForAuth(client, {
+        platform: 'douyin',
+        sessionId: 'sess-1',
+        timeoutMs: s.timeoutMs,
+        requestTimeoutMs: s.requestTimeoutMs,
+        clock,
+        sleep: clock.sleep,
+        random: () => s.seed,
+        signal: controller.signal,
+      });
+      let outcome: { value?: unknown; error?: unknown };
+      try {
+        outcome = { value: await clock.drive(waiting) };
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith('Deadlock')) throw error;
+        outcome = { error };
+      }
+      const settledAt = clock.now();
+      abortTimer.abort();
+
+      // Settles no later than deadline + 1 s (and, when aborted, at the abort). The waiter learns
+      // expiresAt from the first answer with a session, so before that the deadline is timeoutMs.
+      const learnedAt = server.answers[0];
+      const expiry =
+        s.expiresInMs === undefined || learnedAt === undefined
+          ? Number.POSITIVE_INFINITY
+          : Math.max(s.expiresInMs, learnedAt);
+      const deadline = Math.min(s.timeoutMs, expiry);
+      const bound = Math.min(deadline + 1000, s.abortAtMs ?? Number.POSITIVE_INFINITY);
+      expect(settledAt).toBeLessThanOrEqual(bound + 1);
+
+      // Nothing of the waiter stays scheduled.
+      expect(clock.pending).toBe(0);
+
+      // Never a request after an abort.
+      if (outcome.error === reason) {
+        for (const at of server.calls) expect(at).toBeLessThanOrEqual(s.abortAtMs as number);
+        return;
+      }
+
+      // Never a request after a terminal answer; the outcome matches the first one reached.
+      const answered = server.calls.length;
+      const replyTo = (i: number) => s.script[Math.min(i, s.script.length - 1)] as Reply;
+      let firstTerminal = -1;
+      for (let i = 0; i < answered; i++) {
+        if (server.delivered.has(i) && isTerminal(replyTo(i))) {
+          firstTerminal = i;
+          break;
+        }
+      }
+      if (firstTerminal !== -1) {
+        expect(answered).toBe(firstTerminal + 1);
+        expect(expectedFor(replyTo(firstTerminal))(outcome)).toBe(true);
+      } else {
+        // No terminal answer was reached: the deadline (or the retry budget) ended it.
+        const e = outcome.error;
+        expect(
+          e instanceof AuthExpiredError ||
+            e instanceof AuthTimeoutError ||
+            e instanceof AitoearnUnavailableError,
+        ).toBe(true);
+      }
+
+      // Requests stay under the schedule's bound: at least 900 ms apart, plus the first and the final check.
+      const span = Math.max(0, Math.min(settledAt, deadline + 1000));
+      expect(answered).toBeLessThanOrEqual(Math.floor(span / 900) + 2);
+    }),
+    { numRuns: 1000 },
+  );
+}, 120_000);

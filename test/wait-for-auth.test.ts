@@ -1,0 +1,490 @@
+import { describe, expect, it, test } from 'vitest';
+import {
+  AitoearnApiError,
+  AitoearnInputError,
+  AitoearnTransportError,
+  AitoearnUnavailableError,
+  AuthExpiredError,
+  AuthFailedError,
+  type AuthProgress,
+  AuthTimeoutError,
+  createAitoearnClient,
+  type WaitForAuthOptions,
+  waitForAuth,
+  watchAuth,
+} from '../src/index.js';
+import { backoffDelay } from '../src/poll/backoff.js';
+import { type FakeApiOptions, fakeApi, type Reply, SERVER_START_MS } from './helpers/fake-api.js';
+import { FakeClock } from './helpers/fake-clock.js';
+
+const MINUTE = 60_000;
+
+function setup(
+  script: readonly Reply[] | ((i: number) => Reply),
+  api: FakeApiOptions = {},
+  options: Partial<WaitForAuthOptions> = {},
+) {
+  const clock = new FakeClock();
+  const server = fakeApi(clock, script, api);
+  const client = createAitoearnClient({
+    apiKey: 'test-key',
+    baseUrl: 'http://127.0.0.1:9',
+    fetch: server.fetch,
+  });
+  const events: AuthProgress[] = [];
+  const run = () =>
+    clock.drive(
+      waitForAuth(client, {
+        platform: 'douyin',
+        sessionId: 'sess-1',
+        clock,
+        sleep: clock.sleep,
+        random: () => 0,
+        onProgress: (event) => events.push(event),
+        ...options,
+      }),
+    );
+  return { clock, server, client, events, run };
+}
+
+/** Settles the promise and returns its rejection, failing the test if it resolved. */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    (value) => {
+      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
+    },
+    (error: unknown) => error,
+  );
+}
+
+const gaps = (calls: number[]) => calls.slice(1).map((t, i) => t - (calls[i] as number));
+
+describe('schedule', () => {
+  it('sends the first request at once and backs off 1 s, 2 s, 4 s, then 5 s', async () => {
+    const { server, run } = setup((i) => (i < 7 ? { status: 'pending' } : { status: 'completed' }), {
+      expiresInMs: 5 * MINUTE,
+      latencyMs: 0,
+    });
+    const session = await run();
+    expect(session.status).toBe('completed');
+    expect(server.calls[0]).toBe(0);
+    expect(gaps(server.calls)).toEqual([1000, 2000, 4000, 5000, 5000, 5000, 5000]);
+  });
+
+  it('jitters each delay downwards by at most the jitter fraction', async () => {
+    const { server, run } = setup(
+      (i) => (i < 5 ? { status: 'pending' } : { status: 'completed' }),
+      { expiresInMs: 5 * MINUTE, latencyMs: 0 },
+      { random: () => 0.999 },
+    );
+    await run();
+    const expected = [1000, 2000, 4000, 5000, 5000].map((d) => Math.round(d * (1 - 0.1 * 0.999)));
+    expect(gaps(server.calls)).toEqual(expected);
+  });
+
+  it('backoffDelay never exceeds maxDelayMs and never drops below (1 − jitter) of it', () => {
+    const o = { initialDelayMs: 1000, maxDelayMs: 5000, factor: 2, jitter: 0.1 };
+    for (let step = 1; step < 60; step++) {
+      for (const r of [0, 0.5, 0.9999]) {
+        const d = backoffDelay(step, o, () => r);
+        expect(d).toBeLessThanOrEqual(5000);
+        expect(d).toBeGreaterThanOrEqual(Math.min(5000, 1000 * 2 ** (step - 1)) * 0.9 - 1);
+      }
+    }
+  });
+
+  it('makes one last check just before expiresAt and settles at expiresAt, not after', async () => {
+    const { server, clock, run } = setup([{ status: 'pending' }], { expiresInMs: 10_500, latencyMs: 0 });
+    const error = await rejection(run());
+    expect(error).toBeInstanceOf(AuthExpiredError);
+    // 0, 1 s, 3 s, 7 s by backoff; 12 s would pass expiresAt, so the final check moves to 1 s before it.
+    // The Date header has 1 s resolution, so the local estimate of expiresAt is within ±500 ms.
+    expect(server.calls.slice(0, 4)).toEqual([0, 1000, 3000, 7000]);
+    expect(server.calls).toHaveLength(5);
+    expect(server.calls[4]).toBeGreaterThanOrEqual(10_500 - 1500);
+    expect(server.calls[4]).toBeLessThanOrEqual(10_500 - 500);
+    expect(clock.now()).toBeGreaterThanOrEqual(10_500 - 500);
+    expect(clock.now()).toBeLessThanOrEqual(10_500 + 1000);
+  });
+
+  it('ends with AuthTimeoutError at timeoutMs when that comes before expiresAt', async () => {
+    const { server, clock, run } = setup(
+      [{ status: 'pending' }],
+      { expiresInMs: 5 * MINUTE, latencyMs: 0 },
+      { timeoutMs: 4000 },
+    );
+    const error = await rejection(run());
+    expect(error).toBeInstanceOf(AuthTimeoutError);
+    expect((error as AuthTimeoutError).timeoutMs).toBe(4000);
+    expect((error as AuthTimeoutError).session?.status).toBe('pending');
+    expect(server.calls).toEqual([0, 1000, 3000]);
+    expect(clock.now()).toBe(4000);
+  });
+
+  it('uses timeoutMs as the only deadline when the session has no expiresAt', async () => {
+    const { server, clock, run } = setup([{ status: 'pending' }], { latencyMs: 0 }, { timeoutMs: 60_000 });
+    const error = await rejection(run());
+    expect(error).toBeInstanceOf(AuthTimeoutError);
+    expect(clock.now()).toBe(60_000);
+    expect(server.calls.at(-1)).toBeLessThan(60_000);
+    expect(server.calls.at(-1)).toBeGreaterThanOrEqual(59_000);
+  });
+
+  it('ends as expired after exactly one request when expiresAt is already past', async () => {
+    const { server, run } = setup([{ status: 'pending' }], { expiresInMs: -1000 });
+    const error = await rejection(run());
+    expect(error).toBeInstanceOf(AuthExpiredError);
+    expect(server.calls).toHaveLength(1);
+  });
+
+  it('never hands the sleep a delay of 2^31 ms or more, even when a server hint asks for weeks', async () => {
+    const { clock, server, run } = setup(
+      [{ code: 429, headers: { 'retry-after': String(40 * 24 * 3600) } }, { status: 'completed' }],
+      { latencyMs: 0 },
+      { timeoutMs: 60 * 24 * 3600 * 1000 },
+    );
+    await run();
+    expect(server.calls).toHaveLength(2);
+    expect(server.calls[1]).toBeGreaterThanOrEqual(40 * 24 * 3600 * 1000);
+    expect(Math.max(...clock.sleeps)).toBeLessThan(2 ** 31 - 1 + 1);
+  });
+});
+
+describe('deadline on the server clock', () => {
+  const scenario = async (localSkewMs: number, serverSkewMs: number) => {
+    const { clock, server, run } = setup([{ status: 'pending' }], {
+      expiresInMs: 30_000,
+      serverStartMs: SERVER_START_MS + serverSkewMs,
+      latencyMs: 20,
+    });
+    clock.wallOffsetMs += localSkewMs;
+    const error = await rejection(run());
+    return { error, end: clock.now(), calls: server.calls.length };
+  };
+
+  it.each([
+    ['10 minutes fast', 10 * MINUTE, 0],
+    ['10 minutes slow', -10 * MINUTE, 0],
+    ['right, while the server runs an hour ahead', 0, 60 * MINUTE],
+  ])('stops at expiresAt when the local clock is %s', async (_, local, server) => {
+    const base = await scenario(0, 0);
+    const skewed = await scenario(local, server);
+    expect(skewed.error).toBeInstanceOf(AuthExpiredError);
+    expect(skewed.end).toBe(base.end);
+    expect(skewed.calls).toBe(base.calls);
+    expect(skewed.end).toBeGreaterThanOrEqual(30_000 - 1000);
+    expect(skewed.end).toBeLessThanOrEqual(30_000 + 1000);
+  });
+
+  it('falls back to the local wall clock when the server sends no Date header', async () => {
+    const { clock, run } = setup([{ status: 'pending' }], { expiresInMs: 20_000, sendDate: false });
+    const error = await rejection(run());
+    expect(error).toBeInstanceOf(AuthExpiredError);
+    expect(clock.now()).toBeGreaterThanOrEqual(19_000);
+    expect(clock.now()).toBeLessThanOrEqual(21_000);
+  });
+});
+
+describe('server hints are floors', () => {
+  it('waits at least Retry-After before retrying a business 429', async () => {
+    const { server, run } = setup([{ code: 429, headers: { 'retry-after': '7' } }, { status: 'completed' }], {
+      latencyMs: 0,
+      expiresInMs: 5 * MINUTE,
+    });
+    await run();
+    expect(server.calls).toEqual([0, 7000]);
+  });
+
+  it('waits until X-RateLimit-Reset (epoch ms, server clock) before retrying', async () => {
+    const reset = String(SERVER_START_MS + 12_000);
+    const { server, run } = setup(
+      [{ code: 429, headers: { 'x-ratelimit-reset': reset } }, { status: 'completed' }],
+      {
+        latencyMs: 0,
+      },
+    );
+    await run();
+    expect(server.calls[1]).toBeGreaterThanOrEqual(12_000 - 1000);
+    expect(server.calls[1]).toBeLessThanOrEqual(13_000);
+  });
+
+  it('honours Retry-After on an HTTP 503 from a gateway', async () => {
+    const { server, run } = setup([{ http: 503, headers: { 'retry-after': '3' } }, { status: 'completed' }], {
+      latencyMs: 0,
+    });
+    await run();
+    expect(server.calls).toEqual([0, 3000]);
+  });
+});
+
+describe('transient and terminal answers', () => {
+  it('retries transient failures and then resolves', async () => {
+    const { server, events, run } = setup(
+      [{ network: true }, { http: 502 }, { code: 500 }, { hang: true }, { status: 'completed' }],
+      { latencyMs: 10 },
+      { requestTimeoutMs: 2000 },
+    );
+    const session = await run();
+    expect(session.status).toBe('completed');
+    expect(server.calls).toHaveLength(5);
+    const retries = events.filter((e) => e.type === 'retry');
+    expect(retries).toHaveLength(4);
+    expect(retries.map((e) => e.error?.constructor.name)).toEqual([
+      'AitoearnTransportError',
+      'AitoearnTransportError',
+      'AitoearnApiError',
+      'AitoearnTransportError',
+    ]);
+  });
+
+  test.each([
+    [{ code: 401 }, AitoearnApiError],
+    [{ code: 15040 }, AitoearnApiError],
+    [{ code: 10002 }, AitoearnApiError],
+    [{ code: 400 }, AitoearnApiError],
+    [{ code: 77777 }, AitoearnApiError],
+    [{ code: 15039 }, AuthExpiredError],
+    [{ http: 401 }, AitoearnTransportError],
+    [{ http: 403 }, AitoearnTransportError],
+    [{ http: 404 }, AitoearnTransportError],
+    [{ http: 302, headers: { location: 'https://elsewhere.example/' } }, AitoearnTransportError],
+  ] as const)('%o ends the wait after one request with %o', async (reply, errorClass) => {
+    const { server, run } = setup([reply, { status: 'completed' }]);
+    const error = await rejection(run());
+    expect(error).toBeInstanceOf(errorClass);
+    expect(server.calls).toHaveLength(1);
+  });
+
+  it('gives up after `retries` transient failures in a row with AitoearnUnavailableError', async () => {
+    const { server, run } = setup([{ http: 503 }], { latencyMs: 0 }, { retries: 2 });
+    const error = await rejection(run());
+    expect(error).toBeInstanceOf(AitoearnUnavailableError);
+    expect((error as AitoearnUnavailableError).failures).toBe(3);
+    expect((error as AitoearnUnavailableError).cause).toBeInstanceOf(AitoearnTransportError);
+    expect(server.calls).toHaveLength(3);
+  });
+
+  it('reports AitoearnUnavailableError at timeoutMs when the API never answered', async () => {
+    const { clock, server, run } = setup(
+      [{ hang: true }],
+      {},
+      { timeoutMs: 30_000, requestTimeoutMs: 10_000 },
+    );
+    const error = await rejection(run());
+    expect(error).toBeInstanceOf(AitoearnUnavailableError);
+    expect(clock.now()).toBeLessThanOrEqual(31_000);
+    expect(server.calls.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('keeps polling while the user must choose accounts, and says so', async () => {
+    const { events, run } = setup(
+      [{ status: 'pending' }, { status: 'pending', requiresSelection: true }, { status: 'completed' }],
+      { expiresInMs: 5 * MINUTE },
+    );
+    await run();
+    expect(events.map((e) => e.selectionRequired)).toEqual([false, true, false]);
+  });
+
+  it('treats an unknown status as pending and warns once', async () => {
+    const { events, server, run } = setup(
+      [{ status: 'cancelled' }, { status: 'cancelled' }, { status: 'cancelled' }, { status: 'completed' }],
+      { expiresInMs: 5 * MINUTE },
+    );
+    await run();
+    expect(server.calls).toHaveLength(4);
+    expect(events.filter((e) => e.warning?.includes('cancelled'))).toHaveLength(1);
+  });
+
+  it('rejects with AuthFailedError carrying errorCode and its meaning', async () => {
+    const { run } = setup([{ status: 'pending' }, { status: 'failed', extra: { errorCode: 15045 } }]);
+    const error = await rejection(run());
+    expect(error).toBeInstanceOf(AuthFailedError);
+    expect((error as AuthFailedError).errorCode).toBe(15045);
+    expect((error as AuthFailedError).reason).toMatch(/denied/);
+  });
+
+  it('attaches the last snapshot to a terminal API error', async () => {
+    const { run } = setup([{ status: 'pending' }, { code: 15040 }]);
+    const error = await rejection(run());
+    expect(error).toBeInstanceOf(AitoearnApiError);
+    expect((error as AitoearnApiError).session?.status).toBe('pending');
+  });
+});
+
+describe('abort', () => {
+  it('sends nothing when the signal is already aborted, and rejects with its reason', async () => {
+    const { server, run } = setup(
+      [{ status: 'completed' }],
+      {},
+      { signal: AbortSignal.abort(new Error('stop')) },
+    );
+    const error = await rejection(run());
+    expect((error as Error).message).toBe('stop');
+    expect(server.calls).toHaveLength(0);
+  });
+
+  it.each(['sleep', 'request'] as const)('settles during a %s and sends nothing more', async (phase) => {
+    const controller = new AbortController();
+    const clock = new FakeClock();
+    const server = fakeApi(
+      clock,
+      phase === 'sleep' ? [{ status: 'pending' }] : [{ status: 'pending' }, { hang: true }],
+    );
+    const client = createAitoearnClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', fetch: server.fetch });
+    const reason = new Error('user pressed Ctrl-C');
+    const waiting = waitForAuth(client, {
+      platform: 'douyin',
+      sessionId: 's',
+      clock,
+      sleep: clock.sleep,
+      signal: controller.signal,
+    });
+    const outcome = rejection(waiting);
+    await clock.advance(phase === 'sleep' ? 500 : 1500);
+    expect(server.calls).toHaveLength(phase === 'sleep' ? 1 : 2);
+    controller.abort(reason);
+    expect(await outcome).toBe(reason);
+    expect(clock.pending).toBe(0);
+    await clock.advance(60_000);
+    expect(server.calls).toHaveLength(phase === 'sleep' ? 1 : 2);
+  });
+});
+
+describe('poke', () => {
+  it('checks at once, but not sooner than initialDelayMs after the last request', async () => {
+    const clock = new FakeClock();
+    const server = fakeApi(clock, (i) => (i < 5 ? { status: 'pending' } : { status: 'completed' }), {
+      latencyMs: 0,
+      expiresInMs: 5 * MINUTE,
+    });
+    const client = createAitoearnClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', fetch: server.fetch });
+    const watch = watchAuth(client, {
+      platform: 'douyin',
+      sessionId: 's',
+      clock,
+      sleep: clock.sleep,
+      random: () => 0,
+    });
+    const collected = (async () => {
+      const seen: AuthProgress[] = [];
+      for await (const event of watch) seen.push(event);
+      return seen;
+    })();
+    await clock.advance(3000 + 2000); // requests at 0, 1000, 3000; the next is due at 7000
+    expect(server.calls).toEqual([0, 1000, 3000]);
+    watch.poke();
+    await clock.advance(0);
+    expect(server.calls).toEqual([0, 1000, 3000, 5000]);
+    watch.poke(); // 0 ms after a request: the floor holds it to initialDelayMs
+    await clock.advance(999);
+    expect(server.calls).toHaveLength(4);
+    await clock.advance(1);
+    expect(server.calls).toEqual([0, 1000, 3000, 5000, 6000]);
+    const events = await clock.drive(collected);
+    expect(events.at(-1)?.status).toBe('completed');
+  });
+});
+
+describe('watchAuth', () => {
+  it('yields frozen snapshots and ends after completed', async () => {
+    const clock = new FakeClock();
+    const server = fakeApi(clock, [{ status: 'pending' }, { status: 'completed' }], {
+      expiresInMs: 5 * MINUTE,
+    });
+    const client = createAitoearnClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', fetch: server.fetch });
+    const run = async () => {
+      const seen: AuthProgress[] = [];
+      for await (const e of watchAuth(client, {
+        platform: 'douyin',
+        sessionId: 's',
+        clock,
+        sleep: clock.sleep,
+      })) {
+        seen.push(e);
+      }
+      return seen;
+    };
+    const events = await clock.drive(run());
+    expect(events.map((e) => e.status)).toEqual(['pending', 'completed']);
+    expect(Object.isFrozen(events[0])).toBe(true);
+    expect(Object.isFrozen(events[0]?.session)).toBe(true);
+    expect(() => {
+      (events[0] as { attempt: number }).attempt = 99;
+    }).toThrow(TypeError);
+  });
+
+  it('throws the same outcome errors as waitForAuth', async () => {
+    const clock = new FakeClock();
+    const server = fakeApi(clock, [{ code: 15039 }]);
+    const client = createAitoearnClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', fetch: server.fetch });
+    const run = async () => {
+      for await (const _ of watchAuth(client, {
+        platform: 'douyin',
+        sessionId: 's',
+        clock,
+        sleep: clock.sleep,
+      })) {
+        // no events: the first answer is terminal
+      }
+    };
+    expect(await rejection(clock.drive(run()))).toBeInstanceOf(AuthExpiredError);
+  });
+
+  it('stops polling when the loop breaks', async () => {
+    const clock = new FakeClock();
+    const server = fakeApi(clock, [{ status: 'pending' }], { expiresInMs: 5 * MINUTE });
+    const client = createAitoearnClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', fetch: server.fetch });
+    const run = async () => {
+      for await (const _ of watchAuth(client, {
+        platform: 'douyin',
+        sessionId: 's',
+        clock,
+        sleep: clock.sleep,
+      }))
+        break;
+    };
+    await clock.drive(run());
+    await clock.advance(5 * MINUTE);
+    expect(server.calls).toHaveLength(1);
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('options are checked before any request', () => {
+  test.each([
+    [{ timeoutMs: 0 }, 'timeoutMs'],
+    [{ timeoutMs: -5 }, 'timeoutMs'],
+    [{ timeoutMs: Number.NaN }, 'timeoutMs'],
+    [{ initialDelayMs: 0 }, 'initialDelayMs'],
+    [{ maxDelayMs: 10, initialDelayMs: 100 }, 'maxDelayMs'],
+    [{ factor: 0.5 }, 'factor'],
+    [{ jitter: 2 }, 'jitter'],
+    [{ requestTimeoutMs: -1 }, 'requestTimeoutMs'],
+    [{ retries: -1 }, 'retries'],
+    [{ retries: 1.5 }, 'retries'],
+    [{ onProgress: 'yes' }, 'onProgress'],
+    [{ sleep: 5 }, 'sleep'],
+    [{ random: {} }, 'random'],
+    [{ clock: { now: () => 0 } }, 'clock.wallNow'],
+    [{ timeout: 5000 }, 'timeout'],
+    [{ sessionId: '..' }, 'sessionId'],
+    [{ platform: '' }, 'platform'],
+  ])('%o is refused, naming %s', async (bad, field) => {
+    const clock = new FakeClock();
+    const server = fakeApi(clock, [{ status: 'completed' }]);
+    const client = createAitoearnClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', fetch: server.fetch });
+    const options = {
+      platform: 'douyin',
+      sessionId: 's',
+      clock,
+      sleep: clock.sleep,
+      ...bad,
+    } as WaitForAuthOptions;
+    const error = await rejection(waitForAuth(client, options));
+    expect(error).toBeInstanceOf(AitoearnInputError);
+    expect((error as AitoearnInputError).field).toBe(field);
+    expect((error as Error).message).toContain(`"${field}"`);
+    expect(() => watchAuth(client, options)).toThrow(AitoearnInputError);
+    expect(server.calls).toHaveLength(0);
+  });
+});
