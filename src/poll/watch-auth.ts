@@ -24,14 +24,17 @@ const STOPPED = Symbol('watchAuth stopped by its consumer');
 export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): AuthWatch {
   checkClient(client);
   const resolved = resolveWaitOptions(options, client.requestTimeoutMs);
+  // One signal for the waiter: the caller's abort, or the consumer leaving the loop.
   const stop = new AbortController();
-  const signal = resolved.signal ? AbortSignal.any([resolved.signal, stop.signal]) : stop.signal;
+  const forward = () => stop.abort(resolved.signal?.reason);
+  if (resolved.signal?.aborted) forward();
+  else resolved.signal?.addEventListener('abort', forward, { once: true });
   const queue: AuthProgress[] = [];
   let wakeConsumer: (() => void) | undefined;
-  let finished: { error: unknown } | { error?: never } | undefined;
+  let finished: { readonly error?: unknown } | undefined;
   let started = false;
 
-  const waiter = new AuthWaiter(client, resolved, signal, (event) => {
+  const waiter = new AuthWaiter(client, resolved, stop.signal, (event) => {
     resolved.onProgress?.(event);
     queue.push(event);
     wakeConsumer?.();
@@ -46,10 +49,13 @@ export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): 
           finished = {};
         },
         (error: unknown) => {
-          finished = stop.signal.aborted && error === STOPPED ? {} : { error };
+          finished = error === STOPPED ? {} : { error };
         },
       )
-      .finally(() => wakeConsumer?.());
+      .finally(() => {
+        resolved.signal?.removeEventListener('abort', forward);
+        wakeConsumer?.();
+      });
   };
 
   const iterator: AuthWatch = {
@@ -74,7 +80,10 @@ export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): 
     async return(): Promise<IteratorResult<AuthProgress>> {
       stop.abort(STOPPED);
       queue.length = 0;
-      if (!started) finished = {};
+      if (!started) {
+        finished = {};
+        resolved.signal?.removeEventListener('abort', forward);
+      }
       return { value: undefined, done: true };
     },
     [Symbol.asyncIterator]() {

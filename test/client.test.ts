@@ -1,0 +1,741 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { inspect } from 'node:util';
+import { afterEach, beforeAll, describe, expect, it, test } from 'vitest';
+import {
+  AitoearnApiError,
+  type AitoearnApiErrorKind,
+  type AitoearnClient,
+  type AitoearnClientOptions,
+  AitoearnInputError,
+  AitoearnTransportError,
+  type AuthSession,
+  createAitoearnClient,
+  type GetAuthStatusParams,
+  getAuthStatus,
+  isTransient,
+  type TransportFailure,
+} from '../src/index.js';
+import { errorBody, json, startServer, statusBody, type TestServer } from './helpers/http-server.js';
+
+/** The key every client in this file uses; the leak test at the end searches for its distinctive part. */
+const CANARY = 'CANARY-9f3c-SECRET';
+const NEEDLE = '9f3c';
+const STATUS_PATH = '/api/v2/channels/accounts/auth/douyin/status/sess-1';
+
+const SESSION: AuthSession = {
+  sessionId: 'sess-1',
+  status: 'pending',
+  requiresSelection: false,
+  expiresAt: '2030-01-01T00:00:00.000Z',
+};
+
+/** Every error any test in this file produced, and every client it built, for the key-leak test. */
+const seenErrors: unknown[] = [];
+const seenClients: AitoearnClient[] = [];
+
+const openServers: TestServer[] = [];
+async function serve(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
+  const server = await startServer(handler);
+  openServers.push(server);
+  return server;
+}
+afterEach(async () => {
+  await Promise.all(openServers.splice(0).map((server) => server.close()));
+});
+
+function client(options: Partial<AitoearnClientOptions> & { baseUrl: string }): AitoearnClient {
+  const created = createAitoearnClient({ apiKey: CANARY, ...options });
+  seenClients.push(created);
+  return created;
+}
+
+/** Runs `work` and returns what it threw (recording it), or fails the test if it did not throw. */
+async function caught(work: () => unknown): Promise<unknown> {
+  try {
+    await work();
+  } catch (error) {
+    seenErrors.push(error);
+    return error;
+  }
+  throw new Error('expected a rejection, got a result');
+}
+
+const TRACKED_RESOURCES = ['TCPSocketWrap', 'TCPServerWrap', 'Timeout'] as const;
+function countResources(): Record<(typeof TRACKED_RESOURCES)[number], number> {
+  const active = process.getActiveResourcesInfo();
+  return {
+    TCPSocketWrap: active.filter((r) => r === 'TCPSocketWrap').length,
+    TCPServerWrap: active.filter((r) => r === 'TCPServerWrap').length,
+    Timeout: active.filter((r) => r === 'Timeout').length,
+  };
+}
+let resourcesAtStart: ReturnType<typeof countResources>;
+beforeAll(() => {
+  resourcesAtStart = countResources();
+});
+
+describe('getAuthStatus against a real server', () => {
+  it('returns the session, the body requestId and the server Date, sending the key and language', async () => {
+    const server = await serve((_req, res) =>
+      json(res, statusBody(SESSION, { requestId: 'req-body' }), {
+        headers: { 'x-request-id': 'req-header', Date: 'Wed, 21 Oct 2015 07:28:00 GMT' },
+      }),
+    );
+    const result = await getAuthStatus(client({ baseUrl: server.url, acceptLanguage: 'zh-CN' }), {
+      platform: 'douyin',
+      sessionId: 'sess-1',
+    });
+    expect(result).toEqual({ session: SESSION, requestId: 'req-body', serverDateMs: 1445412480000 });
+    expect(server.requests).toHaveLength(1);
+    const [request] = server.requests;
+    expect(request?.method).toBe('GET');
+    expect(request?.url).toBe(STATUS_PATH);
+    expect(request?.headers['x-api-key']).toBe(CANARY);
+    expect(request?.headers['accept-language']).toBe('zh-CN');
+  });
+
+  it('takes the requestId from the x-request-id header when the body has none', async () => {
+    const server = await serve((_req, res) =>
+      json(res, statusBody(SESSION), { headers: { 'x-request-id': 'req-header' } }),
+    );
+    const result = await getAuthStatus(client({ baseUrl: server.url }), {
+      platform: 'douyin',
+      sessionId: 'sess-1',
+    });
+    expect(result.requestId).toBe('req-header');
+    expect(result.session).toEqual(SESSION);
+  });
+
+  it("leaves Accept-Language to fetch's default when acceptLanguage is not set", async () => {
+    const server = await serve((_req, res) => json(res, statusBody(SESSION)));
+    await getAuthStatus(client({ baseUrl: `${server.url}/` }), { platform: 'douyin', sessionId: 'sess-1' });
+    // undici's fetch adds `accept-language: *` to every request that sets none.
+    expect(server.requests[0]?.headers['accept-language']).toBe('*');
+    expect(server.requests[0]?.url).toBe(STATUS_PATH);
+  });
+});
+
+interface InputRow {
+  readonly name: string;
+  readonly options?: Record<string, unknown>;
+  readonly params?: Record<string, unknown>;
+  readonly field: string;
+  /** A rendering of the value the message must contain. */
+  readonly shows?: string;
+  /** A secret the message must never contain. */
+  readonly secret?: string;
+}
+
+const LONG_ID = 'x'.repeat(300);
+const inputRows: InputRow[] = [
+  { name: 'an empty platform', params: { platform: '' }, field: 'platform', shows: 'got ""' },
+  { name: 'a platform of "."', params: { platform: '.' }, field: 'platform', shows: '"."' },
+  { name: 'a platform of ".."', params: { platform: '..' }, field: 'platform', shows: '".."' },
+  { name: 'a platform with "/"', params: { platform: 'a/b' }, field: 'platform', shows: '"a/b"' },
+  { name: 'a non-string platform', params: { platform: 42 }, field: 'platform', shows: 'got 42' },
+  { name: 'an empty sessionId', params: { sessionId: '' }, field: 'sessionId', shows: 'got ""' },
+  { name: 'a sessionId of "."', params: { sessionId: '.' }, field: 'sessionId', shows: '"."' },
+  { name: 'a sessionId of ".."', params: { sessionId: '..' }, field: 'sessionId', shows: '".."' },
+  { name: 'a sessionId with "/"', params: { sessionId: 'a/b' }, field: 'sessionId', shows: '"a/b"' },
+  { name: 'a sessionId with "?"', params: { sessionId: 'a?b' }, field: 'sessionId', shows: '"a?b"' },
+  { name: 'a sessionId with "#"', params: { sessionId: 'a#b' }, field: 'sessionId', shows: '"a#b"' },
+  {
+    name: 'a percent-encoded dot segment',
+    params: { sessionId: '%2e%2e' },
+    field: 'sessionId',
+    shows: '"%2e%2e"',
+  },
+  { name: 'a sessionId with a space', params: { sessionId: 'a b' }, field: 'sessionId', shows: '"a b"' },
+  { name: 'a sessionId with a tab', params: { sessionId: 'a\tb' }, field: 'sessionId', shows: '"a\\tb"' },
+  {
+    name: 'a sessionId with a NUL',
+    params: { sessionId: 'a\u0000b' },
+    field: 'sessionId',
+    shows: '"a\\u0000b"',
+  },
+  {
+    name: 'a sessionId with a zero-width space',
+    params: { sessionId: 'a\u200bb' },
+    field: 'sessionId',
+    shows: '"a\\u{200b}b"',
+  },
+  {
+    name: 'a sessionId with a bidi override',
+    params: { sessionId: 'a\u202eb' },
+    field: 'sessionId',
+    shows: '"a\\u{202e}b"',
+  },
+  {
+    name: 'a 300-character sessionId',
+    params: { sessionId: LONG_ID },
+    field: 'sessionId',
+    shows: `"${'x'.repeat(60)}…" (300 characters)`,
+  },
+  {
+    name: 'a sessionId with a backslash',
+    params: { sessionId: 'a\\b' },
+    field: 'sessionId',
+    shows: '"a\\\\b"',
+  },
+  { name: 'a non-string sessionId', params: { sessionId: 7 }, field: 'sessionId', shows: 'got 7' },
+  {
+    name: 'a missing sessionId',
+    params: { sessionId: undefined },
+    field: 'sessionId',
+    shows: 'got undefined',
+  },
+  { name: 'a signal that is not an AbortSignal', params: { signal: {} }, field: 'signal' },
+  { name: 'an empty apiKey', options: { apiKey: '' }, field: 'apiKey', shows: 'got ""' },
+  {
+    name: 'an apiKey with a space',
+    options: { apiKey: 'CANARY-9f3c SECRET' },
+    field: 'apiKey',
+    secret: 'CANARY-9f3c SECRET',
+  },
+  {
+    name: 'an apiKey with a newline',
+    options: { apiKey: 'CANARY-9f3c\nSECRET' },
+    field: 'apiKey',
+    secret: 'CANARY-9f3c',
+  },
+  { name: 'a numeric apiKey', options: { apiKey: 739_190_731 }, field: 'apiKey', secret: '739190731' },
+  { name: 'a missing apiKey', options: { apiKey: undefined }, field: 'apiKey', shows: 'got undefined' },
+  {
+    name: 'a baseUrl that is not a URL',
+    options: { baseUrl: 'not a url' },
+    field: 'baseUrl',
+    shows: '"not a url"',
+  },
+  {
+    name: 'a plain-http baseUrl to a remote host',
+    options: { baseUrl: 'http://example.com' },
+    field: 'baseUrl',
+    shows: '"http://example.com"',
+  },
+  {
+    name: 'an https baseUrl with credentials',
+    options: { baseUrl: 'https://user:pw-9f3c@example.com' },
+    field: 'baseUrl',
+    secret: 'pw-9f3c',
+  },
+  {
+    name: 'a plain-http baseUrl with credentials',
+    options: { baseUrl: 'http://user:pw-9f3c@example.com' },
+    field: 'baseUrl',
+    secret: 'pw-9f3c',
+  },
+  {
+    name: 'an ftp baseUrl with credentials',
+    options: { baseUrl: 'ftp://user:pw-9f3c@example.com' },
+    field: 'baseUrl',
+    secret: 'pw-9f3c',
+  },
+  {
+    name: 'a baseUrl with a query',
+    options: { baseUrl: 'https://example.com/?q=1' },
+    field: 'baseUrl',
+    shows: '"https://example.com/?q=1"',
+  },
+  {
+    name: 'a baseUrl with a fragment',
+    options: { baseUrl: 'https://example.com/#frag' },
+    field: 'baseUrl',
+    shows: '"https://example.com/#frag"',
+  },
+  { name: 'an ftp baseUrl', options: { baseUrl: 'ftp://x' }, field: 'baseUrl', shows: '"ftp://x"' },
+  { name: 'a non-string baseUrl', options: { baseUrl: 8080 }, field: 'baseUrl', shows: 'got 8080' },
+  { name: 'an unknown site', options: { site: 'xx', baseUrl: undefined }, field: 'site', shows: '"xx"' },
+  {
+    name: 'a zero requestTimeoutMs',
+    options: { requestTimeoutMs: 0 },
+    field: 'requestTimeoutMs',
+    shows: 'got 0',
+  },
+  {
+    name: 'a negative requestTimeoutMs',
+    options: { requestTimeoutMs: -5 },
+    field: 'requestTimeoutMs',
+    shows: 'got -5',
+  },
+  {
+    name: 'a NaN requestTimeoutMs',
+    options: { requestTimeoutMs: Number.NaN },
+    field: 'requestTimeoutMs',
+    shows: 'got NaN',
+  },
+  {
+    name: 'an infinite requestTimeoutMs',
+    options: { requestTimeoutMs: Number.POSITIVE_INFINITY },
+    field: 'requestTimeoutMs',
+    shows: 'got Infinity',
+  },
+  {
+    name: 'a string requestTimeoutMs',
+    options: { requestTimeoutMs: '1000' },
+    field: 'requestTimeoutMs',
+    shows: 'got "1000"',
+  },
+  {
+    name: 'an acceptLanguage with CRLF',
+    options: { acceptLanguage: 'en-US\r\nX-Evil: 1' },
+    field: 'acceptLanguage',
+    shows: '"en-US\\r\\nX-Evil: 1"',
+  },
+  { name: 'a fetch that is not a function', options: { fetch: 'fetch' }, field: 'fetch', shows: '"fetch"' },
+];
+
+describe('bad input is refused before any request', () => {
+  test.each(inputRows)('refuses $name', async (row) => {
+    const server = await serve((_req, res) => json(res, statusBody(SESSION)));
+    // Should validation regress, a remote baseUrl must still not reach the network: the injected fetch
+    // records every attempt and only forwards to the local server.
+    const attempted: string[] = [];
+    const guard = (request: Request): Promise<Response> => {
+      attempted.push(request.url);
+      return request.url.startsWith(server.url) ? fetch(request) : Promise.reject(new Error('blocked'));
+    };
+    const error = await caught(async () => {
+      const options = { apiKey: CANARY, baseUrl: server.url, fetch: guard, ...row.options };
+      const created = createAitoearnClient(options as AitoearnClientOptions);
+      const params = { platform: 'douyin', sessionId: 'sess-1', ...row.params };
+      return getAuthStatus(created, params as GetAuthStatusParams);
+    });
+    expect(error).toBeInstanceOf(AitoearnInputError);
+    const inputError = error as AitoearnInputError;
+    expect(inputError.field).toBe(row.field);
+    expect(inputError.message).toContain(`"${row.field}"`);
+    if (row.shows !== undefined) expect(inputError.message).toContain(row.shows);
+    if (row.secret !== undefined) expect(inputError.message).not.toContain(row.secret);
+    expect(attempted).toEqual([]);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('accepts http to loopback hosts and https, trimming a trailing slash', async () => {
+    const server = await serve((_req, res) => json(res, statusBody(SESSION)));
+    const port = new URL(server.url).port;
+    expect(client({ baseUrl: `http://127.0.0.1:${port}` }).baseUrl).toBe(`http://127.0.0.1:${port}`);
+    expect(client({ baseUrl: `http://localhost:${port}/` }).baseUrl).toBe(`http://localhost:${port}`);
+    expect(client({ baseUrl: `http://[::1]:${port}` }).baseUrl).toBe(`http://[::1]:${port}`);
+    expect(client({ baseUrl: 'https://example.com/' }).baseUrl).toBe('https://example.com');
+    expect(client({ baseUrl: 'https://example.com/prefix/' }).baseUrl).toBe('https://example.com/prefix');
+    expect(createAitoearnClient({ apiKey: CANARY, baseUrl: new URL(server.url) }).baseUrl).toBe(server.url);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('maps site "cn" and "ai" to the public origins, "ai" by default, without sending anything', () => {
+    expect(createAitoearnClient({ apiKey: CANARY, site: 'cn' }).baseUrl).toBe('https://aitoearn.cn');
+    expect(createAitoearnClient({ apiKey: CANARY, site: 'ai' }).baseUrl).toBe('https://aitoearn.ai');
+    expect(createAitoearnClient({ apiKey: CANARY }).baseUrl).toBe('https://aitoearn.ai');
+    expect(createAitoearnClient({ apiKey: CANARY, site: 'cn', baseUrl: 'https://x.test' }).baseUrl).toBe(
+      'https://x.test',
+    );
+  });
+});
+
+type Respond = (req: IncomingMessage, res: ServerResponse) => void;
+type Outcome =
+  | { readonly ok: true }
+  | { readonly api: number; readonly kind: AitoearnApiErrorKind }
+  | { readonly transport: TransportFailure; readonly httpStatus?: number };
+
+interface ClassificationRow {
+  readonly name: string;
+  readonly respond: Respond;
+  readonly outcome: Outcome;
+  readonly transient: boolean;
+  readonly requestTimeoutMs?: number;
+}
+
+const business =
+  (code: number): Respond =>
+  (_req, res) =>
+    json(res, errorBody(code));
+const httpStatus =
+  (status: number, html = false): Respond =>
+  (_req, res) =>
+    html
+      ? res.writeHead(status, { 'Content-Type': 'text/html' }).end('<html><body>gateway</body></html>')
+      : json(res, errorBody(status), { status });
+const redirect =
+  (status: number): Respond =>
+  (_req, res) =>
+    res.writeHead(status, { Location: 'https://elsewhere.example/steal' }).end();
+
+const classificationRows: ClassificationRow[] = [
+  {
+    name: 'business code 0 with a session',
+    respond: (_q, res) => json(res, statusBody(SESSION)),
+    outcome: { ok: true },
+    transient: false,
+  },
+  {
+    name: 'business 401',
+    respond: business(401),
+    outcome: { api: 401, kind: 'unauthorized' },
+    transient: false,
+  },
+  {
+    name: 'business 10002',
+    respond: business(10002),
+    outcome: { api: 10002, kind: 'validation' },
+    transient: false,
+  },
+  {
+    name: 'business 400',
+    respond: business(400),
+    outcome: { api: 400, kind: 'validation' },
+    transient: false,
+  },
+  {
+    name: 'business 15039',
+    respond: business(15039),
+    outcome: { api: 15039, kind: 'session-invalid' },
+    transient: false,
+  },
+  {
+    name: 'business 15040',
+    respond: business(15040),
+    outcome: { api: 15040, kind: 'platform-mismatch' },
+    transient: false,
+  },
+  {
+    name: 'business 429',
+    respond: business(429),
+    outcome: { api: 429, kind: 'rate-limited' },
+    transient: true,
+  },
+  { name: 'business 500', respond: business(500), outcome: { api: 500, kind: 'internal' }, transient: true },
+  {
+    name: 'business 99999',
+    respond: business(99999),
+    outcome: { api: 99999, kind: 'unknown' },
+    transient: false,
+  },
+  {
+    name: 'HTTP 301',
+    respond: redirect(301),
+    outcome: { transport: 'redirect', httpStatus: 301 },
+    transient: false,
+  },
+  {
+    name: 'HTTP 302',
+    respond: redirect(302),
+    outcome: { transport: 'redirect', httpStatus: 302 },
+    transient: false,
+  },
+  {
+    name: 'HTTP 307',
+    respond: redirect(307),
+    outcome: { transport: 'redirect', httpStatus: 307 },
+    transient: false,
+  },
+  {
+    name: 'HTTP 401',
+    respond: httpStatus(401),
+    outcome: { transport: 'http-status', httpStatus: 401 },
+    transient: false,
+  },
+  {
+    name: 'HTTP 403',
+    respond: httpStatus(403, true),
+    outcome: { transport: 'http-status', httpStatus: 403 },
+    transient: false,
+  },
+  {
+    name: 'HTTP 404',
+    respond: httpStatus(404, true),
+    outcome: { transport: 'http-status', httpStatus: 404 },
+    transient: false,
+  },
+  {
+    name: 'HTTP 408',
+    respond: httpStatus(408),
+    outcome: { transport: 'http-status', httpStatus: 408 },
+    transient: true,
+  },
+  {
+    name: 'HTTP 429',
+    respond: httpStatus(429),
+    outcome: { transport: 'http-status', httpStatus: 429 },
+    transient: true,
+  },
+  {
+    name: 'HTTP 500',
+    respond: httpStatus(500),
+    outcome: { transport: 'http-status', httpStatus: 500 },
+    transient: true,
+  },
+  {
+    name: 'HTTP 502',
+    respond: httpStatus(502, true),
+    outcome: { transport: 'http-status', httpStatus: 502 },
+    transient: true,
+  },
+  {
+    name: 'HTTP 503',
+    respond: httpStatus(503, true),
+    outcome: { transport: 'http-status', httpStatus: 503 },
+    transient: true,
+  },
+  {
+    name: 'HTTP 504',
+    respond: httpStatus(504, true),
+    outcome: { transport: 'http-status', httpStatus: 504 },
+    transient: true,
+  },
+  {
+    name: 'an HTML body with HTTP 200',
+    respond: (_q, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>maintenance</html>'),
+    outcome: { transport: 'bad-body' },
+    transient: true,
+  },
+  {
+    // undici rejects the body read with TypeError "terminated" (cause: UND_ERR_SOCKET): a network failure.
+    name: 'JSON cut short of its Content-Length, then a reset',
+    respond: (_q, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '200' });
+      res.write('{"code":0,"data":{"sessionId":"se');
+      setTimeout(() => res.socket?.destroy(), 20);
+    },
+    outcome: { transport: 'network' },
+    transient: true,
+  },
+  {
+    name: 'chunked JSON cut short by a reset',
+    respond: (_q, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{"code":0,"data":{"sessionId":"se');
+      setTimeout(() => res.socket?.destroy(), 20);
+    },
+    outcome: { transport: 'network' },
+    transient: true,
+  },
+  {
+    name: 'JSON cut short without Content-Length but ended cleanly',
+    respond: (_q, res) =>
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"code":0,"data":{'),
+    outcome: { transport: 'bad-body' },
+    transient: true,
+  },
+  {
+    name: 'an empty body with HTTP 200',
+    respond: (_q, res) => res.writeHead(200, { 'Content-Length': '0' }).end(),
+    outcome: { transport: 'bad-body' },
+    transient: true,
+  },
+  {
+    name: 'code 0 with a shapeless data object',
+    respond: (_q, res) => json(res, { code: 0, message: 'ok', data: {} }),
+    outcome: { transport: 'bad-body' },
+    transient: true,
+  },
+  {
+    name: 'a JSON body without code',
+    respond: (_q, res) => json(res, { message: 'ok', data: SESSION }),
+    outcome: { transport: 'bad-body' },
+    transient: true,
+  },
+  {
+    name: 'a connection reset before any answer',
+    respond: (req) => req.socket.destroy(),
+    outcome: { transport: 'network' },
+    transient: true,
+  },
+  {
+    name: 'a server that never answers, with requestTimeoutMs 200',
+    respond: () => {},
+    outcome: { transport: 'timeout' },
+    transient: true,
+    requestTimeoutMs: 200,
+  },
+];
+
+describe('every answer is classified', () => {
+  test.each(classificationRows)('$name', async (row) => {
+    const server = await serve((req, res) => row.respond(req, res));
+    const created = client({
+      baseUrl: server.url,
+      ...(row.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: row.requestTimeoutMs }),
+    });
+    const call = () => getAuthStatus(created, { platform: 'douyin', sessionId: 'sess-1' });
+    const { outcome } = row;
+    if ('ok' in outcome) {
+      expect((await call()).session).toEqual(SESSION);
+    } else {
+      const error = await caught(call);
+      if ('api' in outcome) {
+        expect(error).toBeInstanceOf(AitoearnApiError);
+        expect(error).toMatchObject({
+          code: outcome.api,
+          kind: outcome.kind,
+          requestId: `req-${outcome.api}`,
+        });
+      } else {
+        expect(error).toBeInstanceOf(AitoearnTransportError);
+        expect(error).toMatchObject({ reason: outcome.transport });
+        if (outcome.httpStatus !== undefined) {
+          expect((error as AitoearnTransportError).httpStatus).toBe(outcome.httpStatus);
+        }
+      }
+      expect((error as Error).message).toContain(`GET ${STATUS_PATH}`);
+      expect(isTransient(error)).toBe(row.transient);
+    }
+    // The client itself never retries: one call, one request.
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('redirects and server hints', () => {
+  test.each([301, 302, 303, 307, 308])(
+    'a %i to another origin is not followed, so the key stays',
+    async (status) => {
+      const target = await serve((_req, res) => json(res, statusBody(SESSION)));
+      const origin = await serve((_req, res) =>
+        res.writeHead(status, { Location: `${target.url}/steal` }).end(),
+      );
+      const error = await caught(() =>
+        getAuthStatus(client({ baseUrl: origin.url }), { platform: 'douyin', sessionId: 'sess-1' }),
+      );
+      expect(error).toBeInstanceOf(AitoearnTransportError);
+      expect(error).toMatchObject({ reason: 'redirect', httpStatus: status });
+      expect((error as Error).message).toContain(target.url);
+      expect(isTransient(error)).toBe(false);
+      expect(origin.requests).toHaveLength(1);
+      expect(target.requests).toHaveLength(0);
+    },
+  );
+
+  it('reads Retry-After in seconds into retryAfterMs', async () => {
+    const server = await serve((_req, res) => json(res, errorBody(429), { headers: { 'Retry-After': '3' } }));
+    const error = await caught(() =>
+      getAuthStatus(client({ baseUrl: server.url }), { platform: 'douyin', sessionId: 'sess-1' }),
+    );
+    expect(error).toBeInstanceOf(AitoearnApiError);
+    expect((error as AitoearnApiError).retryAfterMs).toBe(3000);
+  });
+
+  it('reads X-RateLimit-Reset (epoch ms) against the server Date into retryAfterMs', async () => {
+    const serverNow = Date.parse('Wed, 21 Oct 2015 07:28:00 GMT');
+    const server = await serve((_req, res) =>
+      json(res, errorBody(429), {
+        headers: { Date: new Date(serverNow).toUTCString(), 'X-RateLimit-Reset': String(serverNow + 7000) },
+      }),
+    );
+    const error = await caught(() =>
+      getAuthStatus(client({ baseUrl: server.url }), { platform: 'douyin', sessionId: 'sess-1' }),
+    );
+    expect(error).toBeInstanceOf(AitoearnApiError);
+    expect((error as AitoearnApiError).retryAfterMs).toBe(7000);
+  });
+
+  it('keeps Retry-After on a gateway 503', async () => {
+    const server = await serve((_req, res) =>
+      res.writeHead(503, { 'Retry-After': '3', 'x-request-id': 'gw-1' }).end('busy'),
+    );
+    const error = await caught(() =>
+      getAuthStatus(client({ baseUrl: server.url }), { platform: 'douyin', sessionId: 'sess-1' }),
+    );
+    expect(error).toBeInstanceOf(AitoearnTransportError);
+    expect(error).toMatchObject({
+      reason: 'http-status',
+      httpStatus: 503,
+      retryAfterMs: 3000,
+      requestId: 'gw-1',
+    });
+  });
+});
+
+describe('abort', () => {
+  it('rejects with the reason of an already-aborted signal and sends nothing', async () => {
+    const server = await serve((_req, res) => json(res, statusBody(SESSION)));
+    const reason = new Error('caller gave up');
+    const error = await caught(() =>
+      getAuthStatus(client({ baseUrl: server.url }), {
+        platform: 'douyin',
+        sessionId: 'sess-1',
+        signal: AbortSignal.abort(reason),
+      }),
+    );
+    expect(error).toBe(reason);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  // A 60 s request timeout and a 5 s test timeout: only the abort itself can settle this in time.
+  it('rejects with the reason when aborted during a hanging request', { timeout: 5000 }, async () => {
+    let arrived: () => void = () => {};
+    const requestArrived = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const server = await serve(() => arrived());
+    const controller = new AbortController();
+    const reason = new Error('stop now');
+    const pending = caught(() =>
+      getAuthStatus(client({ baseUrl: server.url, requestTimeoutMs: 60_000 }), {
+        platform: 'douyin',
+        sessionId: 'sess-1',
+        signal: controller.signal,
+      }),
+    );
+    await requestArrived;
+    controller.abort(reason);
+    expect(await pending).toBe(reason);
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+/** Every string view of `value` (and of its `cause` chain) in which a leaked key could show up. */
+function views(value: unknown, depth = 0): string[] {
+  if (value === null || value === undefined || depth > 5) return [];
+  const out = [String(value), inspect(value, { depth: 10, showHidden: true })];
+  try {
+    out.push(JSON.stringify(value) ?? '');
+  } catch {
+    // Circular or BigInt content: inspect above still covers it.
+  }
+  if (typeof value === 'object') {
+    for (const key of Reflect.ownKeys(value)) {
+      const own = (value as Record<PropertyKey, unknown>)[key];
+      out.push(String(key), typeof own === 'string' ? own : inspect(own, { depth: 10, showHidden: true }));
+    }
+    if (value instanceof Error) {
+      out.push(value.message, value.stack ?? '');
+      out.push(...views(value.cause, depth + 1));
+    }
+  }
+  return out;
+}
+
+describe('the API key never leaks', () => {
+  it('is absent from every error produced above and from the clients', () => {
+    // The tables above must have run and thrown: guards against a vacuous pass.
+    expect(seenErrors.length).toBeGreaterThanOrEqual(inputRows.length + classificationRows.length - 1);
+    expect(seenClients.length).toBeGreaterThan(classificationRows.length);
+    for (const error of seenErrors) {
+      for (const view of views(error)) expect(view).not.toContain(NEEDLE);
+    }
+    for (const created of seenClients) {
+      expect(inspect(created, { showHidden: true, depth: 10 })).not.toContain(NEEDLE);
+      expect(JSON.stringify(created)).not.toContain(NEEDLE);
+      expect(Object.values(created).join(' ')).not.toContain(NEEDLE);
+    }
+  });
+
+  it('the leak check itself finds a key that is present', () => {
+    const leaky = new AitoearnTransportError('network', 'fine', {}, { cause: new Error(`key ${CANARY}`) });
+    expect(views(leaky).some((view) => view.includes(NEEDLE))).toBe(true);
+  });
+});
+
+describe('no leftovers', () => {
+  it('leaves no more sockets, servers or timers than at the start', async () => {
+    await Promise.all(openServers.splice(0).map((server) => server.close()));
+    // Client sockets close a moment after the servers end them; wait for that, bounded.
+    for (let i = 0; i < 100; i++) {
+      const now = countResources();
+      if (TRACKED_RESOURCES.every((name) => now[name] <= resourcesAtStart[name])) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const end = countResources();
+    for (const name of TRACKED_RESOURCES) expect(end[name]).toBeLessThanOrEqual(resourcesAtStart[name]);
+  });
+});
