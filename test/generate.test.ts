@@ -2,12 +2,21 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { copyProject, GENERATED_FILE, type ProjectCopy, REPO_ROOT, SPEC_FILE } from './helpers/project-copy.js';
+import {
+  copyProject,
+  GENERATED_FILE,
+  type ProjectCopy,
+  REPO_ROOT,
+  SPEC_FILE,
+} from './helpers/project-copy.js';
 
 const CLI = path.join(REPO_ROOT, 'node_modules/openapi-typescript/bin/cli.js');
 
 function generate(dir: string, ...extra: string[]) {
-  return spawnSync(process.execPath, [CLI, SPEC_FILE, '-o', GENERATED_FILE, ...extra], { cwd: dir, encoding: 'utf8' });
+  return spawnSync(process.execPath, [CLI, SPEC_FILE, '-o', GENERATED_FILE, ...extra], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
 }
 
 let project: ProjectCopy;

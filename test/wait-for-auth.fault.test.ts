@@ -1,0 +1,862 @@
+/**
+ * Fault suite: the real client and `waitForAuth` against a real, scripted `node:http` server on 127.0.0.1,
+ * on the REAL clock with compressed tuning (20–80 ms backoff, 300 ms request timeout, sessions that expire
+ * 1.5 s ahead). Each row scripts the server per request and asserts the outcome class, the exact number of
+ * requests (a range only where backoff timing decides it), that nothing is sent after settling or to any
+ * other origin, that the promise settles no later than deadline + 1 s, and that no error carries the key.
+ *
+ * Wall-clock assertions are only behavioural bounds with generous margins (deadline + 1 s, abort < 250 ms)
+ * or floors (a `Retry-After: 1` retry comes ≥ ~1 s later), which load can only move further inside.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { inspect } from 'node:util';
+import { describe, expect, test } from 'vitest';
+import {
+  AitoearnApiError,
+  AitoearnTransportError,
+  AitoearnUnavailableError,
+  type AuthProgress,
+  type AuthSession,
+  AuthExpiredError,
+  AuthFailedError,
+  AuthTimeoutError,
+  createAitoearnClient,
+  describeAuthErrorCode,
+  waitForAuth,
+  watchAuth,
+} from '../src/index.js';
+import { errorBody, json, startServer, statusBody, type TestServer } from './helpers/http-server.js';
+
+/** The key every client here uses; no error may contain its distinctive part. */
+const CANARY = 'CANARY-7d41-FAULT-KEY';
+const NEEDLE = '7d41';
+const PLATFORM = 'douyin';
+const SESSION_ID = 'sess-fault';
+const STATUS_PATH = `/api/v2/channels/accounts/auth/${PLATFORM}/status/${SESSION_ID}`;
+
+/** Compressed tuning: the real clock, but a whole scenario takes at most about 1.5 s. */
+const TUNING = { initialDelayMs: 20, maxDelayMs: 80, requestTimeoutMs: 300 } as const;
+const DEFAULT_EXPIRES_IN_MS = 1500;
+const DEFAULT_TIMEOUT_MS = 5000;
+/** The behaviour under test: every wait settles no later than this after its deadline. */
+const SETTLE_GRACE_MS = 1000;
+/** Deadline outcomes must not come early either; the server-clock estimate is good to far better than this. */
+const EARLY_MARGIN_MS = 250;
+
+// ---------------------------------------------------------------------------------------------------------
+// The scripted server
+
+interface Ctx {
+  /** The scripted server's clock (epoch ms): real time plus the row's skew. */
+  readonly serverNow: () => number;
+  /** The session's `expiresAt` in server time, or undefined when the row's sessions carry none. */
+  readonly expiresAt: string | undefined;
+  /** A second server on another port; a redirect points there, and it must never see a request. */
+  readonly elsewhere: TestServer;
+}
+
+/** What the server does with one request. */
+type Step = (req: IncomingMessage, res: ServerResponse, ctx: Ctx) => void;
+
+const httpDate = (ctx: Ctx) => new Date(ctx.serverNow()).toUTCString();
+
+function send(
+  res: ServerResponse,
+  ctx: Ctx,
+  body: unknown,
+  options: { status?: number; headers?: Record<string, string> } = {},
+): void {
+  json(res, body, { status: options.status ?? 200, headers: { Date: httpDate(ctx), ...options.headers } });
+}
+
+function session(ctx: Ctx, fields: Record<string, unknown>): Record<string, unknown> {
+  return {
+    sessionId: SESSION_ID,
+    status: 'pending',
+    requiresSelection: false,
+    ...(ctx.expiresAt === undefined ? {} : { expiresAt: ctx.expiresAt }),
+    ...fields,
+  };
+}
+
+const ACCOUNT = { accountId: 'acc-1', platform: PLATFORM, platformUid: 'uid-1', displayName: 'Fault Tester' };
+
+const withStatus =
+  (fields: Record<string, unknown>): Step =>
+  (_req, res, ctx) =>
+    send(res, ctx, statusBody(session(ctx, fields)));
+
+const pending = withStatus({});
+const selecting = withStatus({
+  requiresSelection: true,
+  selectableAccounts: [{ platform: PLATFORM, platformUid: 'uid-1', displayName: 'Fault Tester' }],
+});
+const completed = withStatus({
+  status: 'completed',
+  accountId: ACCOUNT.accountId,
+  accountIds: [ACCOUNT.accountId],
+  accounts: [ACCOUNT],
+});
+const failed = (errorCode: number) => withStatus({ status: 'failed', errorCode });
+
+/** A business error: HTTP 200 with a non-zero `code`, as the real API answers. */
+const business =
+  (code: number, headers: (ctx: Ctx) => Record<string, string> = () => ({})): Step =>
+  (_req, res, ctx) =>
+    send(res, ctx, errorBody(code), { headers: headers(ctx) });
+
+/** A gateway answering with a real HTTP status and an HTML page. */
+const gateway =
+  (status: number, headers: Record<string, string> = {}): Step =>
+  (_req, res, ctx) => {
+    const page = `<html><body><h1>${status}</h1>nginx</body></html>`;
+    res.writeHead(status, {
+      Date: httpDate(ctx),
+      'Content-Type': 'text/html',
+      'Content-Length': Buffer.byteLength(page),
+      ...headers,
+    });
+    res.end(page);
+  };
+
+const html200 = gateway(200);
+
+/** Accepts the request and never answers. */
+const hang: Step = () => {};
+
+const reset: Step = (req) => {
+  req.socket.destroy();
+};
+
+/** Sends the headers at once and the body 5 s later (long after the request timeout). */
+const slowBody: Step = (_req, res, ctx) => {
+  const text = JSON.stringify(statusBody(session(ctx, { status: 'completed' })));
+  res.writeHead(200, {
+    Date: httpDate(ctx),
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.flushHeaders();
+  const timer = setTimeout(() => res.end(text), 5000);
+  res.once('close', () => clearTimeout(timer));
+};
+
+/** Promises a longer body than it sends, then drops the connection. */
+const truncated: Step = (req, res, ctx) => {
+  const text = JSON.stringify(statusBody(session(ctx, { status: 'completed' })));
+  res.writeHead(200, {
+    Date: httpDate(ctx),
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.write(text.slice(0, Math.floor(text.length / 2)), () => req.socket.destroy());
+};
+
+/** `code: 0` with the error envelope's `data: {}` — a shapeless body, not a session. */
+const emptyData: Step = (_req, res, ctx) =>
+  send(res, ctx, { code: 0, message: 'success', data: {}, timestamp: ctx.serverNow(), requestId: 'req-0' });
+
+const redirectElsewhere: Step = (_req, res, ctx) => {
+  res.writeHead(302, { Date: httpDate(ctx), Location: `${ctx.elsewhere.url}${STATUS_PATH}`, 'Content-Length': 0 });
+  res.end();
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// The table
+
+type ErrorClass = new (...args: never[]) => Error;
+
+type Expected =
+  | { readonly resolves: 'completed' }
+  | {
+      readonly rejects: ErrorClass;
+      readonly fields?: Readonly<Record<string, unknown>>;
+      readonly cause?: { readonly is: ErrorClass; readonly fields?: Readonly<Record<string, unknown>> };
+    }
+  | { readonly abortReason: true };
+
+interface Run {
+  /** When each request reached the server (`performance.now()`). */
+  readonly times: readonly number[];
+  readonly events: readonly AuthProgress[];
+  readonly value: AuthSession | undefined;
+  readonly error: unknown;
+}
+
+interface Row {
+  readonly name: string;
+  /** Request i gets `script[i]`; the last step repeats. */
+  readonly script: readonly Step[];
+  /** `expiresAt` this far ahead of the server's clock at the start; null: sessions carry no `expiresAt`. */
+  readonly expiresInMs?: number | null;
+  readonly timeoutMs?: number;
+  /** The server's clock runs this far ahead of real time (negative: behind). */
+  readonly skewMs?: number;
+  readonly options?: { initialDelayMs?: number; maxDelayMs?: number; requestTimeoutMs?: number };
+  /** Abort before the call, or `afterMs` after request number `afterRequest` (from 0) reached the server. */
+  readonly abort?: 'before' | { readonly afterRequest: number; readonly afterMs: number };
+  /** The exact number of requests, or an inclusive range where backoff timing decides it. */
+  readonly requests: number | readonly [number, number];
+  readonly expected: Expected;
+  /** The outcome is decided by the deadline: it must not come more than a little before it either. */
+  readonly atDeadline?: boolean;
+  /**
+   * The deadline in ms after the start, when it is not min(expiresIn, timeoutMs): a waiter that never
+   * sees a session knows only `timeoutMs`.
+   */
+  readonly deadlineMs?: number;
+  readonly verify?: (run: Run) => void;
+}
+
+/**
+ * The upper bound for "polls until a 1.5 s deadline": with no latency and the most jitter, requests at
+ * 0, 18, 54, 126, 198, 270, 342, 414, 486 ms and the final check at 500 ms (deadline − 1 s) make 10; the
+ * lower bound only guards against polling that stops, and is loose because load stretches every cycle.
+ */
+const POLLS_UNTIL_1500: readonly [number, number] = [3, 10];
+
+const statusEvents = (run: Run) => run.events.filter((event) => event.type === 'status');
+const retryReasons = (run: Run) =>
+  run.events
+    .filter((event) => event.type === 'retry')
+    .map((event) => (event.error instanceof AitoearnTransportError ? event.error.reason : event.error?.name));
+
+const rows: readonly Row[] = [
+  {
+    name: 'a session completed at once resolves after one request',
+    script: [completed],
+    requests: 1,
+    expected: { resolves: 'completed' },
+    verify: ({ value, events }) => {
+      expect(value?.accountIds).toEqual(['acc-1']);
+      expect(value?.accounts?.[0]?.displayName).toBe('Fault Tester');
+      expect(events.map((event) => [event.type, event.status, event.attempt])).toEqual([
+        ['status', 'completed', 1],
+      ]);
+    },
+  },
+  {
+    name: 'pending three times, then completed',
+    script: [pending, pending, pending, completed],
+    requests: 4,
+    expected: { resolves: 'completed' },
+    verify: (run) => {
+      expect(statusEvents(run).map((event) => event.status)).toEqual([
+        'pending',
+        'pending',
+        'pending',
+        'completed',
+      ]);
+      expect(statusEvents(run).at(-1)?.nextDelayMs).toBeUndefined();
+    },
+  },
+  {
+    name: 'a server that never answers until timeoutMs gives AitoearnUnavailableError (cause: timeout)',
+    script: [hang],
+    expiresInMs: null,
+    timeoutMs: 1500,
+    // 0, ~320 and the final check at ~620 ms (each request times out after 300 ms); 2 under heavy load.
+    requests: [2, 3],
+    atDeadline: true,
+    expected: {
+      rejects: AitoearnUnavailableError,
+      cause: { is: AitoearnTransportError, fields: { reason: 'timeout' } },
+    },
+  },
+  {
+    name: 'a server that stops answering after the first check, until expiresAt, gives AuthExpiredError',
+    script: [pending, hang],
+    expiresInMs: 1500,
+    // The answer, then hanging requests at ~20, ~340 and the final check at ~640 ms.
+    requests: [2, 4],
+    atDeadline: true,
+    expected: {
+      rejects: AuthExpiredError,
+      fields: { session: expect.objectContaining({ status: 'pending' }) },
+      cause: { is: AitoearnTransportError, fields: { reason: 'timeout' } },
+    },
+  },
+  {
+    name: 'a connection reset, then completed',
+    script: [reset, completed],
+    requests: 2,
+    expected: { resolves: 'completed' },
+    verify: (run) => expect(retryReasons(run)).toEqual(['network']),
+  },
+  {
+    name: 'a connection reset on every request gives AitoearnUnavailableError (cause: network)',
+    script: [reset],
+    expiresInMs: null,
+    timeoutMs: 1500,
+    requests: POLLS_UNTIL_1500,
+    atDeadline: true,
+    expected: {
+      rejects: AitoearnUnavailableError,
+      cause: { is: AitoearnTransportError, fields: { reason: 'network' } },
+    },
+  },
+  {
+    name: 'headers at once and the body 5 s later: the request times out and is retried',
+    script: [slowBody, completed],
+    requests: 2,
+    expected: { resolves: 'completed' },
+    verify: (run) => {
+      expect(retryReasons(run)).toEqual(['timeout']);
+      // A floor: the retry waited for the 300 ms request timeout, not for the body.
+      expect((run.times[1] ?? 0) - (run.times[0] ?? 0)).toBeGreaterThanOrEqual(280);
+    },
+  },
+  {
+    name: 'HTTP 502 from a gateway, then completed',
+    script: [gateway(502), completed],
+    requests: 2,
+    expected: { resolves: 'completed' },
+    verify: (run) => expect(retryReasons(run)).toEqual(['http-status']),
+  },
+  {
+    name: 'HTTP 503 on every request gives AitoearnUnavailableError (cause: HTTP 503)',
+    script: [gateway(503)],
+    expiresInMs: null,
+    timeoutMs: 1500,
+    requests: POLLS_UNTIL_1500,
+    atDeadline: true,
+    expected: {
+      rejects: AitoearnUnavailableError,
+      fields: { failures: expect.any(Number) },
+      cause: { is: AitoearnTransportError, fields: { reason: 'http-status', httpStatus: 503 } },
+    },
+  },
+  {
+    name: 'HTTP 408, then HTTP 504, then business 500, then completed',
+    script: [gateway(408), gateway(504), business(500), completed],
+    requests: 4,
+    expected: { resolves: 'completed' },
+    verify: (run) => expect(retryReasons(run)).toEqual(['http-status', 'http-status', 'AitoearnApiError']),
+  },
+  {
+    name: 'HTTP 429 with Retry-After: 1, then completed: the retry waits at least 1 s',
+    script: [gateway(429, { 'Retry-After': '1' }), completed],
+    expiresInMs: 3000,
+    requests: 2,
+    expected: { resolves: 'completed' },
+    verify: (run) => {
+      expect((run.times[1] ?? 0) - (run.times[0] ?? 0)).toBeGreaterThanOrEqual(980);
+      expect(run.events[0]?.nextDelayMs).toBeGreaterThanOrEqual(980);
+    },
+  },
+  {
+    name: 'business 429 with X-RateLimit-Reset 1 s ahead, then completed: the retry waits at least 1 s',
+    script: [business(429, (ctx) => ({ 'X-RateLimit-Reset': String(ctx.serverNow() + 1000) })), completed],
+    expiresInMs: 3000,
+    requests: 2,
+    expected: { resolves: 'completed' },
+    verify: (run) => {
+      expect((run.times[1] ?? 0) - (run.times[0] ?? 0)).toBeGreaterThanOrEqual(980);
+      expect(retryReasons(run)).toEqual(['AitoearnApiError']);
+    },
+  },
+  {
+    name: 'business 500, then completed',
+    script: [business(500), completed],
+    requests: 2,
+    expected: { resolves: 'completed' },
+    verify: (run) => expect(run.events[0]?.error).toMatchObject({ code: 500, kind: 'internal' }),
+  },
+  {
+    name: 'an HTML error page with HTTP 200, then completed',
+    script: [html200, completed],
+    requests: 2,
+    expected: { resolves: 'completed' },
+    verify: (run) => expect(retryReasons(run)).toEqual(['bad-body']),
+  },
+  {
+    name: 'truncated JSON (Content-Length larger than the body, then a reset), then completed',
+    script: [truncated, completed],
+    requests: 2,
+    expected: { resolves: 'completed' },
+    verify: (run) => expect(retryReasons(run)).toEqual(['network']),
+  },
+  {
+    name: 'code 0 with data: {} is a shapeless body, retried, then completed',
+    script: [emptyData, completed],
+    requests: 2,
+    expected: { resolves: 'completed' },
+    verify: (run) => expect(retryReasons(run)).toEqual(['bad-body']),
+  },
+  {
+    name: 'sessions without expiresAt wait until timeoutMs and give AuthTimeoutError',
+    script: [pending],
+    expiresInMs: null,
+    timeoutMs: 1500,
+    requests: POLLS_UNTIL_1500,
+    atDeadline: true,
+    expected: {
+      rejects: AuthTimeoutError,
+      fields: { timeoutMs: 1500, session: expect.objectContaining({ status: 'pending' }) },
+    },
+  },
+  {
+    name: 'an expiresAt already in the past gives AuthExpiredError after exactly one request',
+    script: [pending],
+    expiresInMs: -1000,
+    requests: 1,
+    expected: { rejects: AuthExpiredError, fields: { expiresAt: expect.any(String) } },
+  },
+  {
+    name: 'a server clock 10 minutes ahead: expiresAt (server time, 1.5 s ahead) ends the wait at ~1.5 s',
+    script: [pending],
+    skewMs: 10 * 60_000,
+    requests: POLLS_UNTIL_1500,
+    atDeadline: true,
+    expected: { rejects: AuthExpiredError },
+  },
+  {
+    name: 'a server clock 10 minutes behind: the wait still lasts until ~1.5 s, not zero',
+    script: [pending],
+    skewMs: -10 * 60_000,
+    requests: POLLS_UNTIL_1500,
+    atDeadline: true,
+    expected: { rejects: AuthExpiredError },
+  },
+  {
+    name: 'status flips pending → selection → pending → completed, and progress shows the selection',
+    script: [pending, selecting, pending, completed],
+    requests: 4,
+    expected: { resolves: 'completed' },
+    verify: (run) =>
+      expect(statusEvents(run).map((event) => event.selectionRequired)).toEqual([false, true, false, false]),
+  },
+  {
+    name: 'completed after the user chose accounts',
+    script: [selecting, selecting, completed],
+    requests: 3,
+    expected: { resolves: 'completed' },
+    verify: (run) => {
+      expect(statusEvents(run).map((event) => event.selectionRequired)).toEqual([true, true, false]);
+      expect(run.value?.accountId).toBe('acc-1');
+    },
+  },
+  {
+    name: 'failed with errorCode 15045 gives AuthFailedError with the code and its meaning',
+    script: [failed(15045)],
+    requests: 1,
+    expected: {
+      rejects: AuthFailedError,
+      fields: {
+        errorCode: 15045,
+        reason: describeAuthErrorCode(15045),
+        session: expect.objectContaining({ status: 'failed' }),
+      },
+    },
+  },
+  {
+    name: 'pending, then failed with errorCode 15082',
+    script: [pending, failed(15082)],
+    requests: 2,
+    expected: { rejects: AuthFailedError, fields: { errorCode: 15082 } },
+  },
+  ...([401, 15040, 10002, 400, 99999] as const).map(
+    (code): Row => ({
+      name: `business code ${code} is terminal after one request`,
+      script: [business(code)],
+      requests: 1,
+      expected: { rejects: AitoearnApiError, fields: { code, httpStatus: 200, requestId: `req-${code}` } },
+    }),
+  ),
+  {
+    name: 'business code 15039 gives AuthExpiredError after one request',
+    script: [business(15039)],
+    requests: 1,
+    expected: {
+      rejects: AuthExpiredError,
+      cause: { is: AitoearnApiError, fields: { code: 15039, kind: 'session-invalid' } },
+    },
+  },
+  {
+    name: 'pending, then 15039 (the server expired the session) gives AuthExpiredError',
+    script: [pending, business(15039)],
+    requests: 2,
+    expected: {
+      rejects: AuthExpiredError,
+      fields: { session: expect.objectContaining({ status: 'pending' }) },
+      cause: { is: AitoearnApiError, fields: { code: 15039 } },
+    },
+  },
+  ...([401, 403, 404] as const).map(
+    (status): Row => ({
+      name: `HTTP ${status} is terminal after one request`,
+      script: [gateway(status)],
+      requests: 1,
+      expected: { rejects: AitoearnTransportError, fields: { reason: 'http-status', httpStatus: status } },
+    }),
+  ),
+  {
+    name: 'a 302 to another origin is not followed: one request, none to the other server',
+    script: [redirectElsewhere],
+    requests: 1,
+    expected: { rejects: AitoearnTransportError, fields: { reason: 'redirect', httpStatus: 302 } },
+  },
+  {
+    name: 'an unknown status "cancelled" is treated as pending with one warning, then completed',
+    script: [withStatus({ status: 'cancelled' }), completed],
+    requests: 2,
+    expected: { resolves: 'completed' },
+    verify: (run) => {
+      const warnings = run.events.filter((event) => event.warning !== undefined);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.warning).toContain('"cancelled"');
+    },
+  },
+  {
+    name: 'an unknown status over several polls warns exactly once',
+    script: [
+      withStatus({ status: 'cancelled' }),
+      withStatus({ status: 'cancelled' }),
+      withStatus({ status: 'cancelled' }),
+      completed,
+    ],
+    requests: 4,
+    expected: { resolves: 'completed' },
+    verify: (run) => {
+      expect(statusEvents(run).map((event) => event.status)).toEqual([
+        'cancelled',
+        'cancelled',
+        'cancelled',
+        'completed',
+      ]);
+      expect(run.events.filter((event) => event.warning !== undefined)).toHaveLength(1);
+    },
+  },
+  {
+    name: 'abort during a hanging request rejects with the reason at once and sends nothing more',
+    script: [hang],
+    // A long request timeout, so that only the abort can end the request early.
+    options: { requestTimeoutMs: 2000 },
+    abort: { afterRequest: 0, afterMs: 100 },
+    requests: 1,
+    expected: { abortReason: true },
+  },
+  {
+    name: 'abort during the sleep after the first answer sends nothing more',
+    script: [pending],
+    // A long sleep after the first check, so that the abort lands inside it.
+    options: { initialDelayMs: 1000, maxDelayMs: 1000 },
+    abort: { afterRequest: 0, afterMs: 100 },
+    requests: 1,
+    expected: { abortReason: true },
+  },
+  {
+    name: 'abort during a retry sleep (after a 503) sends nothing more',
+    script: [gateway(503)],
+    options: { initialDelayMs: 1000, maxDelayMs: 1000 },
+    abort: { afterRequest: 0, afterMs: 100 },
+    requests: 1,
+    expected: { abortReason: true },
+  },
+  {
+    name: 'an already-aborted signal sends no request',
+    script: [completed],
+    abort: 'before',
+    requests: 0,
+    expected: { abortReason: true },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// Checks shared by every row
+
+/** The key must not appear in the error, its inspection, its JSON, or anywhere down its `cause` chain. */
+function expectNoKey(error: unknown): void {
+  const texts = [inspect(error, { depth: 10, showHidden: true }), JSON.stringify(error) ?? ''];
+  let link: unknown = error;
+  for (let depth = 0; link !== undefined && depth < 10; depth += 1) {
+    if (link instanceof Error) texts.push(link.message, String(link.stack), JSON.stringify(link) ?? '');
+    else texts.push(String(link));
+    link = link instanceof Error ? link.cause : undefined;
+  }
+  for (const text of texts) expect(text).not.toContain(NEEDLE);
+}
+
+function client(baseUrl: string) {
+  return createAitoearnClient({ apiKey: CANARY, baseUrl });
+}
+
+const inRange = (count: number, expected: Row['requests']) =>
+  typeof expected === 'number' ? expect(count).toBe(expected) : expect(count).toSatisfy(
+      (n: number) => n >= expected[0] && n <= expected[1],
+      `between ${expected[0]} and ${expected[1]} requests`,
+    );
+
+describe('waitForAuth against a scripted real HTTP server', () => {
+  test('the table holds at least 25 scenarios', () => {
+    expect(rows.length).toBeGreaterThanOrEqual(25);
+  });
+
+  test.each(rows.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
+    const elsewhere = await startServer((_req, res) => json(res, statusBody({})));
+    // The server's clock starts at x.500 s: its `Date` header (1 s resolution) then brackets the true time
+    // evenly, so the waiter's offset estimate is as good as the header allows and errs only late.
+    const realNow = Date.now();
+    const serverStart = Math.ceil(realNow / 1000) * 1000 + 500 + (row.skewMs ?? 0);
+    const skew = serverStart - realNow;
+    const expiresInMs = row.expiresInMs === undefined ? DEFAULT_EXPIRES_IN_MS : row.expiresInMs;
+    const ctx: Ctx = {
+      serverNow: () => Date.now() + skew,
+      expiresAt: expiresInMs === null ? undefined : new Date(serverStart + expiresInMs).toISOString(),
+      elsewhere,
+    };
+    const controller = new AbortController();
+    const reason = new Error('stopped by the test');
+    let abortedAt: number | undefined;
+    let abortTimer: NodeJS.Timeout | undefined;
+    const times: number[] = [];
+    const server = await startServer((req, res, index) => {
+      times.push(performance.now());
+      const { abort } = row;
+      if (typeof abort === 'object' && abort.afterRequest === index) {
+        abortTimer = setTimeout(() => {
+          abortedAt = performance.now();
+          controller.abort(reason);
+        }, abort.afterMs);
+      }
+      const step = row.script[Math.min(index, row.script.length - 1)];
+      step?.(req, res, ctx);
+    });
+    const events: AuthProgress[] = [];
+    const timeoutMs = row.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    try {
+      if (row.abort === 'before') {
+        abortedAt = performance.now();
+        controller.abort(reason);
+      }
+      const startedAt = performance.now();
+      // Where the deadline falls after `startedAt`, in real time.
+      const expiresAfterStart =
+        ctx.expiresAt === undefined
+          ? Number.POSITIVE_INFINITY
+          : Date.parse(ctx.expiresAt) - ctx.serverNow() + (performance.now() - startedAt);
+      const deadlineMs = Math.max(0, row.deadlineMs ?? Math.min(expiresAfterStart, timeoutMs));
+      const outcome = await waitForAuth(client(server.url), {
+        platform: PLATFORM,
+        sessionId: SESSION_ID,
+        timeoutMs,
+        signal: controller.signal,
+        onProgress: (event) => events.push(event),
+        ...TUNING,
+        ...row.options,
+      }).then(
+        (value) => ({ value, error: undefined }),
+        (error: unknown) => ({ value: undefined, error }),
+      );
+      const settledMs = performance.now() - startedAt;
+      const atSettle = server.requests.length;
+      // Nothing may be sent after settling: a leaked loop at 20 ms cadence would show within this pause.
+      await delay(row.abort === undefined ? 100 : 300);
+
+      // (1) The outcome class.
+      const { expected } = row;
+      if ('resolves' in expected) {
+        expect(outcome.error).toBeUndefined();
+        expect(outcome.value?.status).toBe(expected.resolves);
+        expect(outcome.value?.sessionId).toBe(SESSION_ID);
+      } else if ('abortReason' in expected) {
+        expect(outcome.error).toBe(reason);
+      } else {
+        expect(outcome.error).toBeInstanceOf(expected.rejects);
+        if (expected.fields) expect(outcome.error).toMatchObject(expected.fields);
+        if (expected.cause) {
+          const cause = (outcome.error as Error).cause;
+          expect(cause).toBeInstanceOf(expected.cause.is);
+          if (expected.cause.fields) expect(cause).toMatchObject(expected.cause.fields);
+        }
+      }
+      if (outcome.error !== undefined) expectNoKey(outcome.error);
+
+      // (2) The number of requests; none after settling, none to another origin, all carrying the key.
+      inRange(atSettle, row.requests);
+      expect(server.requests.length).toBe(atSettle);
+      expect(elsewhere.requests).toHaveLength(0);
+      for (const request of server.requests) {
+        expect(request.url).toBe(STATUS_PATH);
+        expect(request.headers['x-api-key']).toBe(CANARY);
+      }
+
+      // (3) Settled no later than deadline + 1 s (and a deadline outcome not well before the deadline).
+      expect(settledMs).toBeLessThanOrEqual(deadlineMs + SETTLE_GRACE_MS);
+      if (row.atDeadline) expect(settledMs).toBeGreaterThanOrEqual(deadlineMs - EARLY_MARGIN_MS);
+      if (typeof row.abort === 'object') {
+        expect(abortedAt).toBeDefined();
+        expect(startedAt + settledMs - (abortedAt ?? 0)).toBeLessThan(250);
+      }
+
+      row.verify?.({ times, events, value: outcome.value, error: outcome.error });
+    } finally {
+      clearTimeout(abortTimer);
+      await Promise.all([server.close(), elsewhere.close()]);
+    }
+  });
+
+  test('watchAuth: breaking out after the first event stops polling at once', async () => {
+    const server = await startServer((_req, res) =>
+      json(res, statusBody({ sessionId: SESSION_ID, status: 'pending', requiresSelection: false })),
+    );
+    try {
+      const seen: AuthProgress[] = [];
+      for await (const event of watchAuth(client(server.url), {
+        platform: PLATFORM,
+        sessionId: SESSION_ID,
+        timeoutMs: 5000,
+        ...TUNING,
+      })) {
+        seen.push(event);
+        break;
+      }
+      const atBreak = server.requests.length;
+      // Unbroken, the waiter would send another request every 20–80 ms.
+      await delay(300);
+      expect(seen.map((event) => event.status)).toEqual(['pending']);
+      expect(atBreak).toBe(1);
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('watchAuth yields every snapshot and ends after the completed one', async () => {
+    const script = [pending, selecting, completed];
+    const ctx: Ctx = {
+      serverNow: () => Date.now(),
+      expiresAt: new Date(Date.now() + 5000).toISOString(),
+      elsewhere: undefined as unknown as TestServer,
+    };
+    const server = await startServer((req, res, index) =>
+      script[Math.min(index, script.length - 1)]?.(req, res, ctx),
+    );
+    try {
+      const seen: AuthProgress[] = [];
+      for await (const event of watchAuth(client(server.url), {
+        platform: PLATFORM,
+        sessionId: SESSION_ID,
+        timeoutMs: 5000,
+        ...TUNING,
+      })) {
+        seen.push(event);
+      }
+      expect(seen.map((event) => [event.status, event.selectionRequired])).toEqual([
+        ['pending', false],
+        ['pending', true],
+        ['completed', false],
+      ]);
+      expect(server.requests).toHaveLength(3);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// No leaks
+
+const countResources = (type: string) =>
+  process.getActiveResourcesInfo().filter((resource) => resource === type).length;
+
+describe('after settling, nothing of the waiter keeps the process alive', () => {
+  test('no Timeout beyond the baseline remains once a completed wait is over and the server closed', async () => {
+    const baselineTimeouts = countResources('Timeout');
+    const baselineSockets = countResources('TCPSocketWrap');
+    const script = [pending, pending, completed];
+    const ctx: Ctx = {
+      serverNow: () => Date.now(),
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      elsewhere: undefined as unknown as TestServer,
+    };
+    const server = await startServer((req, res, index) =>
+      script[Math.min(index, script.length - 1)]?.(req, res, ctx),
+    );
+    // The default timeoutMs (10 min) and requestTimeoutMs (10 s): a leaked deadline or request timer
+    // would still be pending when the resources are counted.
+    const session = await waitForAuth(client(server.url), {
+      platform: PLATFORM,
+      sessionId: SESSION_ID,
+      initialDelayMs: 20,
+      maxDelayMs: 80,
+    });
+    expect(session.status).toBe('completed');
+    expect(server.requests).toHaveLength(3);
+    await server.close();
+    // Sockets close asynchronously after the server drops them; give them a moment (a bounded wait).
+    for (let i = 0; i < 50 && countResources('TCPSocketWrap') > baselineSockets; i += 1) await delay(20);
+    expect(countResources('Timeout')).toBeLessThanOrEqual(baselineTimeouts);
+    expect(countResources('TCPSocketWrap')).toBeLessThanOrEqual(baselineSockets);
+  });
+
+  test('a child process that awaited a wait exits by itself soon after it settled', async () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const dist = join(root, 'dist', 'index.js');
+    const built = statSync(dist, { throwIfNoEntry: false });
+    expect(built, 'dist/index.js is missing: run `npm run build` (npm test does it in pretest)').toBeDefined();
+    const newestSource = Math.max(
+      ...readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.ts'))
+        .map((file) => statSync(join(root, 'src', file)).mtimeMs),
+    );
+    expect(built?.mtimeMs ?? 0, 'dist is older than src: run `npm run build`').toBeGreaterThanOrEqual(
+      newestSource,
+    );
+
+    // Default timeoutMs (10 min) and requestTimeoutMs (10 s): any leaked timer would hold the child ≥ 10 s.
+    const code = `
+      import { createServer } from 'node:http';
+      import { createAitoearnClient, waitForAuth } from ${JSON.stringify(pathToFileURL(dist).href)};
+      let n = 0;
+      const server = createServer((req, res) => {
+        n += 1;
+        const data = { sessionId: 's1', status: n < 3 ? 'pending' : 'completed', requiresSelection: false,
+          expiresAt: new Date(Date.now() + 60000).toISOString() };
+        const body = JSON.stringify({ code: 0, message: 'success', data });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const client = createAitoearnClient({ apiKey: 'child-key', baseUrl: 'http://127.0.0.1:' + server.address().port });
+      const session = await waitForAuth(client, { platform: 'douyin', sessionId: 's1', initialDelayMs: 20, maxDelayMs: 80 });
+      await new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); });
+      console.log('settled ' + session.status + ' after ' + n + ' requests');
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let settledAt: number | undefined;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (settledAt === undefined && stdout.includes('settled')) settledAt = performance.now();
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    try {
+      const exitCode = await new Promise<number | null>((resolve, reject) => {
+        const guard = setTimeout(() => reject(new Error(`child still running; stdout: ${stdout}`)), 15_000);
+        child.once('exit', (status) => {
+          clearTimeout(guard);
+          resolve(status);
+        });
+      });
+      const exitedAt = performance.now();
+      expect(stderr).toBe('');
+      expect(stdout).toContain('settled completed after 3 requests');
+      expect(exitCode).toBe(0);
+      expect(settledAt).toBeDefined();
+      expect(exitedAt - (settledAt ?? exitedAt)).toBeLessThan(3000);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+    }
+  });
+});
