@@ -30,4 +30,14 @@ export { waitDefaults } from './poll/options.js';
 export { waitForAuth } from './poll/wait-for-auth.js';
 export type { AuthWatch } from './poll/watch-auth.js';
 export { watchAuth } from './poll/watch-auth.js';
+export type {
+  CreatedSandboxSession,
+  Sandbox,
+  SandboxAccounts,
+  SandboxOptions,
+  SandboxOutcome,
+  SandboxRequest,
+  SandboxSessionSpec,
+} from './sandbox/index.js';
+export { SANDBOX_API_KEY, SandboxFullError, sandboxDefaults, startSandbox } from './sandbox/index.js';
 export { VERSION } from './version.js';
