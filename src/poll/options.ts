@@ -28,6 +28,8 @@ export interface AuthProgress {
   readonly status: AuthStatus | undefined;
   /** The user must choose accounts in the browser (`pending` with `requiresSelection`). */
   readonly selectionRequired: boolean;
+  /** The API's request id of the answer this event reports, when it sent one (for support tickets). */
+  readonly requestId: string | undefined;
   /** For `'retry'`: the transient failure. */
   readonly error: Error | undefined;
   /** A human-readable warning: the retry's reason, or an unknown status being treated as pending. */

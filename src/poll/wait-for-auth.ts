@@ -57,6 +57,7 @@ export class AuthWaiter {
   #lastRequestAt = Number.NEGATIVE_INFINITY;
   #hintUntil = Number.NEGATIVE_INFINITY;
   #warnedStatus = false;
+  #requestId: string | undefined;
   #poked = false;
   #wake: AbortController | undefined;
 
@@ -83,7 +84,8 @@ export class AuthWaiter {
   async run(): Promise<AuthSession> {
     this.#signal.throwIfAborted();
     for (;;) {
-      const { session } = await this.#checkWithRetries();
+      const { session, requestId } = await this.#checkWithRetries();
+      this.#requestId = requestId;
       this.#checks += 1;
       this.#failures = 0;
       this.#session = deepFreeze(session);
@@ -292,6 +294,7 @@ export class AuthWaiter {
       session,
       status: session?.status,
       selectionRequired: session?.status === 'pending' && session.requiresSelection === true,
+      requestId: type === 'retry' ? retryRequestId(error) : this.#requestId,
       error: error instanceof Error ? error : undefined,
       warning: warning ?? (error instanceof Error ? error.message : undefined),
     });
@@ -301,6 +304,12 @@ export class AuthWaiter {
 
 function retryHint(error: AitoearnError): number | undefined {
   return 'retryAfterMs' in error && typeof error.retryAfterMs === 'number' ? error.retryAfterMs : undefined;
+}
+
+function retryRequestId(error: unknown): string | undefined {
+  return error instanceof AitoearnError && 'requestId' in error && typeof error.requestId === 'string'
+    ? error.requestId
+    : undefined;
 }
 
 function isExpiredAnswer(error: AitoearnError): boolean {
