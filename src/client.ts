@@ -52,6 +52,8 @@ export interface AitoearnClient {
 }
 
 interface Internals {
+  /** Removes the API key from text the server sent back, before it can reach a message or a field. */
+  readonly redact: (text: string) => string;
   readonly api: ReturnType<typeof createClient<paths>>;
 }
 
@@ -108,7 +110,8 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const client: AitoearnClient = Object.freeze({ baseUrl, requestTimeoutMs });
-  internals.set(client, { api });
+  const redact = (text: string) => (text.includes(apiKey) ? text.split(apiKey).join('[redacted]') : text);
+  internals.set(client, { api, redact });
   return client;
 }
 
@@ -187,7 +190,7 @@ export async function requestAuthStatus(
   params: GetAuthStatusParams,
   timeoutMs: number | undefined,
 ): Promise<AuthStatusResult> {
-  const { api } = internalsOf(client);
+  const { api, redact } = internalsOf(client);
   checkStatusParams(params);
   const { platform, sessionId, signal } = params;
   signal?.throwIfAborted();
@@ -232,7 +235,7 @@ export async function requestAuthStatus(
           },
         );
       });
-    return interpret(outcome.response, outcome.data, outcome.error, operation);
+    return interpret(outcome.response, outcome.data, outcome.error, operation, redact);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
@@ -251,10 +254,12 @@ function interpret(
   text: unknown,
   errorBody: unknown,
   operation: string,
+  redact: (text: string) => string,
 ): AuthStatusResult {
+  const headerId = response.headers.get('x-request-id');
   const facts: ResponseFacts = {
     httpStatus: response.status,
-    requestId: response.headers.get('x-request-id') ?? undefined,
+    requestId: headerId === null ? undefined : redact(headerId),
     retryAfterMs: retryAfterMs(response.headers),
   };
   if (response.status >= 300 && response.status < 400) {
@@ -277,7 +282,7 @@ function interpret(
     body = typeof text === 'string' && text !== '' ? JSON.parse(text) : undefined;
   } catch {
     // The parser's message quotes the body, which could echo our headers back: never include it.
-    const type = response.headers.get('content-type') ?? 'no content type';
+    const type = redact(response.headers.get('content-type') ?? 'no content type');
     throw new AitoearnTransportError(
       'bad-body',
       `${operation} answered HTTP 200 with a body that is not JSON (${type}, ${String(text).length} characters)`,
@@ -291,9 +296,10 @@ function interpret(
       facts,
     );
   }
-  const requestId = typeof body.requestId === 'string' ? body.requestId : facts.requestId;
+  const requestId = typeof body.requestId === 'string' ? redact(body.requestId) : facts.requestId;
   if (body.code !== 0) {
-    const message = typeof body.message === 'string' ? body.message : '';
+    // A server (or a proxy) may echo the request's headers in its message.
+    const message = typeof body.message === 'string' ? redact(body.message) : '';
     throw new AitoearnApiError(body.code, message, operation, { ...facts, requestId });
   }
   const session = body.data;
