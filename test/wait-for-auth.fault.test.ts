@@ -1,14 +1,18 @@
 /**
  * Fault suite: the real client and `waitForAuth` against a real, scripted `node:http` server on 127.0.0.1,
- * on the REAL clock with compressed tuning (20–80 ms backoff, 300 ms request timeout, sessions that expire
- * 1.5 s ahead). Each row scripts the server per request and asserts the outcome class, the exact number of
- * requests (a range only where backoff timing decides it), that nothing is sent after settling or to any
- * other origin, that the promise settles no later than deadline + 1 s, and that no error carries the key.
+ * on the REAL clock with compressed tuning (20–80 ms backoff, 300 ms request timeouts against hanging
+ * servers, deadlines 1.5 s ahead). Each row scripts the server per request and asserts the outcome class,
+ * the exact number of requests (a range only where backoff timing decides it), that nothing is sent after
+ * settling or to any other origin, that the promise settles no later than deadline + 1 s, and that neither
+ * errors nor progress events carry the key. Rows run concurrently (vitest's maxConcurrency): each waiter
+ * is idle most of the time, and every bound below has the margin for it.
  *
  * Wall-clock assertions are only behavioural bounds with generous margins (deadline + 1 s, abort < 250 ms)
  * or floors (a `Retry-After: 1` retry comes ≥ ~1 s later), which load can only move further inside.
  */
+import { createHook } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { readdirSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -20,10 +24,10 @@ import {
   AitoearnApiError,
   AitoearnTransportError,
   AitoearnUnavailableError,
-  type AuthProgress,
-  type AuthSession,
   AuthExpiredError,
   AuthFailedError,
+  type AuthProgress,
+  type AuthSession,
   AuthTimeoutError,
   createAitoearnClient,
   describeAuthErrorCode,
@@ -39,10 +43,16 @@ const PLATFORM = 'douyin';
 const SESSION_ID = 'sess-fault';
 const STATUS_PATH = `/api/v2/channels/accounts/auth/${PLATFORM}/status/${SESSION_ID}`;
 
-/** Compressed tuning: the real clock, but a whole scenario takes at most about 1.5 s. */
-const TUNING = { initialDelayMs: 20, maxDelayMs: 80, requestTimeoutMs: 300 } as const;
-const DEFAULT_EXPIRES_IN_MS = 1500;
-const DEFAULT_TIMEOUT_MS = 5000;
+/**
+ * Compressed tuning on the real clock. The request timeout is generous by default, so that a loaded
+ * machine never turns a slow answer into a retry (and an extra request); rows about hanging servers set a
+ * short one. Likewise sessions expire 10 s ahead unless the row is about the deadline (then 1.5 s).
+ */
+const TUNING = { initialDelayMs: 20, maxDelayMs: 80, requestTimeoutMs: 2000 } as const;
+const HANG_TIMEOUT_MS = 300;
+const SHORT_EXPIRY_MS = 1500;
+const DEFAULT_EXPIRES_IN_MS = 10_000;
+const DEFAULT_TIMEOUT_MS = 10_000;
 /** The behaviour under test: every wait settles no later than this after its deadline. */
 const SETTLE_GRACE_MS = 1000;
 /** Deadline outcomes must not come early either; the server-clock estimate is good to far better than this. */
@@ -54,10 +64,12 @@ const EARLY_MARGIN_MS = 250;
 interface Ctx {
   /** The scripted server's clock (epoch ms): real time plus the row's skew. */
   readonly serverNow: () => number;
+  /** What the server sends as its `Date` header: its clock (default), nothing, or garbage. */
+  readonly date?: 'none' | 'garbage';
   /** The session's `expiresAt` in server time, or undefined when the row's sessions carry none. */
   readonly expiresAt: string | undefined;
   /** A second server on another port; a redirect points there, and it must never see a request. */
-  readonly elsewhere: TestServer;
+  readonly elsewhere?: TestServer;
 }
 
 /** What the server does with one request. */
@@ -65,13 +77,22 @@ type Step = (req: IncomingMessage, res: ServerResponse, ctx: Ctx) => void;
 
 const httpDate = (ctx: Ctx) => new Date(ctx.serverNow()).toUTCString();
 
+/** The `Date` header the row asks for (node:http adds its own unless told not to). */
+function dated(res: ServerResponse, ctx: Ctx): Record<string, string> {
+  if (ctx.date === 'none') {
+    res.sendDate = false;
+    return {};
+  }
+  return { Date: ctx.date === 'garbage' ? 'the day after yesterday' : httpDate(ctx) };
+}
+
 function send(
   res: ServerResponse,
   ctx: Ctx,
   body: unknown,
   options: { status?: number; headers?: Record<string, string> } = {},
 ): void {
-  json(res, body, { status: options.status ?? 200, headers: { Date: httpDate(ctx), ...options.headers } });
+  json(res, body, { status: options.status ?? 200, headers: { ...dated(res, ctx), ...options.headers } });
 }
 
 function session(ctx: Ctx, fields: Record<string, unknown>): Record<string, unknown> {
@@ -106,20 +127,21 @@ const failed = (errorCode: number) => withStatus({ status: 'failed', errorCode }
 
 /** A business error: HTTP 200 with a non-zero `code`, as the real API answers. */
 const business =
-  (code: number, headers: (ctx: Ctx) => Record<string, string> = () => ({})): Step =>
+  (code: number, headers: (ctx: Ctx) => Record<string, string> = () => ({}), message?: string): Step =>
   (_req, res, ctx) =>
-    send(res, ctx, errorBody(code), { headers: headers(ctx) });
+    send(res, ctx, errorBody(code, message), { headers: headers(ctx) });
 
 /** A gateway answering with a real HTTP status and an HTML page. */
 const gateway =
-  (status: number, headers: Record<string, string> = {}): Step =>
-  (_req, res, ctx) => {
-    const page = `<html><body><h1>${status}</h1>nginx</body></html>`;
+  (status: number, headers: (ctx: Ctx) => Record<string, string> = () => ({})): Step =>
+  (req, res, ctx) => {
+    // Like many debugging proxies, the page echoes the request headers — the API key included.
+    const page = `<html><body><h1>${status}</h1><pre>${JSON.stringify(req.headers)}</pre></body></html>`;
     res.writeHead(status, {
-      Date: httpDate(ctx),
+      ...dated(res, ctx),
       'Content-Type': 'text/html',
       'Content-Length': Buffer.byteLength(page),
-      ...headers,
+      ...headers(ctx),
     });
     res.end(page);
   };
@@ -137,7 +159,7 @@ const reset: Step = (req) => {
 const slowBody: Step = (_req, res, ctx) => {
   const text = JSON.stringify(statusBody(session(ctx, { status: 'completed' })));
   res.writeHead(200, {
-    Date: httpDate(ctx),
+    ...dated(res, ctx),
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(text),
   });
@@ -150,7 +172,7 @@ const slowBody: Step = (_req, res, ctx) => {
 const truncated: Step = (req, res, ctx) => {
   const text = JSON.stringify(statusBody(session(ctx, { status: 'completed' })));
   res.writeHead(200, {
-    Date: httpDate(ctx),
+    ...dated(res, ctx),
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(text),
   });
@@ -162,7 +184,12 @@ const emptyData: Step = (_req, res, ctx) =>
   send(res, ctx, { code: 0, message: 'success', data: {}, timestamp: ctx.serverNow(), requestId: 'req-0' });
 
 const redirectElsewhere: Step = (_req, res, ctx) => {
-  res.writeHead(302, { Date: httpDate(ctx), Location: `${ctx.elsewhere.url}${STATUS_PATH}`, 'Content-Length': 0 });
+  if (!ctx.elsewhere) throw new Error('this row has no second server to redirect to');
+  res.writeHead(302, {
+    ...dated(res, ctx),
+    Location: `${ctx.elsewhere.url}${STATUS_PATH}`,
+    'Content-Length': 0,
+  });
   res.end();
 };
 
@@ -192,12 +219,22 @@ interface Row {
   readonly name: string;
   /** Request i gets `script[i]`; the last step repeats. */
   readonly script: readonly Step[];
-  /** `expiresAt` this far ahead of the server's clock at the start; null: sessions carry no `expiresAt`. */
+  /**
+   * `expiresAt` this far ahead of the server's clock at the start; null: sessions carry no `expiresAt`
+   * (also for rows that never answer with a session, whose deadline is then `timeoutMs`).
+   */
   readonly expiresInMs?: number | null;
   readonly timeoutMs?: number;
   /** The server's clock runs this far ahead of real time (negative: behind). */
   readonly skewMs?: number;
-  readonly options?: { initialDelayMs?: number; maxDelayMs?: number; requestTimeoutMs?: number };
+  readonly options?: {
+    readonly initialDelayMs?: number;
+    readonly maxDelayMs?: number;
+    readonly requestTimeoutMs?: number;
+    readonly retries?: number;
+  };
+  /** The server's `Date` header: none, or garbage (then the server's clock is real time, unaligned). */
+  readonly date?: 'none' | 'garbage';
   /** Abort before the call, or `afterMs` after request number `afterRequest` (from 0) reached the server. */
   readonly abort?: 'before' | { readonly afterRequest: number; readonly afterMs: number };
   /** The exact number of requests, or an inclusive range where backoff timing decides it. */
@@ -205,11 +242,6 @@ interface Row {
   readonly expected: Expected;
   /** The outcome is decided by the deadline: it must not come more than a little before it either. */
   readonly atDeadline?: boolean;
-  /**
-   * The deadline in ms after the start, when it is not min(expiresIn, timeoutMs): a waiter that never
-   * sees a session knows only `timeoutMs`.
-   */
-  readonly deadlineMs?: number;
   readonly verify?: (run: Run) => void;
 }
 
@@ -258,6 +290,7 @@ const rows: readonly Row[] = [
   {
     name: 'a server that never answers until timeoutMs gives AitoearnUnavailableError (cause: timeout)',
     script: [hang],
+    options: { requestTimeoutMs: HANG_TIMEOUT_MS },
     expiresInMs: null,
     timeoutMs: 1500,
     // 0, ~320 and the final check at ~620 ms (each request times out after 300 ms); 2 under heavy load.
@@ -271,9 +304,11 @@ const rows: readonly Row[] = [
   {
     name: 'a server that stops answering after the first check, until expiresAt, gives AuthExpiredError',
     script: [pending, hang],
-    expiresInMs: 1500,
-    // The answer, then hanging requests at ~20, ~340 and the final check at ~640 ms.
-    requests: [2, 4],
+    // Long enough for the first answer to arrive on a loaded machine, short enough to retry in 1.5 s.
+    options: { requestTimeoutMs: 500 },
+    expiresInMs: SHORT_EXPIRY_MS,
+    // The answer, then hanging requests at ~20 ms and (the final check) at ~540 ms.
+    requests: [2, 3],
     atDeadline: true,
     expected: {
       rejects: AuthExpiredError,
@@ -303,12 +338,15 @@ const rows: readonly Row[] = [
   {
     name: 'headers at once and the body 5 s later: the request times out and is retried',
     script: [slowBody, completed],
+    options: { requestTimeoutMs: 1000 },
     requests: 2,
     expected: { resolves: 'completed' },
     verify: (run) => {
       expect(retryReasons(run)).toEqual(['timeout']);
-      // A floor: the retry waited for the 300 ms request timeout, not for the body.
-      expect((run.times[1] ?? 0) - (run.times[0] ?? 0)).toBeGreaterThanOrEqual(280);
+      // A floor: the retry waited for the 1 s request timeout (and not for the body, 5 s later). The
+      // timeout starts when the client sends, a little before the server sees the request: half of it.
+      expect((run.times[1] ?? 0) - (run.times[0] ?? 0)).toBeGreaterThanOrEqual(500);
+      expect((run.times[1] ?? 0) - (run.times[0] ?? 0)).toBeLessThan(4000);
     },
   },
   {
@@ -340,7 +378,7 @@ const rows: readonly Row[] = [
   },
   {
     name: 'HTTP 429 with Retry-After: 1, then completed: the retry waits at least 1 s',
-    script: [gateway(429, { 'Retry-After': '1' }), completed],
+    script: [gateway(429, () => ({ 'Retry-After': '1' })), completed],
     expiresInMs: 3000,
     requests: 2,
     expected: { resolves: 'completed' },
@@ -411,6 +449,7 @@ const rows: readonly Row[] = [
     name: 'a server clock 10 minutes ahead: expiresAt (server time, 1.5 s ahead) ends the wait at ~1.5 s',
     script: [pending],
     skewMs: 10 * 60_000,
+    expiresInMs: SHORT_EXPIRY_MS,
     requests: POLLS_UNTIL_1500,
     atDeadline: true,
     expected: { rejects: AuthExpiredError },
@@ -419,6 +458,7 @@ const rows: readonly Row[] = [
     name: 'a server clock 10 minutes behind: the wait still lasts until ~1.5 s, not zero',
     script: [pending],
     skewMs: -10 * 60_000,
+    expiresInMs: SHORT_EXPIRY_MS,
     requests: POLLS_UNTIL_1500,
     atDeadline: true,
     expected: { rejects: AuthExpiredError },
@@ -533,10 +573,137 @@ const rows: readonly Row[] = [
     },
   },
   {
+    name: 'retries: 2 stops after three failed requests in a row with AitoearnUnavailableError',
+    script: [reset],
+    options: { retries: 2 },
+    expiresInMs: null,
+    requests: 3,
+    expected: {
+      rejects: AitoearnUnavailableError,
+      fields: { failures: 3 },
+      cause: { is: AitoearnTransportError, fields: { reason: 'network' } },
+    },
+  },
+  {
+    name: 'a request timeout longer than the whole wait is clipped to the deadline (timeoutMs)',
+    script: [hang],
+    options: { requestTimeoutMs: 10_000 },
+    expiresInMs: null,
+    timeoutMs: 1500,
+    requests: 1,
+    expected: {
+      rejects: AitoearnUnavailableError,
+      cause: { is: AitoearnTransportError, fields: { reason: 'timeout' } },
+    },
+  },
+  {
+    name: 'a request timeout longer than the whole wait is clipped to the deadline (expiresAt)',
+    script: [pending, hang],
+    options: { requestTimeoutMs: 10_000 },
+    expiresInMs: SHORT_EXPIRY_MS,
+    requests: 2,
+    expected: {
+      rejects: AuthExpiredError,
+      cause: { is: AitoearnTransportError, fields: { reason: 'timeout' } },
+    },
+  },
+  {
+    name: 'a Retry-After beyond the deadline: no request after it, settled by the deadline',
+    script: [gateway(429, () => ({ 'Retry-After': '3600' })), completed],
+    expiresInMs: null,
+    timeoutMs: 1500,
+    requests: 1,
+    expected: {
+      rejects: AitoearnUnavailableError,
+      cause: { is: AitoearnTransportError, fields: { httpStatus: 429, retryAfterMs: 3_600_000 } },
+    },
+  },
+  {
+    name: 'Retry-After as an HTTP date 1 s ahead, from a server 10 minutes fast: waits ~1 s, not 10 min',
+    script: [
+      gateway(503, (ctx) => ({ 'Retry-After': new Date(ctx.serverNow() + 1000).toUTCString() })),
+      completed,
+    ],
+    skewMs: 10 * 60_000,
+    expiresInMs: 3000,
+    requests: 2,
+    expected: { resolves: 'completed' },
+    verify: (run) => expect((run.times[1] ?? 0) - (run.times[0] ?? 0)).toBeGreaterThanOrEqual(980),
+  },
+  {
+    name: 'Retry-After as an HTTP date 1 s ahead, from a server 10 minutes slow: still waits ~1 s',
+    script: [
+      gateway(503, (ctx) => ({ 'Retry-After': new Date(ctx.serverNow() + 1000).toUTCString() })),
+      completed,
+    ],
+    skewMs: -10 * 60_000,
+    expiresInMs: 3000,
+    requests: 2,
+    expected: { resolves: 'completed' },
+    verify: (run) => expect((run.times[1] ?? 0) - (run.times[0] ?? 0)).toBeGreaterThanOrEqual(980),
+  },
+  {
+    name: 'X-RateLimit-Reset (server epoch ms) from a server 10 minutes slow: still waits ~1 s',
+    script: [business(429, (ctx) => ({ 'X-RateLimit-Reset': String(ctx.serverNow() + 1000) })), completed],
+    skewMs: -10 * 60_000,
+    expiresInMs: 3000,
+    requests: 2,
+    expected: { resolves: 'completed' },
+    verify: (run) => expect((run.times[1] ?? 0) - (run.times[0] ?? 0)).toBeGreaterThanOrEqual(980),
+  },
+  {
+    name: 'no Date header: expiresAt is read on the local clock and ends the wait at ~1.5 s',
+    script: [pending],
+    date: 'none',
+    expiresInMs: SHORT_EXPIRY_MS,
+    requests: POLLS_UNTIL_1500,
+    atDeadline: true,
+    expected: { rejects: AuthExpiredError },
+  },
+  {
+    name: 'an unparsable Date header falls back to the local clock',
+    script: [pending, pending, completed],
+    date: 'garbage',
+    requests: 3,
+    expected: { resolves: 'completed' },
+  },
+  {
+    name: 'an expiresAt beyond timeoutMs: AuthTimeoutError at timeoutMs',
+    script: [pending],
+    expiresInMs: 60_000,
+    timeoutMs: 1500,
+    requests: POLLS_UNTIL_1500,
+    atDeadline: true,
+    expected: { rejects: AuthTimeoutError, fields: { timeoutMs: 1500 } },
+  },
+  {
+    name: 'a business 401 whose message echoes the API key does not carry the key into the error',
+    script: [business(401, () => ({}), `invalid API key ${CANARY}`)],
+    requests: 1,
+    expected: { rejects: AitoearnApiError, fields: { code: 401, kind: 'unauthorized' } },
+  },
+  {
+    name: 'a business 500 whose message echoes the API key, then completed: no progress event carries it',
+    script: [business(500, () => ({}), `internal error for key ${CANARY}`), completed],
+    requests: 2,
+    expected: { resolves: 'completed' },
+  },
+  {
+    name: 'a 502 page echoing the request headers (the key included), then completed',
+    script: [gateway(502), completed],
+    requests: 2,
+    expected: { resolves: 'completed' },
+  },
+  {
+    name: 'HTTP 401 from a gateway that echoes the key in its page is terminal and keyless',
+    script: [gateway(401)],
+    requests: 1,
+    expected: { rejects: AitoearnTransportError, fields: { httpStatus: 401 } },
+  },
+  {
     name: 'abort during a hanging request rejects with the reason at once and sends nothing more',
     script: [hang],
-    // A long request timeout, so that only the abort can end the request early.
-    options: { requestTimeoutMs: 2000 },
+    // The default 2 s request timeout: only the abort can end the request within 250 ms.
     abort: { afterRequest: 0, afterMs: 100 },
     requests: 1,
     expected: { abortReason: true },
@@ -587,26 +754,31 @@ function client(baseUrl: string) {
 }
 
 const inRange = (count: number, expected: Row['requests']) =>
-  typeof expected === 'number' ? expect(count).toBe(expected) : expect(count).toSatisfy(
-      (n: number) => n >= expected[0] && n <= expected[1],
-      `between ${expected[0]} and ${expected[1]} requests`,
-    );
+  typeof expected === 'number'
+    ? expect(count).toBe(expected)
+    : expect(count).toSatisfy(
+        (n: number) => n >= expected[0] && n <= expected[1],
+        `between ${expected[0]} and ${expected[1]} requests`,
+      );
 
 describe('waitForAuth against a scripted real HTTP server', () => {
   test('the table holds at least 25 scenarios', () => {
     expect(rows.length).toBeGreaterThanOrEqual(25);
   });
 
-  test.each(rows.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
+  test.concurrent.each(rows.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
     const elsewhere = await startServer((_req, res) => json(res, statusBody({})));
     // The server's clock starts at x.500 s: its `Date` header (1 s resolution) then brackets the true time
-    // evenly, so the waiter's offset estimate is as good as the header allows and errs only late.
+    // evenly, so the waiter's offset estimate is as good as the header allows and errs only late. Without
+    // a usable header the waiter falls back to the local wall clock, so the server keeps real time.
     const realNow = Date.now();
-    const serverStart = Math.ceil(realNow / 1000) * 1000 + 500 + (row.skewMs ?? 0);
+    const serverStart =
+      row.date === undefined ? Math.ceil(realNow / 1000) * 1000 + 500 + (row.skewMs ?? 0) : realNow;
     const skew = serverStart - realNow;
     const expiresInMs = row.expiresInMs === undefined ? DEFAULT_EXPIRES_IN_MS : row.expiresInMs;
     const ctx: Ctx = {
       serverNow: () => Date.now() + skew,
+      ...(row.date === undefined ? {} : { date: row.date }),
       expiresAt: expiresInMs === null ? undefined : new Date(serverStart + expiresInMs).toISOString(),
       elsewhere,
     };
@@ -630,17 +802,14 @@ describe('waitForAuth against a scripted real HTTP server', () => {
     const events: AuthProgress[] = [];
     const timeoutMs = row.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     try {
-      if (row.abort === 'before') {
-        abortedAt = performance.now();
-        controller.abort(reason);
-      }
+      if (row.abort === 'before') controller.abort(reason);
       const startedAt = performance.now();
       // Where the deadline falls after `startedAt`, in real time.
       const expiresAfterStart =
         ctx.expiresAt === undefined
           ? Number.POSITIVE_INFINITY
           : Date.parse(ctx.expiresAt) - ctx.serverNow() + (performance.now() - startedAt);
-      const deadlineMs = Math.max(0, row.deadlineMs ?? Math.min(expiresAfterStart, timeoutMs));
+      const deadlineMs = Math.max(0, Math.min(expiresAfterStart, timeoutMs));
       const outcome = await waitForAuth(client(server.url), {
         platform: PLATFORM,
         sessionId: SESSION_ID,
@@ -676,6 +845,10 @@ describe('waitForAuth against a scripted real HTTP server', () => {
         }
       }
       if (outcome.error !== undefined) expectNoKey(outcome.error);
+      expect(inspect(events, { depth: 10, showHidden: true })).not.toContain(NEEDLE);
+      expect(JSON.stringify(events)).not.toContain(NEEDLE);
+      // Every listener the waiter put on the caller's signal is gone.
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
 
       // (2) The number of requests; none after settling, none to another origin, all carrying the key.
       inRange(atSettle, row.requests);
@@ -732,7 +905,6 @@ describe('waitForAuth against a scripted real HTTP server', () => {
     const ctx: Ctx = {
       serverNow: () => Date.now(),
       expiresAt: new Date(Date.now() + 5000).toISOString(),
-      elsewhere: undefined as unknown as TestServer,
     };
     const server = await startServer((req, res, index) =>
       script[Math.min(index, script.length - 1)]?.(req, res, ctx),
@@ -766,45 +938,99 @@ const countResources = (type: string) =>
   process.getActiveResourcesInfo().filter((resource) => resource === type).length;
 
 describe('after settling, nothing of the waiter keeps the process alive', () => {
-  test('no Timeout beyond the baseline remains once a completed wait is over and the server closed', async () => {
-    const baselineTimeouts = countResources('Timeout');
-    const baselineSockets = countResources('TCPSocketWrap');
-    const script = [pending, pending, completed];
-    const ctx: Ctx = {
-      serverNow: () => Date.now(),
-      expiresAt: new Date(Date.now() + 60_000).toISOString(),
-      elsewhere: undefined as unknown as TestServer,
-    };
-    const server = await startServer((req, res, index) =>
-      script[Math.min(index, script.length - 1)]?.(req, res, ctx),
-    );
-    // The default timeoutMs (10 min) and requestTimeoutMs (10 s): a leaked deadline or request timer
-    // would still be pending when the resources are counted.
-    const session = await waitForAuth(client(server.url), {
-      platform: PLATFORM,
-      sessionId: SESSION_ID,
-      initialDelayMs: 20,
-      maxDelayMs: 80,
-    });
-    expect(session.status).toBe('completed');
-    expect(server.requests).toHaveLength(3);
-    await server.close();
-    // Sockets close asynchronously after the server drops them; give them a moment (a bounded wait).
-    for (let i = 0; i < 50 && countResources('TCPSocketWrap') > baselineSockets; i += 1) await delay(20);
-    expect(countResources('Timeout')).toBeLessThanOrEqual(baselineTimeouts);
-    expect(countResources('TCPSocketWrap')).toBeLessThanOrEqual(baselineSockets);
-  });
+  const leakCases: readonly {
+    readonly name: string;
+    readonly script: readonly Step[];
+    readonly options?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+    /** Abort this long after the first request reached the server. */
+    readonly abortAfterMs?: number;
+    readonly settles: 'completed' | 'aborted' | 'rejected';
+  }[] = [
+    { name: 'a completed wait', script: [pending, pending, completed], settles: 'completed' },
+    { name: 'a terminal business error', script: [business(15040)], settles: 'rejected' },
+    {
+      name: 'an abort during a 60 s sleep',
+      script: [pending],
+      options: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+      abortAfterMs: 50,
+      settles: 'aborted',
+    },
+    { name: 'an abort during a hanging request', script: [hang], abortAfterMs: 50, settles: 'aborted' },
+  ];
+
+  test.each(leakCases.map((row) => [row.name, row] as const))(
+    'no Timeout of ours outlives %s once the server is closed',
+    async (_name, row) => {
+      const baselineTimeouts = countResources('Timeout');
+      const baselineSockets = countResources('TCPSocketWrap');
+      // Timers created while the wait runs and not yet fired or cleared (the destroy hook says which).
+      const live = new Map<number, NodeJS.Timeout>();
+      let tracking = true;
+      const hook = createHook({
+        init(id, type, _trigger, resource) {
+          if (tracking && type === 'Timeout') live.set(id, resource as NodeJS.Timeout);
+        },
+        destroy(id) {
+          live.delete(id);
+        },
+      });
+      const ctx: Ctx = {
+        serverNow: () => Date.now(),
+        expiresAt: new Date(Date.now() + 120_000).toISOString(),
+      };
+      const controller = new AbortController();
+      const server = await startServer((req, res, index) => {
+        if (index === 0 && row.abortAfterMs !== undefined) {
+          setTimeout(() => controller.abort(new Error('stop')), row.abortAfterMs);
+        }
+        row.script[Math.min(index, row.script.length - 1)]?.(req, res, ctx);
+      });
+      hook.enable();
+      try {
+        // The default timeoutMs (10 min) and requestTimeoutMs (10 s): a leaked deadline, sleep or request
+        // timer would still be pending when the timers are counted.
+        const settled = await waitForAuth(client(server.url), {
+          platform: PLATFORM,
+          sessionId: SESSION_ID,
+          signal: controller.signal,
+          initialDelayMs: 20,
+          maxDelayMs: 80,
+          ...row.options,
+        }).then(
+          (session) => session.status,
+          () => (controller.signal.aborted ? 'aborted' : 'rejected'),
+        );
+        expect(settled).toBe(row.settles);
+        tracking = false;
+        await server.close();
+        // Sockets close, and destroy hooks run, asynchronously: give them a moment (a bounded wait).
+        for (let i = 0; i < 50 && countResources('TCPSocketWrap') > baselineSockets; i += 1) await delay(20);
+        await delay(20);
+        const ours = [...live.values()].filter((timer) => timer.hasRef());
+        expect(ours.map((timer) => inspect(timer, { depth: 0 }))).toEqual([]);
+        expect(countResources('Timeout')).toBeLessThanOrEqual(baselineTimeouts);
+        expect(countResources('TCPSocketWrap')).toBeLessThanOrEqual(baselineSockets);
+      } finally {
+        hook.disable();
+        await server.close();
+      }
+    },
+  );
 
   test('a child process that awaited a wait exits by itself soon after it settled', async () => {
     const root = fileURLToPath(new URL('..', import.meta.url));
     const dist = join(root, 'dist', 'index.js');
     const built = statSync(dist, { throwIfNoEntry: false });
-    expect(built, 'dist/index.js is missing: run `npm run build` (npm test does it in pretest)').toBeDefined();
-    const newestSource = Math.max(
-      ...readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
-        .filter((file) => file.endsWith('.ts'))
-        .map((file) => statSync(join(root, 'src', file)).mtimeMs),
+    expect(
+      built,
+      'dist/index.js is missing: run `npm run build` (npm test does it in pretest)',
+    ).toBeDefined();
+    // The hand-written library sources (`generate` rewrites src/generated byte for byte, touching its
+    // mtime; the command and the sandbox are not what the child imports).
+    const sources = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter(
+      (file) => file.endsWith('.ts') && !/^(cli|sandbox|generated)[\\/]/.test(file),
     );
+    const newestSource = Math.max(...sources.map((file) => statSync(join(root, 'src', file)).mtimeMs));
     expect(built?.mtimeMs ?? 0, 'dist is older than src: run `npm run build`').toBeGreaterThanOrEqual(
       newestSource,
     );
