@@ -42,7 +42,7 @@ export interface AitoearnClientOptions {
 }
 
 /** Defaults of {@link AitoearnClientOptions}. */
-export const clientDefaults = { site: 'ai', requestTimeoutMs: 10_000 } as const;
+export const clientDefaults = Object.freeze({ site: 'ai', requestTimeoutMs: 10_000 } as const);
 
 /** A configured client. It holds the key out of sight: inspecting or serialising it shows no secret. */
 export interface AitoearnClient {
@@ -180,33 +180,37 @@ function internalsOf(client: AitoearnClient): Internals {
   return found;
 }
 
+/** Waits `ms`, rejecting when `signal` aborts: how a request's timeout is timed. */
+export type RequestTimer = (ms: number, signal: AbortSignal) => Promise<void>;
+
 /**
- * The status request itself. `timeoutMs` undefined means the caller enforces its own timeout through
- * `signal` (the waiter does, on its injectable clock).
+ * The status request itself, with one timeout. The waiter passes its injectable sleep as `timer`, so that
+ * request timeouts run on its clock; `getAuthStatus` uses a plain `setTimeout`.
  * @internal
  */
 export async function requestAuthStatus(
   client: AitoearnClient,
   params: GetAuthStatusParams,
-  timeoutMs: number | undefined,
+  timeoutMs: number,
+  timer?: RequestTimer,
 ): Promise<AuthStatusResult> {
   const { api, redact } = internalsOf(client);
   checkStatusParams(params);
   const { platform, sessionId, signal } = params;
   signal?.throwIfAborted();
-  const operation = `GET ${STATUS_PATH.replace('{platform}', platform).replace('{sessionId}', sessionId)}`;
+  const operation = `GET /api/v2/channels/accounts/auth/${platform}/status/${sessionId}`;
 
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   let timedOut = false;
-  const timer =
-    timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          controller.abort();
-        }, timeoutMs);
+  const onTimeout = () => {
+    timedOut = true;
+    controller.abort();
+  };
+  const stopTimer = new AbortController();
+  const handle = timer ? undefined : setTimeout(onTimeout, timeoutMs);
+  timer?.(timeoutMs, stopTimer.signal).then(onTimeout, () => {});
   try {
     const outcome = await api
       // Parsed here rather than by openapi-fetch, so that a bad body keeps the response's facts.
@@ -218,9 +222,10 @@ export async function requestAuthStatus(
       .catch((error: unknown) => {
         if (signal?.aborted) throw signal.reason;
         if (timedOut) {
+          const ms = Math.round(timeoutMs);
           throw new AitoearnTransportError(
             'timeout',
-            `${operation} timed out after ${timeoutMs} ms`,
+            `${operation} timed out after ${ms} ms`,
             {},
             { cause: error },
           );
@@ -228,7 +233,7 @@ export async function requestAuthStatus(
         const detail = error instanceof Error ? describeCause(error) : String(error);
         throw new AitoearnTransportError(
           'network',
-          `${operation} failed on the network: ${detail}`,
+          `${operation} failed on the network: ${redact(detail)}`,
           {},
           {
             cause: error,
@@ -237,7 +242,8 @@ export async function requestAuthStatus(
       });
     return interpret(outcome.response, outcome.data, outcome.error, operation, redact);
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
+    if (handle !== undefined) clearTimeout(handle);
+    stopTimer.abort();
     signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -265,7 +271,7 @@ function interpret(
   if (response.status >= 300 && response.status < 400) {
     throw new AitoearnTransportError(
       'redirect',
-      `${operation} answered HTTP ${response.status}, a redirect (to ${redirectTarget(response)}); redirects are not followed so that the API key stays with this origin`,
+      `${operation} answered HTTP ${response.status}, a redirect (to ${redact(redirectTarget(response))}); redirects are not followed so that the API key stays with this origin`,
       facts,
     );
   }
@@ -279,7 +285,8 @@ function interpret(
   }
   let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
   try {
-    body = typeof text === 'string' && text !== '' ? JSON.parse(text) : undefined;
+    // Everything the server sends back is cleaned of the key once, here: messages, ids, session fields.
+    body = typeof text === 'string' && text !== '' ? JSON.parse(redact(text)) : undefined;
   } catch {
     // The parser's message quotes the body, which could echo our headers back: never include it.
     const type = redact(response.headers.get('content-type') ?? 'no content type');
@@ -296,10 +303,10 @@ function interpret(
       facts,
     );
   }
-  const requestId = typeof body.requestId === 'string' ? redact(body.requestId) : facts.requestId;
+  const requestId = typeof body.requestId === 'string' ? body.requestId : facts.requestId;
   if (body.code !== 0) {
     // A server (or a proxy) may echo the request's headers in its message.
-    const message = typeof body.message === 'string' ? redact(body.message) : '';
+    const message = typeof body.message === 'string' ? body.message : '';
     throw new AitoearnApiError(body.code, message, operation, { ...facts, requestId });
   }
   const session = body.data;

@@ -6,7 +6,8 @@
 
 import type { AuthSession } from './client.js';
 
-function named(cls: { prototype: Error }, name: string): void {
+/** Gives an error class a constant `name` on its prototype, so stack headers and `String(error)` show it. */
+export function named(cls: { prototype: Error }, name: string): void {
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
 }
 
@@ -58,6 +59,7 @@ export function apiErrorKind(code: number): AitoearnApiErrorKind {
   return API_CODES[code]?.[0] ?? 'unknown';
 }
 
+/** What a response told us, for {@link AitoearnResponseError}. */
 export interface ResponseFacts {
   /** The API's request id (`requestId` in the body, or the `x-request-id` header). */
   readonly requestId?: string | undefined;
@@ -67,8 +69,28 @@ export interface ResponseFacts {
   readonly retryAfterMs?: number | undefined;
 }
 
+/** A request reached the API (or something in front of it) and failed: what the response told us. */
+export class AitoearnResponseError extends AitoearnError {
+  static {
+    named(AitoearnResponseError, 'AitoearnResponseError');
+  }
+  /** The API's request id, for support tickets, when the response carried one. */
+  readonly requestId: string | undefined;
+  /** The HTTP status, when a response arrived. */
+  readonly httpStatus: number | undefined;
+  /** How long the server asked us to wait (`Retry-After`, `X-RateLimit-Reset`), in ms, when it did. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, facts: ResponseFacts = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.requestId = facts.requestId;
+    this.httpStatus = facts.httpStatus;
+    this.retryAfterMs = facts.retryAfterMs;
+  }
+}
+
 /** The API answered with a non-zero business `code` (every business answer is HTTP 200). */
-export class AitoearnApiError extends AitoearnError {
+export class AitoearnApiError extends AitoearnResponseError {
   static {
     named(AitoearnApiError, 'AitoearnApiError');
   }
@@ -78,22 +100,17 @@ export class AitoearnApiError extends AitoearnError {
   readonly kind: AitoearnApiErrorKind;
   /** The server's own message, in the language asked for with `acceptLanguage`. Never match on it. */
   readonly serverMessage: string;
-  readonly requestId: string | undefined;
-  readonly httpStatus: number | undefined;
-  readonly retryAfterMs: number | undefined;
 
   constructor(code: number, serverMessage: string, operation: string, facts: ResponseFacts = {}) {
     const meaning = API_CODES[code]?.[1] ?? 'unknown code';
     const id = facts.requestId ? ` (request id ${facts.requestId})` : '';
     super(
       `AiToEarn API answered code ${code} (${meaning}) for ${operation}${id}: ${JSON.stringify(serverMessage)}`,
+      facts,
     );
     this.code = code;
     this.kind = apiErrorKind(code);
     this.serverMessage = serverMessage;
-    this.requestId = facts.requestId;
-    this.httpStatus = facts.httpStatus;
-    this.retryAfterMs = facts.retryAfterMs;
   }
 }
 
@@ -104,21 +121,16 @@ export type TransportFailure = 'network' | 'timeout' | 'http-status' | 'bad-body
  * The request did not produce a business answer: the network failed, it timed out, a gateway answered
  * with an HTTP status other than 200, the body was not the API's JSON, or the server redirected.
  */
-export class AitoearnTransportError extends AitoearnError {
+export class AitoearnTransportError extends AitoearnResponseError {
   static {
     named(AitoearnTransportError, 'AitoearnTransportError');
   }
+  /** What failed: `network`, `timeout`, `http-status`, `bad-body` or `redirect`. */
   readonly reason: TransportFailure;
-  readonly httpStatus: number | undefined;
-  readonly requestId: string | undefined;
-  readonly retryAfterMs: number | undefined;
 
   constructor(reason: TransportFailure, message: string, facts: ResponseFacts = {}, options?: ErrorOptions) {
-    super(message, options);
+    super(message, facts, options);
     this.reason = reason;
-    this.httpStatus = facts.httpStatus;
-    this.requestId = facts.requestId;
-    this.retryAfterMs = facts.retryAfterMs;
   }
 }
 
@@ -143,6 +155,7 @@ export function isTransient(error: unknown): boolean {
         return false;
       case 'http-status': {
         const status = error.httpStatus ?? 0;
+        // A 2xx other than 200 is a gateway's doing (the API answers everything with 200): a broken answer.
         return status === 408 || status === 429 || status >= 500 || (status >= 200 && status < 300);
       }
     }
@@ -150,23 +163,24 @@ export function isTransient(error: unknown): boolean {
   return false;
 }
 
-/** What a `failed` session's `errorCode` means (DESIGN: the platform callback failed). */
+const AUTH_ERROR_CODES: Readonly<Record<number, string>> = {
+  15045: 'the user denied consent, or the platform returned no code',
+  15042: 'state mismatch',
+  15013: 'permission denied',
+  15010: 'the platform did not issue an access token',
+  15047: 'the platform user id is missing',
+  15048: 'access was revoked',
+  15082: 'the account is already connected to another user',
+  15083: 'account selection problem',
+  15084: 'account selection problem',
+  400: 'bad request',
+  500: 'internal error',
+};
+
+/** What a `failed` session's `errorCode` means (the platform callback failed). */
 export function describeAuthErrorCode(errorCode: number | undefined): string {
   if (errorCode === undefined) return 'no error code given';
-  const known: Record<number, string> = {
-    15045: 'the user denied consent, or the platform returned no code',
-    15042: 'state mismatch',
-    15013: 'permission denied',
-    15010: 'the platform did not issue an access token',
-    15047: 'the platform user id is missing',
-    15048: 'access was revoked',
-    15082: 'the account is already connected to another user',
-    15083: 'account selection problem',
-    15084: 'account selection problem',
-    400: 'bad request',
-    500: 'internal error',
-  };
-  const text = known[errorCode];
+  const text = AUTH_ERROR_CODES[errorCode];
   if (text) return text;
   if (errorCode >= 15070 && errorCode <= 15094) return "the platform's own API failed";
   return 'unknown error code';
@@ -179,16 +193,16 @@ export class AuthFailedError extends AitoearnError {
   }
   readonly errorCode: number | undefined;
   /** A readable meaning of `errorCode`. */
-  readonly reason: string;
+  readonly meaning: string;
   override readonly session: AuthSession;
 
   constructor(session: AuthSession) {
-    const reason = describeAuthErrorCode(session.errorCode);
+    const meaning = describeAuthErrorCode(session.errorCode);
     super(
-      `Authorization of session ${session.sessionId} failed with error code ${session.errorCode ?? 'none'} (${reason})`,
+      `Authorization of session ${session.sessionId} failed with error code ${session.errorCode ?? 'none'} (${meaning})`,
     );
     this.errorCode = session.errorCode;
-    this.reason = reason;
+    this.meaning = meaning;
     this.session = session;
   }
 }

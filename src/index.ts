@@ -11,11 +11,12 @@ export type {
   Site,
 } from './client.js';
 export { clientDefaults, createAitoearnClient, getAuthStatus, SITES } from './client.js';
-export type { AitoearnApiErrorKind, TransportFailure } from './errors.js';
+export type { AitoearnApiErrorKind, ResponseFacts, TransportFailure } from './errors.js';
 export {
   AitoearnApiError,
   AitoearnError,
   AitoearnInputError,
+  AitoearnResponseError,
   AitoearnTransportError,
   AitoearnUnavailableError,
   AuthExpiredError,

@@ -30,6 +30,7 @@ function refuse(field: string, expected: string, value: unknown, why?: string): 
 
 // Whitespace, C0/C1 controls and invisible format characters (zero-width, bidi overrides).
 const INVISIBLE = /[\s\p{Cc}\p{Cf}]/u;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Checks one path parameter. openapi-fetch encodes with `encodeURIComponent`, which leaves `.` and `..`
@@ -47,6 +48,8 @@ export function checkPathParam(field: string, value: unknown): string {
   const bad = /[/\\?#%]/.exec(value);
   if (bad) refuse(field, expected, value, `it contains ${JSON.stringify(bad[0])}`);
   if (INVISIBLE.test(value)) refuse(field, expected, value, 'it contains whitespace or control characters');
+  // A lone surrogate cannot be percent-encoded: encodeURIComponent would throw before any request.
+  if (LONE_SURROGATE.test(value)) refuse(field, expected, value, 'it contains a lone UTF-16 surrogate');
   return value;
 }
 
@@ -59,11 +62,14 @@ export function checkApiKey(value: unknown): string {
     throw new AitoearnInputError('apiKey', `Expected "apiKey" to be ${expected}, got ${got}.`);
   }
   if (value.length === 0) refuse('apiKey', expected, value, 'it is empty');
-  if (value.length > 4096 || INVISIBLE.test(value) || /[^\x21-\x7e]/.test(value)) {
+  // Quotes and backslashes are refused too: JSON would escape them, and redaction would miss the key.
+  if (value.length > 4096 || INVISIBLE.test(value) || /[^\x21-\x7e]|["\\]/.test(value)) {
     throw new AitoearnInputError(
       'apiKey',
       `Expected "apiKey" to be ${expected}, got a ${value.length}-character string that contains ${
-        value.length > 4096 ? 'too many characters' : 'whitespace, control or non-ASCII characters'
+        value.length > 4096
+          ? 'too many characters'
+          : 'whitespace, control, quote, backslash or non-ASCII characters'
       } (the key itself is not shown).`,
     );
   }

@@ -94,6 +94,19 @@ describe('getAuthStatus against a real server', () => {
     expect(request?.headers['accept-language']).toBe('zh-CN');
   });
 
+  it('removes the key from every string the server echoes back, session fields included', async () => {
+    const server = await serve((_req, res) =>
+      json(res, statusBody({ ...SESSION, sessionId: `echo ${CANARY}` }, { requestId: `id-${CANARY}` })),
+    );
+    const result = await getAuthStatus(client({ baseUrl: server.url }), {
+      platform: 'douyin',
+      sessionId: 'sess-1',
+    });
+    expect(result.session.sessionId).toBe('echo [redacted]');
+    expect(result.requestId).toBe('id-[redacted]');
+    expect(JSON.stringify(result)).not.toContain(NEEDLE);
+  });
+
   it('takes the requestId from the x-request-id header when the body has none', async () => {
     const server = await serve((_req, res) =>
       json(res, statusBody(SESSION), { headers: { 'x-request-id': 'req-header' } }),
@@ -191,6 +204,17 @@ const inputRows: InputRow[] = [
     options: { apiKey: 'CANARY-9f3c SECRET' },
     field: 'apiKey',
     secret: 'CANARY-9f3c SECRET',
+  },
+  {
+    name: 'a sessionId with a lone UTF-16 surrogate',
+    params: { sessionId: 'ab\uD800' },
+    field: 'sessionId',
+  },
+  {
+    name: 'an apiKey with a double quote',
+    options: { apiKey: 'CANARY-9f3c"SECRET' },
+    field: 'apiKey',
+    secret: 'CANARY-9f3c',
   },
   {
     name: 'an apiKey with a newline',

@@ -82,7 +82,7 @@ const classRows: ClassRow[] = [
     make: () => new AuthFailedError(FAILED),
     fields: {
       errorCode: 15045,
-      reason: 'the user denied consent, or the platform returned no code',
+      meaning: 'the user denied consent, or the platform returned no code',
       session: FAILED,
     },
     says: ['sess-9', '15045', 'denied consent'],
@@ -125,7 +125,7 @@ describe('error classes', () => {
   it('keeps a failed session without an error code readable', () => {
     const error = new AuthFailedError({ ...FAILED, errorCode: undefined } as unknown as AuthSession);
     expect(error.errorCode).toBeUndefined();
-    expect(error.reason).toBe('no error code given');
+    expect(error.meaning).toBe('no error code given');
     expect(error.message).toContain('error code none');
   });
 

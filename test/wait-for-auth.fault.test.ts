@@ -489,7 +489,7 @@ const rows: readonly Row[] = [
       rejects: AuthFailedError,
       fields: {
         errorCode: 15045,
-        reason: describeAuthErrorCode(15045),
+        meaning: describeAuthErrorCode(15045),
         session: expect.objectContaining({ status: 'failed' }),
       },
     },

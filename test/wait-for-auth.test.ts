@@ -300,7 +300,7 @@ describe('transient and terminal answers', () => {
     const error = await rejection(run());
     expect(error).toBeInstanceOf(AuthFailedError);
     expect((error as AuthFailedError).errorCode).toBe(15045);
-    expect((error as AuthFailedError).reason).toMatch(/denied/);
+    expect((error as AuthFailedError).meaning).toMatch(/denied/);
   });
 
   it('attaches the last snapshot to a terminal API error', async () => {

@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import type { Site } from '../client.js';
+import { named } from '../errors.js';
 
 /** A command line that cannot run; the message is one line and never contains an argument's secret. */
 export class UsageError extends Error {
   static {
-    Object.defineProperty(UsageError.prototype, 'name', { value: 'UsageError', writable: true });
+    named(UsageError, 'UsageError');
   }
 }
 

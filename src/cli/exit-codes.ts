@@ -7,6 +7,7 @@ import {
   AuthFailedError,
   AuthTimeoutError,
   isTransient,
+  named,
 } from '../errors.js';
 
 /** The exit codes of `aitoearn-auth`; scripts branch on these, so they never change meaning. */
@@ -38,7 +39,7 @@ export type InterruptSignal = 'SIGINT' | 'SIGTERM';
 /** The abort reason the command uses for Ctrl-C and SIGTERM, so it is told apart from library errors. */
 export class Interrupted extends Error {
   static {
-    Object.defineProperty(Interrupted.prototype, 'name', { value: 'Interrupted', writable: true });
+    named(Interrupted, 'Interrupted');
   }
   readonly signal: InterruptSignal;
   constructor(signal: InterruptSignal) {

@@ -1,5 +1,5 @@
 import type { AuthSession } from '../client.js';
-import { AitoearnApiError, AitoearnError, AuthFailedError } from '../errors.js';
+import { AitoearnApiError, AitoearnError, AitoearnResponseError, AuthFailedError } from '../errors.js';
 import type { AuthProgress } from '../poll/options.js';
 import type { Outcome } from './exit-codes.js';
 
@@ -99,10 +99,10 @@ export function errorRecord(error: unknown): Record<string, unknown> {
   if (requestId !== undefined) record.requestId = requestId;
   if (error instanceof AuthFailedError) {
     record.errorCode = error.errorCode ?? null;
-    record.reason = error.reason;
+    record.meaning = error.meaning;
   }
-  const httpStatus = (error as { httpStatus?: unknown }).httpStatus;
-  if (typeof httpStatus === 'number') record.httpStatus = httpStatus;
+  if (error instanceof AitoearnResponseError && error.httpStatus !== undefined)
+    record.httpStatus = error.httpStatus;
   return record;
 }
 
@@ -112,10 +112,10 @@ function apiErrorOf(error: Error): AitoearnApiError | undefined {
   return error instanceof AitoearnError && error.cause instanceof AitoearnApiError ? error.cause : undefined;
 }
 
+/** The request id of the error, or of the response error that caused it (an expiry, an outage). */
 function requestIdOf(error: Error): string | undefined {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth += 1) {
-    const id = (e as { requestId?: unknown }).requestId;
-    if (typeof id === 'string') return id;
+    if (e instanceof AitoearnResponseError && e.requestId !== undefined) return e.requestId;
   }
   return undefined;
 }

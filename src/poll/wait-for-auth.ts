@@ -7,8 +7,9 @@ import {
   requestAuthStatus,
 } from '../client.js';
 import {
+  AitoearnApiError,
   AitoearnError,
-  AitoearnTransportError,
+  AitoearnResponseError,
   AitoearnUnavailableError,
   AuthExpiredError,
   AuthFailedError,
@@ -29,8 +30,6 @@ import { ServerClock } from './server-clock.js';
 const FINAL_CHECK_LEAD_MS = 1000;
 /** A request in flight at the deadline gets this much longer to answer (settling stays ≤ deadline + 1 s). */
 const REQUEST_GRACE_MS = 500;
-
-const REQUEST_TIMED_OUT = Symbol('request timed out');
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -147,7 +146,7 @@ export class AuthWaiter {
       async (attemptNumber) => {
         if (attemptNumber > 1) {
           const now = this.#o.clock.now();
-          const hinted = lastError instanceof AitoearnError ? retryHint(lastError) : undefined;
+          const hinted = lastError instanceof AitoearnResponseError ? lastError.retryAfterMs : undefined;
           if (hinted !== undefined) this.#hintUntil = Math.max(this.#hintUntil, now + hinted);
           const desired = Math.max(
             now + backoffDelay(this.#failures, this.#o, this.#o.random),
@@ -178,7 +177,7 @@ export class AuthWaiter {
       if (this.#signal.aborted) throw this.#signal.reason;
       if (isTransient(error))
         throw this.#withSession(new AitoearnUnavailableError(this.#failures, this.#session, error));
-      if (error instanceof AitoearnError && isExpiredAnswer(error)) {
+      if (error instanceof AitoearnApiError && error.kind === 'session-invalid') {
         throw this.#withSession(
           new AuthExpiredError(
             `Session ${this.#o.sessionId} is invalid or expired (the API answered code 15039)`,
@@ -198,36 +197,15 @@ export class AuthWaiter {
     if (timeoutMs <= 0) throw new AbortError(this.#deadlineOutcome(lastError));
     this.#attempt += 1;
     this.#lastRequestAt = sentAt;
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(this.#signal.reason);
-    this.#signal.addEventListener('abort', onAbort, { once: true });
-    const timer = new AbortController();
-    sleep(Math.min(timeoutMs, MAX_TIMER_MS), timer.signal).then(
-      () => controller.abort(REQUEST_TIMED_OUT),
-      () => {},
-    );
     const { platform, sessionId } = this.#o;
-    try {
-      const result = await requestAuthStatus(
-        this.#client,
-        { platform, sessionId, signal: controller.signal },
-        undefined,
-      );
-      this.#serverClock.observe(result.serverDateMs, sentAt, clock.now(), clock.wallNow);
-      return result;
-    } catch (error) {
-      if (this.#signal.aborted) throw this.#signal.reason;
-      if (controller.signal.reason === REQUEST_TIMED_OUT) {
-        throw new AitoearnTransportError(
-          'timeout',
-          `GET …/auth/${platform}/status/${sessionId} timed out after ${Math.round(timeoutMs)} ms`,
-        );
-      }
-      throw error;
-    } finally {
-      timer.abort();
-      this.#signal.removeEventListener('abort', onAbort);
-    }
+    const result = await requestAuthStatus(
+      this.#client,
+      { platform, sessionId, signal: this.#signal },
+      Math.min(timeoutMs, MAX_TIMER_MS),
+      sleep,
+    );
+    this.#serverClock.observe(result.serverDateMs, sentAt, clock.now(), clock.wallNow);
+    return result;
   }
 
   /** Sleeps until `target` on the injected clock; a poke wakes it early, but never before the floor. */
@@ -294,26 +272,17 @@ export class AuthWaiter {
       session,
       status: session?.status,
       selectionRequired: session?.status === 'pending' && session.requiresSelection === true,
-      requestId: type === 'retry' ? retryRequestId(error) : this.#requestId,
+      requestId:
+        type === 'retry'
+          ? error instanceof AitoearnResponseError
+            ? error.requestId
+            : undefined
+          : this.#requestId,
       error: error instanceof Error ? error : undefined,
       warning: warning ?? (error instanceof Error ? error.message : undefined),
     });
     this.#emit(event);
   }
-}
-
-function retryHint(error: AitoearnError): number | undefined {
-  return 'retryAfterMs' in error && typeof error.retryAfterMs === 'number' ? error.retryAfterMs : undefined;
-}
-
-function retryRequestId(error: unknown): string | undefined {
-  return error instanceof AitoearnError && 'requestId' in error && typeof error.requestId === 'string'
-    ? error.requestId
-    : undefined;
-}
-
-function isExpiredAnswer(error: AitoearnError): boolean {
-  return 'kind' in error && error.kind === 'session-invalid';
 }
 
 /**

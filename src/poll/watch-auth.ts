@@ -27,8 +27,6 @@ export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): 
   // One signal for the waiter: the caller's abort, or the consumer leaving the loop.
   const stop = new AbortController();
   const forward = () => stop.abort(resolved.signal?.reason);
-  if (resolved.signal?.aborted) forward();
-  else resolved.signal?.addEventListener('abort', forward, { once: true });
   const queue: AuthProgress[] = [];
   let wakeConsumer: (() => void) | undefined;
   let finished: { readonly error?: unknown } | undefined;
@@ -42,6 +40,8 @@ export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): 
 
   const start = () => {
     started = true;
+    if (resolved.signal?.aborted) forward();
+    else resolved.signal?.addEventListener('abort', forward, { once: true });
     waiter
       .run()
       .then(
@@ -80,10 +80,7 @@ export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): 
     async return(): Promise<IteratorResult<AuthProgress>> {
       stop.abort(STOPPED);
       queue.length = 0;
-      if (!started) {
-        finished = {};
-        resolved.signal?.removeEventListener('abort', forward);
-      }
+      if (!started) finished = {};
       return { value: undefined, done: true };
     },
     [Symbol.asyncIterator]() {

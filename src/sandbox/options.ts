@@ -28,14 +28,14 @@ export interface SandboxOptions {
 }
 
 /** Defaults of {@link SandboxOptions}. */
-export const sandboxDefaults = {
+export const sandboxDefaults = Object.freeze({
   port: 0,
   host: '127.0.0.1',
-  apiKeys: [SANDBOX_API_KEY],
+  apiKeys: Object.freeze([SANDBOX_API_KEY]),
   sessionLifetimeMs: 300_000,
   maxSessions: 10_000,
   now: Date.now,
-} as const;
+} as const);
 
 /** {@link SandboxOptions} with defaults applied and every value checked. */
 export interface SandboxConfig {

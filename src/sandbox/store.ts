@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthSession, ConnectedAccount, Platform, SelectableAccount } from '../client.js';
-import { AitoearnError } from '../errors.js';
+import { AitoearnError, named } from '../errors.js';
 import { show } from '../validate.js';
 import type { ParsedOutcome, ParsedSessionSpec } from './session-spec.js';
 
@@ -46,11 +46,7 @@ export type ActionResult =
 /** Thrown by `createSession()` when the sandbox holds `maxSessions` unexpired sessions (HTTP: 429). */
 export class SandboxFullError extends AitoearnError {
   static {
-    Object.defineProperty(SandboxFullError.prototype, 'name', {
-      value: 'SandboxFullError',
-      writable: true,
-      configurable: true,
-    });
+    named(SandboxFullError, 'SandboxFullError');
   }
   /** How long until the earliest session expires and frees a place, in milliseconds. */
   readonly retryAfterMs: number;
