@@ -180,6 +180,10 @@ function internalsOf(client: AitoearnClient): Internals {
   return found;
 }
 
+// Constant abort reasons: aborting without one builds a DOMException (and its stack) on every call.
+const TIMED_OUT = Object.freeze(new Error('request timed out'));
+const TIMER_DONE = Object.freeze(new Error('request settled'));
+
 /** Waits `ms`, rejecting when `signal` aborts: how a request's timeout is timed. */
 export type RequestTimer = (ms: number, signal: AbortSignal) => Promise<void>;
 
@@ -198,7 +202,8 @@ export async function requestAuthStatus(
   checkStatusParams(params);
   const { platform, sessionId, signal } = params;
   signal?.throwIfAborted();
-  const operation = `GET /api/v2/channels/accounts/auth/${platform}/status/${sessionId}`;
+  // Only built for messages, when something fails.
+  const operation = () => `GET /api/v2/channels/accounts/auth/${platform}/status/${sessionId}`;
 
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal?.reason);
@@ -206,44 +211,51 @@ export async function requestAuthStatus(
   let timedOut = false;
   const onTimeout = () => {
     timedOut = true;
-    controller.abort();
+    controller.abort(TIMED_OUT);
   };
-  const stopTimer = new AbortController();
-  const handle = timer ? undefined : setTimeout(onTimeout, timeoutMs);
-  timer?.(timeoutMs, stopTimer.signal).then(onTimeout, () => {});
+  const stopTimer = timer ? new AbortController() : undefined;
+  const handle = stopTimer ? undefined : setTimeout(onTimeout, timeoutMs);
+  if (stopTimer) timer?.(timeoutMs, stopTimer.signal).then(onTimeout, () => {});
+  // Settle on abort even when a custom fetch ignores the signal, or undici loses the link to it (it
+  // follows the caller's signal only through a WeakRef to the Request).
+  const aborted = new Promise<never>((_, reject) => {
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+  });
+  aborted.catch(() => {});
   try {
-    const outcome = await api
+    const outcome = await Promise.race([
       // Parsed here rather than by openapi-fetch, so that a bad body keeps the response's facts.
-      .GET(STATUS_PATH, {
+      api.GET(STATUS_PATH, {
         params: { path: { platform, sessionId } },
         signal: controller.signal,
         parseAs: 'text',
-      })
-      .catch((error: unknown) => {
-        if (signal?.aborted) throw signal.reason;
-        if (timedOut) {
-          const ms = Math.round(timeoutMs);
-          throw new AitoearnTransportError(
-            'timeout',
-            `${operation} timed out after ${ms} ms`,
-            {},
-            { cause: error },
-          );
-        }
-        const detail = error instanceof Error ? describeCause(error) : String(error);
+      }),
+      aborted,
+    ]).catch((error: unknown) => {
+      if (signal?.aborted) throw signal.reason;
+      if (timedOut) {
+        const ms = Math.round(timeoutMs);
         throw new AitoearnTransportError(
-          'network',
-          `${operation} failed on the network: ${redact(detail)}`,
+          'timeout',
+          `${operation()} timed out after ${ms} ms`,
           {},
-          {
-            cause: error,
-          },
+          { cause: error },
         );
-      });
+      }
+      const detail = error instanceof Error ? describeCause(error) : String(error);
+      throw new AitoearnTransportError(
+        'network',
+        `${operation()} failed on the network: ${redact(detail)}`,
+        {},
+        {
+          cause: error,
+        },
+      );
+    });
     return interpret(outcome.response, outcome.data, outcome.error, operation, redact);
   } finally {
     if (handle !== undefined) clearTimeout(handle);
-    stopTimer.abort();
+    stopTimer?.abort(TIMER_DONE);
     signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -259,28 +271,33 @@ function interpret(
   response: Response,
   text: unknown,
   errorBody: unknown,
-  operation: string,
+  operationOf: () => string,
   redact: (text: string) => string,
 ): AuthStatusResult {
-  const headerId = response.headers.get('x-request-id');
-  const facts: ResponseFacts = {
-    httpStatus: response.status,
-    requestId: headerId === null ? undefined : redact(headerId),
-    retryAfterMs: retryAfterMs(response.headers),
+  const { status, headers } = response;
+  // Headers are read only on the way to an error; a success needs just the Date and maybe the id.
+  const headerId = () => {
+    const id = headers.get('x-request-id');
+    return id === null ? undefined : redact(id);
   };
-  if (response.status >= 300 && response.status < 400) {
+  const facts = (requestId = headerId()): ResponseFacts => ({
+    httpStatus: status,
+    requestId,
+    retryAfterMs: retryAfterMs(headers),
+  });
+  if (status >= 300 && status < 400) {
     throw new AitoearnTransportError(
       'redirect',
-      `${operation} answered HTTP ${response.status}, a redirect (to ${redact(redirectTarget(response))}); redirects are not followed so that the API key stays with this origin`,
-      facts,
+      `${operationOf()} answered HTTP ${status}, a redirect (to ${redact(redirectTarget(response))}); redirects are not followed so that the API key stays with this origin`,
+      facts(),
     );
   }
-  if (response.status !== 200) {
+  if (status !== 200) {
     const kind = errorBody && typeof errorBody === 'object' ? 'a JSON body' : 'a non-JSON body';
     throw new AitoearnTransportError(
       'http-status',
-      `${operation} answered HTTP ${response.status} with ${kind}; the API answers every business outcome with HTTP 200`,
-      facts,
+      `${operationOf()} answered HTTP ${status} with ${kind}; the API answers every business outcome with HTTP 200`,
+      facts(),
     );
   }
   let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
@@ -289,35 +306,34 @@ function interpret(
     body = typeof text === 'string' && text !== '' ? JSON.parse(redact(text)) : undefined;
   } catch {
     // The parser's message quotes the body, which could echo our headers back: never include it.
-    const type = redact(response.headers.get('content-type') ?? 'no content type');
+    const type = redact(headers.get('content-type') ?? 'no content type');
     throw new AitoearnTransportError(
       'bad-body',
-      `${operation} answered HTTP 200 with a body that is not JSON (${type}, ${String(text).length} characters)`,
-      facts,
+      `${operationOf()} answered HTTP 200 with a body that is not JSON (${type}, ${String(text).length} characters)`,
+      facts(),
     );
   }
   if (!body || typeof body !== 'object' || typeof body.code !== 'number' || !Number.isInteger(body.code)) {
     throw new AitoearnTransportError(
       'bad-body',
-      `${operation} answered a body without an integer "code"`,
-      facts,
+      `${operationOf()} answered a body without an integer "code"`,
+      facts(),
     );
   }
-  const requestId = typeof body.requestId === 'string' ? body.requestId : facts.requestId;
+  const requestId = typeof body.requestId === 'string' ? body.requestId : headerId();
   if (body.code !== 0) {
-    // A server (or a proxy) may echo the request's headers in its message.
     const message = typeof body.message === 'string' ? body.message : '';
-    throw new AitoearnApiError(body.code, message, operation, { ...facts, requestId });
+    throw new AitoearnApiError(body.code, message, operationOf(), facts(requestId));
   }
   const session = body.data;
   if (!isSession(session)) {
     throw new AitoearnTransportError(
       'bad-body',
-      `${operation} answered code 0 without a session (need "sessionId", "status" and "requiresSelection")`,
-      { ...facts, requestId },
+      `${operationOf()} answered code 0 without a session (need "sessionId", "status" and "requiresSelection")`,
+      facts(requestId),
     );
   }
-  const date = response.headers.get('date');
+  const date = headers.get('date');
   const serverDateMs = date ? Date.parse(date) : Number.NaN;
   return { session, requestId, serverDateMs: Number.isFinite(serverDateMs) ? serverDateMs : undefined };
 }

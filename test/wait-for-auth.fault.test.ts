@@ -247,10 +247,11 @@ interface Row {
 
 /**
  * The upper bound for "polls until a 1.5 s deadline": with no latency and the most jitter, requests at
- * 0, 18, 54, 126, 198, 270, 342, 414, 486 ms and the final check at 500 ms (deadline − 1 s) make 10; the
- * lower bound only guards against polling that stops, and is loose because load stretches every cycle.
+ * 0, 18, 54, 126 ms, then every 72 ms up to 990 ms, and the final check at 1000 ms (deadline − 500 ms)
+ * make 17; the lower bound only guards against polling that stops, and is loose because load stretches
+ * every cycle.
  */
-const POLLS_UNTIL_1500: readonly [number, number] = [3, 10];
+const POLLS_UNTIL_1500: readonly [number, number] = [3, 17];
 
 const statusEvents = (run: Run) => run.events.filter((event) => event.type === 'status');
 const retryReasons = (run: Run) =>
@@ -293,8 +294,8 @@ const rows: readonly Row[] = [
     options: { requestTimeoutMs: HANG_TIMEOUT_MS },
     expiresInMs: null,
     timeoutMs: 1500,
-    // 0, ~320 and the final check at ~620 ms (each request times out after 300 ms); 2 under heavy load.
-    requests: [2, 3],
+    // 0, ~320, ~660 and the final check at ~1000 ms (each request times out after 300 ms); 2 under heavy load.
+    requests: [2, 4],
     atDeadline: true,
     expected: {
       rejects: AitoearnUnavailableError,
@@ -307,8 +308,8 @@ const rows: readonly Row[] = [
     // Long enough for the first answer to arrive on a loaded machine, short enough to retry in 1.5 s.
     options: { requestTimeoutMs: 500 },
     expiresInMs: SHORT_EXPIRY_MS,
-    // The answer, then hanging requests at ~20 ms and (the final check) at ~540 ms.
-    requests: [2, 3],
+    // The answer, then hanging requests at ~20 ms, ~540 ms and (the final check) at ~1040 ms.
+    requests: [2, 4],
     atDeadline: true,
     expected: {
       rejects: AuthExpiredError,

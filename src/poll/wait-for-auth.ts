@@ -27,7 +27,7 @@ import {
 import { ServerClock } from './server-clock.js';
 
 /** The last check is made this long before the deadline, so that its answer can still count. */
-const FINAL_CHECK_LEAD_MS = 1000;
+const FINAL_CHECK_LEAD_MS = 500;
 /** A request in flight at the deadline gets this much longer to answer (settling stays ≤ deadline + 1 s). */
 const REQUEST_GRACE_MS = 500;
 
@@ -58,6 +58,7 @@ export class AuthWaiter {
   #warnedStatus = false;
   #requestId: string | undefined;
   #poked = false;
+  #finalCheckPlanned = false;
   #wake: AbortController | undefined;
 
   constructor(
@@ -129,14 +130,19 @@ export class AuthWaiter {
     return Math.min(this.#timeoutAt, this.#expiresAt ?? Number.POSITIVE_INFINITY);
   }
 
-  /** When to send the next request, wanting `desired`; undefined when none fits before the deadline. */
+  /**
+   * When to send the next request, wanting `desired`; undefined when none fits before the deadline. The
+   * final check is made once: each answer refines the deadline a little, which must not buy another.
+   */
   #plan(desired: number, now: number): number | undefined {
+    if (this.#finalCheckPlanned) return undefined;
     const deadline = this.#deadline();
     const finalCheckAt = deadline - FINAL_CHECK_LEAD_MS;
     if (desired < finalCheckAt) return desired;
-    if (this.#lastRequestAt >= finalCheckAt) return undefined;
     const at = Math.max(finalCheckAt, now, this.#hintUntil);
-    return at < deadline ? at : undefined;
+    if (at >= deadline) return undefined;
+    this.#finalCheckPlanned = true;
+    return at;
   }
 
   /** One check: p-retry decides whether a failure is retried; the waiter's own clock decides when. */

@@ -405,7 +405,8 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => {
+    // A deep backlog: thousands of waiters may connect in the same instant (see BENCHMARKS.md).
+    server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => {
       server.off('error', reject);
       resolve();
     });

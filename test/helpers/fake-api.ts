@@ -15,6 +15,8 @@ export type Reply =
   | { readonly code: number; readonly headers?: Record<string, string> }
   | { readonly http: number; readonly body?: string; readonly headers?: Record<string, string> }
   | { readonly hang: true }
+  /** A `fetch` that ignores its signal and never settles. */
+  | { readonly deaf: true }
   | { readonly network: true };
 
 export interface FakeApiOptions {
@@ -61,6 +63,7 @@ export function fakeApi(
     requests.push(request);
     const reply = replyAt(index);
     const signal = request.signal;
+    if ('deaf' in reply) return new Promise<Response>(() => {});
     if ('hang' in reply) {
       return new Promise<Response>((_, reject) => {
         signal.throwIfAborted();
