@@ -3,6 +3,7 @@
  * sandbox (and real `node:http` servers for outages and for proving that bad command lines send nothing).
  * Every run goes through `run()`, which fails the test if a key appears in stdout or stderr.
  */
+
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import { type Sandbox, type SandboxOutcome, startSandbox } from '../src/sandbox/index.js';
+import { collect } from './helpers/collect.js';
 import { json, startServer, type TestServer } from './helpers/http-server.js';
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -68,33 +70,18 @@ function start(args: readonly string[], options: RunOptions = {}) {
     cwd: ROOT,
     env: childEnv(options.env),
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
+  const output = collect(child);
   child.stdin.end(options.input ?? '');
-  const exited = new Promise<RunResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const result = { code, signal, stdout, stderr };
-      try {
-        assertNoSecrets(result, options.secrets);
-        resolve(result);
-      } catch (error) {
-        reject(error);
-      }
-    });
+  const exited = output.closed.then((result): RunResult => {
+    assertNoSecrets(result, options.secrets);
+    return result;
   });
   /** Resolves once stderr (or stdout) holds a complete line matching `pattern`. */
   const waitFor = (stream: 'stdout' | 'stderr', pattern: RegExp) =>
     new Promise<void>((resolve, reject) => {
       const check = () => {
         if (
-          (stream === 'stdout' ? stdout : stderr)
+          output[stream]
             .split('\n')
             .slice(0, -1)
             .some((l) => pattern.test(l))
@@ -106,9 +93,11 @@ function start(args: readonly string[], options: RunOptions = {}) {
       };
       if (check()) return;
       child[stream].on('data', check);
-      child.on('close', () => reject(new Error(`exited before a line matching ${pattern}: ${stderr}`)));
+      child.on('close', () =>
+        reject(new Error(`exited before a line matching ${pattern}: ${output.stderr}`)),
+      );
     });
-  return { child, exited, waitFor, output: () => ({ stdout, stderr }) };
+  return { child, exited, waitFor, output: () => ({ stdout: output.stdout, stderr: output.stderr }) };
 }
 
 function run(args: readonly string[], options?: RunOptions): Promise<RunResult> {

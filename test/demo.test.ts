@@ -2,11 +2,13 @@
  * `npm run demo` is `npm run build && tsx scripts/demo.ts`. The build is what `pretest` (or the beforeAll
  * below) already did; this runs the rest of it, unattended, exactly as the npm script does.
  */
+
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, expect, it } from 'vitest';
+import { collect } from './helpers/collect.js';
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -26,18 +28,7 @@ it('npm run demo approves a sandbox session by itself and exits 0 with the conne
   for (const name of Object.keys(env)) if (name.startsWith('AITOEARN_')) delete env[name];
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: ROOT, env });
   child.stdin.end();
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
+  const { code, stdout, stderr } = await collect(child).closed;
 
   expect(code, stderr).toBe(0);
   expect(stdout).toMatch(/^Consent page: http:\/\/127\.0\.0\.1:\d+\/sandbox\/consent\/\S+$/m);
