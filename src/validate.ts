@@ -21,7 +21,8 @@ export function show(value: unknown): string {
   return Array.isArray(value) ? 'an array' : `a value of type ${typeof value}`;
 }
 
-function refuse(field: string, expected: string, value: unknown, why?: string): never {
+/** Throws the package's standard input error: names the field, what was expected and the value. */
+export function refuse(field: string, expected: string, value: unknown, why?: string): never {
   throw new AitoearnInputError(
     field,
     `Expected "${field}" to be ${expected}, got ${show(value)}${why ? `: ${why}` : ''}.`,
@@ -30,7 +31,6 @@ function refuse(field: string, expected: string, value: unknown, why?: string): 
 
 // Whitespace, C0/C1 controls and invisible format characters (zero-width, bidi overrides).
 const INVISIBLE = /[\s\p{Cc}\p{Cf}]/u;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Checks one path parameter. openapi-fetch encodes with `encodeURIComponent`, which leaves `.` and `..`
@@ -49,24 +49,25 @@ export function checkPathParam(field: string, value: unknown): string {
   if (bad) refuse(field, expected, value, `it contains ${JSON.stringify(bad[0])}`);
   if (INVISIBLE.test(value)) refuse(field, expected, value, 'it contains whitespace or control characters');
   // A lone surrogate cannot be percent-encoded: encodeURIComponent would throw before any request.
-  if (LONE_SURROGATE.test(value)) refuse(field, expected, value, 'it contains a lone UTF-16 surrogate');
+  if (!(value as string & { isWellFormed(): boolean }).isWellFormed())
+    refuse(field, expected, value, 'it contains a lone UTF-16 surrogate');
   return value;
 }
 
 /** Checks the API key without ever putting it in the message. */
-export function checkApiKey(value: unknown): string {
+export function checkApiKey(value: unknown, field = 'apiKey'): string {
   const expected = 'a non-empty string without whitespace or control characters';
   if (typeof value !== 'string') {
     // A number or boolean key is still the key: name its type only.
     const got = value == null ? String(value) : `a value of type ${typeof value}`;
-    throw new AitoearnInputError('apiKey', `Expected "apiKey" to be ${expected}, got ${got}.`);
+    throw new AitoearnInputError(field, `Expected "${field}" to be ${expected}, got ${got}.`);
   }
-  if (value.length === 0) refuse('apiKey', expected, value, 'it is empty');
+  if (value.length === 0) refuse(field, expected, value, 'it is empty');
   // Quotes and backslashes are refused too: JSON would escape them, and redaction would miss the key.
   if (value.length > 4096 || INVISIBLE.test(value) || /[^\x21-\x7e]|["\\]/.test(value)) {
     throw new AitoearnInputError(
-      'apiKey',
-      `Expected "apiKey" to be ${expected}, got a ${value.length}-character string that contains ${
+      field,
+      `Expected "${field}" to be ${expected}, got a ${value.length}-character string that contains ${
         value.length > 4096
           ? 'too many characters'
           : 'whitespace, control, quote, backslash or non-ASCII characters'
@@ -81,6 +82,14 @@ export function checkPositiveMs(field: string, value: unknown, max = MAX_TIMER_M
   const expected = `a positive number of milliseconds no larger than ${max}`;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) {
     refuse(field, expected, value);
+  }
+  return value;
+}
+
+/** An integer in [min, max]. */
+export function checkInteger(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    refuse(field, `an integer from ${min} to ${max}`, value);
   }
   return value;
 }

@@ -13,6 +13,8 @@ export interface BackoffOptions {
 export function backoffDelay(step: number, options: BackoffOptions, random: () => number): number {
   const grown = options.initialDelayMs * options.factor ** Math.max(0, step - 1);
   const capped = Math.min(options.maxDelayMs, grown);
-  const r = Math.min(1, Math.max(0, random()));
+  const drawn = random();
+  // An injected random that returns NaN or runs out of [0, 1) must not collapse the schedule.
+  const r = Number.isFinite(drawn) ? Math.min(1, Math.max(0, drawn)) : 0;
   return Math.round(capped * (1 - options.jitter * r));
 }

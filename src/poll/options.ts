@@ -1,6 +1,13 @@
 import { type AuthSession, type AuthStatus, checkStatusParams, type GetAuthStatusParams } from '../client.js';
 import { AitoearnInputError } from '../errors.js';
-import { checkFunction, checkNumber, checkPositiveMs, MAX_TIMER_MS, show } from '../validate.js';
+import {
+  checkFunction,
+  checkInteger,
+  checkNumber,
+  checkPositiveMs,
+  MAX_TIMER_MS,
+  show,
+} from '../validate.js';
 import { sleep } from './sleep.js';
 
 /** Where the waiter reads time. Inject a fake one to run long waits in milliseconds. */
@@ -88,22 +95,24 @@ export interface ResolvedWaitOptions {
   readonly random: () => number;
 }
 
-const KNOWN = new Set([
-  'platform',
-  'sessionId',
-  'signal',
-  'timeoutMs',
-  'onProgress',
-  'initialDelayMs',
-  'maxDelayMs',
-  'factor',
-  'jitter',
-  'requestTimeoutMs',
-  'retries',
-  'clock',
-  'sleep',
-  'random',
-]);
+// Every option, so that a typo is refused; `satisfies` keeps this list in step with the type.
+const OPTION_KEYS = {
+  platform: true,
+  sessionId: true,
+  signal: true,
+  timeoutMs: true,
+  onProgress: true,
+  initialDelayMs: true,
+  maxDelayMs: true,
+  factor: true,
+  jitter: true,
+  requestTimeoutMs: true,
+  retries: true,
+  clock: true,
+  sleep: true,
+  random: true,
+} satisfies Record<keyof WaitForAuthOptions, true>;
+const KNOWN = new Set(Object.keys(OPTION_KEYS));
 
 const systemClock: WaitClock = Object.freeze({ now: () => performance.now(), wallNow: () => Date.now() });
 
@@ -132,13 +141,7 @@ export function resolveWaitOptions(
     );
   }
   const retries = opt('retries');
-  if (retries !== Number.POSITIVE_INFINITY) checkNumber('retries', retries, 0, 1_000_000);
-  if (!Number.isInteger(retries) && retries !== Number.POSITIVE_INFINITY) {
-    throw new AitoearnInputError(
-      'retries',
-      `Expected "retries" to be a whole number or Infinity, got ${retries}.`,
-    );
-  }
+  if (retries !== Number.POSITIVE_INFINITY) checkInteger('retries', retries, 0, 1_000_000);
   const clock = options.clock ?? systemClock;
   if (typeof clock !== 'object' || clock === null) {
     throw new AitoearnInputError('clock', `Expected "clock" to be an object, got ${show(clock)}.`);

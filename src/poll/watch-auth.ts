@@ -14,7 +14,8 @@ const STOPPED = Symbol('watchAuth stopped by its consumer');
 /**
  * Polls like {@link waitForAuth} and yields each progress event as it happens. The iteration ends after
  * the `completed` event and throws the same errors `waitForAuth` rejects with; breaking out of the loop
- * stops all polling at once. Polling starts with the first `next()`.
+ * stops all polling at once. Polling starts with the first `next()`. Unlike `waitForAuth`, which rejects,
+ * it throws `AitoearnInputError` synchronously for bad options, before anything is started.
  *
  * @example
  * for await (const event of watchAuth(client, { platform: 'youtube', sessionId })) {

@@ -1,7 +1,6 @@
 import type { Platform } from '../client.js';
 import { AitoearnInputError } from '../errors.js';
-import { checkNumber, checkPositiveMs, MAX_TIMER_MS, show } from '../validate.js';
-import { checkInteger } from './options.js';
+import { checkInteger, checkNumber, checkPositiveMs, MAX_TIMER_MS, refuse } from '../validate.js';
 
 /** Connected or selectable accounts: how many (named "Sandbox account 1"…), or their display names. */
 export type SandboxAccounts = number | readonly string[];
@@ -85,10 +84,6 @@ const OUTCOME_FIELDS: Readonly<Record<ParsedOutcome['type'], readonly string[]>>
   manual: ['type', 'accounts'],
 };
 const SPEC_FIELDS = ['platform', 'outcome', 'lifetimeMs'];
-
-function refuse(field: string, expected: string, value: unknown): never {
-  throw new AitoearnInputError(field, `Expected "${field}" to be ${expected}, got ${show(value)}.`);
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
