@@ -142,11 +142,13 @@ export interface AuthStatusResult {
  * const { session } = await getAuthStatus(client, { platform: 'douyin', sessionId });
  * console.log(session.status);
  */
-export function getAuthStatus(
+export async function getAuthStatus(
   client: AitoearnClient,
   params: GetAuthStatusParams,
 ): Promise<AuthStatusResult> {
-  return requestAuthStatus(client, params, client?.requestTimeoutMs);
+  checkClient(client);
+  checkStatusParams(params);
+  return requestAuthStatus(client, params, client.requestTimeoutMs);
 }
 
 /** Validated inputs for {@link requestAuthStatus}. */
@@ -188,8 +190,9 @@ const TIMER_DONE = Object.freeze(new Error('request settled'));
 export type RequestTimer = (ms: number, signal: AbortSignal) => Promise<void>;
 
 /**
- * The status request itself, with one timeout. The waiter passes its injectable sleep as `timer`, so that
- * request timeouts run on its clock; `getAuthStatus` uses a plain `setTimeout`.
+ * The status request itself, with one timeout, for parameters already checked with
+ * {@link checkStatusParams} (the waiter checks them once, not on every request). The waiter passes its
+ * injectable sleep as `timer`, so that request timeouts run on its clock; `getAuthStatus` uses `setTimeout`.
  * @internal
  */
 export async function requestAuthStatus(
@@ -199,7 +202,6 @@ export async function requestAuthStatus(
   timer?: RequestTimer,
 ): Promise<AuthStatusResult> {
   const { api, redact } = internalsOf(client);
-  checkStatusParams(params);
   const { platform, sessionId, signal } = params;
   signal?.throwIfAborted();
   // Only built for messages, when something fails.

@@ -19,11 +19,8 @@ import { FakeClock } from './helpers/fake-clock.js';
 
 const MINUTE = 60_000;
 
-function setup(
-  script: readonly Reply[] | ((i: number) => Reply),
-  api: FakeApiOptions = {},
-  options: Partial<WaitForAuthOptions> = {},
-) {
+/** A virtual clock, a scripted API on it, and a client that calls that API. */
+function fakeClient(script: readonly Reply[] | ((i: number) => Reply), api: FakeApiOptions = {}) {
   const clock = new FakeClock();
   const server = fakeApi(clock, script, api);
   const client = createAitoearnClient({
@@ -31,6 +28,15 @@ function setup(
     baseUrl: 'http://127.0.0.1:9',
     fetch: server.fetch,
   });
+  return { clock, server, client };
+}
+
+function setup(
+  script: readonly Reply[] | ((i: number) => Reply),
+  api: FakeApiOptions = {},
+  options: Partial<WaitForAuthOptions> = {},
+) {
+  const { clock, server, client } = fakeClient(script, api);
   const events: AuthProgress[] = [];
   const run = () =>
     clock.drive(
@@ -334,12 +340,9 @@ describe('abort', () => {
 
   it.each(['sleep', 'request'] as const)('settles during a %s and sends nothing more', async (phase) => {
     const controller = new AbortController();
-    const clock = new FakeClock();
-    const server = fakeApi(
-      clock,
+    const { clock, server, client } = fakeClient(
       phase === 'sleep' ? [{ status: 'pending' }] : [{ status: 'pending' }, { hang: true }],
     );
-    const client = createAitoearnClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', fetch: server.fetch });
     const reason = new Error('user pressed Ctrl-C');
     const waiting = waitForAuth(client, {
       platform: 'douyin',
@@ -361,12 +364,13 @@ describe('abort', () => {
 
 describe('poke', () => {
   it('checks at once, but not sooner than initialDelayMs after the last request', async () => {
-    const clock = new FakeClock();
-    const server = fakeApi(clock, (i) => (i < 5 ? { status: 'pending' } : { status: 'completed' }), {
-      latencyMs: 0,
-      expiresInMs: 5 * MINUTE,
-    });
-    const client = createAitoearnClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', fetch: server.fetch });
+    const { clock, server, client } = fakeClient(
+      (i) => (i < 5 ? { status: 'pending' } : { status: 'completed' }),
+      {
+        latencyMs: 0,
+        expiresInMs: 5 * MINUTE,
+      },
+    );
     const watch = watchAuth(client, {
       platform: 'douyin',
       sessionId: 's',
@@ -396,11 +400,9 @@ describe('poke', () => {
 
 describe('watchAuth', () => {
   it('yields frozen snapshots and ends after completed', async () => {
-    const clock = new FakeClock();
-    const server = fakeApi(clock, [{ status: 'pending' }, { status: 'completed' }], {
+    const { clock, client } = fakeClient([{ status: 'pending' }, { status: 'completed' }], {
       expiresInMs: 5 * MINUTE,
     });
-    const client = createAitoearnClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', fetch: server.fetch });
     const run = async () => {
       const seen: AuthProgress[] = [];
       for await (const e of watchAuth(client, {
@@ -423,9 +425,7 @@ describe('watchAuth', () => {
   });
 
   it('throws the same outcome errors as waitForAuth', async () => {
-    const clock = new FakeClock();
-    const server = fakeApi(clock, [{ code: 15039 }]);
-    const client = createAitoearnClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', fetch: server.fetch });
+    const { clock, client } = fakeClient([{ code: 15039 }]);
     const run = async () => {
       for await (const _ of watchAuth(client, {
         platform: 'douyin',
@@ -440,9 +440,7 @@ describe('watchAuth', () => {
   });
 
   it('stops polling when the loop breaks', async () => {
-    const clock = new FakeClock();
-    const server = fakeApi(clock, [{ status: 'pending' }], { expiresInMs: 5 * MINUTE });
-    const client = createAitoearnClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', fetch: server.fetch });
+    const { clock, server, client } = fakeClient([{ status: 'pending' }], { expiresInMs: 5 * MINUTE });
     const run = async () => {
       for await (const _ of watchAuth(client, {
         platform: 'douyin',
@@ -479,9 +477,7 @@ describe('options are checked before any request', () => {
     [{ sessionId: '..' }, 'sessionId'],
     [{ platform: '' }, 'platform'],
   ])('%o is refused, naming %s', async (bad, field) => {
-    const clock = new FakeClock();
-    const server = fakeApi(clock, [{ status: 'completed' }]);
-    const client = createAitoearnClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', fetch: server.fetch });
+    const { clock, server, client } = fakeClient([{ status: 'completed' }]);
     const options = {
       platform: 'douyin',
       sessionId: 's',

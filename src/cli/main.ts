@@ -2,7 +2,6 @@
 import { type AitoearnClient, createAitoearnClient, getAuthStatus } from '../client.js';
 import type { AuthProgress } from '../poll/options.js';
 import { watchAuth } from '../poll/watch-auth.js';
-import { startSandbox } from '../sandbox/index.js';
 import { VERSION } from '../version.js';
 import { readApiKey } from './api-key.js';
 import {
@@ -117,6 +116,8 @@ async function status(command: SessionCommand, signal: AbortSignal): Promise<num
 }
 
 async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<number> {
+  // Loaded only here: `wait` and `status` start faster without the sandbox's modules.
+  const { startSandbox } = await import('../sandbox/index.js');
   const running = await startSandbox({
     port: command.port,
     ...(command.host === undefined ? {} : { host: command.host }),
