@@ -15,6 +15,43 @@ import type {
 } from './client.js';
 import { show } from './validate.js';
 
+/** The most bytes of an answer that are read. Real answers are under 4 KB; a QR code data URL, tens of KB. */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** What {@link readCapped} returns for a body over {@link MAX_ANSWER_BYTES}. */
+export const TOO_LARGE: unique symbol = Symbol('too large');
+
+const utf8 = new TextDecoder();
+
+/**
+ * Reads a body as text, at most {@link MAX_ANSWER_BYTES}: past that (or when `Content-Length` says so up
+ * front), it stops reading, cancels the stream (which closes the connection) and returns {@link TOO_LARGE}.
+ */
+export async function readCapped(
+  body: ReadableStream<Uint8Array>,
+  contentLength: string | null,
+): Promise<string | typeof TOO_LARGE> {
+  if (contentLength !== null && Number(contentLength) > MAX_ANSWER_BYTES) {
+    body.cancel().catch(() => {});
+    return TOO_LARGE;
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      reader.cancel().catch(() => {});
+      return TOO_LARGE;
+    }
+    chunks.push(value);
+  }
+  // One chunk is the common case (answers are small): decode it without copying.
+  return utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+}
+
 /** What replaces the API key wherever the server echoes it. */
 export const REDACTED = '[redacted]';
 
