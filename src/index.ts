@@ -1,7 +1,10 @@
 export type {
   AitoearnClient,
   AitoearnClientOptions,
+  AuthInstructions,
   AuthSession,
+  AuthStart,
+  AuthStartResult,
   AuthStatus,
   AuthStatusResult,
   ConnectedAccount,
@@ -9,8 +12,9 @@ export type {
   Platform,
   SelectableAccount,
   Site,
+  StartAuthParams,
 } from './client.js';
-export { clientDefaults, createAitoearnClient, getAuthStatus, SITES } from './client.js';
+export { clientDefaults, createAitoearnClient, getAuthStatus, SITES, startAuth } from './client.js';
 export type { AitoearnApiErrorKind, ResponseFacts, TransportFailure } from './errors.js';
 export {
   AitoearnApiError,
