@@ -27,7 +27,10 @@ export interface AuthProgress {
   readonly elapsedMs: number;
   /** Milliseconds left until the deadline (the earlier of `expiresAt` and `timeoutMs`). */
   readonly remainingMs: number;
-  /** Milliseconds until the next request; undefined when no further request will be made. */
+  /**
+   * Milliseconds until the next request; `undefined` when none is planned: on the last event (`completed`,
+   * `failed`, or the final check's answer before the deadline), where only a `poke()` can still cause one.
+   */
   readonly nextDelayMs: number | undefined;
   /** The latest session snapshot, if any answer arrived yet. */
   readonly session: AuthSession | undefined;
@@ -46,7 +49,7 @@ export interface AuthProgress {
 export interface WaitForAuthOptions extends GetAuthStatusParams {
   /** Give up after this many ms (`AuthTimeoutError`); the session's own `expiresAt` usually ends the wait first. @default 600000 */
   readonly timeoutMs?: number;
-  /** Called with a frozen event after each check and each retry. If it throws, the wait stops with that error. */
+  /** Called with a frozen event after each check and each retry. If it throws, the wait ends at once with that error. */
   readonly onProgress?: (event: AuthProgress) => void;
   /** The delay after the first check, in ms. @default 1000 */
   readonly initialDelayMs?: number;
