@@ -1,7 +1,15 @@
-import type { AuthSession } from '../client.js';
-import { AitoearnApiError, AitoearnError, AitoearnResponseError, AuthFailedError } from '../errors.js';
+import type { AuthSession, ConnectedAccount, SelectableAccount } from '../client.js';
+import {
+  AitoearnApiError,
+  AitoearnError,
+  AitoearnResponseError,
+  AitoearnTransportError,
+  AuthFailedError,
+} from '../errors.js';
 import type { AuthProgress } from '../poll/options.js';
 import type { Outcome } from './exit-codes.js';
+import { sanitize } from './sanitize.js';
+import { cutToWidth, displayWidth } from './width.js';
 
 /** `0s`, `42s`, `4m 05s`, `1h 02m`: short enough for a live line, exact enough to act on. */
 export function formatDuration(ms: number): string {
@@ -26,25 +34,148 @@ export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): b
   return stream.isTTY === true && !env.NO_COLOR;
 }
 
+/** One part of the progress line, with shorter forms; the live line drops the least useful parts first. */
+export interface Segment {
+  /** The full text first, then shorter ones. */
+  readonly forms: readonly string[];
+  /** Higher is more useful: kept longer on a narrow terminal. */
+  readonly priority: number;
+  /** Whether the segment may disappear once its shortest form is still too long. */
+  readonly droppable: boolean;
+  readonly color?: Color;
+}
+
+/** What the live line says about Enter: nothing (stdin is not a terminal), the hint, or that it checks. */
+export type EnterHint = 'none' | 'hint' | 'checking';
+
+/** The retry's cause in a few words, from the error's structured fields (the full message is long). */
+export function shortCause(error: Error | undefined): string | undefined {
+  if (error instanceof AitoearnApiError) return `code ${error.code} (${error.kind})`;
+  if (error instanceof AitoearnTransportError) {
+    switch (error.reason) {
+      case 'http-status':
+        return `HTTP ${error.httpStatus ?? '?'}`;
+      case 'timeout':
+        return 'request timed out';
+      case 'network':
+        return 'network error';
+      case 'bad-body':
+        return 'not an API answer';
+      case 'redirect':
+        return 'redirected';
+    }
+  }
+  return error === undefined ? undefined : sanitize(error.name);
+}
+
 /**
- * The human progress line. `sinceEventMs` ages the event for the live line, which is redrawn every second
- * between checks.
+ * Elapsed and left from one snapshot, in whole seconds that always add up to the same total (the time from
+ * the start of the wait to its deadline), however the clock between two events is rounded.
  */
-export function progressLine(event: AuthProgress, paint: Paint, sinceEventMs = 0): string {
-  const status = clean(event.status ?? 'no answer yet');
-  const parts = [
-    paint(status, status === 'pending' ? 'yellow' : status === 'completed' ? 'green' : 'bold'),
-    `${formatDuration(event.elapsedMs + sinceEventMs)} elapsed`,
-    `${formatDuration(event.remainingMs - sinceEventMs)} left`,
+export function clocks(event: AuthProgress, sinceEventMs = 0): { elapsedS: number; leftS: number } {
+  const totalS = Math.max(0, Math.round((event.elapsedMs + event.remainingMs) / 1000));
+  const elapsedS = Math.max(0, Math.floor((event.elapsedMs + sinceEventMs) / 1000));
+  return { elapsedS, leftS: Math.max(0, totalS - elapsedS) };
+}
+
+/** The parts of the progress line, in display order. `sinceEventMs` ages the event for the live line. */
+export function progressSegments(
+  event: AuthProgress,
+  sinceEventMs = 0,
+  enter: EnterHint = 'none',
+): Segment[] {
+  const status = sanitize(event.status ?? 'no answer yet');
+  const { elapsedS, leftS } = clocks(event, sinceEventMs);
+  const segments: Segment[] = [
+    {
+      forms: [status],
+      priority: 100,
+      droppable: false,
+      color: status === 'pending' ? 'yellow' : status === 'completed' ? 'green' : 'bold',
+    },
+    { forms: [`${formatDuration(elapsedS * 1000)} elapsed`], priority: 30, droppable: true },
+    { forms: [`${formatDuration(leftS * 1000)} left`], priority: 60, droppable: true },
   ];
   if (event.nextDelayMs !== undefined) {
-    parts.push(`next check in ${formatDuration(event.nextDelayMs - sinceEventMs)}`);
+    const next = formatDuration(event.nextDelayMs - sinceEventMs);
+    segments.push({ forms: [`next check in ${next}`, `next in ${next}`], priority: 40, droppable: true });
   }
-  if (event.selectionRequired) parts.push(paint('choose your accounts in the browser', 'bold'));
+  if (event.selectionRequired) {
+    segments.push({
+      forms: ['choose your accounts in the browser', 'choose accounts in the browser', 'choose accounts'],
+      priority: 90,
+      droppable: false,
+      color: 'bold',
+    });
+  }
   if (event.warning !== undefined) {
-    parts.push(paint(clean(`${event.type === 'retry' ? 'retrying: ' : ''}${event.warning}`), 'red'));
+    const retry = event.type === 'retry';
+    const full = sanitize(`${retry ? 'retrying: ' : ''}${event.warning}`);
+    const cause = retry ? shortCause(event.error) : undefined;
+    segments.push({
+      forms: cause === undefined ? [full] : [full, `retrying: ${cause}`],
+      priority: 85,
+      droppable: false,
+      color: 'red',
+    });
   }
-  return parts.join(paint(' · ', 'dim'));
+  if (enter === 'hint') {
+    segments.push({
+      forms: ['Enter: check now', 'Enter: check'],
+      priority: 80,
+      droppable: true,
+      color: 'dim',
+    });
+  } else if (enter === 'checking') {
+    segments.push({ forms: ['checking now…'], priority: 80, droppable: true, color: 'bold' });
+  }
+  return segments;
+}
+
+const SEPARATOR = ' · ';
+
+/**
+ * The segments at full length, or shortened to `width` columns: the least useful part takes its next
+ * shorter form (or goes) first, until the line fits; a line still too long is cut at the end.
+ */
+export function fitLine(
+  segments: readonly Segment[],
+  paint: Paint,
+  width = Number.POSITIVE_INFINITY,
+): string {
+  // level[i] indexes segment i's forms; forms.length means it was dropped.
+  const level = segments.map(() => 0);
+  const texts = () =>
+    segments.flatMap((s, i) => {
+      const text = s.forms[level[i] ?? 0];
+      return text === undefined ? [] : [text];
+    });
+  const plainWidth = () => displayWidth(texts().join(SEPARATOR));
+  while (plainWidth() > width) {
+    let pick = -1;
+    segments.forEach((s, i) => {
+      const last = s.droppable ? s.forms.length : s.forms.length - 1;
+      if ((level[i] ?? 0) < last && (pick === -1 || s.priority < (segments[pick]?.priority ?? 0))) pick = i;
+    });
+    if (pick === -1) break;
+    level[pick] = (level[pick] ?? 0) + 1;
+  }
+  const parts = segments.flatMap((s, i) => {
+    const text = s.forms[level[i] ?? 0];
+    return text === undefined ? [] : [{ text, color: s.color }];
+  });
+  if (plainWidth() > width) {
+    // Even the shortest forms do not fit: cut the line's end, without colour (escapes have no width).
+    return cutToWidth(texts().join(SEPARATOR), width);
+  }
+  return parts
+    .map(({ text, color }) => (color === undefined ? text : paint(text, color)))
+    .join(paint(SEPARATOR, 'dim'));
+}
+
+/** The human progress line at full length (the log lines written when stderr is not a terminal). */
+export function progressLine(event: AuthProgress, paint: Paint): string {
+  return fitLine(progressSegments(event), paint);
 }
 
 /** What counts as a change for the one-line-per-change log (not on a TTY): not the clock, not attempts. */
@@ -76,21 +207,25 @@ export function resultRecord(
   exitCode: number,
   session: AuthSession | undefined,
   error?: unknown,
+  message?: string,
 ): Record<string, unknown> {
   return {
     type: 'result',
     outcome,
     exitCode,
-    ...(session === undefined ? {} : { session }),
-    ...(error === undefined ? {} : { error: errorRecord(error) }),
+    ...(session === undefined ? {} : { session: sessionRecord(session) }),
+    ...(error === undefined ? {} : { error: errorRecord(error, message) }),
   };
 }
 
-/** The structured fields of an error, for `--json`; never the key (no error of this package holds it). */
-export function errorRecord(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+/**
+ * The structured fields of an error, for `--json`; never the key (no error of this package holds it).
+ * `message` replaces the error's own when the command words it differently.
+ */
+export function errorRecord(error: unknown, message?: string): Record<string, unknown> {
+  if (!(error instanceof Error)) return { name: 'Error', message: message ?? String(error) };
   const api = apiErrorOf(error);
-  const record: Record<string, unknown> = { name: error.name, message: error.message };
+  const record: Record<string, unknown> = { name: error.name, message: message ?? error.message };
   if (api) {
     record.code = api.code;
     record.kind = api.kind;
@@ -120,21 +255,18 @@ function requestIdOf(error: Error): string | undefined {
   return undefined;
 }
 
-/**
- * Server text shown on a terminal loses its control characters: a display name must not be able to move
- * the cursor or recolour the screen.
- */
-export function clean(text: string): string {
-  return text.replace(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu, '\u{fffd}');
-}
-
 /** `platform displayName (accountId)`, one per connected account; ids alone when the API named none. */
 export function accountLines(session: AuthSession, platform: string): string[] {
   if (session.accounts && session.accounts.length > 0) {
-    return session.accounts.map((a) => clean(`${a.platform} ${a.displayName} (${a.accountId})`));
+    return session.accounts.map((a) => sanitize(`${a.platform} ${a.displayName} (${a.accountId})`));
   }
   const ids = session.accountIds ?? (session.accountId ? [session.accountId] : []);
-  return ids.map((id) => clean(`${platform} (${id})`));
+  return ids.map((id) => sanitize(`${platform} (${id})`));
+}
+
+/** `1 account`, `2 accounts`. */
+export function accountCount(count: number): string {
+  return `${count} account${count === 1 ? '' : 's'}`;
 }
 
 /** The `status` command's human output: one `field: value` line per fact, accounts last. */
@@ -149,5 +281,63 @@ export function sessionLines(session: AuthSession, platform: string): string[] {
   for (const line of session.status === 'completed' ? accountLines(session, platform) : []) {
     lines.push(`account: ${line}`);
   }
-  return lines.map(clean);
+  return lines.map(sanitize);
+}
+
+// The fields of a session the spec names; `satisfies` keeps the lists in step with the generated types.
+const SESSION_FIELDS = {
+  sessionId: true,
+  status: true,
+  requiresSelection: true,
+  errorCode: true,
+  expiresAt: true,
+  accountId: true,
+  accountIds: true,
+  accounts: true,
+  selectableAccounts: true,
+} satisfies Record<keyof AuthSession, true>;
+const ACCOUNT_FIELDS = {
+  accountId: true,
+  platform: true,
+  platformUid: true,
+  account: true,
+  displayName: true,
+  avatarUrl: true,
+} satisfies Record<keyof ConnectedAccount, true>;
+const SELECTABLE_FIELDS = {
+  platform: true,
+  platformUid: true,
+  account: true,
+  displayName: true,
+  avatarUrl: true,
+  parentPlatformUid: true,
+} satisfies Record<keyof SelectableAccount, true>;
+
+const isScalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+
+/** The scalar fields of `value` named in `fields`; anything else the server added is left out. */
+function pick(value: unknown, fields: Record<string, true>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!value || typeof value !== 'object') return out;
+  for (const field of Object.keys(fields)) {
+    const v = (value as Record<string, unknown>)[field];
+    if (isScalar(v)) out[field] = v;
+  }
+  return out;
+}
+
+/**
+ * The session for `--json`: the fields the spec names, one level of known objects deep. Fields the server
+ * added are not printed: they are not walked at all (a deeply nested one would overflow the stack).
+ */
+export function sessionRecord(session: AuthSession): Record<string, unknown> {
+  const record = pick(session, SESSION_FIELDS);
+  const list = (value: unknown) => (Array.isArray(value) ? value : undefined);
+  const ids = list(session.accountIds)?.filter((id) => typeof id === 'string');
+  if (ids) record.accountIds = ids;
+  const accounts = list(session.accounts)?.map((a) => pick(a, ACCOUNT_FIELDS));
+  if (accounts) record.accounts = accounts;
+  const selectable = list(session.selectableAccounts)?.map((a) => pick(a, SELECTABLE_FIELDS));
+  if (selectable) record.selectableAccounts = selectable;
+  return record;
 }
