@@ -1,5 +1,8 @@
-import { createReadStream } from 'node:fs';
+import { close, constants, createReadStream, fstat, open } from 'node:fs';
+import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { isatty, ReadStream as TtyReadStream } from 'node:tty';
+import { promisify } from 'node:util';
 import type { KeySource } from './args.js';
 import { UsageError } from './args.js';
 
@@ -31,10 +34,9 @@ export async function readApiKey(
   const where = fromStdin ? 'the API key on stdin' : `the API key file ${JSON.stringify(source.path)}`;
   if (fromStdin && stdin.isTTY)
     throw new UsageError('--api-key-file - reads stdin, which is a terminal: pipe the key in');
-  const stream = fromStdin ? stdin : createReadStream(source.path);
   let text: string;
   try {
-    text = await readCapped(stream, signal, where);
+    text = await readCapped(fromStdin ? stdin : await openKeyFile(source.path), signal, where);
   } catch (error) {
     if (signal.aborted) throw signal.reason;
     if (error instanceof UsageError) throw error;
@@ -47,10 +49,25 @@ export async function readApiKey(
 }
 
 /**
- * Reads `stream` to its end, but stops (and destroys it) past {@link MAX_KEY_FILE_BYTES} or when `signal`
- * aborts. A read blocked in the thread pool (a FIFO without a writer) cannot be cancelled; the command
- * exits on an interrupt without waiting for it.
+ * Opens the key file without ever blocking a thread: a FIFO is opened non-blocking and read like a pipe
+ * (the event loop waits for its writer, so Ctrl-C ends the wait and the process can exit), a terminal like
+ * a terminal, anything else (a regular file, `/dev/zero`) as a file stream.
  */
+async function openKeyFile(path: string): Promise<Readable> {
+  // A plain descriptor, not a FileHandle: the stream that reads it owns and closes it.
+  const fd = await promisify(open)(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stats = await promisify(fstat)(fd);
+    if (stats.isFIFO() || stats.isSocket()) return new Socket({ fd, readable: true, writable: false });
+    if (isatty(fd)) return new TtyReadStream(fd);
+    return createReadStream('', { fd, highWaterMark: MAX_KEY_FILE_BYTES + 1 });
+  } catch (error) {
+    close(fd, () => {});
+    throw error;
+  }
+}
+
+/** Reads `stream` to its end, but stops (and destroys it) past {@link MAX_KEY_FILE_BYTES} or when `signal` aborts. */
 function readCapped(stream: Readable, signal: AbortSignal, where: string): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -60,7 +77,8 @@ function readCapped(stream: Readable, signal: AbortSignal, where: string): Promi
       stream.off('data', onData).off('end', onEnd).off('error', onError);
       if (error === undefined) resolve(text ?? '');
       else {
-        stream.destroy();
+        // Errors after this point (a destroyed file stream's late read) have no one to tell.
+        stream.on('error', () => {}).destroy();
         reject(error);
       }
     };

@@ -245,9 +245,6 @@ async function main(argv: readonly string[], interrupts: Interrupts): Promise<nu
 
 // A reader that closes the pipe early (`| head -1`) is not an error of ours.
 stdout.on('error', () => {});
-const interrupts = new Interrupts();
-main(process.argv.slice(2), interrupts).then((code) => {
+main(process.argv.slice(2), new Interrupts()).then((code) => {
   process.exitCode = code;
-  // After an interrupt, a read that cannot be cancelled (a FIFO nobody writes) must not keep us alive.
-  if (interrupts.signal.aborted) process.exit(code);
 });

@@ -34,14 +34,13 @@ export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): b
   return stream.isTTY === true && !env.NO_COLOR;
 }
 
-/** One part of the progress line, with shorter forms; the live line drops the least useful parts first. */
+/**
+ * One part of the progress line, in forms from full to shortest. Each form's `keep` says how useful it is
+ * to show that form rather than the next shorter one (or, for the last form, rather than nothing): on a
+ * narrow terminal the form with the lowest `keep` is shortened first. `Infinity` is never given up.
+ */
 export interface Segment {
-  /** The full text first, then shorter ones. */
-  readonly forms: readonly string[];
-  /** Higher is more useful: kept longer on a narrow terminal. */
-  readonly priority: number;
-  /** Whether the segment may disappear once its shortest form is still too long. */
-  readonly droppable: boolean;
+  readonly forms: readonly { readonly text: string; readonly keep: number }[];
   readonly color?: Color;
 }
 
@@ -88,23 +87,28 @@ export function progressSegments(
   const { elapsedS, leftS } = clocks(event, sinceEventMs);
   const segments: Segment[] = [
     {
-      forms: [status],
-      priority: 100,
-      droppable: false,
+      forms: [{ text: status, keep: Number.POSITIVE_INFINITY }],
       color: status === 'pending' ? 'yellow' : status === 'completed' ? 'green' : 'bold',
     },
-    { forms: [`${formatDuration(elapsedS * 1000)} elapsed`], priority: 30, droppable: true },
-    { forms: [`${formatDuration(leftS * 1000)} left`], priority: 60, droppable: true },
+    { forms: [{ text: `${formatDuration(elapsedS * 1000)} elapsed`, keep: 30 }] },
+    { forms: [{ text: `${formatDuration(leftS * 1000)} left`, keep: 60 }] },
   ];
   if (event.nextDelayMs !== undefined) {
     const next = formatDuration(event.nextDelayMs - sinceEventMs);
-    segments.push({ forms: [`next check in ${next}`, `next in ${next}`], priority: 40, droppable: true });
+    segments.push({
+      forms: [
+        { text: `next check in ${next}`, keep: 35 },
+        { text: `next in ${next}`, keep: 40 },
+      ],
+    });
   }
   if (event.selectionRequired) {
     segments.push({
-      forms: ['choose your accounts in the browser', 'choose accounts in the browser', 'choose accounts'],
-      priority: 90,
-      droppable: false,
+      forms: [
+        { text: 'choose your accounts in the browser', keep: 90 },
+        { text: 'choose accounts in the browser', keep: 91 },
+        { text: 'choose accounts', keep: Number.POSITIVE_INFINITY },
+      ],
       color: 'bold',
     });
   }
@@ -113,21 +117,27 @@ export function progressSegments(
     const full = sanitize(`${retry ? 'retrying: ' : ''}${event.warning}`);
     const cause = retry ? shortCause(event.error) : undefined;
     segments.push({
-      forms: cause === undefined ? [full] : [full, `retrying: ${cause}`],
-      priority: 85,
-      droppable: false,
+      // The full message is long (it names the request): once it does not fit, its cause is what counts.
+      forms:
+        cause === undefined
+          ? [{ text: full, keep: Number.POSITIVE_INFINITY }]
+          : [
+              { text: full, keep: 20 },
+              { text: `retrying: ${cause}`, keep: Number.POSITIVE_INFINITY },
+            ],
       color: 'red',
     });
   }
   if (enter === 'hint') {
     segments.push({
-      forms: ['Enter: check now', 'Enter: check'],
-      priority: 80,
-      droppable: true,
+      forms: [
+        { text: 'Enter: check now', keep: 80 },
+        { text: 'Enter: check', keep: 70 },
+      ],
       color: 'dim',
     });
   } else if (enter === 'checking') {
-    segments.push({ forms: ['checking now…'], priority: 80, droppable: true, color: 'bold' });
+    segments.push({ forms: [{ text: 'checking now…', keep: 80 }], color: 'bold' });
   }
   return segments;
 }
@@ -135,8 +145,8 @@ export function progressSegments(
 const SEPARATOR = ' · ';
 
 /**
- * The segments at full length, or shortened to `width` columns: the least useful part takes its next
- * shorter form (or goes) first, until the line fits; a line still too long is cut at the end.
+ * The segments at full length, or shortened to `width` columns: the form least worth keeping is shortened
+ * (or dropped) first, until the line fits; a line still too long is cut at the end.
  */
 export function fitLine(
   segments: readonly Segment[],
@@ -145,30 +155,32 @@ export function fitLine(
 ): string {
   // level[i] indexes segment i's forms; forms.length means it was dropped.
   const level = segments.map(() => 0);
-  const texts = () =>
+  const shown = () =>
     segments.flatMap((s, i) => {
-      const text = s.forms[level[i] ?? 0];
-      return text === undefined ? [] : [text];
+      const form = s.forms[level[i] ?? 0];
+      return form === undefined ? [] : [{ text: form.text, color: s.color }];
     });
-  const plainWidth = () => displayWidth(texts().join(SEPARATOR));
-  while (plainWidth() > width) {
+  const plainText = () =>
+    shown()
+      .map((p) => p.text)
+      .join(SEPARATOR);
+  while (displayWidth(plainText()) > width) {
     let pick = -1;
+    let lowest = Number.POSITIVE_INFINITY;
     segments.forEach((s, i) => {
-      const last = s.droppable ? s.forms.length : s.forms.length - 1;
-      if ((level[i] ?? 0) < last && (pick === -1 || s.priority < (segments[pick]?.priority ?? 0))) pick = i;
+      const keep = s.forms[level[i] ?? 0]?.keep ?? Number.POSITIVE_INFINITY;
+      if (keep < lowest) {
+        pick = i;
+        lowest = keep;
+      }
     });
-    if (pick === -1) break;
+    if (pick === -1) {
+      // Even the shortest forms do not fit: cut the line's end, without colour (escapes have no width).
+      return cutToWidth(plainText(), width);
+    }
     level[pick] = (level[pick] ?? 0) + 1;
   }
-  const parts = segments.flatMap((s, i) => {
-    const text = s.forms[level[i] ?? 0];
-    return text === undefined ? [] : [{ text, color: s.color }];
-  });
-  if (plainWidth() > width) {
-    // Even the shortest forms do not fit: cut the line's end, without colour (escapes have no width).
-    return cutToWidth(texts().join(SEPARATOR), width);
-  }
-  return parts
+  return shown()
     .map(({ text, color }) => (color === undefined ? text : paint(text, color)))
     .join(paint(SEPARATOR, 'dim'));
 }
