@@ -188,6 +188,28 @@ function isFormRequest(req: IncomingMessage): boolean {
 }
 
 /**
+ * The URL to reach a sandbox bound to `host` and what to warn about. Bound to every interface (`0.0.0.0`,
+ * `::`), it is reached at the loopback address, which the client accepts over http; bound beyond loopback,
+ * its pages (which need no key) are on the network, and the person running it should know.
+ */
+export function describeBinding(host: string, port: number): { url: string; warnings: readonly string[] } {
+  const reachable = isWildcard(host) ? (host.includes(':') ? '[::1]' : '127.0.0.1') : urlHost(host);
+  const where = isWildcard(host) ? `every interface (${urlHost(host)})` : urlHost(host);
+  const warnings: string[] = isLoopbackBind(host)
+    ? []
+    : [
+        `The sandbox listens on ${where}, port ${port}: anyone on the network who can reach it can open its consent pages, which need no key, and approve or deny sessions. Bind 127.0.0.1 unless that is what you want.`,
+      ];
+  const url = `http://${reachable}:${port}`;
+  if (!isLoopbackBind(host) && !isWildcard(host)) {
+    warnings.push(
+      `The client accepts plain http only to loopback addresses, so ${url} serves browsers but not aitoearn-auth; bind 0.0.0.0 to reach it at http://127.0.0.1:${port} as well.`,
+    );
+  }
+  return Object.freeze({ url, warnings: Object.freeze(warnings) });
+}
+
+/**
  * Starts a local, stateful stand-in for the AiToEarn authorization API. It answers the start operation
  * (`GET /api/v2/channels/accounts/auth/{platform}`) and the status operation
  * (`GET /api/v2/channels/accounts/auth/{platform}/status/{sessionId}`) as the real server does (HTTP 200,
@@ -564,18 +586,8 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   });
   const { port } = server.address() as AddressInfo;
   policy = hostPolicy(config.host, port, config.allowedHosts);
-  // Bound to every interface, the loopback address reaches it, and the client accepts http to it.
-  const reachable = isWildcard(config.host)
-    ? config.host.includes(':')
-      ? '[::1]'
-      : '127.0.0.1'
-    : urlHost(config.host);
-  url = `http://${reachable}:${port}`;
-  const warnings = isLoopbackBind(config.host)
-    ? []
-    : [
-        `The sandbox listens on ${urlHost(config.host)}:${port}, beyond this machine: anyone who can reach it can open its consent pages, which need no key, and approve or deny sessions. Bind 127.0.0.1 unless that is what you want.`,
-      ];
+  const binding = describeBinding(config.host, port);
+  url = binding.url;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -589,7 +601,7 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
 
   return Object.freeze({
     url,
-    warnings: Object.freeze(warnings),
+    warnings: binding.warnings,
     apiKey: config.firstApiKey,
     createSession: (spec: SandboxSessionSpec) => created(store.create(parseSessionSpec(spec), config.now())),
     get requests() {
