@@ -32,6 +32,10 @@ export interface SandboxCommand extends OutputMode {
   readonly kind: 'sandbox';
   readonly port: number;
   readonly host: string | undefined;
+  /** `--lifetime` converted to milliseconds; undefined keeps the real API's 5 minutes. */
+  readonly lifetimeMs: number | undefined;
+  /** `--verbose`: one stderr line per request answered. */
+  readonly verbose: boolean;
 }
 
 export type Command =
@@ -47,6 +51,8 @@ const OPTIONS = {
   timeout: { type: 'string' },
   port: { type: 'string' },
   host: { type: 'string' },
+  lifetime: { type: 'string' },
+  verbose: { type: 'boolean' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -87,7 +93,14 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (name === 'sandbox') {
     refuseFlags(values, ['site', 'base-url', 'api-key-file', 'timeout'], 'sandbox');
     if (rest.length > 0) throw new UsageError(`sandbox takes no arguments, got ${rest.length}`);
-    return { kind: 'sandbox', port: parsePort(values.port), host: values.host, ...mode };
+    return {
+      kind: 'sandbox',
+      port: parsePort(values.port),
+      host: values.host,
+      lifetimeMs: values.lifetime === undefined ? undefined : parseSeconds('--lifetime', values.lifetime),
+      verbose: values.verbose === true,
+      ...mode,
+    };
   }
 
   if (name !== 'wait' && name !== 'status') {
@@ -95,7 +108,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     const shown = /^[a-z]{1,20}$/.test(name) ? ` "${name}"` : ' (not shown)';
     throw new UsageError(`unknown command${shown}: expected wait, status or sandbox`);
   }
-  refuseFlags(values, ['port', 'host'], name);
+  refuseFlags(values, ['port', 'host', 'lifetime', 'verbose'], name);
   if (name === 'status') refuseFlags(values, ['timeout'], name);
   const [platform, sessionId] = rest;
   if (platform === undefined) throw new UsageError(`${name} needs <platform> <sessionId>; both are missing`);
@@ -160,10 +173,16 @@ function connection(
 }
 
 function parseTimeout(text: string): number {
+  return parseSeconds('--timeout', text);
+}
+
+function parseSeconds(flag: string, text: string): number {
   const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
-  if (!(seconds > 0) || seconds * 1000 > Number.MAX_SAFE_INTEGER) {
+  // The sandbox's lifetime becomes a timer: keep it below Node's 2^31-1 ms limit.
+  const max = flag === '--lifetime' ? 2 ** 31 - 1 : Number.MAX_SAFE_INTEGER;
+  if (!(seconds > 0) || seconds * 1000 > max) {
     const shown = /^[\w.+-]{1,20}$/.test(text) ? `"${text}"` : 'a value (not shown)';
-    throw new UsageError(`--timeout must be a positive number of seconds, got ${shown}`);
+    throw new UsageError(`${flag} must be a positive number of seconds, got ${shown}`);
   }
   return Math.ceil(seconds * 1000);
 }

@@ -18,7 +18,10 @@ Options (all):
   -V, --version         print the version
 Options (sandbox):
   --port N              TCP port (default 0: a free one)
-  --host H              interface to bind (default 127.0.0.1)
+  --host H              interface to bind (default 127.0.0.1; anything else puts the
+                        consent pages, which need no key, on the network)
+  --lifetime SECONDS    how long started sessions live (default 300, as the real API)
+  --verbose             log each request on stderr: method, path, status, code, duration
 
 Flags beat environment variables. On a terminal, 'wait' shows one live line; press Enter to check now.
 NO_COLOR turns colour off.
@@ -30,7 +33,7 @@ Exit codes:
   3    session expired or invalid (code 15039, or expiresAt passed)
   4    local timeout (--timeout ran out)
   5    terminal API error (bad key, platform mismatch, validation, other codes)
-  6    API unreachable until the deadline
+  6    API unreachable until the deadline (sandbox: cannot listen, e.g. the port is in use)
   130  interrupted (Ctrl-C, SIGINT)
   143  terminated (SIGTERM)
 
