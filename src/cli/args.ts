@@ -41,7 +41,15 @@ export const OPTIONS = {
     help: "give up after this long (default 600; the session's own 5-minute lifetime\nusually ends the wait first)",
   },
   port: { value: 'N', help: 'TCP port (default 0: a free one)' },
-  host: { value: 'H', help: 'interface to bind (default 127.0.0.1)' },
+  host: {
+    value: 'H',
+    help: 'interface to bind (default 127.0.0.1; anything else puts the consent pages,\nwhich need no key, on the network)',
+  },
+  lifetime: {
+    value: 'SECONDS',
+    help: 'how long started sessions live (default 300, as the real API)',
+  },
+  verbose: { help: 'log each request on stderr: method, path, status, code, duration' },
   json: { help: 'stdout is NDJSON: {"type":"poll",...} per check, then one {"type":"result",...}' },
   quiet: { short: 'q', help: 'no progress; only the result on stdout (errors still go to stderr)' },
   help: { short: 'h', help: 'show help (of a command: aitoearn-auth help <command>)' },
@@ -113,8 +121,8 @@ export const COMMANDS = {
     args: [],
     summary: 'run a local stand-in for the API until Ctrl-C',
     details: 'Prints its URL and key as export lines; the sandbox accepts the key "sandbox-key".',
-    options: ['port', 'host'],
-    exits: ['usage', 'bug', 'sigint', 'sigterm'],
+    options: ['port', 'host', 'lifetime', 'verbose'],
+    exits: ['usage', 'unavailable', 'bug', 'sigint', 'sigterm'],
     examples: ['aitoearn-auth sandbox --port 8787'],
   },
 } as const satisfies Record<string, CommandSpec>;
@@ -160,6 +168,10 @@ export interface SandboxCommand extends OutputMode {
   readonly kind: 'sandbox';
   readonly port: number;
   readonly host: string | undefined;
+  /** `--lifetime` converted to milliseconds; undefined keeps the real API's 5 minutes. */
+  readonly lifetimeMs: number | undefined;
+  /** `--verbose`: one stderr line per request answered. */
+  readonly verbose: boolean;
 }
 
 export type Command =
@@ -239,7 +251,15 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 
   if (command === 'sandbox') {
     if (rest.length > 0) throw new UsageError(`sandbox takes no arguments, got ${rest.length}`, command);
-    return { kind: 'sandbox', port: parsePort(values.port), host: values.host, ...mode };
+    return {
+      kind: 'sandbox',
+      port: parsePort(values.port),
+      host: values.host,
+      lifetimeMs:
+        values.lifetime === undefined ? undefined : parseSeconds('--lifetime', values.lifetime, command),
+      verbose: values.verbose === true,
+      ...mode,
+    };
   }
 
   const [platform, sessionId] = rest;
@@ -350,10 +370,16 @@ function connection(
 const MAX_TIMEOUT_S = Math.floor(MAX_TIMER_MS / 1000);
 
 function parseTimeout(text: string): number {
+  return parseSeconds('--timeout', text);
+}
+
+/** A flag in seconds (a person types them) as milliseconds, below Node's timer limit. */
+function parseSeconds(flag: string, text: string, command?: CommandName): number {
   const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
   if (!(seconds > 0) || seconds > MAX_TIMEOUT_S) {
     throw new UsageError(
-      `--timeout must be a positive number of seconds up to ${MAX_TIMEOUT_S}, got ${shown(text)}`,
+      `${flag} must be a positive number of seconds up to ${MAX_TIMEOUT_S}, got ${shown(text)}`,
+      command,
     );
   }
   return Math.ceil(seconds * 1000);

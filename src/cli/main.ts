@@ -184,16 +184,22 @@ async function status(command: SessionCommand, signal: AbortSignal): Promise<num
 
 async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<number> {
   // Loaded only here: `wait` and `status` start faster without the sandbox's modules.
-  const { startSandbox } = await import('../sandbox/index.js');
-  const running = await startSandbox({
-    port: command.port,
-    ...(command.host === undefined ? {} : { host: command.host }),
-  }).catch((error: unknown) => {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string')
-      throw new UsageError(`cannot listen on ${command.host ?? '127.0.0.1'}:${command.port} (${code})`);
-    throw error;
-  });
+  const { formatSandboxRequest, SandboxListenError, startSandbox } = await import('../sandbox/index.js');
+  let running: Awaited<ReturnType<typeof startSandbox>>;
+  try {
+    running = await startSandbox({
+      port: command.port,
+      ...(command.host === undefined ? {} : { host: command.host }),
+      ...(command.lifetimeMs === undefined ? {} : { sessionLifetimeMs: command.lifetimeMs }),
+      ...(command.verbose ? { onRequest: (request) => err(formatSandboxRequest(request)) } : {}),
+    });
+  } catch (error) {
+    // A busy port is not a usage error: the command line was fine, the machine's state was not.
+    if (!(error instanceof SandboxListenError)) throw error;
+    err(`aitoearn-auth: ${error.message}`);
+    return EXIT.unavailable;
+  }
+  for (const warning of running.warnings) err(`aitoearn-auth: warning: ${warning}`);
   if (command.json) json({ type: 'ready', url: running.url, apiKey: running.apiKey });
   else {
     out(`Sandbox listening on ${running.url}`);
