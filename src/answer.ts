@@ -107,16 +107,15 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function object(value: unknown, field: string): Json {
-  if (!isObject(value)) throw new BadField(field, `expected an object, got ${describe(value)}`);
+function object(value: unknown, field: string, redact: Redact): Json {
+  if (!isObject(value)) throw new BadField(field, `expected an object, got ${describe(value, redact)}`);
   return value;
 }
 
-/** A short description of a value the server sent; strings are redacted and escaped by `show`. */
-function describe(value: unknown, redact?: Redact): string {
+/** A short description of a value the server sent, for a message: redacted, then escaped by `show`. */
+function describe(value: unknown, redact: Redact): string {
   if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return show(redact ? redact(value) : value);
-  return show(value);
+  return show(typeof value === 'string' ? redact(value) : value);
 }
 
 // The readers take the value, and where it sits (parent path and key), so that a problem names the
@@ -130,7 +129,7 @@ function path(at: string, key: Key): string {
 
 function string(value: unknown, at: string, key: Key, redact: Redact): string {
   if (typeof value !== 'string')
-    throw new BadField(path(at, key), `expected a string, got ${describe(value)}`);
+    throw new BadField(path(at, key), `expected a string, got ${describe(value, redact)}`);
   return redact(value);
 }
 
@@ -155,7 +154,8 @@ function list<T>(
   item: (value: unknown, at: string, index: number, redact: Redact) => T,
 ): readonly T[] | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value)) throw new BadField(path(at, key), `expected an array, got ${describe(value)}`);
+  if (!Array.isArray(value))
+    throw new BadField(path(at, key), `expected an array, got ${describe(value, redact)}`);
   const where = path(at, key);
   return Object.freeze(value.map((v: unknown, i) => item(v, where, i, redact)));
 }
@@ -166,12 +166,12 @@ function list<T>(
  */
 export function decodeSession(data: unknown, redact: Redact): AuthSession {
   const at = 'data';
-  const o = object(data, at);
+  const o = object(data, at, redact);
   const { requiresSelection, errorCode, expiresAt } = o;
   if (typeof requiresSelection !== 'boolean') {
     throw new BadField(
       `${at}.requiresSelection`,
-      `expected true or false, got ${describe(requiresSelection)}`,
+      `expected true or false, got ${describe(requiresSelection, redact)}`,
     );
   }
   const session: Mutable<AuthSession> = {
@@ -204,7 +204,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function connected(value: unknown, parent: string, index: number, redact: Redact): ConnectedAccount {
   const at = path(parent, index);
-  const o = object(value, at);
+  const o = object(value, at, redact);
   const account: Mutable<ConnectedAccount> = {
     accountId: string(o.accountId, at, 'accountId', redact),
     platform: string(o.platform, at, 'platform', redact) as Platform,
@@ -220,7 +220,7 @@ function connected(value: unknown, parent: string, index: number, redact: Redact
 
 function selectableAccount(value: unknown, parent: string, index: number, redact: Redact): SelectableAccount {
   const at = path(parent, index);
-  const o = object(value, at);
+  const o = object(value, at, redact);
   const account: Mutable<SelectableAccount> = {
     platform: string(o.platform, at, 'platform', redact) as Platform,
     platformUid: string(o.platformUid, at, 'platformUid', redact),
@@ -241,10 +241,13 @@ function selectableAccount(value: unknown, parent: string, index: number, redact
  */
 export function decodeStart(data: unknown, redact: Redact): AuthStart {
   const at = 'data';
-  const o = object(data, at);
+  const o = object(data, at, redact);
   const url = string(o.url, at, 'url', redact);
   if (!/^(https?:\/\/|data:image\/)/i.test(url) || !URL.canParse(url)) {
-    throw new BadField(`${at}.url`, `expected an http(s) URL or a data:image/ URL, got ${describe(url)}`);
+    throw new BadField(
+      `${at}.url`,
+      `expected an http(s) URL or a data:image/ URL, got ${describe(url, redact)}`,
+    );
   }
   const start: Mutable<AuthStart> = {
     url,
@@ -254,7 +257,7 @@ export function decodeStart(data: unknown, redact: Redact): AuthStart {
   const instructions = o.authInstructions;
   if (instructions !== undefined && instructions !== null) {
     const field = `${at}.authInstructions`;
-    const i = object(instructions, field);
+    const i = object(instructions, field, redact);
     start.authInstructions = Object.freeze({
       'en-US': string(i['en-US'], field, 'en-US', redact),
       'zh-CN': string(i['zh-CN'], field, 'zh-CN', redact),

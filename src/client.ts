@@ -308,6 +308,7 @@ type Api = Internals['api'];
 interface Call<T> {
   /** `GET /path`, for messages; only called when something fails. */
   readonly operation: () => string;
+  /** Sends the request with `parseAs: 'stream'`, so that {@link readAnswer} reads the body, capped. */
   readonly send: (
     api: Api,
     signal: AbortSignal,
@@ -402,8 +403,12 @@ type Sent = Awaited<ReturnType<Call<unknown>['send']>>;
 
 /** Reads the body of a 200 answer (capped); other answers arrive without one. */
 async function readAnswer({ response, data }: Sent): Promise<Received> {
+  // Duck-typed: a custom fetch (the undici package, say) may build its streams from another copy of the class.
+  const stream = data as ReadableStream<Uint8Array> | undefined;
   const text =
-    data instanceof ReadableStream ? await readCapped(data, response.headers.get('content-length')) : '';
+    typeof stream?.getReader === 'function'
+      ? await readCapped(stream, response.headers.get('content-length'))
+      : '';
   return { response, text };
 }
 

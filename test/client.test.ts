@@ -1327,6 +1327,18 @@ describe('a field of the wrong shape is named', () => {
       says: '"data.accountIds[1]": expected a string, got null',
     },
     { name: 'data that is an array', data: [SESSION], says: '"data": expected an object, got an array' },
+    // The value shown is the server's, so the key is redacted from it too.
+    { name: 'data that is the key', data: CANARY, says: '"data": expected an object, got "[redacted]"' },
+    {
+      name: 'a requiresSelection that is the key',
+      data: { ...SESSION, requiresSelection: CANARY.toLowerCase() },
+      says: '"data.requiresSelection": expected true or false, got "[redacted]"',
+    },
+    {
+      name: 'accounts that are the key',
+      data: { ...SESSION, accounts: `${CANARY}!` },
+      says: '"data.accounts": expected an array, got "[redacted]!"',
+    },
   ])('$name', async ({ data, says }) => {
     const server = await serve((_req, res) => json(res, statusBody(data)));
     const error = await caught(() =>
