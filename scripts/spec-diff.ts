@@ -473,6 +473,18 @@ export function diffSpecs(before: unknown, after: unknown): SpecDiff {
 }
 
 /**
+ * Text from an untrusted document made safe for a terminal: control characters (escape sequences
+ * included) and bidirectional overrides are shown as `\u{…}` instead of acting.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`,
+  );
+}
+
+/**
  * The summary as printed: one block per operation, one line per change, `!` marking a breaking one.
  *
  * @example
@@ -482,9 +494,9 @@ export function formatDiff(diff: SpecDiff): string {
   const lines: string[] = [];
   for (const summary of diff.operations) {
     if (summary.changes.length === 0 && summary.textEdits === 0) continue;
-    lines.push(`${summary.operation}${summary.name === undefined ? '' : `  (${summary.name})`}`);
+    lines.push(`${printable(summary.operation)}${summary.name === undefined ? '' : `  (${summary.name})`}`);
     for (const change of summary.changes) {
-      lines.push(`  ${change.severity === 'breaking' ? '!' : change.sign} ${change.text}`);
+      lines.push(`  ${change.severity === 'breaking' ? '!' : change.sign} ${printable(change.text)}`);
     }
     if (summary.textEdits > 0) {
       lines.push(
