@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
-import { type Change, diffSpecs, formatDiff, printable } from './spec-diff.js';
+import { allOperations, type Change, diffSpecs, formatDiff, printable } from './spec-diff.js';
 import { isObject, type Obj, SliceError, sliceSpec, toYaml } from './spec-slice.js';
 
 const SPEC_FILE = 'openapi/aitoearn.openapi.yaml';
@@ -305,18 +305,7 @@ async function update(options: Options): Promise<number> {
   }
 
   const diff = diffSpecs(previous, slice);
-  const operationCount = isObject(doc.paths)
-    ? Object.values(doc.paths).reduce<number>(
-        (sum, item) =>
-          sum +
-          (isObject(item)
-            ? ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'].filter((m) =>
-                isObject(item[m]),
-              ).length
-            : 0),
-        0,
-      )
-    : 0;
+  const operationCount = allOperations(doc).length;
   console.log(
     `${source}: OpenAPI ${String(doc.openapi)}, ${operationCount} operation${operationCount === 1 ? '' : 's'}; ` +
       `compared the ${diff.operations.filter((o) => o.name !== undefined).length} this package calls with ${SPEC_FILE}, $refs resolved:`,
