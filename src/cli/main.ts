@@ -71,7 +71,6 @@ function wordFor(field: string, command: SessionCommand): string | undefined {
  * rather than `timeoutMs=2000`, `--base-url` rather than `baseUrl`.
  */
 function messageOf(error: unknown, command: SessionCommand | undefined): string {
-  if (error instanceof Interrupted) return 'interrupted';
   if (error instanceof AuthTimeoutError && command?.timeoutText !== undefined) {
     return `gave up after --timeout ${command.timeoutText} (last status: ${error.session?.status ?? 'none seen'})`;
   }
@@ -100,7 +99,7 @@ function fail(error: unknown, command: Command & OutputMode, last?: AuthProgress
     json(resultRecord(c.outcome, c.exitCode, snapshot, error, message));
   }
   if (c.outcome !== 'bug') {
-    err(`aitoearn-auth: ${paint(sanitize(message), 'red')}`);
+    err(`aitoearn-auth: ${paint(error instanceof Interrupted ? 'interrupted' : sanitize(message), 'red')}`);
     return c.exitCode;
   }
   const name = error instanceof Error ? error.name : typeof error;
