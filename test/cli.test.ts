@@ -378,7 +378,8 @@ describe('aitoearn-auth wait', () => {
   });
 
   it.concurrent('exits 3 when the session expires while waiting', async () => {
-    const r = await run(['wait', PLATFORM, session({ type: 'never' }, 1500)]);
+    // Long enough for a loaded machine to start the command before the session expires.
+    const r = await run(['wait', PLATFORM, session({ type: 'never' }, 4000)]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/^aitoearn-auth: pending · /m);
     expect(r.stderr).toMatch(/^aitoearn-auth: .*(expired|15039)/m);
