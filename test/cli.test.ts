@@ -872,7 +872,7 @@ describe('bad command lines', () => {
       'a negative --timeout=',
       [...base, '--timeout=-5'],
       {},
-      /--timeout must be a positive number of seconds, got "-5"/,
+      /--timeout must be a positive number of seconds up to 2147483, got "-5"$/,
     ],
     ['a zero --timeout', [...base, '--timeout', '0'], {}, /--timeout must be a positive number/],
     ['a non-numeric --timeout', [...base, '--timeout', 'soon'], {}, /--timeout must be a positive number/],
