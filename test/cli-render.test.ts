@@ -233,6 +233,14 @@ describe('the live line on a narrow terminal', () => {
     );
   });
 
+  it('shortens a long warning (an unknown status) before it gives up "Enter: check now"', () => {
+    const warning = `Unknown session status "${'x'.repeat(80)}"; treating it as pending`;
+    const line = fitLine(progressSegments(progress({ warning }), 0, 'hint'), plain, 79);
+    expect(line).toContain('Enter: check now');
+    expect(line).toContain('Unknown session status');
+    expect(displayWidth(line)).toBeLessThanOrEqual(79);
+  });
+
   it('never exceeds the width, wide server text included, down to 10 columns', () => {
     const warning = '服务器暂时不可用，请稍后再试 '.repeat(4);
     const events = [
