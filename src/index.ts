@@ -5,7 +5,10 @@
 export type {
   AitoearnClient,
   AitoearnClientOptions,
+  AuthInstructions,
   AuthSession,
+  AuthStart,
+  AuthStartResult,
   AuthStatus,
   AuthStatusResult,
   ConnectedAccount,
@@ -13,8 +16,9 @@ export type {
   Platform,
   SelectableAccount,
   Site,
+  StartAuthParams,
 } from './client.js';
-export { createAitoearnClient, getAuthStatus } from './client.js';
+export { createAitoearnClient, getAuthStatus, startAuth } from './client.js';
 export type { AitoearnApiErrorKind, ResponseFacts, TransportFailure } from './errors.js';
 export {
   AitoearnApiError,

@@ -89,6 +89,7 @@ describe('entry points (item 24)', () => {
       'describeAuthErrorCode',
       'getAuthStatus',
       'isTransient',
+      'startAuth',
       'waitForAuth',
       'watchAuth',
     ]);
