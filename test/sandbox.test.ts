@@ -32,9 +32,10 @@ interface SchemaNode {
 }
 
 const spec = parse(readFileSync(new URL('../openapi/aitoearn.openapi.yaml', import.meta.url), 'utf8')) as {
-  components: { schemas: { AuthSessionStatusVo: SchemaNode } };
+  components: { schemas: { AuthSessionStatusVo: SchemaNode; AuthStartVo: SchemaNode } };
 };
 const SESSION_SCHEMA = spec.components.schemas.AuthSessionStatusVo;
+const START_SCHEMA = spec.components.schemas.AuthStartVo;
 const SPEC_PLATFORMS = SESSION_SCHEMA.properties?.accounts?.items?.properties?.platform?.enum as string[];
 
 /** Every way `value` breaks `schema`; properties the schema does not declare count as violations too. */
@@ -694,7 +695,10 @@ async function start(
       headers,
     },
   );
-  return { res, body: (await res.json()) as Record<string, unknown> };
+  const body = (await res.json()) as Record<string, unknown>;
+  // Every code-0 answer of the start operation must match the spec's schema.
+  if (body.code === 0) expect(violations(body.data, START_SCHEMA)).toEqual([]);
+  return { res, body };
 }
 
 /** The hidden inputs of a page's form, decoded, in document order. */
