@@ -1,22 +1,25 @@
 #!/usr/bin/env node
 import { type AitoearnClient, createAitoearnClient, getAuthStatus } from '../client.js';
+import { AitoearnInputError, AuthTimeoutError } from '../errors.js';
 import type { AuthProgress } from '../poll/options.js';
 import { watchAuth } from '../poll/watch-auth.js';
 import { VERSION } from '../version.js';
 import { readApiKey } from './api-key.js';
 import {
   type Command,
+  type CommandName,
+  type OutputMode,
   parseCommandLine,
   type SandboxCommand,
   type SessionCommand,
   UsageError,
 } from './args.js';
 import { classify, EXIT, Interrupted } from './exit-codes.js';
-import { HELP } from './help.js';
+import { commandHelp, mainHelp } from './help.js';
 import { ProgressView } from './progress.js';
 import {
+  accountCount,
   accountLines,
-  errorRecord,
   formatDuration,
   painter,
   pollRecord,
@@ -24,35 +27,96 @@ import {
   sessionLines,
   useColor,
 } from './render.js';
+import { jsonLine, sanitize } from './sanitize.js';
 import { Interrupts, listenForEnter } from './terminal.js';
 
 const { stdout, stderr, stdin, env } = process;
 const paint = painter(useColor(stderr, env));
 const out = (line: string) => stdout.write(`${line}\n`);
 const err = (line: string) => stderr.write(`${line}\n`);
-const json = (record: Record<string, unknown>) => out(JSON.stringify(record));
+/** Every NDJSON line goes through the sanitiser: server text in any field, at any depth we print. */
+const json = (record: Record<string, unknown>) => out(jsonLine(record));
 
-function usageError(message: string): number {
-  err(`aitoearn-auth: ${message}`);
-  err("Run 'aitoearn-auth --help' for usage.");
+function usageError(message: string, topic?: CommandName): number {
+  err(`aitoearn-auth: ${sanitize(message)}`);
+  err(`Run 'aitoearn-auth ${topic ? `help ${topic}` : '--help'}' for usage.`);
   return EXIT.usage;
 }
 
-/** Prints how a run ended (one result line with `--json`, one stderr line for humans) and returns its code. */
-function fail(error: unknown, mode: { json: boolean }, last?: AuthProgress): number {
-  const c = classify(error);
-  if (c.usage) return usageError(error instanceof Error ? error.message : String(error));
-  if (mode.json) {
-    const session = (error as { session?: AuthProgress['session'] }).session ?? last?.session;
-    json(resultRecord(c.outcome, c.exitCode, session, error));
+/** The command's word for a library option or parameter, so that a message names what the user typed. */
+function wordFor(field: string, command: SessionCommand): string | undefined {
+  switch (field) {
+    case 'baseUrl':
+      return command.baseUrlFrom ?? '--base-url';
+    case 'site':
+      return '--site';
+    case 'apiKey':
+      if (command.key.from === 'env') return 'AITOEARN_API_KEY';
+      return command.key.path === '-'
+        ? 'the API key on stdin'
+        : `the API key in ${JSON.stringify(command.key.path)}`;
+    case 'platform':
+      return '<platform>';
+    case 'sessionId':
+      return '<sessionId>';
+    case 'timeoutMs':
+      return '--timeout';
+    default:
+      return undefined;
   }
-  const message = error instanceof Interrupted ? 'interrupted' : (errorRecord(error).message as string);
-  err(`aitoearn-auth: ${paint(message, 'red')}`);
+}
+
+/**
+ * The message a person sees (and the `--json` result carries), in the command's words: `--timeout 2`
+ * rather than `timeoutMs=2000`, `--base-url` rather than `baseUrl`.
+ */
+function messageOf(error: unknown, command: SessionCommand | undefined): string {
+  if (error instanceof Interrupted) return 'interrupted';
+  if (error instanceof AuthTimeoutError && command?.timeoutText !== undefined) {
+    return `gave up after --timeout ${command.timeoutText} (last status: ${error.session?.status ?? 'none seen'})`;
+  }
+  if (error instanceof AitoearnInputError && command !== undefined) {
+    const word = wordFor(error.field, command);
+    const prefix = `Expected "${error.field}" to be`;
+    if (word !== undefined && error.message.startsWith(prefix)) {
+      return `${word} must be${error.message.slice(prefix.length).replace(/\.$/, '')}`;
+    }
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The API key, once read, so that a bug report (whose text we do not control) never shows it. */
+let keyToHide: string | undefined;
+const hideKey = (text: string) => (keyToHide ? text.split(keyToHide).join('[redacted]') : text);
+
+/** Prints how a run ended (one result line with `--json`, one stderr line for humans) and returns its code. */
+function fail(error: unknown, command: Command & OutputMode, last?: AuthProgress): number {
+  const session = command.kind === 'wait' || command.kind === 'status' ? command : undefined;
+  const c = classify(error);
+  const message = messageOf(error, session);
+  if (c.usage) return usageError(message, session?.kind);
+  if (command.json) {
+    const snapshot = (error as { session?: AuthProgress['session'] }).session ?? last?.session;
+    json(resultRecord(c.outcome, c.exitCode, snapshot, error, message));
+  }
+  if (c.outcome !== 'bug') {
+    err(`aitoearn-auth: ${paint(sanitize(message), 'red')}`);
+    return c.exitCode;
+  }
+  const name = error instanceof Error ? error.name : typeof error;
+  err(`aitoearn-auth: ${paint(`bug: ${sanitize(hideKey(`${name}: ${message}`))}`, 'red')}`);
+  err(
+    `This is a bug in aitoearn-auth ${VERSION}, not a problem with the session or the API; retrying will not help.`,
+  );
+  if (env.AITOEARN_DEBUG && error instanceof Error && error.stack) {
+    for (const line of hideKey(error.stack).split('\n').slice(1)) err(sanitize(line));
+  } else err('Please report it with this output; AITOEARN_DEBUG=1 adds the stack trace.');
   return c.exitCode;
 }
 
 async function client(command: SessionCommand, signal: AbortSignal): Promise<AitoearnClient> {
   const apiKey = await readApiKey(command.key, env, stdin, signal);
+  keyToHide = apiKey;
   return createAitoearnClient({
     apiKey,
     ...(command.baseUrl === undefined ? {} : { baseUrl: command.baseUrl }),
@@ -73,7 +137,10 @@ async function wait(command: SessionCommand, signal: AbortSignal): Promise<numbe
     command.json || command.quiet
       ? undefined
       : new ProgressView(stderr, stderr.isTTY === true, paint, enterChecks);
-  const stopKeys = listenForEnter(stdin, () => watch.poke());
+  const stopKeys = listenForEnter(stdin, () => {
+    view?.checking();
+    watch.poke();
+  });
   let last: AuthProgress | undefined;
   try {
     for await (const event of watch) {
@@ -96,7 +163,7 @@ async function wait(command: SessionCommand, signal: AbortSignal): Promise<numbe
     if (!command.quiet) {
       const after = formatDuration(last?.elapsedMs ?? 0);
       err(
-        `aitoearn-auth: ${paint('completed', 'green')} after ${after}; ${accounts.length} account(s) connected`,
+        `aitoearn-auth: ${paint('completed', 'green')} after ${after}; ${accountCount(accounts.length)} connected`,
       );
     }
   }
@@ -156,33 +223,34 @@ async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<nu
   return classify(reason).exitCode;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+async function main(argv: readonly string[], interrupts: Interrupts): Promise<number> {
   let command: Command;
   try {
     command = parseCommandLine(argv, env);
   } catch (error) {
-    return usageError(error instanceof Error ? error.message : String(error));
+    if (error instanceof UsageError) return usageError(error.message, error.command);
+    throw error;
   }
   if (command.kind === 'help') {
-    stdout.write(HELP);
+    stdout.write(command.topic === undefined ? mainHelp() : commandHelp(command.topic));
     return EXIT.ok;
   }
   if (command.kind === 'version') {
     out(VERSION);
     return EXIT.ok;
   }
-  const { signal } = new Interrupts().install();
+  const { signal } = interrupts.install();
   try {
     if (command.kind === 'sandbox') return await sandbox(command, signal);
     return await (command.kind === 'wait' ? wait(command, signal) : status(command, signal));
   } catch (error) {
-    if (error instanceof UsageError) return usageError(error.message);
+    if (error instanceof UsageError) return usageError(error.message, command.kind);
     return fail(error, command);
   }
 }
 
 // A reader that closes the pipe early (`| head -1`) is not an error of ours.
 stdout.on('error', () => {});
-main(process.argv.slice(2)).then((code) => {
+main(process.argv.slice(2), new Interrupts()).then((code) => {
   process.exitCode = code;
 });
