@@ -596,6 +596,9 @@ describe('the consent page', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    // Under 'no-referrer' Chrome sends `Origin: null` with this page's own form POSTs, and the cross-site
+    // guard refuses them (seen in Chromium 156); 'same-origin' sends the real origin to the sandbox only.
+    expect(res.headers.get('referrer-policy')).toBe('same-origin');
     const html = await res.text();
     expect(html).toContain(
       `<form method="post" action="/sandbox/sessions/${String(body.sessionId)}/approve">`,
