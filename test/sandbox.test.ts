@@ -32,9 +32,10 @@ interface SchemaNode {
 }
 
 const spec = parse(readFileSync(new URL('../openapi/aitoearn.openapi.yaml', import.meta.url), 'utf8')) as {
-  components: { schemas: { AuthSessionStatusVo: SchemaNode } };
+  components: { schemas: { AuthSessionStatusVo: SchemaNode; AuthStartVo: SchemaNode } };
 };
 const SESSION_SCHEMA = spec.components.schemas.AuthSessionStatusVo;
+const START_SCHEMA = spec.components.schemas.AuthStartVo;
 const SPEC_PLATFORMS = SESSION_SCHEMA.properties?.accounts?.items?.properties?.platform?.enum as string[];
 
 /** Every way `value` breaks `schema`; properties the schema does not declare count as violations too. */
@@ -595,6 +596,9 @@ describe('the consent page', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    // Under 'no-referrer' Chrome sends `Origin: null` with this page's own form POSTs, and the cross-site
+    // guard refuses them (seen in Chromium 156); 'same-origin' sends the real origin to the sandbox only.
+    expect(res.headers.get('referrer-policy')).toBe('same-origin');
     const html = await res.text();
     expect(html).toContain(
       `<form method="post" action="/sandbox/sessions/${String(body.sessionId)}/approve">`,
@@ -694,7 +698,10 @@ async function start(
       headers,
     },
   );
-  return { res, body: (await res.json()) as Record<string, unknown> };
+  const body = (await res.json()) as Record<string, unknown>;
+  // Every code-0 answer of the start operation must match the spec's schema.
+  if (body.code === 0) expect(violations(body.data, START_SCHEMA)).toEqual([]);
+  return { res, body };
 }
 
 /** The hidden inputs of a page's form, decoded, in document order. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { AuthSession, Platform } from '../client.js';
+import type { AuthSession, AuthStart, Platform } from '../client.js';
 import { AitoearnError, AitoearnInputError, named } from '../errors.js';
 import { endingPagePolicy, renderConsentPage, renderEndingPage, renderResultPage } from './consent-page.js';
 import { crossSiteReason, hostAllowed, hostPolicy, isLoopbackBind, isWildcard, urlHost } from './guard.js';
@@ -104,18 +104,13 @@ type Action = (typeof ACTIONS)[number];
 const MAX_LOG = 1000;
 const MAX_BODY_BYTES = 64 * 1024;
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
-/** The start operation's answer `data`, structurally (until the client exports the operation's type). */
-interface StartData {
-  readonly url: string;
-  readonly sessionId: string;
-  readonly expiresAt: string;
-  readonly authInstructions?: { readonly 'en-US': string; readonly 'zh-CN': string };
-}
 const HTML_HEADERS: OutgoingHttpHeaders = {
   'Content-Security-Policy':
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // Not 'no-referrer': under it Chrome sends `Origin: null` with the page's own form POSTs, which the
+  // cross-site guard must refuse. 'same-origin' still sends nothing to other sites.
+  'Referrer-Policy': 'same-origin',
 };
 
 type Route =
@@ -315,7 +310,7 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   }
 
   /** A success of the API operations. */
-  function sendApiData(x: Exchange, data: AuthSession | StartData): void {
+  function sendApiData(x: Exchange, data: AuthSession | AuthStart): void {
     const body = { code: 0, message: apiMessage(0, x.language), data, requestId: x.requestId };
     send(x, 200, 'application/json; charset=utf-8', JSON.stringify(body), {}, 0);
   }
@@ -344,7 +339,7 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
         { 'Retry-After': String(Math.ceil(error.retryAfterMs / 1000)) },
       );
     }
-    const data: StartData = {
+    const data: AuthStart = {
       url: consentUrl(session),
       sessionId: session.id,
       expiresAt: new Date(session.expiresAt).toISOString(),
