@@ -260,7 +260,8 @@ describe('aitoearn-auth --help and --version', () => {
   });
 });
 
-describe('aitoearn-auth wait', () => {
+// Up to five commands run at once here, each spawned twice in some tests: a loaded 2-core machine needs time.
+describe('aitoearn-auth wait', { timeout: 60_000 }, () => {
   it.concurrent('exits 0 and prints the connected accounts when the session completes (human)', async () => {
     const id = session({ type: 'manual', accounts: ['Alice', 'Bob'] });
     const proc = start(['wait', PLATFORM, id]);
@@ -484,7 +485,7 @@ describe('interrupting aitoearn-auth wait', () => {
   });
 });
 
-describe('aitoearn-auth status', () => {
+describe('aitoearn-auth status', { timeout: 60_000 }, () => {
   it.concurrent('prints the session and exits 0, whatever its status', async () => {
     const done = session({ type: 'complete', accounts: ['Frank'] });
     const r = await run(['status', PLATFORM, done]);
@@ -632,7 +633,7 @@ describe('a key file that never ends', () => {
   });
 });
 
-describe('a bug (an error that is not one of ours)', () => {
+describe('a bug (an error that is not one of ours)', { timeout: 60_000 }, () => {
   /** Makes the runtime fail under the command where no error of ours is expected: reading `Date`. */
   let inject: string;
   beforeAll(async () => {
@@ -679,7 +680,7 @@ Headers.prototype.get = function (name) {
   });
 });
 
-describe('a hostile server', () => {
+describe('a hostile server', { timeout: 60_000 }, () => {
   /** Control sequences a server might slip into any text: screen clear, window title, C1 CSI, bidi. */
   const EVIL = '\x1b[2J\x1b]0;pwned\x07\u009b31m\u202e\u2028';
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.

@@ -38,5 +38,5 @@ it('npm run demo approves a sandbox session by itself and exits 0 with the conne
   // The command's live progress (not a terminal here: one line per change) and the demo's approval.
   expect(stderr).toMatch(/^aitoearn-auth: pending · /m);
   expect(stderr).toMatch(/\[demo\] approved on the consent page \(HTTP 200\)/);
-  expect(stderr).toMatch(/^aitoearn-auth: completed after \d+s; 1 account\(s\) connected$/m);
+  expect(stderr).toMatch(/^aitoearn-auth: completed after \d+s; 1 account connected$/m);
 });
