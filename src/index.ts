@@ -11,6 +11,8 @@ export type {
   Site,
 } from './client.js';
 export { clientDefaults, createAitoearnClient, getAuthStatus, SITES } from './client.js';
+export type { ConnectAccountOptions, ConnectStart } from './connect/connect-account.js';
+export { connectAccount } from './connect/connect-account.js';
 export type { AitoearnApiErrorKind, ResponseFacts, TransportFailure } from './errors.js';
 export {
   AitoearnApiError,

@@ -118,7 +118,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   };
 }
 
-function describeParseError(error: unknown): string {
+export function describeParseError(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
@@ -139,7 +139,7 @@ function refuseFlags(values: Record<string, unknown>, names: readonly string[], 
 }
 
 /** Flags beat the environment: when either flag is given, the environment's site and URL are ignored. */
-function connection(
+export function connection(
   siteFlag: string | undefined,
   urlFlag: string | undefined,
   env: NodeJS.ProcessEnv,
@@ -159,7 +159,7 @@ function connection(
   return { site: baseUrl === undefined ? (site as Site | undefined) : undefined, baseUrl };
 }
 
-function parseTimeout(text: string): number {
+export function parseTimeout(text: string): number {
   const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
   if (!(seconds > 0) || seconds * 1000 > Number.MAX_SAFE_INTEGER) {
     const shown = /^[\w.+-]{1,20}$/.test(text) ? `"${text}"` : 'a value (not shown)';

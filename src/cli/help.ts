@@ -1,5 +1,6 @@
 /** The `--help` text. The exit-code table here is part of the command's contract (README repeats it). */
 export const HELP = `Usage:
+  aitoearn-auth connect <platform> [options]             start an authorization, open it, wait (connect --help)
   aitoearn-auth wait <platform> <sessionId> [options]    wait until the user finishes authorizing
   aitoearn-auth status <platform> <sessionId> [options]  ask once and print the session
   aitoearn-auth sandbox [--port N] [--host H]            run a local stand-in for the API until Ctrl-C

@@ -11,6 +11,7 @@ import {
   type SessionCommand,
   UsageError,
 } from './args.js';
+import { isConnectCommandLine, runConnect } from './connect.js';
 import { classify, EXIT, Interrupted } from './exit-codes.js';
 import { HELP } from './help.js';
 import { ProgressView } from './progress.js';
@@ -151,6 +152,7 @@ async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<nu
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  if (isConnectCommandLine(argv)) return runConnect(argv);
   let command: Command;
   try {
     command = parseCommandLine(argv, env);
