@@ -73,7 +73,7 @@ async function submit(form: PageForm, fields: readonly (readonly [string, string
   return fetch(form.action, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin },
-    body: new URLSearchParams(fields.map(([k, v]) => [k, v])).toString(),
+    body: new URLSearchParams(fields.map(([k, v]): [string, string] => [k, v])).toString(),
     redirect: 'manual',
   });
 }
