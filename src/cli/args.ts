@@ -58,16 +58,7 @@ const SITES: readonly string[] = ['cn', 'ai'];
 
 /** Parses `argv` (without `node` and the script). Throws {@link UsageError}; reads nothing, sends nothing. */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): Command {
-  // Refuse a key given as an argument before anything else, and never echo it.
-  const end = argv.indexOf('--');
-  for (const arg of end === -1 ? argv : argv.slice(0, end)) {
-    const flag = arg.split('=', 1)[0] ?? '';
-    if (KEY_FLAGS.includes(flag)) {
-      throw new UsageError(
-        `${flag} is refused: a key given as an argument is visible to other users in 'ps' and shell history; set AITOEARN_API_KEY or use --api-key-file PATH ('-' = stdin)`,
-      );
-    }
-  }
+  refuseKeyArguments(argv);
 
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
@@ -116,6 +107,19 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     timeoutMs: values.timeout === undefined ? undefined : parseTimeout(values.timeout),
     ...mode,
   };
+}
+
+/** Refuses a key given as an argument before anything else, and never echoes it. */
+export function refuseKeyArguments(argv: readonly string[]): void {
+  const end = argv.indexOf('--');
+  for (const arg of end === -1 ? argv : argv.slice(0, end)) {
+    const flag = arg.split('=', 1)[0] ?? '';
+    if (KEY_FLAGS.includes(flag)) {
+      throw new UsageError(
+        `${flag} is refused: a key given as an argument is visible to other users in 'ps' and shell history; set AITOEARN_API_KEY or use --api-key-file PATH ('-' = stdin)`,
+      );
+    }
+  }
 }
 
 export function describeParseError(error: unknown): string {

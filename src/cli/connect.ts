@@ -3,7 +3,14 @@ import { type AitoearnClient, createAitoearnClient, type Site } from '../client.
 import { type ConnectStart, watchConnect } from '../connect/connect-account.js';
 import type { AuthProgress } from '../poll/options.js';
 import { readApiKey } from './api-key.js';
-import { connection, describeParseError, type KeySource, parseTimeout, UsageError } from './args.js';
+import {
+  connection,
+  describeParseError,
+  type KeySource,
+  parseTimeout,
+  refuseKeyArguments,
+  UsageError,
+} from './args.js';
 import { classifyConsentLink, personLanguage, writeConsentImage } from './consent-link.js';
 import { classify, EXIT, Interrupted } from './exit-codes.js';
 import { ProgressView } from './progress.js';
@@ -97,6 +104,7 @@ export function parseConnectCommandLine(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): ConnectCommand | { readonly kind: 'help' } {
+  refuseKeyArguments(argv);
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: true });
