@@ -1,16 +1,34 @@
 import createClient from 'openapi-fetch';
+import { BadField, decodeSession, decodeStart, type Redact, redactorFor } from './answer.js';
 import {
   AitoearnApiError,
   AitoearnInputError,
   AitoearnTransportError,
   type ResponseFacts,
 } from './errors.js';
-import type { components, paths } from './generated/aitoearn.js';
-import { checkApiKey, checkBaseUrl, checkPathParam, checkPositiveMs, show } from './validate.js';
+import type { paths } from './generated/aitoearn.js';
+import {
+  checkApiKey,
+  checkBaseUrl,
+  checkCallbackUrl,
+  checkPathParam,
+  checkPositiveMs,
+  checkQueryText,
+  checkRedirectUri,
+  checkSignal,
+  show,
+} from './validate.js';
 import { VERSION } from './version.js';
 
+const START_PATH = '/api/v2/channels/accounts/auth/{platform}' as const;
+const STATUS_PATH = '/api/v2/channels/accounts/auth/{platform}/status/{sessionId}' as const;
+/** What an operation answers in `data` when `code` is 0: the types come from the operations, not from named schemas. */
+type AnswerData<P extends typeof START_PATH | typeof STATUS_PATH> = NonNullable<
+  paths[P]['get']['responses'][200]['content']['application/json']['data']
+>;
+
 /** An authorization session, as `GET …/auth/{platform}/status/{sessionId}` reports it. */
-export type AuthSession = components['schemas']['AuthSessionStatusVo'];
+export type AuthSession = AnswerData<typeof STATUS_PATH>;
 /** `pending`, `completed` or `failed`, as the spec declares them. */
 export type AuthStatus = AuthSession['status'];
 /** A connected account of a completed session. */
@@ -19,12 +37,14 @@ export type ConnectedAccount = NonNullable<AuthSession['accounts']>[number];
 export type SelectableAccount = NonNullable<AuthSession['selectableAccounts']>[number];
 /** A platform identifier the spec knows, such as `douyin` or `youtube`. */
 export type Platform = ConnectedAccount['platform'];
+/** A started authorization, as `GET …/auth/{platform}` reports it: the page to open, the session, its expiry. */
+export type AuthStart = AnswerData<typeof START_PATH>;
+/** Text to show the person while they authorize, in English and Chinese. */
+export type AuthInstructions = NonNullable<AuthStart['authInstructions']>;
 
 /** The two public sites of the AiToEarn Open Platform. */
 export const SITES = { cn: 'https://aitoearn.cn', ai: 'https://aitoearn.ai' } as const;
 export type Site = keyof typeof SITES;
-
-const STATUS_PATH = '/api/v2/channels/accounts/auth/{platform}/status/{sessionId}' as const;
 
 export interface AitoearnClientOptions {
   /** The Open Platform API key, sent as `X-Api-Key` to the configured origin only. */
@@ -53,7 +73,7 @@ export interface AitoearnClient {
 
 interface Internals {
   /** Removes the API key from text the server sent back, before it can reach a message or a field. */
-  readonly redact: (text: string) => string;
+  readonly redact: Redact;
   readonly api: ReturnType<typeof createClient<paths>>;
 }
 
@@ -110,8 +130,7 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const client: AitoearnClient = Object.freeze({ baseUrl, requestTimeoutMs });
-  const redact = (text: string) => (text.includes(apiKey) ? text.split(apiKey).join('[redacted]') : text);
-  internals.set(client, { api, redact });
+  internals.set(client, { api, redact: redactorFor(apiKey) });
   return client;
 }
 
@@ -153,17 +172,72 @@ export async function getAuthStatus(
 
 /** Validated inputs for {@link requestAuthStatus}. */
 export function checkStatusParams(params: GetAuthStatusParams): void {
+  checkParams(params);
+  checkPathParam('platform', params.platform);
+  checkPathParam('sessionId', params.sessionId);
+  checkSignal(params.signal);
+}
+
+function checkParams(params: unknown): void {
   if (typeof params !== 'object' || params === null) {
     throw new AitoearnInputError('params', `Expected the parameters to be an object, got ${show(params)}.`);
   }
-  checkPathParam('platform', params.platform);
-  checkPathParam('sessionId', params.sessionId);
-  if (params.signal !== undefined && !(params.signal instanceof AbortSignal)) {
-    throw new AitoearnInputError(
-      'signal',
-      `Expected "signal" to be an AbortSignal, got ${show(params.signal)}.`,
-    );
-  }
+}
+
+export interface StartAuthParams {
+  /** The platform to connect an account of, e.g. `douyin`. */
+  readonly platform: Platform | (string & {});
+  /**
+   * Where the person's browser POSTs the result when the authorization succeeds: an http or https URL
+   * (a loopback one is fine). Treat that POST as a hint to check the status, never as the outcome.
+   */
+  readonly callbackUrl?: string | URL;
+  /**
+   * Where the person's browser goes after a successful authorization (when there is no `callbackUrl`): an
+   * http or https URL with a domain name. The API refuses loopback addresses and IP literals here.
+   */
+  readonly redirectUri?: string | URL;
+  /** The account group to put the connected account in. @default the API key owner's default group */
+  readonly groupId?: string;
+  /** Aborting rejects with the signal's `reason`, as `fetch` does. */
+  readonly signal?: AbortSignal;
+}
+
+/** A started authorization: the page to open, the session to wait for, when it expires. */
+export interface AuthStartResult extends Readonly<AuthStart> {
+  /** The API's request id, for support tickets. */
+  readonly requestId: string | undefined;
+}
+
+/**
+ * Starts the authorization of an account: resolves with the `url` to open (or a `data:image/…` QR code for
+ * platforms authorized in their app), the `sessionId` to wait for with {@link getAuthStatus} or
+ * `waitForAuth`, and its `expiresAt`. Errors as for {@link getAuthStatus}; business codes 15032 (platform
+ * not supported), 12601 (group not found) and 400 (a refused URL) are {@link AitoearnApiError}s.
+ * Parameters are checked first; a bad one throws {@link AitoearnInputError} and sends nothing.
+ *
+ * @example
+ * const started = await startAuth(client, { platform: 'douyin' });
+ * console.log(`Open ${started.url}`);
+ * const session = await waitForAuth(client, { platform: 'douyin', sessionId: started.sessionId });
+ */
+export async function startAuth(client: AitoearnClient, params: StartAuthParams): Promise<AuthStartResult> {
+  checkClient(client);
+  checkParams(params);
+  const platform = checkPathParam('platform', params.platform);
+  const query: { callbackUrl?: string; redirectUri?: string; groupId?: string } = {};
+  if (params.callbackUrl !== undefined) query.callbackUrl = checkCallbackUrl(params.callbackUrl);
+  if (params.redirectUri !== undefined) query.redirectUri = checkRedirectUri(params.redirectUri);
+  if (params.groupId !== undefined) query.groupId = checkQueryText('groupId', params.groupId);
+  const signal = checkSignal(params.signal);
+  const answer = await exchange(client, signal, client.requestTimeoutMs, undefined, {
+    // Without the query: a callback URL may carry a token of the caller's.
+    operation: () => `GET /api/v2/channels/accounts/auth/${platform}`,
+    send: (api, aborter) =>
+      api.GET(START_PATH, { params: { path: { platform }, query }, signal: aborter, parseAs: 'text' }),
+    decode: decodeStart,
+  });
+  return Object.freeze({ ...answer.value, requestId: answer.requestId });
 }
 
 /** Throws unless `client` came from {@link createAitoearnClient}. */
@@ -201,11 +275,55 @@ export async function requestAuthStatus(
   timeoutMs: number,
   timer?: RequestTimer,
 ): Promise<AuthStatusResult> {
+  const { platform, sessionId } = params;
+  const answer = await exchange(client, params.signal, timeoutMs, timer, {
+    // Only built for messages, when something fails.
+    operation: () => `GET /api/v2/channels/accounts/auth/${platform}/status/${sessionId}`,
+    send: (api, signal) =>
+      api.GET(STATUS_PATH, { params: { path: { platform, sessionId } }, signal, parseAs: 'text' }),
+    decode: decodeSession,
+  });
+  const date = answer.response.headers.get('date');
+  const serverDateMs = date ? Date.parse(date) : Number.NaN;
+  return {
+    session: answer.value,
+    requestId: answer.requestId,
+    serverDateMs: Number.isFinite(serverDateMs) ? serverDateMs : undefined,
+  };
+}
+
+type Api = Internals['api'];
+
+/** One operation, as {@link exchange} sends it and reads its answer. */
+interface Call<T> {
+  /** `GET /path`, for messages; only called when something fails. */
+  readonly operation: () => string;
+  readonly send: (
+    api: Api,
+    signal: AbortSignal,
+  ) => Promise<{ response: Response; data?: unknown; error?: unknown }>;
+  /** Reads the answer's `data` (when `code` is 0); throws {@link BadField} when a field is wrong. */
+  readonly decode: (data: unknown, redact: Redact) => T;
+}
+
+/** A business answer with `code: 0`. */
+interface Answer<T> {
+  readonly value: T;
+  readonly requestId: string | undefined;
+  readonly response: Response;
+}
+
+/** Sends one request with one timeout, settles on abort, and reads the answer. */
+async function exchange<T>(
+  client: AitoearnClient,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+  timer: RequestTimer | undefined,
+  call: Call<T>,
+): Promise<Answer<T>> {
   const { api, redact } = internalsOf(client);
-  const { platform, sessionId, signal } = params;
   signal?.throwIfAborted();
-  // Only built for messages, when something fails.
-  const operation = () => `GET /api/v2/channels/accounts/auth/${platform}/status/${sessionId}`;
+  const { operation } = call;
 
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal?.reason);
@@ -227,11 +345,7 @@ export async function requestAuthStatus(
   try {
     const outcome = await Promise.race([
       // Parsed here rather than by openapi-fetch, so that a bad body keeps the response's facts.
-      api.GET(STATUS_PATH, {
-        params: { path: { platform, sessionId } },
-        signal: controller.signal,
-        parseAs: 'text',
-      }),
+      call.send(api, controller.signal),
       aborted,
     ]).catch((error: unknown) => {
       if (signal?.aborted) throw signal.reason;
@@ -254,7 +368,7 @@ export async function requestAuthStatus(
         },
       );
     });
-    return interpret(outcome.response, outcome.data, outcome.error, operation, redact);
+    return interpret(outcome.response, outcome.data, outcome.error, call, redact);
   } finally {
     if (handle !== undefined) clearTimeout(handle);
     stopTimer?.abort(TIMER_DONE);
@@ -269,13 +383,13 @@ function describeCause(error: Error): string {
   return inner ? `${error.message}: ${inner.message}${code}` : error.message;
 }
 
-function interpret(
+function interpret<T>(
   response: Response,
   text: unknown,
   errorBody: unknown,
-  operationOf: () => string,
-  redact: (text: string) => string,
-): AuthStatusResult {
+  { operation: operationOf, decode }: Call<T>,
+  redact: Redact,
+): Answer<T> {
   const { status, headers } = response;
   // Headers are read only on the way to an error; a success needs just the Date and maybe the id.
   const headerId = () => {
@@ -304,8 +418,9 @@ function interpret(
   }
   let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
   try {
-    // Everything the server sends back is cleaned of the key once, here: messages, ids, session fields.
-    body = typeof text === 'string' && text !== '' ? JSON.parse(redact(text)) : undefined;
+    // Not redacted here: a key the server echoes JSON-escaped would survive. Each string is redacted
+    // after decoding, as it is read.
+    body = typeof text === 'string' && text !== '' ? JSON.parse(text) : undefined;
   } catch {
     // The parser's message quotes the body, which could echo our headers back: never include it.
     const type = redact(headers.get('content-type') ?? 'no content type');
@@ -322,34 +437,21 @@ function interpret(
       facts(),
     );
   }
-  const requestId = typeof body.requestId === 'string' ? body.requestId : headerId();
+  const requestId = typeof body.requestId === 'string' ? redact(body.requestId) : headerId();
   if (body.code !== 0) {
-    const message = typeof body.message === 'string' ? body.message : '';
+    const message = typeof body.message === 'string' ? redact(body.message) : '';
     throw new AitoearnApiError(body.code, message, operationOf(), facts(requestId));
   }
-  const session = body.data;
-  if (!isSession(session)) {
+  try {
+    return { value: decode(body.data, redact), requestId, response };
+  } catch (error) {
+    if (!(error instanceof BadField)) throw error;
     throw new AitoearnTransportError(
       'bad-body',
-      `${operationOf()} answered code 0 without a session (need "sessionId", "status" and "requiresSelection")`,
+      `${operationOf()} answered code 0 with a bad ${error.message}`,
       facts(requestId),
     );
   }
-  const date = headers.get('date');
-  const serverDateMs = date ? Date.parse(date) : Number.NaN;
-  return { session, requestId, serverDateMs: Number.isFinite(serverDateMs) ? serverDateMs : undefined };
-}
-
-function isSession(value: unknown): value is AuthSession {
-  if (!value || typeof value !== 'object') return false;
-  const v = value as Record<string, unknown>;
-  return (
-    typeof v.sessionId === 'string' &&
-    typeof v.status === 'string' &&
-    typeof v.requiresSelection === 'boolean' &&
-    (v.expiresAt === undefined ||
-      (typeof v.expiresAt === 'string' && Number.isFinite(Date.parse(v.expiresAt))))
-  );
 }
 
 function redirectTarget(response: Response): string {

@@ -40,6 +40,8 @@ export type AitoearnApiErrorKind =
   | 'validation'
   | 'session-invalid'
   | 'platform-mismatch'
+  | 'platform-unsupported'
+  | 'group-not-found'
   | 'rate-limited'
   | 'internal'
   | 'unknown';
@@ -50,6 +52,8 @@ const API_CODES: Readonly<Record<number, readonly [AitoearnApiErrorKind, string]
   10002: ['validation', 'validation failed'],
   15039: ['session-invalid', 'session invalid or expired'],
   15040: ['platform-mismatch', 'session belongs to another platform'],
+  15032: ['platform-unsupported', 'platform not supported'],
+  12601: ['group-not-found', 'account group not found'],
   429: ['rate-limited', 'rate limited'],
   500: ['internal', 'internal server error'],
 };
@@ -89,7 +93,12 @@ export class AitoearnResponseError extends AitoearnError {
   }
 }
 
-/** The API answered with a non-zero business `code` (every business answer is HTTP 200). */
+/**
+ * The API answered with a non-zero business `code` (every business answer is HTTP 200). Besides the codes
+ * of the status operation, starting an authorization can answer 15032 (`platform-unsupported`: e.g. a
+ * platform authorized through a browser plugin), 12601 (`group-not-found`) and 400 (`validation`: a refused
+ * `callbackUrl` or `redirectUri`).
+ */
 export class AitoearnApiError extends AitoearnResponseError {
   static {
     named(AitoearnApiError, 'AitoearnApiError');
@@ -137,7 +146,7 @@ export class AitoearnTransportError extends AitoearnResponseError {
 /**
  * Whether retrying the same request may succeed. Transient: network errors, timeouts, HTTP 408/429/5xx,
  * non-JSON or shapeless bodies, business codes 429 and 500. Everything else is terminal: HTTP 401/403/404
- * and other statuses, redirects, business 401/10002/400/15039/15040 and unknown codes, and any error that
+ * and other statuses, redirects, business 401/10002/400/15039/15040/15032/12601 and unknown codes, and any error that
  * is not an {@link AitoearnError}.
  *
  * @example

@@ -1,7 +1,10 @@
 export type {
   AitoearnClient,
   AitoearnClientOptions,
+  AuthInstructions,
   AuthSession,
+  AuthStart,
+  AuthStartResult,
   AuthStatus,
   AuthStatusResult,
   ConnectedAccount,
@@ -9,8 +12,9 @@ export type {
   Platform,
   SelectableAccount,
   Site,
+  StartAuthParams,
 } from './client.js';
-export { clientDefaults, createAitoearnClient, getAuthStatus, SITES } from './client.js';
+export { clientDefaults, createAitoearnClient, getAuthStatus, SITES, startAuth } from './client.js';
 export type { ConnectAccountOptions, ConnectStart } from './connect/connect-account.js';
 export { connectAccount } from './connect/connect-account.js';
 export type { AitoearnApiErrorKind, ResponseFacts, TransportFailure } from './errors.js';

@@ -152,3 +152,79 @@ export function checkBaseUrl(value: unknown): string {
   if (url.hash || text.includes('#')) fail('it has a fragment');
   return url.href.replace(/\/+$/, '');
 }
+
+/** An optional `AbortSignal`. */
+export function checkSignal(value: unknown): AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) refuse('signal', 'an AbortSignal', value);
+  return value;
+}
+
+/** The longest URL we pass on as a query parameter; browsers and servers cut far longer ones anyway. */
+export const MAX_URL_LENGTH = 2048;
+
+/** A short text sent as a query parameter, such as a group id. */
+export function checkQueryText(field: string, value: unknown): string {
+  const expected = 'a non-empty string without whitespace or control characters';
+  if (typeof value !== 'string') refuse(field, expected, value);
+  if (value.length === 0) refuse(field, expected, value, 'it is empty');
+  if (value.length > MAX_PATH_PARAM_LENGTH) {
+    refuse(field, expected, value, `it is longer than ${MAX_PATH_PARAM_LENGTH} characters`);
+  }
+  if (INVISIBLE.test(value)) refuse(field, expected, value, 'it contains whitespace or control characters');
+  if (!(value as string & { isWellFormed(): boolean }).isWellFormed())
+    refuse(field, expected, value, 'it contains a lone UTF-16 surrogate');
+  return value;
+}
+
+/**
+ * An http or https URL that the person's browser is sent to, passed to the API as a query parameter.
+ * Returns it normalised (`URL.href`).
+ */
+function checkBrowserUrl(field: string, value: unknown, expected: string): URL {
+  if (typeof value !== 'string' && !(value instanceof URL)) refuse(field, expected, value);
+  const text = String(value);
+  if (text.length > MAX_URL_LENGTH)
+    refuse(field, expected, text, `it is longer than ${MAX_URL_LENGTH} characters`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return refuse(field, expected, text, 'it is not a URL');
+  }
+  if (url.username || url.password) {
+    throw new AitoearnInputError(
+      field,
+      `Expected "${field}" to be ${expected}, got a URL for ${url.host} that holds credentials (not shown): they would be sent to the AiToEarn API.`,
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    refuse(field, expected, text, `the scheme ${url.protocol} is not supported`);
+  }
+  return url;
+}
+
+/** Where the browser POSTs the result: http or https, loopback accepted (the API does too). */
+export function checkCallbackUrl(value: unknown): string {
+  return checkBrowserUrl('callbackUrl', value, 'an http or https URL').href;
+}
+
+// What the API's validation (zod `httpUrl()`) accepts as a host: a domain name with a letter-only top-level label.
+const DOMAIN_NAME = /^([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,}$/;
+
+/**
+ * Where the browser goes after success: http or https with a domain name. The API refuses `localhost`,
+ * `127.0.0.1`, `[::1]` and any IP address here (code 400), so they are refused before anything is sent.
+ */
+export function checkRedirectUri(value: unknown): string {
+  const expected = 'an http or https URL with a domain name';
+  const url = checkBrowserUrl('redirectUri', value, expected);
+  if (!DOMAIN_NAME.test(url.hostname)) {
+    refuse(
+      'redirectUri',
+      expected,
+      String(value),
+      `the AiToEarn API accepts only a domain name there, not ${url.hostname} (localhost, 127.0.0.1, [::1] and IP addresses are refused); use "callbackUrl" for a local address`,
+    );
+  }
+  return url.href;
+}

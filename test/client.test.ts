@@ -13,6 +13,8 @@ import {
   type GetAuthStatusParams,
   getAuthStatus,
   isTransient,
+  type StartAuthParams,
+  startAuth,
   type TransportFailure,
 } from '../src/index.js';
 import { errorBody, json, startServer, statusBody, type TestServer } from './helpers/http-server.js';
@@ -605,6 +607,268 @@ describe('every answer is classified', () => {
       expect(isTransient(error)).toBe(row.transient);
     }
     // The client itself never retries: one call, one request.
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+const START_PATH = '/api/v2/channels/accounts/auth/douyin';
+const STARTED = {
+  url: 'https://open.douyin.com/platform/oauth/connect?client_key=ck&state=st',
+  sessionId: 'V1StGXR8_Z5jdHi6',
+  expiresAt: '2030-01-01T00:05:00.000Z',
+  authInstructions: { 'en-US': 'Scan with Douyin', 'zh-CN': '请使用抖音扫码' },
+};
+
+describe('startAuth against a real server', () => {
+  it('sends the platform, the key and the query, and resolves the start with the request id', async () => {
+    const server = await serve((_req, res) => json(res, statusBody(STARTED, { requestId: 'req-start' })));
+    const started = await startAuth(client({ baseUrl: server.url }), {
+      platform: 'douyin',
+      callbackUrl: 'http://127.0.0.1:8765/cb/abc?x=1',
+      redirectUri: new URL('https://example.com/done'),
+      groupId: 'group 1'.replace(' ', '-'),
+    });
+    expect(started).toEqual({ ...STARTED, requestId: 'req-start' });
+    expect(Object.isFrozen(started)).toBe(true);
+    expect(server.requests).toHaveLength(1);
+    const [request] = server.requests;
+    const sent = new URL(request?.url ?? '', server.url);
+    expect(request?.method).toBe('GET');
+    expect(sent.pathname).toBe(START_PATH);
+    expect(Object.fromEntries(sent.searchParams)).toEqual({
+      callbackUrl: 'http://127.0.0.1:8765/cb/abc?x=1',
+      redirectUri: 'https://example.com/done',
+      groupId: 'group-1',
+    });
+    expect(request?.headers['x-api-key']).toBe(CANARY);
+  });
+
+  it('sends no query when only the platform is given, and takes the id from x-request-id', async () => {
+    const { authInstructions: _, ...bare } = STARTED;
+    const server = await serve((_req, res) =>
+      json(res, statusBody(bare), { headers: { 'x-request-id': 'req-header' } }),
+    );
+    const started = await startAuth(client({ baseUrl: server.url }), { platform: 'douyin' });
+    expect(started).toEqual({ ...bare, requestId: 'req-header' });
+    expect('authInstructions' in started).toBe(false);
+    expect(server.requests[0]?.url).toBe(START_PATH);
+  });
+
+  it('accepts the data:image/ QR code some platforms send instead of a page', async () => {
+    const qr = { ...STARTED, url: 'data:image/png;base64,iVBORw0KGgo=' };
+    const server = await serve((_req, res) => json(res, statusBody(qr)));
+    const started = await startAuth(client({ baseUrl: server.url }), { platform: 'douyin' });
+    expect(started.url).toBe(qr.url);
+  });
+
+  it('keeps only the fields the spec names and removes the key from every one', async () => {
+    const echoed = {
+      url: `https://example.com/consent?k=${CANARY}`,
+      sessionId: `s-${CANARY.toLowerCase()}`,
+      expiresAt: STARTED.expiresAt,
+      authInstructions: { 'en-US': `use ${CANARY}`, 'zh-CN': `${CANARY}`, extra: CANARY },
+      unknown: { deep: CANARY },
+    };
+    const server = await serve((_req, res) => json(res, statusBody(echoed, { requestId: CANARY })));
+    const started = await startAuth(client({ baseUrl: server.url }), { platform: 'douyin' });
+    expect(started).toEqual({
+      url: 'https://example.com/consent?k=[redacted]',
+      sessionId: 's-[redacted]',
+      expiresAt: STARTED.expiresAt,
+      authInstructions: { 'en-US': 'use [redacted]', 'zh-CN': '[redacted]' },
+      requestId: '[redacted]',
+    });
+  });
+});
+
+const startInputRows: InputRow[] = [
+  { name: 'an empty platform', params: { platform: '' }, field: 'platform', shows: 'got ""' },
+  { name: 'a platform of ".."', params: { platform: '..' }, field: 'platform', shows: '".."' },
+  { name: 'a missing platform', params: { platform: undefined }, field: 'platform', shows: 'got undefined' },
+  {
+    name: 'a callbackUrl that is not a URL',
+    params: { callbackUrl: 'cb' },
+    field: 'callbackUrl',
+    shows: '"cb"',
+  },
+  {
+    name: 'an ftp callbackUrl',
+    params: { callbackUrl: 'ftp://example.com/cb' },
+    field: 'callbackUrl',
+    shows: '"ftp://example.com/cb"',
+  },
+  {
+    name: 'a javascript: callbackUrl',
+    params: { callbackUrl: 'javascript:alert(1)' },
+    field: 'callbackUrl',
+    shows: 'javascript:',
+  },
+  {
+    name: 'a callbackUrl with credentials',
+    params: { callbackUrl: 'https://u:pw-9f3c@example.com/cb' },
+    field: 'callbackUrl',
+    secret: 'pw-9f3c',
+  },
+  {
+    name: 'a 3000-character callbackUrl',
+    params: { callbackUrl: `https://example.com/${'a'.repeat(3000)}` },
+    field: 'callbackUrl',
+    shows: 'longer than 2048',
+  },
+  { name: 'a numeric callbackUrl', params: { callbackUrl: 8080 }, field: 'callbackUrl', shows: 'got 8080' },
+  {
+    name: 'a redirectUri to 127.0.0.1',
+    params: { redirectUri: 'http://127.0.0.1:8080/done' },
+    field: 'redirectUri',
+    shows: 'not 127.0.0.1',
+  },
+  {
+    name: 'a redirectUri to localhost',
+    params: { redirectUri: 'http://localhost/done' },
+    field: 'redirectUri',
+    shows: 'not localhost',
+  },
+  {
+    name: 'a redirectUri to [::1]',
+    params: { redirectUri: 'http://[::1]:3000/' },
+    field: 'redirectUri',
+    shows: 'not [::1]',
+  },
+  {
+    name: 'a redirectUri to a private IP address',
+    params: { redirectUri: 'https://10.0.0.7/done' },
+    field: 'redirectUri',
+    shows: 'not 10.0.0.7',
+  },
+  {
+    name: 'a redirectUri to an IP written as a number',
+    params: { redirectUri: 'http://2130706433/' },
+    field: 'redirectUri',
+    shows: 'not 127.0.0.1',
+  },
+  {
+    name: 'a redirectUri to a one-label host',
+    params: { redirectUri: 'https://intranet/done' },
+    field: 'redirectUri',
+    shows: 'not intranet',
+  },
+  {
+    name: 'a data: redirectUri',
+    params: { redirectUri: 'data:text/html,hi' },
+    field: 'redirectUri',
+    shows: 'the scheme data: is not supported',
+  },
+  { name: 'an empty groupId', params: { groupId: '' }, field: 'groupId', shows: 'got ""' },
+  { name: 'a groupId with a newline', params: { groupId: 'g\n1' }, field: 'groupId', shows: '"g\\n1"' },
+  { name: 'a numeric groupId', params: { groupId: 12 }, field: 'groupId', shows: 'got 12' },
+  { name: 'a signal that is not an AbortSignal', params: { signal: 'stop' }, field: 'signal' },
+];
+
+describe('startAuth refuses bad input before any request', () => {
+  test.each(startInputRows)('refuses $name', async (row) => {
+    const server = await serve((_req, res) => json(res, statusBody(STARTED)));
+    const error = await caught(() =>
+      startAuth(client({ baseUrl: server.url }), { platform: 'douyin', ...row.params } as StartAuthParams),
+    );
+    expect(error).toBeInstanceOf(AitoearnInputError);
+    const inputError = error as AitoearnInputError;
+    expect(inputError.field).toBe(row.field);
+    expect(inputError.message).toContain(`"${row.field}"`);
+    if (row.shows !== undefined) expect(inputError.message).toContain(row.shows);
+    if (row.secret !== undefined) expect(inputError.message).not.toContain(row.secret);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('refuses parameters that are not an object, and a client that is not one', async () => {
+    const server = await serve((_req, res) => json(res, statusBody(STARTED)));
+    const refusedParams = await caught(() =>
+      startAuth(client({ baseUrl: server.url }), null as unknown as StartAuthParams),
+    );
+    expect(refusedParams).toMatchObject({ field: 'params' });
+    const refusedClient = await caught(() =>
+      startAuth({ baseUrl: server.url, requestTimeoutMs: 1 }, { platform: 'douyin' }),
+    );
+    expect(refusedClient).toMatchObject({ field: 'client' });
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe('startAuth classifies every answer', () => {
+  test.each([
+    { code: 15032, kind: 'platform-unsupported', meaning: 'platform not supported' },
+    { code: 12601, kind: 'group-not-found', meaning: 'account group not found' },
+    { code: 400, kind: 'validation', meaning: 'validation failed' },
+    { code: 10002, kind: 'validation', meaning: 'validation failed' },
+    { code: 401, kind: 'unauthorized', meaning: 'missing or invalid API key' },
+  ] as const)(
+    'business $code is a terminal AitoearnApiError of kind $kind',
+    async ({ code, kind, meaning }) => {
+      const server = await serve((_req, res) => json(res, errorBody(code)));
+      const error = await caught(() =>
+        startAuth(client({ baseUrl: server.url }), {
+          platform: 'douyin',
+          callbackUrl: 'http://127.0.0.1:9/cb-token-77',
+        }),
+      );
+      expect(error).toBeInstanceOf(AitoearnApiError);
+      expect(error).toMatchObject({ code, kind, requestId: `req-${code}`, httpStatus: 200 });
+      const { message } = error as Error;
+      expect(message).toContain(`code ${code} (${meaning}) for GET ${START_PATH} `);
+      // The query (a callback URL may carry the caller's token) stays out of the message.
+      expect(message).not.toContain('cb-token-77');
+      expect(isTransient(error)).toBe(false);
+      expect(server.requests).toHaveLength(1);
+    },
+  );
+
+  test.each([
+    { name: 'no data', data: undefined, field: '"data": expected an object, got nothing' },
+    { name: 'data {} (as in error answers)', data: {}, field: '"data.url": expected a string, got nothing' },
+    {
+      name: 'a javascript: url',
+      data: { ...STARTED, url: 'javascript:alert(1)' },
+      field: '"data.url": expected an http(s) URL or a data:image/ URL, got "javascript:alert(1)"',
+    },
+    {
+      name: 'a file: url',
+      data: { ...STARTED, url: 'file:///etc/passwd' },
+      field: '"data.url": expected an http(s) URL or a data:image/ URL, got "file:///etc/passwd"',
+    },
+    {
+      name: 'a numeric sessionId',
+      data: { ...STARTED, sessionId: 5 },
+      field: '"data.sessionId": expected a string, got 5',
+    },
+    {
+      name: 'an expiresAt of "NaN"',
+      data: { ...STARTED, expiresAt: 'NaN' },
+      field: '"data.expiresAt": expected a date-time, got "NaN"',
+    },
+    {
+      name: 'authInstructions without zh-CN',
+      data: { ...STARTED, authInstructions: { 'en-US': 'x' } },
+      field: '"data.authInstructions.zh-CN": expected a string, got nothing',
+    },
+  ])('code 0 with $name is a bad-body transport error naming the field', async ({ data, field }) => {
+    const server = await serve((_req, res) => json(res, { code: 0, message: 'ok', data, requestId: 'r-1' }));
+    const error = await caught(() => startAuth(client({ baseUrl: server.url }), { platform: 'douyin' }));
+    expect(error).toBeInstanceOf(AitoearnTransportError);
+    expect(error).toMatchObject({ reason: 'bad-body', requestId: 'r-1' });
+    expect((error as Error).message).toBe(`GET ${START_PATH} answered code 0 with a bad ${field}`);
+  });
+
+  it('times out like getAuthStatus, and an abort rejects with its reason', async () => {
+    const server = await serve(() => {});
+    const timedOut = await caught(() =>
+      startAuth(client({ baseUrl: server.url, requestTimeoutMs: 100 }), { platform: 'douyin' }),
+    );
+    expect(timedOut).toMatchObject({ reason: 'timeout' });
+    expect((timedOut as Error).message).toBe(`GET ${START_PATH} timed out after 100 ms`);
+    const reason = new Error('no longer needed');
+    const aborted = await caught(() =>
+      startAuth(client({ baseUrl: server.url }), { platform: 'douyin', signal: AbortSignal.abort(reason) }),
+    );
+    expect(aborted).toBe(reason);
     expect(server.requests).toHaveLength(1);
   });
 });

@@ -178,6 +178,8 @@ describe('apiErrorKind', () => {
     [10002, 'validation'],
     [15039, 'session-invalid'],
     [15040, 'platform-mismatch'],
+    [15032, 'platform-unsupported'],
+    [12601, 'group-not-found'],
     [429, 'rate-limited'],
     [500, 'internal'],
     [0, 'unknown'],

@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/api/v2/channels/accounts/auth/{platform}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * 发起平台授权
+         * @description 接口说明：生成平台 OAuth 授权 URL
+         */
+        get: operations["AuthController_startAuth_v2"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v2/channels/accounts/auth/{platform}/status/{sessionId}": {
         parameters: {
             query?: never;
@@ -28,6 +48,24 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AuthStartVo: {
+            /** @description 平台授权 URL 或二维码图片 data URL */
+            url: string;
+            /** @description 授权 Session ID */
+            sessionId: string;
+            /**
+             * Format: date-time
+             * @description 授权 Session 过期时间
+             */
+            expiresAt: string;
+            /** @description 授权操作提示语 */
+            authInstructions?: {
+                /** @description 英文文案 */
+                "en-US": string;
+                /** @description 中文文案 */
+                "zh-CN": string;
+            };
+        };
         AuthSessionStatusVo: {
             /** @description 授权 Session ID */
             sessionId: string;
@@ -95,6 +133,55 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    AuthController_startAuth_v2: {
+        parameters: {
+            query?: {
+                /**
+                 * @description 授权完成后浏览器 POST relay 的回调地址
+                 * @example
+                 */
+                callbackUrl?: string;
+                /**
+                 * @description 授权完成后浏览器跳转地址
+                 * @example
+                 */
+                redirectUri?: string;
+                /**
+                 * @description 账号组 ID，不传则使用默认组
+                 * @example
+                 */
+                groupId?: string;
+            };
+            header?: never;
+            path: {
+                /** @example  */
+                platform: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 请求已被服务处理。业务是否成功以响应体 code === 0 为准。 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data?: components["schemas"]["AuthStartVo"];
+                        /** @description 业务状态码。0 表示成功，非 0 表示业务错误。 */
+                        code: number;
+                        /** @description 响应消息。 */
+                        message: string;
+                        /** @description 请求 ID。 */
+                        requestId?: string;
+                        /** @description 错误响应时间戳，Unix 毫秒。 */
+                        timestamp?: number;
+                    };
+                };
+            };
+        };
+    };
     AuthController_getAuthStatus_v2: {
         parameters: {
             query?: never;

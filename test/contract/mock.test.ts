@@ -7,6 +7,7 @@ import { type PrismServer, startPrism } from '../../scripts/prism.js';
 import {
   AitoearnApiError,
   type AitoearnApiErrorKind,
+  type AitoearnClient,
   AitoearnError,
   AitoearnTransportError,
   AuthExpiredError,
@@ -14,22 +15,26 @@ import {
   createAitoearnClient,
   getAuthStatus,
   isTransient,
+  startAuth,
   waitForAuth,
 } from '../../src/index.js';
 import { instrumentedFetch, withCodeZero } from './instrumented-fetch.js';
 import { envelopeOf, type SpecExample, specExamples } from './spec-examples.js';
 
+const START_PATH = '/api/v2/channels/accounts/auth/{platform}';
 const STATUS_PATH = '/api/v2/channels/accounts/auth/{platform}/status/{sessionId}';
 const PARAMS = { platform: 'douyin', sessionId: 'contract-session' } as const;
 const API_KEY = 'contract-test-key';
 
-/** The business codes DESIGN.md lists for the status operation, and what each one means. */
+/** The business codes DESIGN.md lists for the two operations, and what each one means. */
 const KNOWN_CODES: Readonly<Record<number, AitoearnApiErrorKind>> = {
   401: 'unauthorized',
   400: 'validation',
   10002: 'validation',
   15039: 'session-invalid',
   15040: 'platform-mismatch',
+  15032: 'platform-unsupported',
+  12601: 'group-not-found',
   429: 'rate-limited',
   500: 'internal',
 };
@@ -40,6 +45,21 @@ if (!prismUrl) {
 }
 const examples = specExamples();
 const statusExamples = examples.filter((e) => e.method === 'GET' && e.path === STATUS_PATH);
+const startExamples = examples.filter((e) => e.method === 'GET' && e.path === START_PATH);
+
+/** The client's call for each operation in the spec, and what a code-0 answer resolves to. */
+const CALLS: Readonly<
+  Record<string, (client: AitoearnClient) => Promise<{ readonly data: unknown; readonly requestId?: string }>>
+> = {
+  [STATUS_PATH]: (client) => getAuthStatus(client, PARAMS).then((r) => ({ data: r.session })),
+  [START_PATH]: (client) =>
+    startAuth(client, { platform: PARAMS.platform }).then(({ requestId: _, ...data }) => ({ data })),
+};
+
+function startUrlOf(envelope: { readonly data?: unknown }): string {
+  const { data } = envelope;
+  return typeof data === 'object' && data !== null && 'url' in data ? String(data.url) : '';
+}
 
 function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
   return promise.then(
@@ -53,6 +73,7 @@ describe('every example in the spec', () => {
     expect(examples.length).toBeGreaterThanOrEqual(5);
     expect(statusExamples.map((e) => envelopeOf(e).code)).toContain(0);
     expect(statusExamples.some((e) => envelopeOf(e).code !== 0)).toBe(true);
+    expect(startExamples.map((e) => envelopeOf(e).code)).toContain(0);
   });
 
   const cases = examples.map(
@@ -60,7 +81,8 @@ describe('every example in the spec', () => {
   );
 
   test.each(cases)('%s ends as its code says', async (_title: string, example: SpecExample) => {
-    if (example.method !== 'GET' || example.path !== STATUS_PATH) {
+    const call = example.method === 'GET' ? CALLS[example.path] : undefined;
+    if (!call) {
       throw new Error(
         `The client has no call for ${example.method} ${example.path}; add one or drop the example.`,
       );
@@ -71,7 +93,7 @@ describe('every example in the spec', () => {
     });
     const client = createAitoearnClient({ apiKey: API_KEY, baseUrl: prismUrl, fetch: recorder.fetch });
 
-    const outcome = await settle(getAuthStatus(client, PARAMS));
+    const outcome = await settle(call(client));
 
     // Prism served exactly this example (an unknown example name would be a 404 problem).
     expect(recorder.exchanges).toHaveLength(1);
@@ -82,9 +104,20 @@ describe('every example in the spec', () => {
       expect(outcome.ok ? outcome.value : outcome.error).toBeInstanceOf(AitoearnTransportError);
       return;
     }
+    if (envelope.code === 0 && example.path === START_PATH && !/^https?:/.test(startUrlOf(envelope))) {
+      // The spec's start example holds the placeholder url "string": the client refuses to hand out a
+      // url that is neither a page nor a QR code image, naming the field.
+      expect(outcome.ok ? outcome.value : outcome.error).toMatchObject({
+        reason: 'bad-body',
+        message: expect.stringContaining(
+          `"data.url": expected an http(s) URL or a data:image/ URL, got "string"`,
+        ),
+      });
+      return;
+    }
     if (envelope.code === 0) {
       if (!outcome.ok) throw outcome.error;
-      expect(outcome.value.session).toEqual(envelope.data);
+      expect(outcome.value.data).toEqual(envelope.data);
       return;
     }
     expect(outcome.ok).toBe(false);
@@ -197,6 +230,21 @@ describe('generated responses (prism mock -d)', () => {
 
     expect(rec.exchanges.length).toBeGreaterThanOrEqual(RUNS);
     expect(rec.exchanges.every((e) => e.status === 200)).toBe(true);
+    expect(tally.size, JSON.stringify([...tally])).toBeGreaterThanOrEqual(2);
+  });
+
+  it(`ends each of ${RUNS} startAuth calls in a start or one of our errors`, async () => {
+    const rec = recorder();
+    const client = createAitoearnClient({ apiKey: API_KEY, baseUrl: dynamic?.url ?? '', fetch: rec.fetch });
+
+    const tally = await runAll(async () => {
+      const outcome = await settle(startAuth(client, { platform: PARAMS.platform }));
+      if (!outcome.ok) return classify(outcome);
+      expect(typeof outcome.value.sessionId).toBe('string');
+      return 'start';
+    });
+
+    expect(rec.exchanges.length).toBeGreaterThanOrEqual(RUNS);
     expect(tally.size, JSON.stringify([...tally])).toBeGreaterThanOrEqual(2);
   });
 
