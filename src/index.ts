@@ -1,3 +1,7 @@
+/**
+ * aitoearn-auth: start and await AiToEarn account authorizations. The local sandbox is a separate entry
+ * point, `aitoearn-auth/sandbox`, so that importing this one never loads a server.
+ */
 export type {
   AitoearnClient,
   AitoearnClientOptions,
@@ -14,7 +18,7 @@ export type {
   Site,
   StartAuthParams,
 } from './client.js';
-export { clientDefaults, createAitoearnClient, getAuthStatus, SITES, startAuth } from './client.js';
+export { createAitoearnClient, getAuthStatus, startAuth } from './client.js';
 export type { ConnectAccountOptions, ConnectStart } from './connect/connect-account.js';
 export { connectAccount } from './connect/connect-account.js';
 export type { AitoearnApiErrorKind, ResponseFacts, TransportFailure } from './errors.js';
@@ -33,18 +37,6 @@ export {
   isTransient,
 } from './errors.js';
 export type { AuthProgress, WaitClock, WaitForAuthOptions } from './poll/options.js';
-export { waitDefaults } from './poll/options.js';
 export { waitForAuth } from './poll/wait-for-auth.js';
 export type { AuthWatch } from './poll/watch-auth.js';
 export { watchAuth } from './poll/watch-auth.js';
-export type {
-  CreatedSandboxSession,
-  Sandbox,
-  SandboxAccounts,
-  SandboxOptions,
-  SandboxOutcome,
-  SandboxRequest,
-  SandboxSessionSpec,
-} from './sandbox/index.js';
-export { SANDBOX_API_KEY, SandboxFullError, sandboxDefaults, startSandbox } from './sandbox/index.js';
-export { VERSION } from './version.js';

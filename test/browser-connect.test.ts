@@ -75,11 +75,9 @@ it('Chromium approves on the consent page, the page posts the callback, and the 
   });
   page.on('pageerror', (error) => problems.push(error.message));
   // Reported from inside every page, whatever its CSP (init scripts are not subject to it).
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}`);
-    });
-  });
+  await page.addInitScript(
+    "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI));",
+  );
   const callbackRequests: string[] = [];
   page.on('request', (request) => {
     if (request.url() === started.callbackUrl) callbackRequests.push(request.method());

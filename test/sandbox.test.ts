@@ -3,6 +3,8 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import { parse } from 'yaml';
 import { AitoearnInputError } from '../src/errors.js';
+import { renderEndingPage } from '../src/sandbox/consent-page.js';
+import { newRequestId, newSessionId } from '../src/sandbox/ids.js';
 import {
   SANDBOX_API_KEY,
   type Sandbox,
@@ -184,7 +186,7 @@ describe('the status endpoint answers business errors with HTTP 200, as the real
     expect(res.status).toBe(200);
     expect(body).toMatchObject({
       code: 15039,
-      message: 'Authorization session is invalid or expired',
+      message: 'Invalid or expired authorization session',
       data: {},
     });
   });
@@ -193,14 +195,21 @@ describe('the status endpoint answers business errors with HTTP 200, as the real
     const id = await newSession({ platform: 'douyin' });
     const { res, body } = await status('youtube', id);
     expect(res.status).toBe(200);
-    expect(body).toMatchObject({ code: 15040, message: 'Authorization platform mismatch', data: {} });
+    expect(body).toMatchObject({ code: 15040, message: 'Authorization platform does not match', data: {} });
   });
 
-  it('answers code 10002 for a platform the spec does not know', async () => {
+  it('answers 15040 or 15039 for a platform the spec does not know, as the real server does (never 10002)', async () => {
     const id = await newSession({ platform: 'douyin' });
     const { res, body } = await status('myspace', id);
     expect(res.status).toBe(200);
-    expect(body).toMatchObject({ code: 10002, data: {} });
+    expect(body).toMatchObject({ code: 15040, data: {} });
+    expect((await status('myspace', 'no-such-session')).body).toMatchObject({ code: 15039, data: {} });
+  });
+
+  it('checks the key before anything else, then the session, then the platform', async () => {
+    expect((await status('myspace', 'no-such-session', {})).body.code).toBe(401);
+    const id = await newSession({ platform: 'douyin' });
+    expect((await status('youtube', id, { 'X-Api-Key': 'wrong' })).body.code).toBe(401);
   });
 
   it('answers Chinese messages to Accept-Language zh-CN, as in the spec examples', async () => {
@@ -211,8 +220,12 @@ describe('the status endpoint answers business errors with HTTP 200, as the real
     expect((await status('douyin', id, zh)).body.message).toBe('请求成功');
     const enFirst = { 'X-Api-Key': SANDBOX_API_KEY, 'Accept-Language': 'en-US,zh-CN;q=0.5' };
     expect((await status('douyin', 'gone', enFirst)).body.message).toBe(
-      'Authorization session is invalid or expired',
+      'Invalid or expired authorization session',
     );
+    // The success message is Chinese in every language: the real server hard-codes it.
+    expect((await status('douyin', id, enFirst)).body.message).toBe('请求成功');
+    // Unauthorized comes from the framework, in English whatever the language.
+    expect((await status('douyin', id, { 'Accept-Language': 'zh-CN' })).body.message).toBe('Unauthorized');
   });
 });
 
@@ -235,7 +248,8 @@ describe('headers', () => {
     const second = await status('douyin', 'unknown', {});
     for (const { res, body } of [first, second]) {
       const header = res.headers.get('x-request-id');
-      expect(header).toMatch(/^[0-9a-f-]{36}$/);
+      // The real server's shape: nanoid's customAlphabet of [0-9a-z], 21 characters.
+      expect(header).toMatch(/^[0-9a-z]{21}$/);
       expect(body.requestId).toBe(header);
       expect(res.headers.get('date')).toBe(new Date(clock).toUTCString());
     }
@@ -254,12 +268,28 @@ describe('headers', () => {
   });
 });
 
+describe('id shapes, as the real server makes them', () => {
+  it('makes session ids of 16 characters from the whole nanoid alphabet, never starting with "-"', () => {
+    const ids = Array.from({ length: 2000 }, newSessionId);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{15}$/);
+    expect(new Set(ids.join('')).size).toBe(64);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('makes request ids of 21 characters from [0-9a-z], all of them used', () => {
+    const ids = Array.from({ length: 2000 }, newRequestId);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-z]{21}$/);
+    expect(new Set(ids.join('')).size).toBe(36);
+  });
+});
+
 describe('session outcomes, on a fake clock', () => {
   it('creates a session that lives 5 minutes by default and is pending', async () => {
     const { res, body } = await create({ platform: 'tiktok' });
     expect(res.status).toBe(201);
     expect(body).toEqual({
-      sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      // The real server's shape: nanoid(16).
+      sessionId: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
       platform: 'tiktok',
       expiresAt: new Date(clock + 300_000).toISOString(),
       consentUrl: `${sandbox.url}/sandbox/consent/${String(body.sessionId)}`,
@@ -643,6 +673,333 @@ describe('the consent page', () => {
   });
 });
 
+/** GET the start operation with a query; the answer's JSON body. */
+async function start(
+  platform: string,
+  query: Record<string, string> | [string, string][] = {},
+  headers: Record<string, string> = { 'X-Api-Key': SANDBOX_API_KEY },
+  on: Sandbox = sandbox,
+): Promise<Answer> {
+  const search = new URLSearchParams(query).toString();
+  const res = await fetch(
+    `${on.url}/api/v2/channels/accounts/auth/${platform}${search ? `?${search}` : ''}`,
+    {
+      headers,
+    },
+  );
+  return { res, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** The hidden inputs of a page's form, decoded, in document order. */
+function hiddenFields(html: string): [string, string][] {
+  const decode = (text: string) =>
+    text.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
+  return [...html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)].map(
+    (m): [string, string] => [m[1] ?? '', decode(m[2] ?? '')],
+  );
+}
+
+/** Starts a session with `query`, then approves it through the consent page's form as a browser would. */
+async function startAndApprove(
+  query: Record<string, string>,
+): Promise<{ page: Response; html: string; sessionId: string }> {
+  const { body } = await start('douyin', query);
+  const data = body.data as { url: string; sessionId: string };
+  const consent = await fetch(data.url);
+  expect(consent.status).toBe(200);
+  const action = /<form method="post" action="([^"]*approve)">/.exec(await consent.text())?.[1];
+  expect(action).toBe(`/sandbox/sessions/${data.sessionId}/approve`);
+  const page = await postForm(action ?? '', [['action', 'approve']]);
+  return { page, html: await page.text(), sessionId: data.sessionId };
+}
+
+describe('the start operation', () => {
+  it('starts a session as the real server does: a 16-character id, 5 minutes, the consent page, 请求成功', async () => {
+    const { res, body } = await start('douyin');
+    expect(res.status).toBe(200);
+    const data = body.data as Record<string, unknown>;
+    expect(body).toEqual({
+      code: 0,
+      message: '请求成功',
+      data: {
+        url: `${sandbox.url}/sandbox/consent/${String(data.sessionId)}`,
+        sessionId: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
+        expiresAt: new Date(clock + 300_000).toISOString(),
+        authInstructions: { 'en-US': expect.any(String), 'zh-CN': expect.any(String) },
+      },
+      requestId: res.headers.get('x-request-id'),
+    });
+    expect(sandbox.requests.at(-1)).toMatchObject({ path: '/api/v2/channels/accounts/auth/douyin', code: 0 });
+    // The session is real: the status operation reports it, and its consent page opens.
+    expect((await status('douyin', data.sessionId as string)).body.data).toEqual({
+      sessionId: data.sessionId,
+      status: 'pending',
+      requiresSelection: false,
+      expiresAt: data.expiresAt,
+    });
+    expect((await fetch(data.url as string)).status).toBe(200);
+  });
+
+  it('gives every session its own id', async () => {
+    const ids = new Set<unknown>();
+    for (let i = 0; i < 20; i += 1)
+      ids.add(((await start('tiktok')).body.data as { sessionId: string }).sessionId);
+    expect(ids.size).toBe(20);
+  });
+
+  it('answers code 401 without a valid key, before it looks at the query', async () => {
+    for (const headers of [{}, { 'X-Api-Key': 'someone-else' }]) {
+      const { res, body } = await start('xhs', { callbackUrl: 'not a url' }, headers);
+      expect(res.status).toBe(200);
+      expect(body).toMatchObject({ code: 401, message: 'Unauthorized', data: {} });
+    }
+  });
+
+  test.each([
+    ['a callbackUrl that is not a URL', { callbackUrl: 'not a url' }],
+    ['an empty callbackUrl', { callbackUrl: '' }],
+    ['a callbackUrl that is not http(s)', { callbackUrl: 'ftp://example.com/cb' }],
+    ['a javascript: callbackUrl', { callbackUrl: 'javascript:alert(1)' }],
+    ['a callbackUrl whose host would break the CSP', { callbackUrl: 'http://a;b.example/cb' }],
+    ['a loopback redirectUri (127.0.0.1)', { redirectUri: 'http://127.0.0.1:5000/done' }],
+    ['a loopback redirectUri (localhost)', { redirectUri: 'http://localhost:3000/done' }],
+    ['a loopback redirectUri ([::1])', { redirectUri: 'http://[::1]:3000/done' }],
+    ['a redirectUri with an IP address', { redirectUri: 'https://10.0.0.1/done' }],
+    ['a redirectUri that is not http(s)', { redirectUri: 'ftp://example.com/done' }],
+    [
+      'two callbackUrls',
+      [
+        ['callbackUrl', 'http://127.0.0.1:1/a'],
+        ['callbackUrl', 'http://127.0.0.1:1/b'],
+      ],
+    ],
+  ] as [string, Record<string, string> | [string, string][]][])(
+    'answers code 400 to %s',
+    async (_name, query) => {
+      const { res, body } = await start('douyin', query);
+      expect(res.status).toBe(200);
+      expect(body).toMatchObject({ code: 400, data: {} });
+      expect(body.timestamp).toBe(clock);
+    },
+  );
+
+  test.each([
+    ['a loopback callbackUrl', { callbackUrl: 'http://127.0.0.1:5000/token' }],
+    ['an https callbackUrl', { callbackUrl: 'https://example.com/relay' }],
+    ['a redirectUri with a domain name', { redirectUri: 'https://example.com/done' }],
+    ['both', { callbackUrl: 'http://localhost:5000/t', redirectUri: 'http://app.example.org/x' }],
+    ['the default group by name', { groupId: 'sandbox-group' }],
+    ['an empty groupId (the default group, as upstream)', { groupId: '' }],
+    ['an unknown parameter (ignored, as zod strips it)', { colour: 'blue' }],
+  ])('accepts %s', async (_name, query) => {
+    expect((await start('douyin', query)).body.code).toBe(0);
+  });
+
+  test.each(['xhs', 'wxSph', 'myspace', 'DouYin'])(
+    'answers code 15032 for the platform %s',
+    async (platform) => {
+      const { body } = await start(platform);
+      expect(body).toMatchObject({ code: 15032, data: {} });
+    },
+  );
+
+  it('answers code 12601 for a group it does not know', async () => {
+    const { body } = await start('douyin', { groupId: 'no-such-group' });
+    expect(body).toMatchObject({ code: 12601, message: 'Account group not found', data: {} });
+  });
+
+  it('checks the query before the platform, and the platform before the group', async () => {
+    expect((await start('xhs', { redirectUri: 'http://localhost/x' })).body.code).toBe(400);
+    expect((await start('xhs', { groupId: 'no-such-group' })).body.code).toBe(15032);
+  });
+
+  it('answers in Chinese to Accept-Language zh-CN, except the success message, which is always Chinese', async () => {
+    const zh = { 'X-Api-Key': SANDBOX_API_KEY, 'Accept-Language': 'zh-CN' };
+    expect((await start('xhs', {}, zh)).body.message).toBe('暂不支持该平台');
+    expect((await start('douyin', { groupId: 'x' }, zh)).body.message).toBe('账号分组未找到');
+    expect(
+      (await start('douyin', {}, { 'X-Api-Key': SANDBOX_API_KEY, 'Accept-Language': 'en' })).body.message,
+    ).toBe('请求成功');
+  });
+
+  it('takes the unsupported platforms, the groups and the lifetime from its options', async () => {
+    let now = START;
+    const custom = await startSandbox({
+      unsupportedPlatforms: ['douyin'],
+      groupIds: ['team-a'],
+      sessionLifetimeMs: 2000,
+      now: () => now,
+    });
+    try {
+      expect((await start('douyin', {}, undefined, custom)).body.code).toBe(15032);
+      expect((await start('xhs', { groupId: 'sandbox-group' }, undefined, custom)).body.code).toBe(12601);
+      const { body } = await start('xhs', { groupId: 'team-a' }, undefined, custom);
+      const data = body.data as { sessionId: string; expiresAt: string };
+      expect(data.expiresAt).toBe(new Date(START + 2000).toISOString());
+      const ask = () =>
+        fetch(`${custom.url}/api/v2/channels/accounts/auth/xhs/status/${data.sessionId}`, {
+          headers: { 'X-Api-Key': SANDBOX_API_KEY },
+        }).then((r) => r.json() as Promise<{ code: number }>);
+      now += 1999;
+      expect((await ask()).code).toBe(0);
+      now += 1;
+      expect((await ask()).code).toBe(15039);
+    } finally {
+      await custom.close();
+    }
+  });
+
+  test.each([
+    [{ unsupportedPlatforms: 'xhs' }, 'unsupportedPlatforms'],
+    [{ groupIds: [''] }, 'groupIds[0]'],
+    [{ allowedHosts: ['a b'] }, 'allowedHosts[0]'],
+    [{ onRequest: 'log' }, 'onRequest'],
+    [{ onError: 1 }, 'onError'],
+  ])('refuses the option %o, naming "%s"', async (options, field) => {
+    const error = await startSandbox(options as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AitoearnInputError);
+    expect((error as AitoearnInputError).field).toBe(field);
+  });
+});
+
+describe('the end of an approval in the browser', () => {
+  it('with a callbackUrl, answers a page whose form POSTs the upstream fields to it and submits itself', async () => {
+    const callbackUrl = 'http://127.0.0.1:5999/4f9a-token';
+    const { page, html, sessionId } = await startAndApprove({ callbackUrl });
+    expect(page.status).toBe(200);
+    expect(html).toContain(`<form id="callback" method="post" action="${callbackUrl}">`);
+    const account = {
+      relayAccountRef: 'sandbox-douyin-1',
+      nickname: 'Sandbox account 1',
+      platformUid: 'sandbox-uid-1',
+      platform: 'douyin',
+    };
+    expect(hiddenFields(html)).toEqual([
+      ['relayAccountRef', account.relayAccountRef],
+      ['nickname', account.nickname],
+      ['avatar', ''],
+      ['platformUid', account.platformUid],
+      ['account', ''],
+      ['platform', 'douyin'],
+      ['accounts', JSON.stringify([account])],
+    ]);
+    // The only script: nonce'd, and it submits exactly that form.
+    const scripts = [...html.matchAll(/<script([^>]*)>([^<]*)<\/script>/g)];
+    expect(scripts).toHaveLength(1);
+    const nonce = /^ nonce="([A-Za-z0-9+/=]{16,})"$/.exec(scripts[0]?.[1] ?? '')?.[1];
+    expect(nonce).toBeDefined();
+    expect(scripts[0]?.[2]).toBe("document.getElementById('callback').submit();");
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp.split('; ')).toEqual([
+      "default-src 'none'",
+      "style-src 'unsafe-inline'",
+      `script-src 'nonce-${nonce}'`,
+      'form-action http://127.0.0.1:5999',
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+    ]);
+    expect((await status('douyin', sessionId)).body.data).toMatchObject({ status: 'completed' });
+  });
+
+  it('uses a fresh nonce for every page', async () => {
+    const nonces = new Set<string>();
+    for (let i = 0; i < 3; i += 1) {
+      const { page } = await startAndApprove({ callbackUrl: 'https://example.com/relay' });
+      const csp = page.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain('form-action https://example.com;');
+      nonces.add(/'nonce-([^']+)'/.exec(csp)?.[1] ?? '');
+    }
+    expect(nonces.size).toBe(3);
+  });
+
+  it('with a callbackUrl and a redirectUri, the form carries redirectUri too, and nothing redirects', async () => {
+    const { html } = await startAndApprove({
+      callbackUrl: 'http://localhost:6000/t',
+      redirectUri: 'https://app.example.com/done?x=1',
+    });
+    const fields = hiddenFields(html);
+    expect(fields.map(([name]) => name)).toEqual([
+      'relayAccountRef',
+      'nickname',
+      'avatar',
+      'platformUid',
+      'account',
+      'platform',
+      'redirectUri',
+      'accounts',
+    ]);
+    expect(fields[6]).toEqual(['redirectUri', 'https://app.example.com/done?x=1']);
+    expect(html).not.toContain('location.replace');
+  });
+
+  it('with only a redirectUri, goes there after 800 ms by location.replace, and posts no form', async () => {
+    const { page, html } = await startAndApprove({ redirectUri: 'https://app.example.com/done' });
+    expect(html).not.toContain('<form');
+    expect(html).toContain('<a id="redirect" href="https://app.example.com/done">');
+    const script = /<script nonce="([^"]+)">([^<]*)<\/script>/.exec(html);
+    expect(script?.[2]).toBe(
+      "setTimeout(function () { location.replace(document.getElementById('redirect').href); }, 800);",
+    );
+    expect(page.headers.get('content-security-policy')).toContain(
+      `script-src 'nonce-${script?.[1]}'; form-action 'none';`,
+    );
+  });
+
+  it('on deny, shows no callback form, no redirect and no script, and the session fails', async () => {
+    const { body } = await start('douyin', {
+      callbackUrl: 'http://127.0.0.1:5999/t',
+      redirectUri: 'https://app.example.com/done',
+    });
+    const { sessionId } = body.data as { sessionId: string };
+    const page = await postForm(`/sandbox/sessions/${sessionId}/deny`, [['action', 'deny']]);
+    const html = await page.text();
+    expect(html).toContain('Authorization denied');
+    expect(html).not.toMatch(/<form|<script|127\.0\.0\.1:5999|example\.com/);
+    expect(page.headers.get('content-security-policy')).not.toContain('script-src');
+    expect((await status('douyin', sessionId)).body.data).toMatchObject({
+      status: 'failed',
+      errorCode: 15045,
+    });
+  });
+
+  it('escapes every account value in the form, and the JSON in accounts survives the round trip', () => {
+    const hostile = `"><script>alert(1)</script>&'`;
+    const accounts = [
+      {
+        accountId: 'a1',
+        platform: 'douyin',
+        platformUid: hostile,
+        displayName: hostile,
+        avatarUrl: 'https://x/a.png',
+      },
+      { accountId: 'a2', platform: 'douyin', platformUid: 'u2', displayName: 'Two', account: 'acct' },
+    ];
+    const html = renderEndingPage(accounts, { callbackUrl: 'http://127.0.0.1:1/t' }, 'n0nce');
+    expect(html).not.toContain('<script>alert');
+    const fields = new Map(hiddenFields(html));
+    expect(fields.get('nickname')).toBe(hostile);
+    expect(fields.get('avatar')).toBe('https://x/a.png');
+    expect(JSON.parse(fields.get('accounts') ?? '')).toEqual([
+      {
+        relayAccountRef: 'a1',
+        nickname: hostile,
+        avatar: 'https://x/a.png',
+        platformUid: hostile,
+        platform: 'douyin',
+      },
+      { relayAccountRef: 'a2', nickname: 'Two', platformUid: 'u2', account: 'acct', platform: 'douyin' },
+    ]);
+  });
+
+  it('ends a POST /sandbox/sessions approval, which has no callback, with the closing text as before', async () => {
+    const id = await newSession({ platform: 'douyin' });
+    const page = await postForm(`/sandbox/sessions/${id}/approve`, [['action', 'approve']]);
+    const html = await page.text();
+    expect(html).toContain('You can close this window.');
+    expect(html).not.toMatch(/<form|<script/);
+  });
+});
+
 describe('routing', () => {
   test.each([
     ['GET', '/'],
@@ -680,8 +1037,9 @@ describe('routing', () => {
         at: clock,
         httpStatus: 200,
         code: 15039,
+        durationMs: expect.any(Number),
       },
-      { method: 'GET', path: '/nowhere', at: clock, httpStatus: 404 },
+      { method: 'GET', path: '/nowhere', at: clock, httpStatus: 404, durationMs: expect.any(Number) },
     ]);
   });
 });
@@ -748,7 +1106,7 @@ describe('options and lifecycle', () => {
     const stuckClosed = new Promise((resolve) => stuck.once('close', resolve));
     await new Promise((resolve) => stuck.once('connect', resolve));
     stuck.write(
-      `POST /sandbox/sessions HTTP/1.1\r\nHost: x\r\nX-Api-Key: ${SANDBOX_API_KEY}\r\nContent-Length: 100\r\n\r\n{`,
+      `POST /sandbox/sessions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Api-Key: ${SANDBOX_API_KEY}\r\nContent-Length: 100\r\n\r\n{`,
     );
     for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
     await temporary.close();

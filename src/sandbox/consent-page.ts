@@ -1,6 +1,7 @@
 /**
- * The consent page a person sees at `consentUrl`, standing in for a platform's authorization page. It is
- * self-contained (no external assets, no script) and every value from a session is escaped.
+ * The consent page a person sees at `consentUrl`, standing in for a platform's authorization page, and the
+ * page that ends an approval. Self-contained (no external assets) and every value from a session is escaped.
+ * The only script is the ending page's nonce'd one line, which submits the callback form or redirects.
  */
 
 /** Escapes text for HTML element content and quoted attribute values. */
@@ -81,6 +82,92 @@ ${list}
 <form method="post" action="${actionPath(view.sessionId, 'approve')}"><button type="submit" class="primary" name="action" value="approve">Approve</button></form>
 ${deny}`,
   );
+}
+
+/** An account as the ending page shows it and the callback form carries it. */
+export interface EndingAccount {
+  readonly accountId: string;
+  readonly platform: string;
+  readonly platformUid: string;
+  readonly displayName: string;
+  readonly account?: string | undefined;
+  readonly avatarUrl?: string | undefined;
+}
+
+/** Where the browser goes after an approval: the start operation's `callbackUrl` and `redirectUri`. */
+export interface EndingTargets {
+  readonly callbackUrl?: string | undefined;
+  readonly redirectUri?: string | undefined;
+}
+
+function hidden(name: string, value: string): string {
+  return `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
+}
+
+/**
+ * The page after an approval, as the real server's callback page behaves: with a `callbackUrl`, a hidden
+ * form that POSTs the first account's fields (`relayAccountRef`, `nickname`, `avatar`, `platformUid`,
+ * `account`, `platform`), `redirectUri` when given, and every account as JSON text in `accounts`, submitted
+ * at once by the nonce'd script; with only a `redirectUri`, `location.replace` after 800 ms; with neither,
+ * a "you can close this window" text. The caller sends the matching CSP ({@link endingPagePolicy}).
+ */
+export function renderEndingPage(
+  accounts: readonly EndingAccount[],
+  targets: EndingTargets,
+  nonce: string,
+): string {
+  const names = accounts.map((a) => a.displayName).join(', ');
+  const text = `Connected: ${names}.`;
+  const payload = accounts.map((a) => ({
+    relayAccountRef: a.accountId,
+    nickname: a.displayName,
+    avatar: a.avatarUrl,
+    platformUid: a.platformUid,
+    account: a.account,
+    platform: a.platform,
+  }));
+  const first = payload[0];
+  const nonceAttr = `nonce="${escapeHtml(nonce)}"`;
+  if (targets.callbackUrl !== undefined) {
+    const fields = [
+      hidden('relayAccountRef', first?.relayAccountRef ?? ''),
+      hidden('nickname', first?.nickname ?? ''),
+      hidden('avatar', first?.avatar ?? ''),
+      hidden('platformUid', first?.platformUid ?? ''),
+      hidden('account', first?.account ?? ''),
+      hidden('platform', first?.platform ?? ''),
+      ...(targets.redirectUri === undefined ? [] : [hidden('redirectUri', targets.redirectUri)]),
+      hidden('accounts', JSON.stringify(payload)),
+    ].join('\n');
+    return page(
+      'Authorization approved',
+      `<h1>Authorization approved</h1>
+<p>${escapeHtml(text)} Returning you to the application…</p>
+<form id="callback" method="post" action="${escapeHtml(targets.callbackUrl)}">
+${fields}
+<noscript><button type="submit" class="primary">Continue</button></noscript>
+</form>
+<script ${nonceAttr}>document.getElementById('callback').submit();</script>`,
+    );
+  }
+  if (targets.redirectUri !== undefined) {
+    return page(
+      'Authorization approved',
+      `<h1>Authorization approved</h1>
+<p>${escapeHtml(text)} Redirecting you back now (<a id="redirect" href="${escapeHtml(targets.redirectUri)}">continue</a>).</p>
+<script ${nonceAttr}>setTimeout(function () { location.replace(document.getElementById('redirect').href); }, 800);</script>`,
+    );
+  }
+  return renderResultPage('Authorization approved', `${text} You can close this window.`);
+}
+
+/**
+ * The CSP of the ending page: its one nonce'd script, and form submissions to the callback's origin only
+ * (no form at all without a callback).
+ */
+export function endingPagePolicy(targets: EndingTargets, nonce: string): string {
+  const formAction = targets.callbackUrl === undefined ? "'none'" : new URL(targets.callbackUrl).origin;
+  return `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
 }
 
 /** The page shown after a form was submitted, or when the session cannot be acted on. */

@@ -1,13 +1,20 @@
 /** The languages the real API answers in. */
 export type Language = 'en' | 'zh';
 
-/** The business codes the sandbox answers, with the messages the real API sends for them. */
+/**
+ * The business codes the sandbox answers, with the messages the real server sends for them (its
+ * `libs/common` i18n table; 401 and 400 come from Nest's exceptions, which are English in both languages).
+ * The success message is `请求成功` whatever the language: the real server's response interceptor hard-codes it.
+ */
 const MESSAGES = {
-  0: { en: 'Request succeeded', zh: '请求成功' },
-  401: { en: 'Unauthorized', zh: '未认证或 API Key 无效' },
-  10002: { en: 'Validation failed', zh: '参数验证失败' },
-  15039: { en: 'Authorization session is invalid or expired', zh: '授权会话无效或已过期' },
-  15040: { en: 'Authorization platform mismatch', zh: '授权平台不匹配' },
+  0: { en: '请求成功', zh: '请求成功' },
+  400: { en: 'Bad request', zh: 'Bad request' },
+  401: { en: 'Unauthorized', zh: 'Unauthorized' },
+  // Upstream's English text for 15032 really says this (one message shared by several operations).
+  15032: { en: 'Platform not supported for update published post', zh: '暂不支持该平台' },
+  12601: { en: 'Account group not found', zh: '账号分组未找到' },
+  15039: { en: 'Invalid or expired authorization session', zh: '授权会话无效或已过期' },
+  15040: { en: 'Authorization platform does not match', zh: '授权平台不匹配' },
 } as const satisfies Record<number, Record<Language, string>>;
 
 export type SandboxCode = keyof typeof MESSAGES;

@@ -1,12 +1,16 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { AuthSession, Platform } from '../client.js';
-import { AitoearnInputError } from '../errors.js';
-import { renderConsentPage, renderResultPage } from './consent-page.js';
+import { AitoearnError, AitoearnInputError, named } from '../errors.js';
+import { endingPagePolicy, renderConsentPage, renderEndingPage, renderResultPage } from './consent-page.js';
+import { crossSiteReason, hostAllowed, hostPolicy, isLoopbackBind, isWildcard, urlHost } from './guard.js';
+import { newRequestId } from './ids.js';
 import { apiMessage, type Language, pickLanguage, type SandboxCode } from './messages.js';
 import { resolveSandboxOptions, type SandboxOptions } from './options.js';
 import { isPlatform, parseSessionSpec, type SandboxSessionSpec } from './session-spec.js';
+import { parseStartQuery, SANDBOX_AUTH_INSTRUCTIONS } from './start.js';
 import { type ActionResult, SandboxFullError, SessionStore, type StoredSession } from './store.js';
 
 /** One request the sandbox answered, for tests and scripts that count or inspect calls. */
@@ -17,8 +21,47 @@ export interface SandboxRequest {
   /** When it arrived, epoch ms on the sandbox's clock. */
   readonly at: number;
   readonly httpStatus: number;
-  /** The business `code` of a status-endpoint answer. */
+  /** The business `code` of an API answer (start and status operations). */
   readonly code?: number;
+  /** How long the answer took, in milliseconds (measured on the monotonic clock, not on `now`). */
+  readonly durationMs: number;
+}
+
+/**
+ * One line for a log of the sandbox's traffic, e.g. `GET /api/v2/channels/accounts/auth/douyin 200 code=0
+ * 2ms`. The query is never part of `path`; characters that could drive a terminal are escaped.
+ */
+export function formatSandboxRequest(request: SandboxRequest): string {
+  const path = request.path.replace(/[^\x21-\x7e]/gu, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`);
+  const code = request.code === undefined ? '' : ` code=${request.code}`;
+  return `${request.method} ${path} ${request.httpStatus}${code} ${Math.round(request.durationMs)}ms`;
+}
+
+/** The port is taken, or the address cannot be bound: `startSandbox` rejects with this. */
+export class SandboxListenError extends AitoearnError {
+  static {
+    named(SandboxListenError, 'SandboxListenError');
+  }
+  /** The system error code, such as `EADDRINUSE` or `EADDRNOTAVAIL`. */
+  readonly code: string;
+  readonly host: string;
+  readonly port: number;
+
+  constructor(host: string, port: number, cause: NodeJS.ErrnoException) {
+    const code = cause.code ?? 'UNKNOWN';
+    const why =
+      code === 'EADDRINUSE'
+        ? 'the port is already in use (choose another port, or port 0 for a free one)'
+        : code === 'EACCES'
+          ? 'permission denied (ports below 1024 need privileges)'
+          : code === 'EADDRNOTAVAIL'
+            ? 'this machine has no such address'
+            : cause.message;
+    super(`Cannot listen on ${urlHost(host)}:${port}: ${why} (${code}).`, { cause });
+    this.code = code;
+    this.host = host;
+    this.port = port;
+  }
 }
 
 /** What creating a session returns (`POST /sandbox/sessions` answers the same JSON). */
@@ -33,8 +76,16 @@ export interface CreatedSandboxSession {
 
 /** A running sandbox. Call {@link Sandbox.close} when done; until then it keeps the process alive. */
 export interface Sandbox {
-  /** The origin to use as `baseUrl`, such as `http://127.0.0.1:41234`. */
+  /**
+   * The origin to use as `baseUrl`, such as `http://127.0.0.1:41234`. Bound to every interface (`0.0.0.0`,
+   * `::`), it names the loopback address, which the client accepts over http.
+   */
   readonly url: string;
+  /**
+   * What the person running the sandbox should know, one sentence each: set when it listens beyond
+   * loopback, where its consent pages (which need no key) are open to the network.
+   */
+  readonly warnings: readonly string[];
   /** The first accepted API key (`'sandbox-key'` unless `apiKeys` was given). */
   readonly apiKey: string;
   /** Creates a session in-process, as `POST /sandbox/sessions` does; a bad spec throws {@link AitoearnInputError}. */
@@ -47,12 +98,19 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-const STATUS_PREFIX = ['api', 'v2', 'channels', 'accounts', 'auth'] as const;
+const API_PREFIX = ['api', 'v2', 'channels', 'accounts', 'auth'] as const;
 const ACTIONS = ['approve', 'deny', 'select'] as const;
 type Action = (typeof ACTIONS)[number];
 const MAX_LOG = 1000;
 const MAX_BODY_BYTES = 64 * 1024;
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
+/** The start operation's answer `data`, structurally (until the client exports the operation's type). */
+interface StartData {
+  readonly url: string;
+  readonly sessionId: string;
+  readonly expiresAt: string;
+  readonly authInstructions?: { readonly 'en-US': string; readonly 'zh-CN': string };
+}
 const HTML_HEADERS: OutgoingHttpHeaders = {
   'Content-Security-Policy':
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -61,6 +119,7 @@ const HTML_HEADERS: OutgoingHttpHeaders = {
 };
 
 type Route =
+  | { readonly kind: 'start'; readonly platform: string }
   | { readonly kind: 'status'; readonly platform: string; readonly sessionId: string }
   | { readonly kind: 'create' }
   | { readonly kind: 'action'; readonly action: Action; readonly sessionId: string }
@@ -75,8 +134,14 @@ function matchRoute(path: string): { readonly route: Route; readonly method: 'GE
   }
   if (parts.includes('')) return undefined;
   const [first, second, third, fourth] = parts;
-  if (parts.length === 8 && STATUS_PREFIX.every((part, i) => parts[i] === part) && parts[6] === 'status') {
-    return { route: { kind: 'status', platform: parts[5] ?? '', sessionId: parts[7] ?? '' }, method: 'GET' };
+  if (API_PREFIX.every((part, i) => parts[i] === part)) {
+    if (parts.length === 6) return { route: { kind: 'start', platform: parts[5] ?? '' }, method: 'GET' };
+    if (parts.length === 8 && parts[6] === 'status') {
+      return {
+        route: { kind: 'status', platform: parts[5] ?? '', sessionId: parts[7] ?? '' },
+        method: 'GET',
+      };
+    }
   }
   if (first !== 'sandbox') return undefined;
   if (parts.length === 2 && second === 'sessions') return { route: { kind: 'create' }, method: 'POST' };
@@ -95,7 +160,10 @@ interface Exchange {
   readonly res: ServerResponse;
   readonly method: string;
   readonly path: string;
+  readonly query: URLSearchParams;
   readonly now: number;
+  /** `performance.now()` at arrival, for `durationMs`. */
+  readonly startedAt: number;
   readonly requestId: string;
   readonly language: Language;
 }
@@ -120,10 +188,13 @@ function isFormRequest(req: IncomingMessage): boolean {
 }
 
 /**
- * Starts a local, stateful stand-in for the AiToEarn authorization-status API. It answers
- * `GET /api/v2/channels/accounts/auth/{platform}/status/{sessionId}` as the real API does (HTTP 200, the
- * business outcome in `code`), creates sessions at `POST /sandbox/sessions`, and serves a consent page
- * where a person approves, denies or picks accounts. Options are checked before anything listens.
+ * Starts a local, stateful stand-in for the AiToEarn authorization API. It answers the start operation
+ * (`GET /api/v2/channels/accounts/auth/{platform}`) and the status operation
+ * (`GET /api/v2/channels/accounts/auth/{platform}/status/{sessionId}`) as the real server does (HTTP 200,
+ * the business outcome in `code`), creates scripted sessions at `POST /sandbox/sessions`, and serves a
+ * consent page where a person approves, denies or picks accounts; an approval of a started session ends as
+ * the real one does, with the browser POSTing to `callbackUrl` or going to `redirectUri`. Options are
+ * checked before anything listens.
  *
  * @example
  * const sandbox = await startSandbox();
@@ -138,13 +209,22 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   const log: SandboxRequest[] = [];
   let requestCount = 0;
   let url = '';
+  let policy = hostPolicy(config.host, config.port, config.allowedHosts);
 
+  const consentUrl = (session: StoredSession) => `${url}/sandbox/consent/${encodeURIComponent(session.id)}`;
   const created = (session: StoredSession): CreatedSandboxSession => ({
     sessionId: session.id,
     platform: session.platform,
     expiresAt: new Date(session.expiresAt).toISOString(),
-    consentUrl: `${url}/sandbox/consent/${encodeURIComponent(session.id)}`,
+    consentUrl: consentUrl(session),
   });
+
+  /** The path as logged: every accepted API key replaced, so no log line can carry one. */
+  const loggedPath = (path: string): string => {
+    let safe = path;
+    for (const key of config.apiKeys) safe = safe.split(key).join('[redacted]');
+    return safe;
+  };
 
   function send(
     x: Exchange,
@@ -165,22 +245,29 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
     });
     x.res.end(body);
     requestCount += 1;
-    log.push({
+    const entry: SandboxRequest = Object.freeze({
       method: x.method,
-      path: x.path,
+      path: loggedPath(x.path),
       at: x.now,
       httpStatus,
       ...(code === undefined ? {} : { code }),
+      durationMs: performance.now() - x.startedAt,
     });
+    log.push(entry);
     if (log.length > MAX_LOG) log.shift();
+    try {
+      config.onRequest?.(entry);
+    } catch {
+      // A logging callback must not break the answer that was already sent.
+    }
   }
 
   function sendJson(x: Exchange, httpStatus: number, body: unknown, headers?: OutgoingHttpHeaders): void {
     send(x, httpStatus, 'application/json; charset=utf-8', JSON.stringify(body), headers);
   }
 
-  function sendHtml(x: Exchange, httpStatus: number, html: string): void {
-    send(x, httpStatus, 'text/html; charset=utf-8', html, HTML_HEADERS);
+  function sendHtml(x: Exchange, httpStatus: number, html: string, headers = HTML_HEADERS): void {
+    send(x, httpStatus, 'text/html; charset=utf-8', html, headers);
   }
 
   /** An answer of the sandbox's own endpoints: a real HTTP status, `code` equal to it. */
@@ -193,7 +280,7 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
     });
   }
 
-  /** A business error of the status endpoint: HTTP 200, as the real API answers. */
+  /** A business error of the API operations: HTTP 200, as the real API answers. */
   function sendApiError(x: Exchange, code: Exclude<SandboxCode, 0>): void {
     const body = {
       code,
@@ -205,34 +292,53 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
     send(x, 200, 'application/json; charset=utf-8', JSON.stringify(body), {}, code);
   }
 
+  /** A success of the API operations. */
+  function sendApiData(x: Exchange, data: AuthSession | StartData): void {
+    const body = { code: 0, message: apiMessage(0, x.language), data, requestId: x.requestId };
+    send(x, 200, 'application/json; charset=utf-8', JSON.stringify(body), {}, 0);
+  }
+
   function hasApiKey(x: Exchange): boolean {
     const key = x.req.headers['x-api-key'];
     return typeof key === 'string' && config.apiKeys.has(key);
   }
 
-  /** The business error a status request earns, in the order the real API checks; undefined when none. */
-  function statusError(x: Exchange, platform: string, session: StoredSession | undefined) {
-    if (!hasApiKey(x)) return 401;
-    if (!isPlatform(platform)) return 10002;
-    if (!session) return 15039;
-    if (session.platform !== platform) return 15040;
-    return undefined;
+  function handleStart(x: Exchange, platform: string) {
+    // The real server's order: the key guard, the query's zod pipe, then the platform, then the group.
+    if (!hasApiKey(x)) return sendApiError(x, 401);
+    const query = parseStartQuery(x.query);
+    if (!query) return sendApiError(x, 400);
+    if (!isPlatform(platform) || config.unsupportedPlatforms.has(platform)) return sendApiError(x, 15032);
+    if (query.groupId && !config.groupIds.has(query.groupId)) return sendApiError(x, 12601);
+    let session: StoredSession;
+    try {
+      session = store.create(parseSessionSpec({ platform }), x.now, query);
+    } catch (error) {
+      if (!(error instanceof SandboxFullError)) throw error;
+      return sendJson(
+        x,
+        429,
+        { code: 429, message: error.message, requestId: x.requestId },
+        { 'Retry-After': String(Math.ceil(error.retryAfterMs / 1000)) },
+      );
+    }
+    const data: StartData = {
+      url: consentUrl(session),
+      sessionId: session.id,
+      expiresAt: new Date(session.expiresAt).toISOString(),
+      authInstructions: SANDBOX_AUTH_INSTRUCTIONS,
+    };
+    sendApiData(x, data);
   }
 
-  function handleStatus(x: Exchange, platform: string, sessionId: string): void {
-    const session = hasApiKey(x) ? store.get(sessionId, x.now) : undefined;
-    const code = statusError(x, platform, session);
-    if (code !== undefined || !session) {
-      sendApiError(x, code ?? 15039);
-      return;
-    }
-    const body: { code: 0; message: string; data: AuthSession; requestId: string } = {
-      code: 0,
-      message: apiMessage(0, x.language),
-      data: store.view(session, x.now),
-      requestId: x.requestId,
-    };
-    send(x, 200, 'application/json; charset=utf-8', JSON.stringify(body), {}, 0);
+  function handleStatus(x: Exchange, platform: string, sessionId: string) {
+    // The real server's order: the key, then the session (unknown, expired or another user's), then the
+    // platform. The path's platform is not checked on its own: an unknown one gives 15039 or 15040.
+    if (!hasApiKey(x)) return sendApiError(x, 401);
+    const session = store.get(sessionId, x.now);
+    if (!session) return sendApiError(x, 15039);
+    if (session.platform !== platform) return sendApiError(x, 15040);
+    sendApiData(x, store.view(session, x.now));
   }
 
   async function handleCreate(x: Exchange): Promise<void> {
@@ -265,6 +371,22 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
       }
       throw error;
     }
+  }
+
+  /** The page that ends an approval in the browser: the callback form, the redirect, or a closing text. */
+  function sendEnding(x: Exchange, sessionId: string, answered: AuthSession) {
+    const stored = store.get(sessionId, x.now);
+    const targets = { callbackUrl: stored?.callbackUrl, redirectUri: stored?.redirectUri };
+    const accounts = answered.accounts ?? [];
+    if (targets.callbackUrl === undefined && targets.redirectUri === undefined) {
+      return sendHtml(x, 200, renderEndingPage(accounts, targets, ''));
+    }
+    // A fresh nonce per answer: a nonce that repeats would let an injected script run.
+    const nonce = randomBytes(18).toString('base64');
+    sendHtml(x, 200, renderEndingPage(accounts, targets, nonce), {
+      ...HTML_HEADERS,
+      'Content-Security-Policy': endingPagePolicy(targets, nonce),
+    });
   }
 
   async function handleAction(x: Exchange, action: Action, sessionId: string): Promise<void> {
@@ -315,14 +437,12 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
         renderResultPage('Nothing changed', result.refusal.message, back),
       );
     }
-    const session = result.session;
-    const names = (session.accounts ?? []).map((a) => a.displayName).join(', ');
+    if (result.session.status === 'completed') return sendEnding(x, sessionId, result.session);
+    // Denied: as on the real server, an error page and no callback, no redirect.
     return sendHtml(
       x,
       200,
-      session.status === 'completed'
-        ? renderResultPage('Authorization approved', `Connected: ${names}. You can close this window.`)
-        : renderResultPage('Authorization denied', 'Nothing was connected. You can close this window.'),
+      renderResultPage('Authorization denied', 'Nothing was connected. You can close this window.'),
     );
   }
 
@@ -355,15 +475,23 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const incomingId = req.headers['x-request-id'];
     const languageHeader = req.headers['accept-language'];
+    const target = req.url ?? '/';
+    const queryAt = target.indexOf('?');
     const x: Exchange = {
       req,
       res,
       method: req.method ?? 'GET',
-      path: (req.url ?? '/').split('?', 1)[0] || '/',
+      path: (queryAt === -1 ? target : target.slice(0, queryAt)) || '/',
+      query: new URLSearchParams(queryAt === -1 ? '' : target.slice(queryAt + 1)),
       now: config.now(),
-      requestId: typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID(),
+      startedAt: performance.now(),
+      requestId: typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : newRequestId(),
       language: pickLanguage(typeof languageHeader === 'string' ? languageHeader : undefined),
     };
+    // Before anything else: a page that reached us through a name of its own (DNS rebinding) gets nothing.
+    if (!hostAllowed(req.headers.host, policy)) {
+      return sendProblem(x, 403, 'Invalid Host header: the sandbox answers only to its own host and port.');
+    }
     const match = matchRoute(x.path);
     if (!match) return sendProblem(x, 404, `No route for ${x.method} ${x.path}.`);
     if (x.method !== match.method) {
@@ -378,8 +506,20 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
         { Allow: match.method },
       );
     }
+    if (x.method === 'POST') {
+      const why = crossSiteReason(req.headers);
+      if (why !== undefined) {
+        return sendProblem(
+          x,
+          403,
+          `Cross-site request refused: ${why}; only the sandbox's own pages may post.`,
+        );
+      }
+    }
     const { route } = match;
     switch (route.kind) {
+      case 'start':
+        return handleStart(x, route.platform);
       case 'status':
         return handleStatus(x, route.platform, route.sessionId);
       case 'create':
@@ -404,15 +544,38 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) =>
+      reject(new SandboxListenError(config.host, config.port, error));
+    server.once('error', failed);
     // A deep backlog: thousands of waiters may connect in the same instant (see BENCHMARKS.md).
     server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
+  // After start-up an 'error' (EMFILE when out of descriptors, for one) must not crash the host process:
+  // the server keeps accepting once descriptors are free again.
+  server.on('error', (error) => {
+    try {
+      config.onError(error);
+    } catch {
+      // The report failed; the sandbox still keeps serving.
+    }
+  });
   const { port } = server.address() as AddressInfo;
-  url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  policy = hostPolicy(config.host, port, config.allowedHosts);
+  // Bound to every interface, the loopback address reaches it, and the client accepts http to it.
+  const reachable = isWildcard(config.host)
+    ? config.host.includes(':')
+      ? '[::1]'
+      : '127.0.0.1'
+    : urlHost(config.host);
+  url = `http://${reachable}:${port}`;
+  const warnings = isLoopbackBind(config.host)
+    ? []
+    : [
+        `The sandbox listens on ${urlHost(config.host)}:${port}, beyond this machine: anyone who can reach it can open its consent pages, which need no key, and approve or deny sessions. Bind 127.0.0.1 unless that is what you want.`,
+      ];
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -426,6 +589,7 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
 
   return Object.freeze({
     url,
+    warnings: Object.freeze(warnings),
     apiKey: config.firstApiKey,
     createSession: (spec: SandboxSessionSpec) => created(store.create(parseSessionSpec(spec), config.now())),
     get requests() {

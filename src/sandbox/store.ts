@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { AuthSession, ConnectedAccount, Platform, SelectableAccount } from '../client.js';
 import { AitoearnError, named } from '../errors.js';
 import { show } from '../validate.js';
+import { newSessionId } from './ids.js';
 import type { ParsedOutcome, ParsedSessionSpec } from './session-spec.js';
 
 /** An account the platform would connect: what the user sees and the local id it becomes. */
@@ -25,9 +25,20 @@ export interface StoredSession {
   readonly expiresAt: number;
   readonly outcome: ParsedOutcome;
   readonly candidates: readonly Candidate[];
+  /** Where the person's browser goes after an approval (the start operation's query). */
+  readonly callbackUrl: string | undefined;
+  readonly redirectUri: string | undefined;
   /** A person's answer on the consent page; it overrides the scripted outcome. */
   decision: Phase | undefined;
 }
+
+/** The start operation's browser targets of a session. */
+export interface BrowserTargets {
+  readonly callbackUrl: string | undefined;
+  readonly redirectUri: string | undefined;
+}
+
+const NO_TARGETS: BrowserTargets = { callbackUrl: undefined, redirectUri: undefined };
 
 /** The errorCode of a session whose user denied consent (DESIGN: 15045). */
 export const DENIED_ERROR_CODE = 15045;
@@ -109,20 +120,25 @@ export class SessionStore {
     return this.#sessions.size;
   }
 
-  create(spec: ParsedSessionSpec, now: number): StoredSession {
+  create(spec: ParsedSessionSpec, now: number, targets: BrowserTargets = NO_TARGETS): StoredSession {
     if (this.#sessions.size >= this.#max) this.#sweep(now);
     if (this.#sessions.size >= this.#max) {
       let earliest = Number.POSITIVE_INFINITY;
       for (const s of this.#sessions.values()) earliest = Math.min(earliest, s.expiresAt);
       throw new SandboxFullError(this.#max, Math.max(0, earliest - now));
     }
+    let id = newSessionId();
+    // 96 random bits make a collision absurdly unlikely; an overwritten session would still be a bug.
+    while (this.#sessions.has(id)) id = newSessionId();
     const session: StoredSession = {
-      id: randomUUID(),
+      id,
       platform: spec.platform,
       createdAt: now,
       expiresAt: now + (spec.lifetimeMs ?? this.#defaultLifetimeMs),
       outcome: spec.outcome,
       candidates: candidatesFor(spec.platform, spec.outcome),
+      callbackUrl: targets.callbackUrl,
+      redirectUri: targets.redirectUri,
       decision: undefined,
     };
     this.#sessions.set(session.id, session);
