@@ -115,7 +115,9 @@ const HTML_HEADERS: OutgoingHttpHeaders = {
   'Content-Security-Policy':
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // Not 'no-referrer': with it Chromium sends `Origin: null` on the consent page's own form POSTs, which the
+  // Origin check then refuses (found by test/browser-connect.test.ts).
+  'Referrer-Policy': 'same-origin',
 };
 
 type Route =
