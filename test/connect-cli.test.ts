@@ -287,20 +287,38 @@ describe('aitoearn-auth connect with URLs the sandbox never sends', () => {
     }
   });
 
-  it.each(['javascript:alert(1)', 'file:///etc/passwd', 'data:text/html;base64,PGgxPg=='])(
-    'never offers to open %s, and says so',
-    async (url) => {
-      const server = await api(url);
-      try {
-        const { code, stderr } = await start(['connect', 'douyin', '--no-callback'], { baseUrl: server.url })
-          .exited;
-        expect(code).toBe(0);
-        expect(stderr).toMatch(/neither http\(s\) nor an image; it is not opened/);
-      } finally {
-        await server.close();
-      }
-    },
-  );
+  // The client already refuses anything but http(s) and data:image/ URLs; these pass it, and are still
+  // not handed to the desktop's opener (an SVG opened from disk can run script; credentials in a URL hide
+  // its real host).
+  it.each([
+    `data:image/svg+xml;base64,${Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="x()"/>').toString('base64')}`,
+    'https://aitoearn.cn@evil.example/consent',
+  ])('never offers to open %s, and says so', async (url) => {
+    const server = await api(url);
+    try {
+      const { code, stderr } = await start(['connect', 'douyin', '--no-callback'], { baseUrl: server.url })
+        .exited;
+      expect(code).toBe(0);
+      expect(stderr).toMatch(/not opening that URL: only http\(s\) pages and PNG, JPEG, GIF or WebP images/);
+      expect(stderr).not.toMatch(/^Scan the QR code/m);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a start answer whose url is javascript: (the client checks it) and opens nothing', async () => {
+    const server = await api('javascript:alert(1)');
+    try {
+      const { code, stderr } = await start(['connect', 'douyin', '--no-callback'], { baseUrl: server.url })
+        .exited;
+      expect(code).not.toBe(0);
+      expect(stderr).not.toMatch(/Open this page/);
+      expect(stderr).toMatch(/url/);
+      expect(server.requests.filter((r) => r.url.includes('/status/'))).toHaveLength(0);
+    } finally {
+      await server.close();
+    }
+  });
 
   it.each([
     [{ LANG: 'zh_CN.UTF-8' }, '请用抖音扫码', 'Scan with the Douyin app'],

@@ -262,7 +262,9 @@ async function present(
     }
   }
   if (link.kind === 'other') {
-    err('aitoearn-auth: the API sent a URL that is neither http(s) nor an image; it is not opened.');
+    err(
+      'aitoearn-auth: not opening that URL: only http(s) pages and PNG, JPEG, GIF or WebP images are opened.',
+    );
   }
   const instructions = start.authInstructions?.[language];
   if (human && typeof instructions === 'string' && instructions.trim() !== '') {
