@@ -14,15 +14,16 @@ import {
 import { classifyConsentLink, personLanguage, writeConsentImage } from './consent-link.js';
 import { classify, EXIT, Interrupted } from './exit-codes.js';
 import { ProgressView } from './progress.js';
-// `clean` is the command's one sanitiser for server text (to move to src/cli/sanitize.ts with the cli rework).
+// LEAD, when merging the cli branch: `clean` becomes `import { sanitize } from './sanitize.js'` (the one
+// sanitiser), and `json()` below uses its `jsonLine`. Every server string printed here goes through `sanitize`.
 import {
   accountLines,
-  clean,
   errorRecord,
   formatDuration,
   painter,
   pollRecord,
   resultRecord,
+  clean as sanitize,
   useColor,
 } from './render.js';
 import { Interrupts, listenForEnter } from './terminal.js';
@@ -196,7 +197,7 @@ async function connect(
         });
       }
       pending = present(start, command, language, mayOpen, cleanups).catch((error: unknown) => {
-        err(`aitoearn-auth: ${clean(error instanceof Error ? error.message : String(error))}`);
+        err(`aitoearn-auth: ${sanitize(error instanceof Error ? error.message : String(error))}`);
       });
     },
   });
@@ -230,7 +231,7 @@ async function connect(
     if (!command.quiet) {
       const after = formatDuration(last?.elapsedMs ?? 0);
       err(
-        `aitoearn-auth: ${paint('completed', 'green')} after ${after}; ${accounts.length} account(s) connected (session ${clean(session?.sessionId ?? '')})`,
+        `aitoearn-auth: ${paint('completed', 'green')} after ${after}; ${accounts.length} account(s) connected (session ${sanitize(session?.sessionId ?? '')})`,
       );
     }
   }
@@ -252,10 +253,10 @@ async function present(
     const image = await writeConsentImage(link.bytes, link.extension);
     cleanups.push(image.remove);
     target = image.file;
-    err(`Scan the QR code in ${image.file} with the ${clean(command.platform)} app to authorize.`);
+    err(`Scan the QR code in ${image.file} with the ${sanitize(command.platform)} app to authorize.`);
   } else if (human) {
-    err(`Open this page to authorize ${clean(command.platform)}:`);
-    err(`  ${paint(clean(start.url), 'bold')}`);
+    err(`Open this page to authorize ${sanitize(command.platform)}:`);
+    err(`  ${paint(sanitize(start.url), 'bold')}`);
     if (link.kind === 'web') {
       target = link.url;
       if (stderr.isTTY) err(await qrCode(link.url));
@@ -269,11 +270,11 @@ async function present(
   const instructions = start.authInstructions?.[language];
   if (human && typeof instructions === 'string' && instructions.trim() !== '') {
     const text = instructions.slice(0, MAX_INSTRUCTIONS_CHARS);
-    for (const line of text.split(/\r?\n/)) err(`  ${clean(line)}`);
+    for (const line of text.split(/\r?\n/)) err(`  ${sanitize(line)}`);
   }
   if (human) {
     err(
-      `Session ${clean(start.sessionId)} (to wait on it later: aitoearn-auth wait ${clean(command.platform)} ${clean(start.sessionId)})`,
+      `Session ${sanitize(start.sessionId)} (to wait on it later: aitoearn-auth wait ${sanitize(command.platform)} ${sanitize(start.sessionId)})`,
     );
   }
   if (mayOpen && target !== undefined) {
@@ -318,6 +319,6 @@ function fail(error: unknown, mode: { json: boolean }, last?: AuthProgress): num
     json(resultRecord(c.outcome, c.exitCode, session, error));
   }
   const message = error instanceof Interrupted ? 'interrupted' : (errorRecord(error).message as string);
-  err(`aitoearn-auth: ${paint(clean(message), 'red')}`);
+  err(`aitoearn-auth: ${paint(sanitize(message), 'red')}`);
   return c.exitCode;
 }
