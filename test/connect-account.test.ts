@@ -225,7 +225,7 @@ describe('connectAccount', () => {
   });
 
   it.each([
-    ['a misspelt wait option', { platform: 'douyin', timeout: 5 }, 'timeout'],
+    ['a bad wait option', { platform: 'douyin', timeoutMs: -5 }, 'timeoutMs'],
     ['a bad platform', { platform: '../x' }, 'platform'],
     ['callback that is not a boolean', { platform: 'douyin', callback: 'yes' }, 'callback'],
     ['onStart that is not a function', { platform: 'douyin', onStart: 'print' }, 'onStart'],
