@@ -199,7 +199,7 @@ async function main(): Promise<void> {
 
   // Real time: the run lasts about as long as the latest approval.
   const lagSize = quick
-    ? { sessions: 6, approveWithinMs: [1000, 4000] as const }
+    ? { sessions: 4, approveWithinMs: [500, 2500] as const }
     : { sessions: 40, approveWithinMs: [2000, 60_000] as const };
   log(`+ callback lag: ${lagSize.sessions} sessions per mode, real time`);
   const lag = await measureCallbackLag(lagSize);
