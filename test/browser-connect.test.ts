@@ -85,7 +85,7 @@ it('Chromium approves on the consent page, the page posts the callback, and the 
 
   await page.goto(started.url);
   // Approve once the next scheduled check is seconds away, so that only the callback explains a quick end.
-  const poll = JSON.parse(await command.line(/"nextDelayMs":(3[5-9]\d\d|[4-9]\d\d\d)\b/)) as {
+  const poll = JSON.parse(await command.line(/"nextDelayMs":(4[5-9]\d\d|[5-9]\d\d\d)\b/)) as {
     attempt: number;
     elapsedMs: number;
     nextDelayMs: number;
