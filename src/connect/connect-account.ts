@@ -48,9 +48,9 @@ export function watchConnect(client: AitoearnClient, options: ConnectAccountOpti
   if (typeof options !== 'object' || options === null) {
     throw new AitoearnInputError('options', `Expected the options to be an object, got ${show(options)}.`);
   }
-  // connect's own options; the waiter checks the rest, refusing any key it does not know.
+  // connect's own options; the rest are the waiter's, checked by it.
   const { groupId, callback = true, onStart, ...waitOptions } = options;
-  // The waiter's options are checked now, with a stand-in session id, so that nothing starts on a typo.
+  // The waiter's options are checked now, with a stand-in session id, so that nothing starts on a bad value.
   resolveWaitOptions({ ...waitOptions, sessionId: 'unstarted' }, client.requestTimeoutMs);
   if (typeof callback !== 'boolean') {
     throw new AitoearnInputError('callback', `Expected "callback" to be a boolean, got ${show(callback)}.`);
