@@ -6,6 +6,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visitConsentPage } from '../scripts/stand-in-person.js';
+import { watchConnect } from '../src/connect/connect-account.js';
 import {
   type AitoearnClient,
   AitoearnInputError,
@@ -164,6 +165,34 @@ describe('connectAccount', () => {
     const visit = await visitConsentPage(start.url, 'approve', { submit: false });
     expect(visit.callbackForm).toBeDefined();
     expect((await run.result).status).toBe('completed');
+  });
+
+  it('finishes by polling alone, without a callbackUrl, when the listener cannot start', async () => {
+    let sawStart: ConnectStart | undefined;
+    const refused = Object.assign(new Error('listen EADDRNOTAVAIL 127.0.0.1'), { code: 'EADDRNOTAVAIL' });
+    const watch = watchConnect(
+      client,
+      {
+        platform: 'douyin',
+        initialDelayMs: 200,
+        factor: 1,
+        maxDelayMs: 200,
+        onStart: (start) => {
+          sawStart = start;
+        },
+      },
+      () => Promise.reject(refused),
+    );
+    let visit: ReturnType<typeof visitConsentPage> | undefined;
+    let last: AuthProgress | undefined;
+    for await (const event of watch) {
+      last = event;
+      visit ??= visitConsentPage(sawStart?.url ?? '', 'approve');
+    }
+    expect(sawStart?.callbackUrl).toBeUndefined();
+    // Without a callbackUrl the sandbox's final page has no form to post.
+    expect((await visit)?.callbackForm).toBeUndefined();
+    expect(last?.status).toBe('completed');
   });
 
   it('treats a forged POST on the token path as one early check that finds the session still pending', async () => {

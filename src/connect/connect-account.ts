@@ -40,10 +40,14 @@ export interface ConnectAccountOptions extends Omit<WaitForAuthOptions, 'session
 /**
  * Like {@link connectAccount}, but yields the waiter's progress events as `watchAuth` does; `poke()` checks
  * now. Options are checked synchronously, before anything is started or sent. Breaking out of the loop, an
- * abort and the end of the wait all close the callback listener.
+ * abort and the end of the wait all close the callback listener. `listen` is replaced only by tests.
  * @internal (the command's live view; users call connectAccount)
  */
-export function watchConnect(client: AitoearnClient, options: ConnectAccountOptions): AuthWatch {
+export function watchConnect(
+  client: AitoearnClient,
+  options: ConnectAccountOptions,
+  listen: typeof startCallbackListener = startCallbackListener,
+): AuthWatch {
   checkClient(client);
   if (typeof options !== 'object' || options === null) {
     throw new AitoearnInputError('options', `Expected the options to be an object, got ${show(options)}.`);
@@ -64,7 +68,7 @@ export function watchConnect(client: AitoearnClient, options: ConnectAccountOpti
     let listener: CallbackListener | undefined;
     if (callback) {
       // Without a listener (no loopback, no free port) polling alone still finishes the job.
-      listener = await startCallbackListener({ onCallback: () => inner?.poke() }).catch(() => undefined);
+      listener = await listen({ onCallback: () => inner?.poke() }).catch(() => undefined);
     }
     try {
       const started = await startAuth(client, {
