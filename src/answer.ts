@@ -15,6 +15,43 @@ import type {
 } from './client.js';
 import { show } from './validate.js';
 
+/** The most bytes of an answer that are read. Real answers are under 4 KB; a QR code data URL, tens of KB. */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** What {@link readCapped} returns for a body over {@link MAX_ANSWER_BYTES}. */
+export const TOO_LARGE: unique symbol = Symbol('too large');
+
+const utf8 = new TextDecoder();
+
+/**
+ * Reads a body as text, at most {@link MAX_ANSWER_BYTES}: past that (or when `Content-Length` says so up
+ * front), it stops reading, cancels the stream (which closes the connection) and returns {@link TOO_LARGE}.
+ */
+export async function readCapped(
+  body: ReadableStream<Uint8Array>,
+  contentLength: string | null,
+): Promise<string | typeof TOO_LARGE> {
+  if (contentLength !== null && Number(contentLength) > MAX_ANSWER_BYTES) {
+    body.cancel().catch(() => {});
+    return TOO_LARGE;
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      reader.cancel().catch(() => {});
+      return TOO_LARGE;
+    }
+    chunks.push(value);
+  }
+  // One chunk is the common case (answers are small): decode it without copying.
+  return utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+}
+
 /** What replaces the API key wherever the server echoes it. */
 export const REDACTED = '[redacted]';
 
@@ -70,16 +107,15 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function object(value: unknown, field: string): Json {
-  if (!isObject(value)) throw new BadField(field, `expected an object, got ${describe(value)}`);
+function object(value: unknown, field: string, redact: Redact): Json {
+  if (!isObject(value)) throw new BadField(field, `expected an object, got ${describe(value, redact)}`);
   return value;
 }
 
-/** A short description of a value the server sent; strings are redacted and escaped by `show`. */
-function describe(value: unknown, redact?: Redact): string {
+/** A short description of a value the server sent, for a message: redacted, then escaped by `show`. */
+function describe(value: unknown, redact: Redact): string {
   if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return show(redact ? redact(value) : value);
-  return show(value);
+  return show(typeof value === 'string' ? redact(value) : value);
 }
 
 // The readers take the value, and where it sits (parent path and key), so that a problem names the
@@ -93,7 +129,7 @@ function path(at: string, key: Key): string {
 
 function string(value: unknown, at: string, key: Key, redact: Redact): string {
   if (typeof value !== 'string')
-    throw new BadField(path(at, key), `expected a string, got ${describe(value)}`);
+    throw new BadField(path(at, key), `expected a string, got ${describe(value, redact)}`);
   return redact(value);
 }
 
@@ -118,7 +154,8 @@ function list<T>(
   item: (value: unknown, at: string, index: number, redact: Redact) => T,
 ): readonly T[] | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value)) throw new BadField(path(at, key), `expected an array, got ${describe(value)}`);
+  if (!Array.isArray(value))
+    throw new BadField(path(at, key), `expected an array, got ${describe(value, redact)}`);
   const where = path(at, key);
   return Object.freeze(value.map((v: unknown, i) => item(v, where, i, redact)));
 }
@@ -129,12 +166,12 @@ function list<T>(
  */
 export function decodeSession(data: unknown, redact: Redact): AuthSession {
   const at = 'data';
-  const o = object(data, at);
+  const o = object(data, at, redact);
   const { requiresSelection, errorCode, expiresAt } = o;
   if (typeof requiresSelection !== 'boolean') {
     throw new BadField(
       `${at}.requiresSelection`,
-      `expected true or false, got ${describe(requiresSelection)}`,
+      `expected true or false, got ${describe(requiresSelection, redact)}`,
     );
   }
   const session: Mutable<AuthSession> = {
@@ -167,7 +204,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function connected(value: unknown, parent: string, index: number, redact: Redact): ConnectedAccount {
   const at = path(parent, index);
-  const o = object(value, at);
+  const o = object(value, at, redact);
   const account: Mutable<ConnectedAccount> = {
     accountId: string(o.accountId, at, 'accountId', redact),
     platform: string(o.platform, at, 'platform', redact) as Platform,
@@ -183,7 +220,7 @@ function connected(value: unknown, parent: string, index: number, redact: Redact
 
 function selectableAccount(value: unknown, parent: string, index: number, redact: Redact): SelectableAccount {
   const at = path(parent, index);
-  const o = object(value, at);
+  const o = object(value, at, redact);
   const account: Mutable<SelectableAccount> = {
     platform: string(o.platform, at, 'platform', redact) as Platform,
     platformUid: string(o.platformUid, at, 'platformUid', redact),
@@ -204,10 +241,13 @@ function selectableAccount(value: unknown, parent: string, index: number, redact
  */
 export function decodeStart(data: unknown, redact: Redact): AuthStart {
   const at = 'data';
-  const o = object(data, at);
+  const o = object(data, at, redact);
   const url = string(o.url, at, 'url', redact);
   if (!/^(https?:\/\/|data:image\/)/i.test(url) || !URL.canParse(url)) {
-    throw new BadField(`${at}.url`, `expected an http(s) URL or a data:image/ URL, got ${describe(url)}`);
+    throw new BadField(
+      `${at}.url`,
+      `expected an http(s) URL or a data:image/ URL, got ${describe(url, redact)}`,
+    );
   }
   const start: Mutable<AuthStart> = {
     url,
@@ -217,7 +257,7 @@ export function decodeStart(data: unknown, redact: Redact): AuthStart {
   const instructions = o.authInstructions;
   if (instructions !== undefined && instructions !== null) {
     const field = `${at}.authInstructions`;
-    const i = object(instructions, field);
+    const i = object(instructions, field, redact);
     start.authInstructions = Object.freeze({
       'en-US': string(i['en-US'], field, 'en-US', redact),
       'zh-CN': string(i['zh-CN'], field, 'zh-CN', redact),

@@ -1,5 +1,14 @@
 import createClient from 'openapi-fetch';
-import { BadField, decodeSession, decodeStart, type Redact, redactorFor } from './answer.js';
+import {
+  BadField,
+  decodeSession,
+  decodeStart,
+  MAX_ANSWER_BYTES,
+  type Redact,
+  readCapped,
+  redactorFor,
+  TOO_LARGE,
+} from './answer.js';
 import {
   AitoearnApiError,
   AitoearnInputError,
@@ -122,12 +131,13 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new AitoearnInputError('fetch', `Expected "fetch" to be a function, got ${show(options.fetch)}.`);
   }
+  const send = options.fetch ?? globalThis.fetch;
   const api = createClient<paths>({
     baseUrl,
     headers,
     // A redirect would carry X-Api-Key to wherever it points: never follow one.
     redirect: 'manual',
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    fetch: (request: Request) => send(request).then(withoutErrorBody),
   });
   const client: AitoearnClient = Object.freeze({ baseUrl, requestTimeoutMs });
   internals.set(client, { api, redact: redactorFor(apiKey) });
@@ -234,7 +244,7 @@ export async function startAuth(client: AitoearnClient, params: StartAuthParams)
     // Without the query: a callback URL may carry a token of the caller's.
     operation: () => `GET /api/v2/channels/accounts/auth/${platform}`,
     send: (api, aborter) =>
-      api.GET(START_PATH, { params: { path: { platform }, query }, signal: aborter, parseAs: 'text' }),
+      api.GET(START_PATH, { params: { path: { platform }, query }, signal: aborter, parseAs: 'stream' }),
     decode: decodeStart,
   });
   return Object.freeze({ ...answer.value, requestId: answer.requestId });
@@ -280,7 +290,7 @@ export async function requestAuthStatus(
     // Only built for messages, when something fails.
     operation: () => `GET /api/v2/channels/accounts/auth/${platform}/status/${sessionId}`,
     send: (api, signal) =>
-      api.GET(STATUS_PATH, { params: { path: { platform, sessionId } }, signal, parseAs: 'text' }),
+      api.GET(STATUS_PATH, { params: { path: { platform, sessionId } }, signal, parseAs: 'stream' }),
     decode: decodeSession,
   });
   const date = answer.response.headers.get('date');
@@ -298,6 +308,7 @@ type Api = Internals['api'];
 interface Call<T> {
   /** `GET /path`, for messages; only called when something fails. */
   readonly operation: () => string;
+  /** Sends the request with `parseAs: 'stream'`, so that {@link readAnswer} reads the body, capped. */
   readonly send: (
     api: Api,
     signal: AbortSignal,
@@ -344,8 +355,9 @@ async function exchange<T>(
   aborted.catch(() => {});
   try {
     const outcome = await Promise.race([
-      // Parsed here rather than by openapi-fetch, so that a bad body keeps the response's facts.
-      call.send(api, controller.signal),
+      // Read (capped) and parsed here rather than by openapi-fetch, so that a bad body keeps the
+      // response's facts; inside the race, so that the timeout covers the body too.
+      call.send(api, controller.signal).then(readAnswer),
       aborted,
     ]).catch((error: unknown) => {
       if (signal?.aborted) throw signal.reason;
@@ -368,12 +380,41 @@ async function exchange<T>(
         },
       );
     });
-    return interpret(outcome.response, outcome.data, outcome.error, call, redact);
+    return interpret(outcome, call, redact, client.baseUrl);
   } finally {
     if (handle !== undefined) clearTimeout(handle);
     stopTimer?.abort(TIMER_DONE);
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * openapi-fetch reads the body of a non-2xx answer whole, however large. Only the status and headers of
+ * an answer other than 200 matter here: drop its body (closing the connection) before openapi-fetch sees it.
+ */
+function withoutErrorBody(response: Response): Response {
+  if (response.status === 200) return response;
+  response.body?.cancel().catch(() => {});
+  const { status, statusText, headers } = response;
+  return new Response(null, { status, statusText, headers });
+}
+
+type Sent = Awaited<ReturnType<Call<unknown>['send']>>;
+
+/** Reads the body of a 200 answer (capped); other answers arrive without one. */
+async function readAnswer({ response, data }: Sent): Promise<Received> {
+  // Duck-typed: a custom fetch (the undici package, say) may build its streams from another copy of the class.
+  const stream = data as ReadableStream<Uint8Array> | undefined;
+  const text =
+    typeof stream?.getReader === 'function'
+      ? await readCapped(stream, response.headers.get('content-length'))
+      : '';
+  return { response, text };
+}
+
+interface Received {
+  readonly response: Response;
+  readonly text: string | typeof TOO_LARGE;
 }
 
 /** undici hides the useful part ("ECONNREFUSED", "other side closed") in `cause`. */
@@ -384,11 +425,10 @@ function describeCause(error: Error): string {
 }
 
 function interpret<T>(
-  response: Response,
-  text: unknown,
-  errorBody: unknown,
+  { response, text }: Received,
   { operation: operationOf, decode }: Call<T>,
   redact: Redact,
+  baseUrl: string,
 ): Answer<T> {
   const { status, headers } = response;
   // Headers are read only on the way to an error; a success needs just the Date and maybe the id.
@@ -404,15 +444,22 @@ function interpret<T>(
   if (status >= 300 && status < 400) {
     throw new AitoearnTransportError(
       'redirect',
-      `${operationOf()} answered HTTP ${status}, a redirect (to ${redact(redirectTarget(response))}); redirects are not followed so that the API key stays with this origin`,
+      `${operationOf()} answered HTTP ${status}, a redirect (to ${redact(redirectTarget(headers, baseUrl))}); redirects are not followed so that the API key stays with this origin`,
       facts(),
     );
   }
   if (status !== 200) {
-    const kind = errorBody && typeof errorBody === 'object' ? 'a JSON body' : 'a non-JSON body';
+    const type = redact(headers.get('content-type') ?? 'no content type');
     throw new AitoearnTransportError(
       'http-status',
-      `${operationOf()} answered HTTP ${status} with ${kind}; the API answers every business outcome with HTTP 200`,
+      `${operationOf()} answered HTTP ${status} (${type}); the API answers every business outcome with HTTP 200`,
+      facts(),
+    );
+  }
+  if (text === TOO_LARGE) {
+    throw new AitoearnTransportError(
+      'too-large',
+      `${operationOf()} answered a body over ${MAX_ANSWER_BYTES} bytes (1 MiB; real answers are a few KB): stopped reading it`,
       facts(),
     );
   }
@@ -420,13 +467,13 @@ function interpret<T>(
   try {
     // Not redacted here: a key the server echoes JSON-escaped would survive. Each string is redacted
     // after decoding, as it is read.
-    body = typeof text === 'string' && text !== '' ? JSON.parse(text) : undefined;
+    body = text === '' ? undefined : JSON.parse(text);
   } catch {
     // The parser's message quotes the body, which could echo our headers back: never include it.
     const type = redact(headers.get('content-type') ?? 'no content type');
     throw new AitoearnTransportError(
       'bad-body',
-      `${operationOf()} answered HTTP 200 with a body that is not JSON (${type}, ${String(text).length} characters)`,
+      `${operationOf()} answered HTTP 200 with a body that is not JSON (${type}, ${text.length} characters)`,
       facts(),
     );
   }
@@ -454,11 +501,12 @@ function interpret<T>(
   }
 }
 
-function redirectTarget(response: Response): string {
-  const location = response.headers.get('location');
+/** The origin a redirect points to (a relative `Location` is resolved against the request's origin). */
+function redirectTarget(headers: Headers, baseUrl: string): string {
+  const location = headers.get('location');
   if (!location) return 'no location';
   try {
-    return new URL(location, response.url || undefined).origin;
+    return new URL(location, baseUrl).origin;
   } catch {
     return 'an unparsable location';
   }

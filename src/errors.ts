@@ -124,17 +124,18 @@ export class AitoearnApiError extends AitoearnResponseError {
 }
 
 /** Why a request failed below the business layer. */
-export type TransportFailure = 'network' | 'timeout' | 'http-status' | 'bad-body' | 'redirect';
+export type TransportFailure = 'network' | 'timeout' | 'http-status' | 'bad-body' | 'too-large' | 'redirect';
 
 /**
  * The request did not produce a business answer: the network failed, it timed out, a gateway answered
- * with an HTTP status other than 200, the body was not the API's JSON, or the server redirected.
+ * with an HTTP status other than 200, the body was not the API's JSON or was too large to read (over
+ * 1 MiB; real answers are a few KB), or the server redirected.
  */
 export class AitoearnTransportError extends AitoearnResponseError {
   static {
     named(AitoearnTransportError, 'AitoearnTransportError');
   }
-  /** What failed: `network`, `timeout`, `http-status`, `bad-body` or `redirect`. */
+  /** What failed: `network`, `timeout`, `http-status`, `bad-body`, `too-large` or `redirect`. */
   readonly reason: TransportFailure;
 
   constructor(reason: TransportFailure, message: string, facts: ResponseFacts = {}, options?: ErrorOptions) {
@@ -145,7 +146,7 @@ export class AitoearnTransportError extends AitoearnResponseError {
 
 /**
  * Whether retrying the same request may succeed. Transient: network errors, timeouts, HTTP 408/429/5xx,
- * non-JSON or shapeless bodies, business codes 429 and 500. Everything else is terminal: HTTP 401/403/404
+ * non-JSON, shapeless or oversized bodies, business codes 429 and 500. Everything else is terminal: HTTP 401/403/404
  * and other statuses, redirects, business 401/10002/400/15039/15040/15032/12601 and unknown codes, and any error that
  * is not an {@link AitoearnError}.
  *
@@ -159,6 +160,7 @@ export function isTransient(error: unknown): boolean {
       case 'network':
       case 'timeout':
       case 'bad-body':
+      case 'too-large':
         return true;
       case 'redirect':
         return false;

@@ -63,14 +63,13 @@ export function checkApiKey(value: unknown, field = 'apiKey'): string {
     throw new AitoearnInputError(field, `Expected "${field}" to be ${expected}, got ${got}.`);
   }
   if (value.length === 0) refuse(field, expected, value, 'it is empty');
-  // Quotes and backslashes are refused too: JSON would escape them, and redaction would miss the key.
-  if (value.length > 4096 || INVISIBLE.test(value) || /[^\x21-\x7e]|["\\]/.test(value)) {
+  // Printable ASCII only: a header carries nothing else faithfully. (Quotes and backslashes are fine: the
+  // client redacts the key from decoded strings, so JSON escaping cannot hide an echo of it.)
+  if (value.length > 4096 || INVISIBLE.test(value) || /[^\x21-\x7e]/.test(value)) {
     throw new AitoearnInputError(
       field,
       `Expected "${field}" to be ${expected}, got a ${value.length}-character string that contains ${
-        value.length > 4096
-          ? 'too many characters'
-          : 'whitespace, control, quote, backslash or non-ASCII characters'
+        value.length > 4096 ? 'too many characters' : 'whitespace, control or non-ASCII characters'
       } (the key itself is not shown).`,
     );
   }

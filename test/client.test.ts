@@ -16,6 +16,7 @@ import {
   type StartAuthParams,
   startAuth,
   type TransportFailure,
+  waitForAuth,
 } from '../src/index.js';
 import { errorBody, json, startServer, statusBody, type TestServer } from './helpers/http-server.js';
 
@@ -213,8 +214,8 @@ const inputRows: InputRow[] = [
     field: 'sessionId',
   },
   {
-    name: 'an apiKey with a double quote',
-    options: { apiKey: 'CANARY-9f3c"SECRET' },
+    name: 'an apiKey with a non-ASCII character',
+    options: { apiKey: 'CANARY-9f3céSECRET' },
     field: 'apiKey',
     secret: 'CANARY-9f3c',
   },
@@ -992,6 +993,372 @@ function views(value: unknown, depth = 0): string[] {
   }
   return out;
 }
+
+/** A body written from a template, with `@KEY@` replaced by raw JSON text (so escapes reach the client as sent). */
+function rawJson(template: unknown, keyJson: string): Respond {
+  const text = JSON.stringify(template).replaceAll('@KEY@', keyJson);
+  return (_req, res) =>
+    res
+      .writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) })
+      .end(text);
+}
+
+const hex = (c: string) => (c.codePointAt(0) ?? 0).toString(16).padStart(4, '0');
+/** A key with a solidus, a quote and a backslash, so that every JSON escape has something to escape. */
+const ODD_KEY = 'CANARY/9f3c"Q\\SECRET';
+
+const escapeRows = [
+  {
+    form: 'every character as a lower-case \\u escape',
+    key: CANARY,
+    json: [...CANARY].map((c) => `\\u${hex(c)}`).join(''),
+  },
+  {
+    form: 'every character as an upper-case \\u escape',
+    key: CANARY,
+    json: [...CANARY].map((c) => `\\u${hex(c).toUpperCase()}`).join(''),
+  },
+  {
+    form: 'only the first character escaped (\\u0043ANARY…)',
+    key: CANARY,
+    json: `\\u${hex('C')}${CANARY.slice(1)}`,
+  },
+  {
+    form: 'every other character escaped',
+    key: CANARY,
+    json: [...CANARY].map((c, i) => (i % 2 ? `\\u${hex(c)}` : c)).join(''),
+  },
+  {
+    form: 'an escaped solidus (\\/), as PHP encoders write it',
+    key: ODD_KEY,
+    json: 'CANARY\\/9f3c\\"Q\\\\SECRET',
+  },
+  { form: 'a quote and a backslash as \\u escapes', key: ODD_KEY, json: 'CANARY/9f3c\\u0022Q\\u005cSECRET' },
+] as const;
+
+describe('the key is redacted from decoded values, whatever the JSON escapes', () => {
+  test.each(escapeRows)('$form', async ({ key, json: keyJson }) => {
+    // The escaped text must not contain the key: else a raw-text redaction would pass this test.
+    expect(keyJson).not.toContain(key);
+    expect(JSON.parse(`"${keyJson}"`)).toBe(key);
+    const completed = {
+      code: 0,
+      message: 'ok @KEY@',
+      requestId: 'id-@KEY@',
+      data: {
+        sessionId: 's-@KEY@',
+        status: 'completed',
+        requiresSelection: false,
+        accountId: '@KEY@',
+        accountIds: ['@KEY@'],
+        accounts: [
+          {
+            accountId: 'a-@KEY@',
+            platform: 'douyin',
+            platformUid: '@KEY@',
+            displayName: 'Name @KEY@',
+            account: '@KEY@',
+            avatarUrl: 'https://cdn.example/@KEY@.png',
+          },
+        ],
+        selectableAccounts: [
+          { platform: 'douyin', platformUid: '@KEY@', displayName: '@KEY@', parentPlatformUid: '@KEY@' },
+        ],
+      },
+    };
+    const failed = { code: 15039, message: 'bad key @KEY@', data: {}, requestId: 'req-@KEY@' };
+    const respond = [rawJson(completed, keyJson), rawJson(failed, keyJson)];
+    const server = await serve((req, res, index) => respond[index]?.(req, res));
+    const created = createAitoearnClient({ apiKey: key, baseUrl: server.url });
+    seenClients.push(created);
+
+    const result = await getAuthStatus(created, { platform: 'douyin', sessionId: 'sess-1' });
+    const error = await caught(() => getAuthStatus(created, { platform: 'douyin', sessionId: 'sess-1' }));
+
+    expect(result.session.sessionId).toBe('s-[redacted]');
+    expect(result.session.accounts?.[0]?.displayName).toBe('Name [redacted]');
+    expect(result.session.selectableAccounts?.[0]?.parentPlatformUid).toBe('[redacted]');
+    expect(result.requestId).toBe('id-[redacted]');
+    expect(error).toMatchObject({ serverMessage: 'bad key [redacted]', requestId: 'req-[redacted]' });
+    for (const view of [JSON.stringify(result), ...views(error)]) expect(view).not.toContain(NEEDLE);
+  });
+
+  test.each(escapeRows)('startAuth: $form', async ({ key, json: keyJson }) => {
+    const started = {
+      code: 0,
+      message: 'ok',
+      data: {
+        ...STARTED,
+        url: 'https://example.com/@KEY@',
+        authInstructions: { 'en-US': '@KEY@', 'zh-CN': '@KEY@' },
+      },
+    };
+    const server = await serve(rawJson(started, keyJson));
+    const created = createAitoearnClient({ apiKey: key, baseUrl: server.url });
+    seenClients.push(created);
+    const start = await startAuth(created, { platform: 'douyin' });
+    expect(start).toMatchObject({
+      url: 'https://example.com/[redacted]',
+      authInstructions: { 'en-US': '[redacted]', 'zh-CN': '[redacted]' },
+    });
+    expect(JSON.stringify(start)).not.toContain(NEEDLE);
+  });
+});
+
+describe('the key is redacted whatever its letter case and wherever it sits in a URL', () => {
+  it('in a redirect to a host name made of the key, lower-cased by the URL parser', async () => {
+    const server = await serve((_req, res) =>
+      res.writeHead(302, { Location: `https://${CANARY}.evil.example/collect` }).end(),
+    );
+    const error = await caught(() =>
+      getAuthStatus(client({ baseUrl: server.url }), { platform: 'douyin', sessionId: 'sess-1' }),
+    );
+    expect(error).toMatchObject({ reason: 'redirect' });
+    expect((error as Error).message).toContain('(to https://[redacted].evil.example)');
+    expect((error as Error).message).not.toContain(NEEDLE);
+  });
+
+  it('upper-cased in a message, lower-cased in x-request-id', async () => {
+    const server = await serve((_req, res) =>
+      json(
+        res,
+        { code: 15039, message: `no such key ${CANARY.toUpperCase()}`, data: {} },
+        {
+          headers: { 'x-request-id': CANARY.toLowerCase() },
+        },
+      ),
+    );
+    const error = await caught(() =>
+      getAuthStatus(client({ baseUrl: server.url }), { platform: 'douyin', sessionId: 'sess-1' }),
+    );
+    expect(error).toMatchObject({ serverMessage: 'no such key [redacted]', requestId: '[redacted]' });
+  });
+
+  it('percent-encoded in the path or query of a URL field, partly or wholly', async () => {
+    const partly = CANARY.replaceAll('-', '%2D');
+    const wholly = [...CANARY].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+    const server = await serve((_req, res) =>
+      json(
+        res,
+        statusBody({
+          ...SESSION,
+          status: 'completed',
+          accounts: [
+            {
+              accountId: 'a1',
+              platform: 'douyin',
+              platformUid: 'u1',
+              displayName: 'n',
+              avatarUrl: `https://cdn.example/${wholly}/a.png?k=${partly}`,
+            },
+          ],
+        }),
+      ),
+    );
+    const { session } = await getAuthStatus(client({ baseUrl: server.url }), {
+      platform: 'douyin',
+      sessionId: 'sess-1',
+    });
+    expect(session.accounts?.[0]?.avatarUrl).toBe('https://cdn.example/[redacted]/a.png?k=[redacted]');
+  });
+});
+
+/**
+ * Answers with a body of `total` bytes of JSON whitespace, written with backpressure (so what the server
+ * managed to write is what the client read, plus the sockets' buffers), and reports how far it got.
+ */
+function endlessBody(total: number, status = 200, contentLength?: number) {
+  const report = { written: 0, finished: false, closed: new Promise<void>(() => {}) };
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  const respond: Respond = (_req, res) => {
+    report.closed = new Promise((resolve) => res.once('close', resolve));
+    let gone = false;
+    res.once('close', () => {
+      gone = true;
+    });
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      ...(contentLength === undefined ? {} : { 'Content-Length': contentLength }),
+    });
+    const pump = () => {
+      while (!gone && report.written < total) {
+        report.written += chunk.length;
+        if (!res.write(chunk)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      if (!gone && contentLength === undefined) {
+        report.finished = true;
+        res.end('{"code":0}');
+      }
+    };
+    pump();
+  };
+  return { report, respond };
+}
+
+describe('answers are read with a 1 MiB cap', () => {
+  const TOTAL = 64 * 1024 * 1024;
+
+  it('stops reading a 64 MB body past 1 MiB: a transient too-large error, the connection closed', async () => {
+    const { report, respond } = endlessBody(TOTAL);
+    const server = await serve(respond);
+    const error = await caught(() =>
+      getAuthStatus(client({ baseUrl: server.url }), { platform: 'douyin', sessionId: 'sess-1' }),
+    );
+    expect(error).toBeInstanceOf(AitoearnTransportError);
+    expect(error).toMatchObject({ reason: 'too-large', httpStatus: 200 });
+    expect((error as Error).message).toBe(
+      `GET ${STATUS_PATH} answered a body over 1048576 bytes (1 MiB; real answers are a few KB): stopped reading it`,
+    );
+    expect(isTransient(error)).toBe(true);
+    await report.closed;
+    expect(report.finished).toBe(false);
+    expect(report.written, `the server wrote ${report.written} bytes`).toBeLessThan(TOTAL / 2);
+  });
+
+  it('refuses a Content-Length over 1 MiB without reading the body', async () => {
+    // The server sends 64 KB of a declared 5 MB and then waits: only not reading can settle this.
+    const { report, respond } = endlessBody(64 * 1024, 200, 5_000_000);
+    const server = await serve(respond);
+    const error = await caught(() =>
+      getAuthStatus(client({ baseUrl: server.url, requestTimeoutMs: 60_000 }), {
+        platform: 'douyin',
+        sessionId: 'sess-1',
+      }),
+    );
+    expect(error).toMatchObject({ reason: 'too-large' });
+    await report.closed;
+  });
+
+  it("drops a gateway's 64 MB error page unread: an http-status error, the connection closed", async () => {
+    const { report, respond } = endlessBody(TOTAL, 502);
+    const server = await serve(respond);
+    const error = await caught(() =>
+      getAuthStatus(client({ baseUrl: server.url }), { platform: 'douyin', sessionId: 'sess-1' }),
+    );
+    expect(error).toMatchObject({ reason: 'http-status', httpStatus: 502 });
+    expect((error as Error).message).toBe(
+      `GET ${STATUS_PATH} answered HTTP 502 (application/json); the API answers every business outcome with HTTP 200`,
+    );
+    await report.closed;
+    expect(report.finished).toBe(false);
+    expect(report.written, `the server wrote ${report.written} bytes`).toBeLessThan(TOTAL / 2);
+  });
+
+  it('reads an answer just under 1 MiB, in many chunks', async () => {
+    const padding = 'x'.repeat(1024 * 1024 - 300);
+    const text = JSON.stringify(statusBody({ ...SESSION, padding }));
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(1024 * 1024);
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      for (let i = 0; i < text.length; i += 10_000) res.write(text.slice(i, i + 10_000));
+      res.end();
+    });
+    const { session } = await getAuthStatus(client({ baseUrl: server.url }), {
+      platform: 'douyin',
+      sessionId: 'sess-1',
+    });
+    expect(session).toEqual(SESSION);
+  });
+});
+
+describe('nothing walks data the package does not know', () => {
+  it('completes a session with 200,000 levels of nesting in an unknown field', async () => {
+    const depth = 200_000;
+    const data = `{"sessionId":"sess-1","status":"completed","requiresSelection":false,"extra":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const text = `{"code":0,"message":"ok","data":${data}}`;
+    const server = await serve((_req, res) =>
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(text),
+    );
+    const created = client({ baseUrl: server.url });
+
+    const { session } = await getAuthStatus(created, { platform: 'douyin', sessionId: 'sess-1' });
+    expect(session).toEqual({ sessionId: 'sess-1', status: 'completed', requiresSelection: false });
+    expect(Object.isFrozen(session)).toBe(true);
+    // The waiter freezes, logs and reports what the client hands it: it must get only the known fields.
+    const waited = await waitForAuth(created, { platform: 'douyin', sessionId: 'sess-1', timeoutMs: 30_000 });
+    expect(waited).toEqual(session);
+    expect(server.requests).toHaveLength(2);
+  });
+});
+
+describe('a field of the wrong shape is named', () => {
+  test.each([
+    {
+      name: 'an expiresAt of "NaN"',
+      data: { ...SESSION, expiresAt: 'NaN' },
+      says: '"data.expiresAt": expected a date-time, got "NaN"',
+    },
+    {
+      name: 'a numeric expiresAt',
+      data: { ...SESSION, expiresAt: 1 },
+      says: '"data.expiresAt": expected a date-time, got 1',
+    },
+    {
+      name: 'no requiresSelection',
+      data: { sessionId: 's', status: 'pending' },
+      says: '"data.requiresSelection": expected true or false, got nothing',
+    },
+    {
+      name: 'a numeric status',
+      data: { ...SESSION, status: 2 },
+      says: '"data.status": expected a string, got 2',
+    },
+    {
+      name: 'an errorCode string',
+      data: { ...SESSION, errorCode: '15045' },
+      says: '"data.errorCode": expected a number, got "15045"',
+    },
+    {
+      name: 'accounts that are not an array',
+      data: { ...SESSION, accounts: 'all' },
+      says: '"data.accounts": expected an array, got "all"',
+    },
+    {
+      name: 'an account without a platform',
+      data: { ...SESSION, accounts: [{ accountId: 'a', platformUid: 'u', displayName: 'd' }] },
+      says: '"data.accounts[0].platform": expected a string, got nothing',
+    },
+    {
+      name: 'a null account',
+      data: { ...SESSION, accountIds: ['a', null] },
+      says: '"data.accountIds[1]": expected a string, got null',
+    },
+    { name: 'data that is an array', data: [SESSION], says: '"data": expected an object, got an array' },
+    // The value shown is the server's, so the key is redacted from it too.
+    { name: 'data that is the key', data: CANARY, says: '"data": expected an object, got "[redacted]"' },
+    {
+      name: 'a requiresSelection that is the key',
+      data: { ...SESSION, requiresSelection: CANARY.toLowerCase() },
+      says: '"data.requiresSelection": expected true or false, got "[redacted]"',
+    },
+    {
+      name: 'accounts that are the key',
+      data: { ...SESSION, accounts: `${CANARY}!` },
+      says: '"data.accounts": expected an array, got "[redacted]!"',
+    },
+  ])('$name', async ({ data, says }) => {
+    const server = await serve((_req, res) => json(res, statusBody(data)));
+    const error = await caught(() =>
+      getAuthStatus(client({ baseUrl: server.url }), { platform: 'douyin', sessionId: 'sess-1' }),
+    );
+    expect(error).toMatchObject({ reason: 'bad-body' });
+    expect((error as Error).message).toBe(`GET ${STATUS_PATH} answered code 0 with a bad ${says}`);
+  });
+
+  it('treats null in an optional field as absent', async () => {
+    const server = await serve((_req, res) =>
+      json(res, statusBody({ ...SESSION, errorCode: null, accountId: null, accounts: null })),
+    );
+    const { session } = await getAuthStatus(client({ baseUrl: server.url }), {
+      platform: 'douyin',
+      sessionId: 'sess-1',
+    });
+    expect(session).toEqual(SESSION);
+  });
+});
 
 describe('the API key never leaks', () => {
   it('is absent from every error produced above and from the clients', () => {
