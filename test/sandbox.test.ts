@@ -1,16 +1,23 @@
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { type AddressInfo, connect, Server as NetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import { parse } from 'yaml';
+import { createAitoearnClient } from '../src/client.js';
 import { AitoearnInputError } from '../src/errors.js';
 import { renderEndingPage } from '../src/sandbox/consent-page.js';
+import { hostAllowed, hostPolicy } from '../src/sandbox/guard.js';
 import { newRequestId, newSessionId } from '../src/sandbox/ids.js';
 import {
+  formatSandboxRequest,
   SANDBOX_API_KEY,
   type Sandbox,
+  SandboxListenError,
+  type SandboxRequest,
   type SandboxSessionSpec,
   startSandbox,
 } from '../src/sandbox/index.js';
+import { describeBinding } from '../src/sandbox/server.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // The spec's schema, checked by hand (no validator dependency): types, required properties, enums.
@@ -25,9 +32,10 @@ interface SchemaNode {
 }
 
 const spec = parse(readFileSync(new URL('../openapi/aitoearn.openapi.yaml', import.meta.url), 'utf8')) as {
-  components: { schemas: { AuthSessionStatusVo: SchemaNode } };
+  components: { schemas: { AuthSessionStatusVo: SchemaNode; AuthStartVo: SchemaNode } };
 };
 const SESSION_SCHEMA = spec.components.schemas.AuthSessionStatusVo;
+const START_SCHEMA = spec.components.schemas.AuthStartVo;
 const SPEC_PLATFORMS = SESSION_SCHEMA.properties?.accounts?.items?.properties?.platform?.enum as string[];
 
 /** Every way `value` breaks `schema`; properties the schema does not declare count as violations too. */
@@ -588,6 +596,9 @@ describe('the consent page', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    // Under 'no-referrer' Chrome sends `Origin: null` with this page's own form POSTs, and the cross-site
+    // guard refuses them (seen in Chromium 156); 'same-origin' sends the real origin to the sandbox only.
+    expect(res.headers.get('referrer-policy')).toBe('same-origin');
     const html = await res.text();
     expect(html).toContain(
       `<form method="post" action="/sandbox/sessions/${String(body.sessionId)}/approve">`,
@@ -687,7 +698,10 @@ async function start(
       headers,
     },
   );
-  return { res, body: (await res.json()) as Record<string, unknown> };
+  const body = (await res.json()) as Record<string, unknown>;
+  // Every code-0 answer of the start operation must match the spec's schema.
+  if (body.code === 0) expect(violations(body.data, START_SCHEMA)).toEqual([]);
+  return { res, body };
 }
 
 /** The hidden inputs of a page's form, decoded, in document order. */
@@ -1041,6 +1055,309 @@ describe('routing', () => {
       },
       { method: 'GET', path: '/nowhere', at: clock, httpStatus: 404, durationMs: expect.any(Number) },
     ]);
+  });
+});
+
+/** A request with headers fetch would not let us set (Host), over node:http. */
+function rawRequest(
+  on: Sandbox,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  const { port } = new URL(on.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port: Number(port), method, path, headers, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('cross-site requests and DNS rebinding (issue 11, item 20)', () => {
+  const own = () => new URL(sandbox.url).host;
+  const port = () => new URL(sandbox.url).port;
+
+  test.each([
+    ['another site', { Origin: 'https://evil.example' }],
+    ['another port of this machine', { Origin: 'http://127.0.0.1:1' }],
+    ['an opaque origin (Origin: null)', { Origin: 'null' }],
+    ['Sec-Fetch-Site: cross-site without Origin', { 'Sec-Fetch-Site': 'cross-site' }],
+    ['Sec-Fetch-Site: same-site', { 'Sec-Fetch-Site': 'same-site' }],
+  ])('refuses a form POST from %s with 403, and the session stays pending', async (_name, headers) => {
+    for (const action of ['approve', 'deny', 'select'] as const) {
+      const id = await newSession({
+        platform: 'douyin',
+        outcome: action === 'select' ? { type: 'select', accounts: 2 } : { type: 'manual' },
+      });
+      const res = await fetch(`${sandbox.url}/sandbox/sessions/${id}/${action}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+        body: 'platformUids=sandbox-uid-1',
+      });
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as { message: string }).message).toContain('Cross-site request refused');
+      expect((await status('douyin', id)).body.data).toMatchObject({ status: 'pending' });
+    }
+  });
+
+  it('refuses a cross-site POST that would create a session', async () => {
+    const res = await fetch(`${sandbox.url}/sandbox/sessions`, {
+      method: 'POST',
+      headers: { 'X-Api-Key': SANDBOX_API_KEY, Origin: 'https://evil.example' },
+      body: JSON.stringify({ platform: 'douyin' }),
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it("accepts the sandbox's own pages (same Origin, Sec-Fetch-Site same-origin) and scripts without Origin", async () => {
+    const fromPage = await newSession({ platform: 'douyin' });
+    const page = await fetch(`${sandbox.url}/sandbox/sessions/${fromPage}/approve`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Origin: sandbox.url,
+        'Sec-Fetch-Site': 'same-origin',
+      },
+      body: 'action=approve',
+    });
+    expect(page.status).toBe(200);
+    const fromScript = await newSession({ platform: 'douyin' });
+    expect((await postJson(`/sandbox/sessions/${fromScript}/deny`)).status).toBe(200);
+  });
+
+  test.each([
+    ['a domain name (DNS rebinding)', 'evil.example:PORT'],
+    ['a loopback name on another port', '127.0.0.1:1'],
+    ['no port (port 80)', 'localhost'],
+    ['a name with a path', 'localhost:PORT/x'],
+  ])('refuses Host %s with 403 on every route', async (_name, host) => {
+    const header = host.replace('PORT', port());
+    const id = await newSession({ platform: 'douyin' });
+    const key = { 'X-Api-Key': SANDBOX_API_KEY, Host: header };
+    const answers = [
+      await rawRequest(sandbox, 'GET', `/api/v2/channels/accounts/auth/douyin/status/${id}`, key),
+      await rawRequest(sandbox, 'GET', '/api/v2/channels/accounts/auth/douyin', key),
+      await rawRequest(sandbox, 'GET', `/sandbox/consent/${id}`, { Host: header }),
+      await rawRequest(sandbox, 'POST', `/sandbox/sessions/${id}/approve`, { Host: header }),
+      await rawRequest(sandbox, 'POST', '/sandbox/sessions', key, '{"platform":"douyin"}'),
+    ];
+    for (const answer of answers) {
+      expect(answer.status).toBe(403);
+      expect(answer.text).toContain('Invalid Host header');
+    }
+    expect((await status('douyin', id)).body.data).toMatchObject({ status: 'pending' });
+  });
+
+  it('refuses an HTTP/1.0 request without Host', async () => {
+    const socket = connect(Number(port()), '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.write('GET /sandbox/consent/x HTTP/1.0\r\n\r\n');
+    await new Promise((resolve) => socket.once('end', resolve));
+    socket.destroy();
+    expect(answer).toMatch(/^HTTP\/1\.1 403 /);
+  });
+
+  test.each([
+    ['its own host', 'OWN'],
+    ['localhost', 'localhost:PORT'],
+    ['a *.localhost name', 'app.localhost:PORT'],
+    ['another 127/8 address', '127.0.0.2:PORT'],
+    ['[::1]', '[::1]:PORT'],
+    ['upper case', 'LOCALHOST:PORT'],
+  ])('accepts Host with %s', async (_name, host) => {
+    const header = host === 'OWN' ? own() : host.replace('PORT', port());
+    const answer = await rawRequest(sandbox, 'GET', '/api/v2/channels/accounts/auth/douyin/status/x', {
+      'X-Api-Key': SANDBOX_API_KEY,
+      Host: header,
+    });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toMatchObject({ code: 15039 });
+  });
+
+  it('accepts the names given in allowedHosts, and no others', async () => {
+    const named = await startSandbox({ allowedHosts: ['Sandbox.Test'] });
+    try {
+      const p = new URL(named.url).port;
+      const ask = (host: string) => rawRequest(named, 'GET', '/sandbox/consent/x', { Host: host });
+      expect((await ask(`sandbox.test:${p}`)).status).toBe(404);
+      expect((await ask(`other.test:${p}`)).status).toBe(403);
+    } finally {
+      await named.close();
+    }
+  });
+
+  it('lets through IP addresses only when bound beyond loopback (a pure policy, nothing binds 0.0.0.0)', () => {
+    const local = hostPolicy('127.0.0.1', 4000, new Set());
+    const wide = hostPolicy('0.0.0.0', 4000, new Set());
+    expect(hostAllowed('192.168.1.20:4000', local)).toBe(false);
+    expect(hostAllowed('192.168.1.20:4000', wide)).toBe(true);
+    expect(hostAllowed('[fe80::1]:4000', wide)).toBe(true);
+    expect(hostAllowed('evil.example:4000', wide)).toBe(false);
+    expect(hostAllowed('192.168.1.20:4001', wide)).toBe(false);
+  });
+});
+
+describe('binding beyond loopback (issue 11, item 21)', () => {
+  test.each([
+    ['0.0.0.0', 'http://127.0.0.1:4000', 1],
+    ['::', 'http://[::1]:4000', 1],
+    ['192.168.1.5', 'http://192.168.1.5:4000', 2],
+    ['127.0.0.1', 'http://127.0.0.1:4000', 0],
+    ['localhost', 'http://localhost:4000', 0],
+    ['::1', 'http://[::1]:4000', 0],
+  ])('bound to %s, is reached at %s, with %i warning(s)', (host, url, count) => {
+    const binding = describeBinding(host, 4000);
+    expect(binding.url).toBe(url);
+    expect(binding.warnings).toHaveLength(count);
+    if (count > 0) expect(binding.warnings[0]).toContain('need no key');
+    // The URL it prints for every interface is one the client accepts over plain http.
+    if (host === '0.0.0.0' || host === '::') {
+      expect(() => createAitoearnClient({ apiKey: SANDBOX_API_KEY, baseUrl: binding.url })).not.toThrow();
+    }
+  });
+
+  it('has no warnings on the default loopback address', () => {
+    expect(sandbox.warnings).toEqual([]);
+  });
+});
+
+describe('failures of the listening server (issue 11, items 22 and 23)', () => {
+  /** The net.Server behind a sandbox, found among the live handles by its port. */
+  function serverOf(on: Sandbox): NetServer {
+    const port = Number(new URL(on.url).port);
+    const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+    const found = handles.find(
+      (h): h is NetServer => h instanceof NetServer && (h.address() as AddressInfo | null)?.port === port,
+    );
+    if (!found) throw new Error('no server on the sandbox port');
+    return found;
+  }
+  const emfile = () =>
+    Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', errno: -24, syscall: 'accept' });
+
+  it("reports an 'error' after start-up to onError and keeps serving", async () => {
+    const seen: Error[] = [];
+    const running = await startSandbox({ onError: (error) => seen.push(error) });
+    try {
+      const error = emfile();
+      // Without a listener, emit would throw here: in a real server, that crashes the process.
+      serverOf(running).emit('error', error);
+      expect(seen).toEqual([error]);
+      const { sessionId } = running.createSession({ platform: 'douyin', outcome: { type: 'complete' } });
+      const res = await fetch(`${running.url}/api/v2/channels/accounts/auth/douyin/status/${sessionId}`, {
+        headers: { 'X-Api-Key': SANDBOX_API_KEY },
+      });
+      expect(((await res.json()) as { data: { status: string } }).data.status).toBe('completed');
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('by default warns once per kind of error, however often it repeats', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === 'SandboxWarning') warnings.push(warning.message);
+    };
+    process.on('warning', onWarning);
+    const running = await startSandbox();
+    try {
+      for (let i = 0; i < 100; i += 1) serverOf(running).emit('error', emfile());
+      serverOf(running).emit('error', Object.assign(new Error('accept ENFILE'), { code: 'ENFILE' }));
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([
+        'The sandbox server failed (accept EMFILE); it keeps serving.',
+        'The sandbox server failed (accept ENFILE); it keeps serving.',
+      ]);
+    } finally {
+      process.off('warning', onWarning);
+      await running.close();
+    }
+  });
+
+  it('rejects with SandboxListenError, naming the address and EADDRINUSE, when the port is taken', async () => {
+    const port = Number(new URL(sandbox.url).port);
+    const error = await startSandbox({ port }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SandboxListenError);
+    expect(error).toMatchObject({ code: 'EADDRINUSE', host: '127.0.0.1', port });
+    expect((error as Error).message).toBe(
+      `Cannot listen on 127.0.0.1:${port}: the port is already in use (choose another port, or port 0 for a free one) (EADDRINUSE).`,
+    );
+  });
+});
+
+describe('the request log (issue 11, item 23: --verbose)', () => {
+  it('calls onRequest once per answer, with method, path, status, code and duration, never the key or the query', async () => {
+    const lines: string[] = [];
+    const entries: SandboxRequest[] = [];
+    const secret = 'sk-live-0123456789abcdef';
+    const logged = await startSandbox({
+      apiKeys: [secret],
+      onRequest: (entry) => {
+        entries.push(entry);
+        lines.push(formatSandboxRequest(entry));
+      },
+    });
+    try {
+      const key = { 'X-Api-Key': secret };
+      await fetch(`${logged.url}/api/v2/channels/accounts/auth/douyin?callbackUrl=http://127.0.0.1:9/tok`, {
+        headers: key,
+      });
+      await fetch(`${logged.url}/api/v2/channels/accounts/auth/douyin/status/${secret}`, { headers: key });
+      await fetch(`${logged.url}/nowhere/%1b[2J`);
+      expect(entries).toHaveLength(3);
+      expect(entries.map((e) => e.durationMs >= 0)).toEqual([true, true, true]);
+      expect(lines).toEqual([
+        expect.stringMatching(/^GET \/api\/v2\/channels\/accounts\/auth\/douyin 200 code=0 \d+ms$/),
+        expect.stringMatching(
+          /^GET \/api\/v2\/channels\/accounts\/auth\/douyin\/status\/\[redacted\] 200 code=15039 \d+ms$/,
+        ),
+        expect.stringMatching(/^GET \/nowhere\/%1b\[2J 404 \d+ms$/),
+      ]);
+      expect(lines.join('\n')).not.toContain(secret);
+    } finally {
+      await logged.close();
+    }
+  });
+
+  it('escapes characters that could drive a terminal', () => {
+    const line = formatSandboxRequest({
+      method: 'GET',
+      path: '/a\u001b[2Jb\u202e',
+      at: 0,
+      httpStatus: 404,
+      durationMs: 1.4,
+    });
+    expect(line).toBe('GET /a\\u{1b}[2Jb\\u{202e} 404 1ms');
+  });
+
+  it('survives an onRequest that throws', async () => {
+    const throwing = await startSandbox({
+      onRequest: () => {
+        throw new Error('logger broke');
+      },
+    });
+    try {
+      expect((await fetch(`${throwing.url}/nowhere`)).status).toBe(404);
+      expect((await fetch(`${throwing.url}/nowhere`)).status).toBe(404);
+    } finally {
+      await throwing.close();
+    }
   });
 });
 

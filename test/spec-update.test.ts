@@ -1,11 +1,14 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { diffSpecs, STATUS_PATH } from '../scripts/spec-diff.js';
+import { diffSpecs, formatDiff } from '../scripts/spec-diff.js';
+import { type Obj, sliceSpec, toYaml } from '../scripts/spec-slice.js';
+import { START_PATH, STATUS_PATH } from '../src/operations.js';
 import {
   copyProject,
   GENERATED_FILE,
@@ -15,332 +18,342 @@ import {
   SPEC_FILE,
 } from './helpers/project-copy.js';
 
-// Fixtures are derived from the vendored spec at test time, so they follow it when it is updated.
-const vendoredSpec = readFileSync(path.join(REPO_ROOT, SPEC_FILE), 'utf8');
-const vendoredGenerated = readFileSync(path.join(REPO_ROOT, GENERATED_FILE), 'utf8');
+const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/upstream');
+const SEED_VERSION = path.join(FIXTURES, '0355310c-zh-auth.json');
+const NEWEST = path.join(FIXTURES, '82d97610-zh-auth.json');
+const SPAWN_TIMEOUT_MS = 90_000;
+const realProjectBefore = await snapshot(REPO_ROOT);
 
-const SPAWN_TIMEOUT_MS = 60_000;
+const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Obj;
+/** The seed's vendored spec (a copy of the first vendored file), whose status operation must survive. */
+const SEED = YAML.parse(readFileSync(path.join(REPO_ROOT, 'test/fixtures/seed.openapi.yaml'), 'utf8')) as Obj;
 
-interface Schema {
-  type?: string;
-  enum?: string[];
-  properties?: Record<string, Schema>;
-  items?: Schema;
-  required?: string[];
-  $ref?: string;
-  [key: string]: unknown;
-}
-interface Spec {
-  openapi: string;
-  paths: Record<string, Record<string, unknown>>;
-  components: { schemas: Record<string, Schema> };
-}
+// biome-ignore lint/suspicious/noExplicitAny: fixtures are edited by path, in the shape the spec gives them
+type Json = Record<string, any>;
+const op = (doc: unknown, route: string): Json => (doc as Json).paths[route].get;
 
-function vendored(): Spec {
-  return YAML.parse(vendoredSpec) as Spec;
+/** The status operation's answer `data` schema, followed through a `$ref` if it has one. */
+function statusData(doc: Json): Json {
+  const data = op(doc, STATUS_PATH).responses['200'].content['application/json'].schema.properties.data;
+  if (typeof data.$ref !== 'string') return data;
+  return doc.components.schemas[data.$ref.split('/').at(-1)];
 }
 
-function statusSchema(doc: Spec): Schema {
-  const schema = doc.components.schemas.AuthSessionStatusVo;
-  if (schema === undefined) throw new Error('The vendored spec has no AuthSessionStatusVo');
-  return schema;
+/** What an operation promises, without its texts: parameters, answer schema, examples. */
+function contract(doc: unknown, route: string): unknown {
+  const { summary: _s, description: _d, ...rest } = op(doc, route);
+  return rest;
 }
 
-/** A property of AuthSessionStatusVo; `accounts[]` and `selectableAccounts[]` name the items of those arrays. */
-function property(doc: Spec, name: string): Schema {
-  const [head, ...rest] = name.split('.');
-  let schema = statusSchema(doc).properties?.[head ?? ''];
-  for (const part of rest) schema = schema?.items?.properties?.[part];
-  if (schema === undefined) throw new Error(`The vendored spec has no AuthSessionStatusVo.${name}`);
-  return schema;
-}
+describe('sliceSpec', () => {
+  it('keeps exactly the two operations, the schemas they name and the security scheme, and no x- extensions', () => {
+    const slice = sliceSpec(readJson(SEED_VERSION), 'seed version') as Json;
+    expect(Object.keys(slice.paths)).toEqual([START_PATH, STATUS_PATH]);
+    expect(Object.keys(slice.paths[START_PATH])).toEqual(['get']);
+    expect(Object.keys(slice.components.schemas)).toEqual(['AuthStartVo', 'AuthSessionStatusVo']);
+    expect(Object.keys(slice.components.securitySchemes)).toEqual(['apikey-header-X-Api-Key']);
+    expect(toYaml(slice)).not.toMatch(/x-mint|x-aitoearn-backend|E:\//);
+  });
 
-function addOperation(doc: Spec, route: string, method: string, operationId: string): void {
-  doc.paths[route] = {
-    ...doc.paths[route],
-    [method]: {
-      operationId,
-      responses: {
-        '200': { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
+  it("keeps the seed's status operation: same parameters, answer and examples", () => {
+    const slice = sliceSpec(readJson(SEED_VERSION), 'seed version') as Json;
+    expect(contract(slice, STATUS_PATH)).toEqual(contract(SEED, STATUS_PATH));
+    expect(statusData(slice)).toEqual(statusData(SEED as Json));
+  });
+
+  it('drops the orphaned schemas of the newest version and everything else not referenced', () => {
+    const doc = readJson(NEWEST) as Json;
+    doc.paths['/api/v2/other'] = { get: { responses: { '200': { $ref: '#/components/responses/Other' } } } };
+    doc.components.responses = { Other: { description: 'unused' } };
+    const slice = sliceSpec(doc, 'newest') as Json;
+    expect(Object.keys(slice.paths)).toEqual([START_PATH, STATUS_PATH]);
+    expect(slice.components).toEqual({ securitySchemes: doc.components.securitySchemes });
+  });
+
+  it.each([
+    ['the start operation is missing', (d: Json) => delete d.paths[START_PATH], `has no GET ${START_PATH}`],
+    [
+      'a $ref points outside the document',
+      (d: Json) => {
+        op(d, STATUS_PATH).responses['200'].content['application/json'].schema.properties.data = {
+          $ref: 'other.yaml#/Foo',
+        };
       },
-    },
-  };
-}
-
-function withNewStatus(): Spec {
-  const doc = vendored();
-  property(doc, 'status').enum?.push('cancelled');
-  return doc;
-}
-
-function withWidenedStatus(): Spec {
-  const doc = vendored();
-  delete property(doc, 'status').enum;
-  return doc;
-}
-
-function withAddedOperation(): Spec {
-  const doc = vendored();
-  addOperation(
-    doc,
-    '/api/v2/channels/accounts/auth/{platform}/url',
-    'post',
-    'AuthController_createAuthUrl_v2',
-  );
-  return doc;
-}
-
-function withManyOperations(count: number): Spec {
-  const doc = vendored();
-  for (let index = 0; index < count; index += 1) {
-    addOperation(doc, `/api/v2/bulk/item${index}`, index % 2 === 0 ? 'get' : 'delete', `Bulk_op${index}`);
-  }
-  return doc;
-}
-
-describe('diffSpecs', () => {
-  it('reports nothing for two parses of the vendored spec', () => {
-    expect(diffSpecs(vendored(), vendored())).toEqual([]);
-  });
-
-  it('names a new status value', () => {
-    expect(diffSpecs(vendored(), withNewStatus())).toEqual([
-      '+ AuthSessionStatusVo.status: enum value "cancelled" added',
-    ]);
-  });
-
-  it('names a status enum widened to a plain string as a type change, not as removed values', () => {
-    expect(diffSpecs(vendored(), withWidenedStatus())).toEqual([
-      '~ AuthSessionStatusVo.status: type changed from string enum to string',
-    ]);
-  });
-
-  it('names added and removed operations with their method, path and operationId', () => {
-    const before = withManyOperations(1);
-    expect(diffSpecs(before, withAddedOperation())).toEqual([
-      '+ operation POST /api/v2/channels/accounts/auth/{platform}/url (AuthController_createAuthUrl_v2)',
-      '- operation GET /api/v2/bulk/item0 (Bulk_op0)',
-    ]);
-  });
-
-  it('lists every operation of a spec that grew by 60 operations', () => {
-    const lines = diffSpecs(vendored(), withManyOperations(60));
-    expect(lines).toHaveLength(60);
-    expect(lines[0]).toBe('+ operation GET /api/v2/bulk/item0 (Bulk_op0)');
-    expect(lines[59]).toBe('+ operation DELETE /api/v2/bulk/item59 (Bulk_op59)');
-  });
-
-  it('names removed and added properties, with the type and required-ness of the new one', () => {
-    const after = vendored();
-    const schema = statusSchema(after);
-    delete schema.properties?.errorCode;
-    if (schema.properties) schema.properties.cancelReason = { type: 'string' };
-    const accountItem = property(after, 'accounts').items;
-    if (accountItem?.properties) accountItem.properties.email = { type: 'string' };
-    expect(diffSpecs(vendored(), after)).toEqual([
-      '- AuthSessionStatusVo.errorCode: property removed',
-      '+ AuthSessionStatusVo.accounts[].email: property added (string, optional)',
-      '+ AuthSessionStatusVo.cancelReason: property added (string, optional)',
-    ]);
-  });
-
-  it('names required-ness changes in both directions', () => {
-    const after = vendored();
-    statusSchema(after).required = ['sessionId', 'status', 'expiresAt'];
-    expect(diffSpecs(vendored(), after)).toEqual([
-      '~ AuthSessionStatusVo.requiresSelection: now optional',
-      '~ AuthSessionStatusVo.expiresAt: now required',
-    ]);
-  });
-
-  it('names a type change of a property', () => {
-    const after = vendored();
-    property(after, 'errorCode').type = 'string';
-    expect(diffSpecs(vendored(), after)).toEqual([
-      '~ AuthSessionStatusVo.errorCode: type changed from number to string',
-    ]);
-  });
-
-  it('names platform values added and removed in accounts[] and selectableAccounts[]', () => {
-    const after = vendored();
-    const accounts = property(after, 'accounts.platform');
-    accounts.enum = [...(accounts.enum ?? []).filter((value) => value !== 'KWAI'), 'weibo'];
-    const selectable = property(after, 'selectableAccounts.platform');
-    selectable.enum = (selectable.enum ?? []).filter((value) => value !== 'google_business');
-    expect(diffSpecs(vendored(), after)).toEqual([
-      '+ AuthSessionStatusVo.accounts[].platform: enum value "weibo" added',
-      '- AuthSessionStatusVo.accounts[].platform: enum value "KWAI" removed',
-      '- AuthSessionStatusVo.selectableAccounts[].platform: enum value "google_business" removed',
-    ]);
-  });
-
-  it('sees through a $ref: moving the account item schema to components changes nothing', () => {
-    const after = vendored();
-    const accounts = property(after, 'accounts');
-    after.components.schemas.ConnectedAccountVo = accounts.items ?? {};
-    accounts.items = { $ref: '#/components/schemas/ConnectedAccountVo' };
-    expect(diffSpecs(vendored(), after)).toEqual([]);
-  });
-
-  it('names a removed status schema once, without listing its properties', () => {
-    const after = vendored();
-    delete after.components.schemas.AuthSessionStatusVo;
-    expect(diffSpecs(vendored(), after)).toEqual(['- AuthSessionStatusVo: schema removed']);
-  });
-
-  it('treats a missing previous spec as empty', () => {
-    expect(diffSpecs(undefined, vendored())).toEqual([
-      `+ operation GET ${STATUS_PATH} (AuthController_getAuthStatus_v2)`,
-      '+ AuthSessionStatusVo: schema added',
-    ]);
+      'a $ref this package cannot follow: "other.yaml#/Foo"',
+    ],
+  ])('refuses a document where %s', (_, edit, message) => {
+    const doc = readJson(SEED_VERSION) as Json;
+    edit(doc);
+    expect(() => sliceSpec(doc, 'doc')).toThrow(message);
   });
 });
 
-describe('npm run spec:update', () => {
-  let project: ProjectCopy;
-  const specIn = (name: string) => path.join(project.dir, name);
-  const readCopy = (file: string) => readFile(path.join(project.dir, file), 'utf8');
+describe('diffSpecs', () => {
+  const seedVersion = sliceSpec(readJson(SEED_VERSION), 'seed version');
+  const newest = sliceSpec(readJson(NEWEST), 'newest');
+  const edited = (edit: (doc: Json) => void) => {
+    const doc = structuredClone(seedVersion) as Json;
+    edit(doc);
+    return doc;
+  };
+  const lines = (after: unknown) => formatDiff(diffSpecs(seedVersion, after)).split('\n');
 
-  beforeEach(async () => {
+  it('names every change that matters in the newest upstream version, breaking ones marked', () => {
+    const diff = diffSpecs(seedVersion, newest);
+    const text = formatDiff(diff);
+    const status = text.slice(text.indexOf(`GET ${STATUS_PATH}`));
+    const start = text.slice(0, text.indexOf(`GET ${STATUS_PATH}`));
+    expect(status).toContain(
+      '! answer data.status: enum (pending, completed, failed) dropped, now any string',
+    );
+    for (const [field, type] of [
+      ['errorCode', 'number'],
+      ['accountId', 'string'],
+      ['accountIds', 'array<string>'],
+      ['accounts', 'array<object>'],
+      ['selectableAccounts', 'array<object>'],
+    ]) {
+      expect(status).toContain(`! answer data.${field}: removed (was ${type}, optional)`);
+    }
+    for (const block of [start, status]) {
+      expect(block).toContain(
+        '! path parameter platform: enum added, only douyin, xhs, wxSph, KWAI, wxGzh, bilibili (was any string)',
+      );
+      expect(block).toContain('- example validationFailed10002 removed');
+      expect(block).toContain('- example unauthorized401 removed');
+    }
+    expect(status).toContain('- example channelAuthSessionInvalid15039 removed');
+    expect(status).toContain('- example channelAuthPlatformMismatch15040 removed');
+    for (const field of ['url', 'sessionId', 'expiresAt']) {
+      expect(start).toContain(`! answer data.${field}: no longer required`);
+    }
+    expect(start).toContain('~ answer data.expiresAt: format date-time dropped');
+    // Nested fields of a dropped array are not listed one by one.
+    expect(text).not.toContain('accounts[]');
+    expect(text).toMatch(/~ \d+ text edits \(summary, description, title, example\), not listed/);
+    expect(diff.breaking).toBe(16);
+  });
+
+  it('sees nothing when a schema is inlined, renamed, or an orphaned schema changes', () => {
+    const after = edited((doc) => {
+      const data = op(doc, STATUS_PATH).responses['200'].content['application/json'].schema.properties;
+      data.data = { $ref: '#/components/schemas/SessionStatus' };
+      doc.components.schemas.SessionStatus = doc.components.schemas.AuthSessionStatusVo;
+      doc.components.schemas.AuthSessionStatusVo = { type: 'object', properties: {} };
+      op(doc, START_PATH).responses['200'].content['application/json'].schema.properties.data =
+        doc.components.schemas.AuthStartVo;
+    });
+    expect(formatDiff(diffSpecs(seedVersion, after))).toBe('No changes to the operations this package uses.');
+  });
+
+  it('counts description-only edits on one line and reports no change that matters', () => {
+    const diff = diffSpecs(
+      seedVersion,
+      edited((doc) => {
+        op(doc, STATUS_PATH).description = 'changed';
+        doc.components.schemas.AuthSessionStatusVo.properties.status.description = 'changed';
+      }),
+    );
+    expect(diff.changes).toBe(0);
+    expect(formatDiff(diff)).toContain('~ 2 text edits (summary, description, title, example), not listed');
+  });
+
+  it.each([
+    [
+      'a renamed field the package reads',
+      (doc: Json) => {
+        const props = doc.components.schemas.AuthSessionStatusVo.properties;
+        props.failureCode = props.errorCode;
+        delete props.errorCode;
+      },
+      [
+        '! answer data.errorCode: removed (was number, optional)',
+        '+ answer data.failureCode: added (number, optional)',
+      ],
+    ],
+    [
+      'a new status value',
+      (doc: Json) => doc.components.schemas.AuthSessionStatusVo.properties.status.enum.push('cancelled'),
+      ['! answer data.status: enum value cancelled added (a new status the waiter does not handle)'],
+    ],
+    [
+      'a retyped field',
+      (doc: Json) => {
+        doc.components.schemas.AuthSessionStatusVo.properties.errorCode.type = 'string';
+      },
+      ['! answer data.errorCode: type number → string'],
+    ],
+    [
+      'a new platform in accounts',
+      (doc: Json) =>
+        doc.components.schemas.AuthSessionStatusVo.properties.accounts.items.properties.platform.enum.push(
+          'weibo',
+        ),
+      ['+ answer data.accounts[].platform: enum value weibo added'],
+    ],
+    [
+      'a new optional parameter',
+      (doc: Json) =>
+        op(doc, START_PATH).parameters.push({ name: 'lang', in: 'query', schema: { type: 'string' } }),
+      ['+ query parameter lang: added (string, optional)'],
+    ],
+  ])('names %s', (_, edit, expected) => {
+    const found = lines(edited(edit));
+    for (const line of expected) expect(found).toContain(`  ${line}`);
+    const breaking = expected.some((line) => line.startsWith('!'));
+    expect(found.at(-1)).toMatch(breaking ? /, [1-9]\d* breaking/ : /, 0 breaking/);
+  });
+});
+
+/** Every file of the copy's openapi/ and src/, hashed: "the tree is exactly as before". */
+async function snapshot(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const top of ['openapi', 'src']) {
+    const entries = await readdir(path.join(dir, top), { recursive: true, withFileTypes: true });
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      const file = path.join(entry.parentPath, entry.name);
+      out.set(
+        path.relative(dir, file),
+        createHash('sha256')
+          .update(await readFile(file))
+          .digest('hex'),
+      );
+    }
+  }
+  return out;
+}
+
+// One copy, walked through in order: each step starts from the state the previous one left.
+describe('npm run spec:update on the upstream fixtures', () => {
+  let project: ProjectCopy;
+  let adopted: Map<string, string>;
+  let adoptedSpec: string;
+
+  beforeAll(async () => {
     project = await copyProject();
   });
-  afterEach(async () => {
-    await project.cleanup();
+  afterAll(async () => {
+    await project?.cleanup();
   });
 
   it(
-    'adds a status value, regenerates the types and fails loudly when code depends on the old set',
+    'adopts the seed version cleanly: two operations, the status operation as in the seed',
     async () => {
-      // Code with an exhaustive switch over the status, as the waiter has: a new value must break it.
-      await writeFile(
-        path.join(project.dir, 'src/spec-canary.ts'),
-        [
-          "import type { components } from './generated/aitoearn.js';",
-          "export function canary(status: components['schemas']['AuthSessionStatusVo']['status']): string {",
-          "  if (status === 'pending' || status === 'completed' || status === 'failed') return status;",
-          '  const rest: never = status;',
-          '  return rest;',
-          '}',
-          '',
-        ].join('\n'),
+      const result = await runSpecUpdate(project.dir, SEED_VERSION);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('Type check passed.');
+      adoptedSpec = await readFile(path.join(project.dir, SPEC_FILE), 'utf8');
+      const written = YAML.parse(adoptedSpec) as Json;
+      const operations = Object.entries(written.paths).flatMap(([route, item]) =>
+        Object.keys(item as Json).map((method) => `${method} ${route}`),
       );
-      const fixture = YAML.stringify(withNewStatus());
-      await writeFile(specIn('new-status.yaml'), fixture);
-
-      const result = await runSpecUpdate(project.dir, specIn('new-status.yaml'));
-
-      expect(result.stdout).toContain('+ AuthSessionStatusVo.status: enum value "cancelled" added');
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain(
-        'The spec was updated and the types regenerated, but the code no longer',
-      );
-      expect(result.stderr).toMatch(/src\/spec-canary\.ts\(\d+,\d+\): error TS2322/);
-      // YAML input is written as it came, byte for byte.
-      expect(await readCopy(SPEC_FILE)).toBe(fixture);
-      expect(await readCopy(GENERATED_FILE)).toContain('"pending" | "completed" | "failed" | "cancelled"');
+      expect(operations).toEqual([`get ${START_PATH}`, `get ${STATUS_PATH}`]);
+      expect(contract(written, STATUS_PATH)).toEqual(contract(SEED, STATUS_PATH));
+      expect(statusData(written)).toEqual(statusData(SEED as Json));
+      const generated = await readFile(path.join(project.dir, GENERATED_FILE), 'utf8');
+      expect(generated).toContain(`"${START_PATH}": {`);
+      adopted = await snapshot(project.dir);
     },
     SPAWN_TIMEOUT_MS,
   );
 
   it(
-    'widens status to a plain string in the summary and in the generated types',
+    'changes no byte when run again on the same input, or on its own output',
     async () => {
-      await writeFile(specIn('widened.yaml'), YAML.stringify(withWidenedStatus()));
-
-      const result = await runSpecUpdate(project.dir, specIn('widened.yaml'));
-
-      // Whether the code still type-checks depends on what switches over the status; not asserted here.
-      expect(result.stdout).toContain(
-        '~ AuthSessionStatusVo.status: type changed from string enum to string',
-      );
-      expect(result.stdout).toContain(`Regenerated ${GENERATED_FILE} (changed).`);
-      const generated = await readCopy(GENERATED_FILE);
-      expect(vendoredGenerated).toContain('status: "pending" | "completed" | "failed";');
-      expect(generated).not.toContain('"pending" | "completed" | "failed"');
-      expect(generated).toMatch(/\bstatus: string;/);
-    },
-    SPAWN_TIMEOUT_MS,
-  );
-
-  it(
-    'fetches a JSON spec with an added operation from a URL and writes it as YAML',
-    async () => {
-      const body = JSON.stringify(withAddedOperation());
-      const server = createServer((req, res) => {
-        res.writeHead(req.url === '/openapi.json' ? 200 : 404, { 'content-type': 'application/json' });
-        res.end(req.url === '/openapi.json' ? body : '{}');
-      });
-      const url = await listen(server);
-      try {
-        const result = await runSpecUpdate(project.dir, `${url}/openapi.json`);
-
+      await writeFile(path.join(project.dir, 'again.yaml'), adoptedSpec);
+      for (const input of [SEED_VERSION, path.join(project.dir, 'again.yaml')]) {
+        const result = await runSpecUpdate(project.dir, input);
         expect(result.code, result.stderr).toBe(0);
-        expect(result.stdout).toContain(
-          '+ operation POST /api/v2/channels/accounts/auth/{platform}/url (AuthController_createAuthUrl_v2)',
-        );
-        expect(result.stdout).toContain('Type check passed.');
-        const written = await readCopy(SPEC_FILE);
-        expect(written.trimStart().startsWith('{')).toBe(false);
-        expect(YAML.parse(written)).toEqual(JSON.parse(body));
-        expect(await readCopy(GENERATED_FILE)).toContain(
-          '"/api/v2/channels/accounts/auth/{platform}/url": {',
-        );
-      } finally {
-        await new Promise((resolve) => server.close(resolve));
+        expect(result.stdout).toContain('are up to date; nothing was written.');
+        expect(await snapshot(project.dir)).toEqual(adopted);
       }
     },
     SPAWN_TIMEOUT_MS,
   );
 
   it(
-    'handles a spec with 60 more operations',
+    'refuses the newest version, naming what breaks, and leaves the tree exactly as it was',
     async () => {
-      await writeFile(specIn('many.yaml'), YAML.stringify(withManyOperations(60)));
+      const result = await runSpecUpdate(project.dir, NEWEST);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(
+        'answer data.status: enum (pending, completed, failed) dropped, now any string',
+      );
+      expect(result.stdout).toContain('26 changes, 16 breaking (marked !)');
+      expect(result.stderr).toContain('Refused: 16 breaking changes (marked !). Nothing was written;');
+      expect(result.stderr).toContain('Pass --adopt to take them anyway');
+      expect(await snapshot(project.dir)).toEqual(adopted);
+    },
+    SPAWN_TIMEOUT_MS,
+  );
 
-      const result = await runSpecUpdate(project.dir, specIn('many.yaml'));
-
-      expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toContain('61 operations, was 1');
-      expect(result.stdout.match(/^ {2}\+ operation /gm)).toHaveLength(60);
-      const generated = await readCopy(GENERATED_FILE);
-      expect(generated.match(/^ {4}"\/api\/v2\/bulk\/item\d+": \{$/gm)).toHaveLength(60);
+  it.each([
+    [NEWEST, 1, 'Changes that matter, 16 of them breaking. Nothing was written (--check).'],
+    [SEED_VERSION, 0, 'Nothing that matters changed. Nothing was written (--check).'],
+  ])(
+    '--check on %s exits %i and writes nothing',
+    async (input, code, message) => {
+      const result = await runSpecUpdate(project.dir, input, ['--check']);
+      expect(result.code).toBe(code);
+      expect(result.stdout + result.stderr).toContain(message);
+      expect(await snapshot(project.dir)).toEqual(adopted);
     },
     SPAWN_TIMEOUT_MS,
   );
 
   it(
-    'reports no changes for the same spec given as JSON, writes YAML and regenerates identical types',
+    'with --adopt writes the newest version, then reports each type error with the upstream change behind it and restores the tree',
     async () => {
-      await writeFile(specIn('same.json'), JSON.stringify(vendored(), null, 2));
-
-      const result = await runSpecUpdate(project.dir, specIn('same.json'));
-
-      expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toContain('No changes to operations or to AuthSessionStatusVo.');
-      expect(result.stdout).toContain(`Regenerated ${GENERATED_FILE} (unchanged).`);
-      const written = await readCopy(SPEC_FILE);
-      expect(written.trimStart().startsWith('{')).toBe(false);
-      expect(YAML.parse(written)).toEqual(vendored());
-      expect(await readCopy(GENERATED_FILE)).toBe(vendoredGenerated);
+      const result = await runSpecUpdate(project.dir, NEWEST, ['--adopt']);
+      expect(result.stdout).toContain(`Wrote ${SPEC_FILE} and ${GENERATED_FILE}.`);
+      // The package reads errorCode and the accounts (AuthFailedError, the command's output): it cannot build.
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/The project no longer type-checks with the new spec \(\d+ errors\)/);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `error TS2339: Property 'errorCode' does not exist[^\\n]*\\n(?:  .*\\n)*?    ← upstream: GET ${escapeRegExp(STATUS_PATH)}: answer data.errorCode: removed`,
+        ),
+      );
+      // Every error is followed by its cause, or by an honest "no upstream change named".
+      const errors = result.stderr.match(/^ {2}\S.*error TS\d+/gm) ?? [];
+      const attributions = result.stderr.match(/^ {4}← /gm) ?? [];
+      expect(errors.length).toBeGreaterThan(0);
+      expect(attributions.length).toBeGreaterThanOrEqual(errors.length);
+      expect(result.stderr).toContain(`Restored ${SPEC_FILE} and ${GENERATED_FILE} as they were`);
+      expect(await snapshot(project.dir)).toEqual(adopted);
     },
     SPAWN_TIMEOUT_MS,
   );
 });
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 // Each case only reads its input, so they share one copy and run side by side.
-describe.concurrent('npm run spec:update refuses bad input and writes nothing', () => {
+describe.concurrent('npm run spec:update refuses bad input and leaves the tree as it was', () => {
   let project: ProjectCopy;
   let server: Server;
   let url: string;
+  let before: Map<string, string>;
+  const seedVersionText = readFileSync(SEED_VERSION, 'utf8');
 
   beforeAll(async () => {
     project = await copyProject();
-    const noStatus = vendored();
-    delete noStatus.paths[STATUS_PATH];
-    addOperation(noStatus, '/api/v2/other', 'get', 'Other_get');
+    const noStart = readJson(SEED_VERSION) as Json;
+    delete noStart.paths[START_PATH];
+    const ungeneratable = readJson(SEED_VERSION) as Json;
+    op(ungeneratable, STATUS_PATH).parameters = 7;
     const fixtures: Record<string, string> = {
-      'no-status.yaml': YAML.stringify(noStatus),
-      'broken.json': vendoredJson().slice(0, 200),
+      'no-start.yaml': YAML.stringify(noStart),
+      'ungeneratable.json': JSON.stringify(ungeneratable),
+      'broken.json': seedVersionText.slice(0, 200),
       'broken.yaml': 'openapi: 3.0.1\npaths: {\n  a: [\n',
       'not-a-spec.yaml': 'title: shopping list\nitems:\n  - milk\n',
       'swagger.json': JSON.stringify({ swagger: '2.0', paths: {} }),
@@ -348,18 +361,34 @@ describe.concurrent('npm run spec:update refuses bad input and writes nothing', 
       'text.txt': 'just some words',
     };
     for (const [name, text] of Object.entries(fixtures)) await writeFile(path.join(project.dir, name), text);
-    server = createServer((_req, res) => {
-      res.writeHead(404).end('not here');
+    server = createServer((req, res) => {
+      if (req.url === '/huge.json') {
+        // No Content-Length: the cap must hold while streaming.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(1024 * 1024, 0x20);
+        for (let i = 0; i < 17; i += 1) res.write(chunk);
+        res.end('{}');
+      } else if (req.url === '/declared-huge.json') {
+        res.writeHead(200, { 'content-length': String(100 * 1024 * 1024) });
+        res.flushHeaders();
+      } else if (req.url === '/hang.json') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"openapi": ');
+      } else {
+        res.writeHead(404).end('not here');
+      }
     });
     url = await listen(server);
+    before = await snapshot(project.dir);
   });
   afterAll(async () => {
+    server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
     await project?.cleanup();
   });
 
   it.for([
-    { input: '(no argument)', code: 2, message: 'Missing the spec to read.' },
+    { input: '(none)', code: 2, message: 'Missing the spec to read.' },
     { input: 'missing.yaml', code: 1, message: 'missing.yaml: no such file.' },
     { input: 'broken.json', code: 1, message: 'broken.json is neither JSON nor YAML (JSON parser:' },
     { input: 'broken.yaml', code: 1, message: 'broken.yaml is neither JSON nor YAML (YAML parser:' },
@@ -372,38 +401,45 @@ describe.concurrent('npm run spec:update refuses bad input and writes nothing', 
     },
     { input: 'text.txt', code: 1, message: 'expected a mapping at the top level, got the text "just some' },
     {
-      input: 'no-status.yaml',
+      input: 'no-start.yaml',
       code: 1,
-      message: `has no GET ${STATUS_PATH}, the authorization status operation this package is built on. Refusing to update; nothing was written.`,
+      message: `has no GET ${START_PATH}, which this package calls. Refusing to update; nothing was written.`,
+    },
+    {
+      input: 'ungeneratable.json --adopt',
+      code: 1,
+      message: 'openapi-typescript could not generate types from the new slice; nothing was written:',
     },
     { input: 'URL/openapi.json', code: 1, message: 'the server answered HTTP 404.' },
+    { input: 'URL/huge.json', code: 1, message: 'it is over 16.0 MB; a spec is at most 16 MB here.' },
+    { input: 'URL/declared-huge.json', code: 1, message: 'it is 100.0 MB; a spec is at most 16 MB here.' },
+    { input: 'URL/hang.json --timeout 1', code: 1, message: 'no complete answer within 1 s.' },
+    {
+      input: 'http://example.com/openapi.json',
+      code: 1,
+      message: 'only https URLs are accepted (plain http only from this machine).',
+    },
+    { input: 'x.json --check --adopt', code: 2, message: '--check writes nothing: it cannot be combined' },
   ])(
     'exits $code for $input',
     { timeout: SPAWN_TIMEOUT_MS },
     async ({ input, code, message }, { expect }) => {
+      const [first, ...flags] = input.split(' ');
       const source =
-        input === '(no argument)' ? undefined : input.startsWith('URL/') ? `${url}/${input.slice(4)}` : input; // relative: the script resolves it against its working directory, the copy
-      const result = await runSpecUpdate(project.dir, source);
+        first === '(none)'
+          ? undefined
+          : first?.startsWith('URL/')
+            ? `${url}/${first.slice(4)}`
+            : first; // relative: the script resolves it against its working directory, the copy
+      const result = await runSpecUpdate(project.dir, source, flags);
 
       expect(result.code).toBe(code);
       expect(result.stderr).toContain(message);
-      expect(result.stdout).toBe('');
-      expect(await readFile(path.join(project.dir, SPEC_FILE), 'utf8')).toBe(vendoredSpec);
-      expect(await readFile(path.join(project.dir, GENERATED_FILE), 'utf8')).toBe(vendoredGenerated);
+      expect(await snapshot(project.dir)).toEqual(before);
     },
   );
 });
 
-it('leaves the real openapi/ and src/generated/ alone', async () => {
-  expect(await readFile(path.join(REPO_ROOT, SPEC_FILE), 'utf8')).toBe(vendoredSpec);
-  expect(await readFile(path.join(REPO_ROOT, GENERATED_FILE), 'utf8')).toBe(vendoredGenerated);
+it('leaves the real project alone: every run above works on a copy', async () => {
+  expect(await snapshot(REPO_ROOT)).toEqual(realProjectBefore);
 });
-
-function vendoredJson(): string {
-  return JSON.stringify(vendored(), null, 2);
-}
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}

@@ -19,9 +19,26 @@ export const EXIT = Object.freeze({
   timeout: 4,
   apiError: 5,
   unavailable: 6,
+  bug: 70,
   sigint: 130,
   sigterm: 143,
 });
+
+export type ExitName = keyof typeof EXIT;
+
+/** What each exit code means, for `--help` and the README; in the order they are listed. */
+export const EXIT_MEANINGS: Readonly<Record<ExitName, string>> = {
+  ok: 'completed (status: the request succeeded)',
+  failed: 'authorization failed (the session ended with status "failed")',
+  usage: 'usage or bad input; nothing was sent',
+  expired: 'session expired or invalid (code 15039, or expiresAt passed)',
+  timeout: 'local timeout (--timeout ran out)',
+  apiError: 'terminal API error (bad key, platform mismatch, validation, other codes)',
+  unavailable: 'API unreachable until the deadline (worth retrying later)',
+  bug: 'a bug in aitoearn-auth (EX_SOFTWARE): please report it; retrying will not help',
+  sigint: 'interrupted (Ctrl-C, SIGINT)',
+  sigterm: 'terminated (SIGTERM)',
+};
 
 /** The `outcome` of the `--json` result line. `ok` is a `status` request that succeeded. */
 export type Outcome =
@@ -32,7 +49,8 @@ export type Outcome =
   | 'timeout'
   | 'aborted'
   | 'api-error'
-  | 'unavailable';
+  | 'unavailable'
+  | 'bug';
 
 export type InterruptSignal = 'SIGINT' | 'SIGTERM';
 
@@ -74,6 +92,6 @@ export function classify(error: unknown): Classified {
   if (error instanceof AitoearnTransportError) {
     return isTransient(error) ? end('unavailable', EXIT.unavailable) : end('api-error', EXIT.apiError);
   }
-  // Not ours (a bug, or the runtime failing): say so, with the code scripts treat as "try again later".
-  return end('unavailable', EXIT.unavailable);
+  // Not one of ours: a bug (ours, or the runtime's). Not "unavailable": a script must not retry it forever.
+  return end('bug', EXIT.bug);
 }

@@ -1,41 +1,111 @@
-/** The `--help` text. The exit-code table here is part of the command's contract (README repeats it). */
-export const HELP = `Usage:
-  aitoearn-auth connect <platform> [options]             start an authorization, open it, wait (connect --help)
-  aitoearn-auth wait <platform> <sessionId> [options]    wait until the user finishes authorizing
-  aitoearn-auth status <platform> <sessionId> [options]  ask once and print the session
-  aitoearn-auth sandbox [--port N] [--host H]            run a local stand-in for the API until Ctrl-C
+import { PLATFORMS } from '../platforms.js';
+import { COMMANDS, type CommandName, OPTIONS, type OptionName, optionsOf } from './args.js';
+import { EXIT, EXIT_MEANINGS, type ExitName } from './exit-codes.js';
 
-Options (wait, status):
-  --site cn|ai          https://aitoearn.cn or https://aitoearn.ai (env AITOEARN_SITE; default ai)
-  --base-url URL        another API origin: https, or http to 127.0.0.1/localhost (env AITOEARN_BASE_URL)
-  --api-key-file PATH   read the API key from PATH ('-' = stdin); otherwise from env AITOEARN_API_KEY.
-                        The key is never accepted as an argument: other users would see it in 'ps'.
-  --timeout SECONDS     wait only: give up after this long (default 600; a session's own 5-minute
-                        lifetime usually ends the wait first)
-Options (all):
-  --json                stdout is NDJSON: {"type":"poll",...} per check, then one {"type":"result",...}
-  -q, --quiet           no progress; only the result on stdout (errors still go to stderr)
-  -h, --help            show this help
-  -V, --version         print the version
-Options (sandbox):
-  --port N              TCP port (default 0: a free one)
-  --host H              interface to bind (default 127.0.0.1)
+const NAME = 'aitoearn-auth';
+const COLUMN = 24;
 
-Flags beat environment variables. On a terminal, 'wait' shows one live line; press Enter to check now.
-NO_COLOR turns colour off.
+function usageLine(command: CommandName): string {
+  const { args } = COMMANDS[command];
+  return [NAME, command, ...args, '[options]'].join(' ');
+}
 
-Exit codes:
-  0    completed (status: the request succeeded)
-  1    authorization failed (the session ended with status "failed")
-  2    usage or bad input; nothing was sent
-  3    session expired or invalid (code 15039, or expiresAt passed)
-  4    local timeout (--timeout ran out)
-  5    terminal API error (bad key, platform mismatch, validation, other codes)
-  6    API unreachable until the deadline
-  130  interrupted (Ctrl-C, SIGINT)
-  143  terminated (SIGTERM)
+/** `  --timeout SECONDS     give up …`, continuation lines indented under the text. */
+function optionLines(names: readonly OptionName[]): string[] {
+  return names.flatMap((name) => {
+    const option: { value?: string; short?: string; help: string } = OPTIONS[name];
+    const flag = `${option.short ? `-${option.short}, ` : ''}--${name}${option.value ? ` ${option.value}` : ''}`;
+    const [first = '', ...more] = option.help.split('\n');
+    return [`  ${flag.padEnd(COLUMN - 3)} ${first}`, ...more.map((line) => `${' '.repeat(COLUMN)}${line}`)];
+  });
+}
 
-Examples:
-  AITOEARN_API_KEY=... aitoearn-auth wait douyin 3f1c... --timeout 120
-  aitoearn-auth status youtube 3f1c... --api-key-file ~/.aitoearn-key --json
-`;
+function exitLines(names: readonly ExitName[]): string[] {
+  return names.map((name) => `  ${String(EXIT[name]).padEnd(5)}${EXIT_MEANINGS[name]}`);
+}
+
+/** Wraps a comma-separated list to the help's width. */
+function wrapList(items: readonly string[], indent: string, width = 100): string[] {
+  const lines: string[] = [];
+  let line = indent;
+  for (const item of items) {
+    const next = line === indent ? `${indent}${item}` : `${line}, ${item}`;
+    if (next.length > width && line !== indent) {
+      lines.push(`${line},`);
+      line = `${indent}${item}`;
+    } else line = next;
+  }
+  lines.push(line);
+  return lines;
+}
+
+const PLATFORM_LINES = [
+  'Platforms (as the API spells them; anything else is refused before a request is sent):',
+  ...wrapList(PLATFORMS, '  '),
+];
+
+/** The `--help` text: every command, every option, the platforms and the exit codes. */
+export function mainHelp(): string {
+  const rows: [string, string][] = [
+    ...(Object.keys(COMMANDS) as CommandName[]).map((name): [string, string] => [
+      [name, ...COMMANDS[name].args].join(' '),
+      COMMANDS[name].summary,
+    ]),
+    ['help <command>', "show one command's usage, options and exit codes"],
+    ['version', 'print the version (also -v, --version)'],
+  ];
+  const width = Math.max(...rows.map(([usage]) => usage.length)) + 2;
+  const allExits = Object.keys(EXIT) as ExitName[];
+  return [
+    'Usage:',
+    ...rows.map(([usage, summary]) => `  ${NAME} ${usage.padEnd(width)}${summary}`),
+    '',
+    'Options (connect, wait, status):',
+    ...optionLines(['site', 'base-url', 'api-key-file']),
+    'Options (connect, wait):',
+    ...optionLines(['timeout']),
+    'Options (connect):',
+    ...optionLines(['group-id', 'no-open', 'no-callback']),
+    'Options (sandbox):',
+    ...optionLines(['port', 'host']),
+    'Options (all):',
+    ...optionLines(['json', 'quiet', 'help', 'version']),
+    '',
+    ...PLATFORM_LINES,
+    '',
+    "Flags beat environment variables. On a terminal, 'connect' and 'wait' show one live line; press Enter to\ncheck now.",
+    'NO_COLOR turns colour off. AITOEARN_DEBUG=1 adds the stack trace to a bug report (exit 70).',
+    '',
+    'Exit codes:',
+    ...exitLines(allExits),
+    '',
+    'Examples:',
+    ...(Object.keys(COMMANDS) as CommandName[]).flatMap((name) =>
+      COMMANDS[name].examples.map((e) => `  ${e}`),
+    ),
+    '',
+  ].join('\n');
+}
+
+/** `aitoearn-auth help <command>` and `<command> --help`: that command's usage only. */
+export function commandHelp(command: CommandName): string {
+  const spec = COMMANDS[command];
+  const takesPlatform = (spec.args as readonly string[]).includes('<platform>');
+  return [
+    `Usage: ${usageLine(command)}`,
+    '',
+    `${spec.summary.charAt(0).toUpperCase()}${spec.summary.slice(1)}.`,
+    ...spec.details.split('\n'),
+    '',
+    'Options:',
+    ...optionLines(optionsOf(command)),
+    ...(takesPlatform ? ['', ...PLATFORM_LINES] : []),
+    '',
+    'Exit codes:',
+    ...exitLines(spec.exits),
+    '',
+    'Examples:',
+    ...spec.examples.map((e) => `  ${e}`),
+    '',
+  ].join('\n');
+}

@@ -1,23 +1,29 @@
 #!/usr/bin/env node
 import { type AitoearnClient, createAitoearnClient, getAuthStatus } from '../client.js';
+import { watchConnect } from '../connect/connect-account.js';
+import { AitoearnInputError, AuthTimeoutError } from '../errors.js';
 import type { AuthProgress } from '../poll/options.js';
-import { watchAuth } from '../poll/watch-auth.js';
+import { type AuthWatch, watchAuth } from '../poll/watch-auth.js';
 import { VERSION } from '../version.js';
 import { readApiKey } from './api-key.js';
 import {
   type Command,
+  type CommandName,
+  type ConnectCommand,
+  type OutputMode,
   parseCommandLine,
   type SandboxCommand,
   type SessionCommand,
   UsageError,
 } from './args.js';
-import { isConnectCommandLine, runConnect } from './connect.js';
+import { presentStart } from './connect.js';
+import { personLanguage } from './consent-link.js';
 import { classify, EXIT, Interrupted } from './exit-codes.js';
-import { HELP } from './help.js';
+import { commandHelp, mainHelp } from './help.js';
 import { ProgressView } from './progress.js';
 import {
+  accountCount,
   accountLines,
-  errorRecord,
   formatDuration,
   painter,
   pollRecord,
@@ -25,37 +31,104 @@ import {
   sessionLines,
   useColor,
 } from './render.js';
+import { jsonLine, sanitize } from './sanitize.js';
 import { Interrupts, listenForEnter } from './terminal.js';
 
 const { stdout, stderr, stdin, env } = process;
 const paint = painter(useColor(stderr, env));
 const out = (line: string) => stdout.write(`${line}\n`);
 const err = (line: string) => stderr.write(`${line}\n`);
-const json = (record: Record<string, unknown>) => out(JSON.stringify(record));
+/** Every NDJSON line goes through the sanitiser: server text in any field, at any depth we print. */
+const json = (record: Record<string, unknown>) => out(jsonLine(record));
 
-function usageError(message: string): number {
-  err(`aitoearn-auth: ${message}`);
-  err("Run 'aitoearn-auth --help' for usage.");
+function usageError(message: string, topic?: CommandName): number {
+  err(`aitoearn-auth: ${sanitize(message)}`);
+  err(`Run 'aitoearn-auth ${topic ? `help ${topic}` : '--help'}' for usage.`);
   return EXIT.usage;
 }
 
-/** Prints how a run ended (one result line with `--json`, one stderr line for humans) and returns its code. */
-function fail(error: unknown, mode: { json: boolean }, last?: AuthProgress): number {
-  const c = classify(error);
-  if (c.usage) return usageError(error instanceof Error ? error.message : String(error));
-  if (mode.json) {
-    const session = (error as { session?: AuthProgress['session'] }).session ?? last?.session;
-    json(resultRecord(c.outcome, c.exitCode, session, error));
+/** The command's word for a library option or parameter, so that a message names what the user typed. */
+function wordFor(field: string, command: SessionCommand | ConnectCommand): string | undefined {
+  switch (field) {
+    case 'baseUrl':
+      return command.baseUrlFrom ?? '--base-url';
+    case 'site':
+      return '--site';
+    case 'apiKey':
+      if (command.key.from === 'env') return 'AITOEARN_API_KEY';
+      return command.key.path === '-'
+        ? 'the API key on stdin'
+        : `the API key in ${JSON.stringify(command.key.path)}`;
+    case 'platform':
+      return '<platform>';
+    case 'sessionId':
+      return '<sessionId>';
+    case 'timeoutMs':
+      return '--timeout';
+    default:
+      return undefined;
   }
-  const message = error instanceof Interrupted ? 'interrupted' : (errorRecord(error).message as string);
-  err(`aitoearn-auth: ${paint(message, 'red')}`);
+}
+
+/**
+ * The message a person sees (and the `--json` result carries), in the command's words: `--timeout 2`
+ * rather than `timeoutMs=2000`, `--base-url` rather than `baseUrl`.
+ */
+function messageOf(error: unknown, command: SessionCommand | ConnectCommand | undefined): string {
+  if (error instanceof Interrupted) return 'interrupted';
+  if (error instanceof AuthTimeoutError && command?.timeoutText !== undefined) {
+    return `gave up after --timeout ${command.timeoutText} (last status: ${error.session?.status ?? 'none seen'})`;
+  }
+  if (error instanceof AitoearnInputError && command !== undefined) {
+    const word = wordFor(error.field, command);
+    const prefix = `Expected "${error.field}" to be`;
+    if (word !== undefined && error.message.startsWith(prefix)) {
+      return `${word} must be${error.message.slice(prefix.length).replace(/\.$/, '')}`;
+    }
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The API key, once read, so that a bug report (whose text we do not control) never shows it. */
+let keyToHide: string | undefined;
+const hideKey = (text: string) => (keyToHide ? text.split(keyToHide).join('[redacted]') : text);
+
+/** Prints how a run ended (one result line with `--json`, one stderr line for humans) and returns its code. */
+function fail(error: unknown, command: Command & OutputMode, last?: AuthProgress): number {
+  const session =
+    command.kind === 'wait' || command.kind === 'status' || command.kind === 'connect' ? command : undefined;
+  const c = classify(error);
+  const message = messageOf(error, session);
+  if (c.usage) return usageError(message, session?.kind);
+  if (command.json) {
+    const snapshot = (error as { session?: AuthProgress['session'] }).session ?? last?.session;
+    json(resultRecord(c.outcome, c.exitCode, snapshot, error, message));
+  }
+  if (c.outcome !== 'bug') {
+    err(`aitoearn-auth: ${paint(sanitize(message), 'red')}`);
+    return c.exitCode;
+  }
+  const name = error instanceof Error ? error.name : typeof error;
+  err(`aitoearn-auth: ${paint(`bug: ${sanitize(hideKey(`${name}: ${message}`))}`, 'red')}`);
+  err(
+    `This is a bug in aitoearn-auth ${VERSION}, not a problem with the session or the API; retrying will not help.`,
+  );
+  if (env.AITOEARN_DEBUG && error instanceof Error && error.stack) {
+    for (const line of hideKey(error.stack).split('\n').slice(1)) err(sanitize(line));
+  } else err('Please report it with this output; AITOEARN_DEBUG=1 adds the stack trace.');
   return c.exitCode;
 }
 
-async function client(command: SessionCommand, signal: AbortSignal): Promise<AitoearnClient> {
+async function client(
+  command: SessionCommand | ConnectCommand,
+  signal: AbortSignal,
+  acceptLanguage?: string,
+): Promise<AitoearnClient> {
   const apiKey = await readApiKey(command.key, env, stdin, signal);
+  keyToHide = apiKey;
   return createAitoearnClient({
     apiKey,
+    ...(acceptLanguage === undefined ? {} : { acceptLanguage }),
     ...(command.baseUrl === undefined ? {} : { baseUrl: command.baseUrl }),
     ...(command.site === undefined ? {} : { site: command.site }),
   });
@@ -69,17 +142,83 @@ async function wait(command: SessionCommand, signal: AbortSignal): Promise<numbe
     signal,
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
+  return follow(watch, command);
+}
+
+/**
+ * `connect`: starts the authorization (with a loopback listener for the browser's callback unless
+ * `--no-callback`), shows the person where to go, then follows the wait exactly as `wait` does.
+ */
+async function connect(command: ConnectCommand, signal: AbortSignal): Promise<number> {
+  const { platform, timeoutMs } = command;
+  const language = personLanguage(env);
+  const cleanups: (() => Promise<void>)[] = [];
+  let shown: Promise<void> | undefined;
+  const watch = watchConnect(await client(command, signal, language), {
+    platform,
+    signal,
+    callback: command.callback,
+    ...(command.groupId === undefined ? {} : { groupId: command.groupId }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    onStart: (start) => {
+      if (command.json) {
+        json({
+          type: 'started',
+          platform,
+          sessionId: start.sessionId,
+          url: start.url,
+          expiresAt: start.expiresAt,
+          ...(start.callbackUrl === undefined ? {} : { callbackUrl: start.callbackUrl }),
+        });
+      }
+      shown = presentStart(start, {
+        platform,
+        json: command.json,
+        // A browser needs a person at a screen: a terminal, and not a CI job.
+        open: command.open && stderr.isTTY === true && !env.CI,
+        qr: stderr.isTTY === true,
+        language,
+        err,
+        paint,
+        cleanups,
+      }).catch((error: unknown) => {
+        err(`aitoearn-auth: ${sanitize(error instanceof Error ? error.message : String(error))}`);
+      });
+    },
+  });
+  try {
+    // The person's instructions come before the first progress line.
+    return await follow(watch, command, () => shown);
+  } finally {
+    await shown;
+    await Promise.all(cleanups.map((c) => c().catch(() => {})));
+  }
+}
+
+/** The live view of a wait (`wait` and `connect`): progress, Enter checks now, the result. */
+async function follow(
+  watch: AuthWatch,
+  command: SessionCommand | ConnectCommand,
+  before?: () => Promise<void> | undefined,
+): Promise<number> {
+  const { platform } = command;
   const enterChecks = stdin.isTTY === true;
   const view =
     command.json || command.quiet
       ? undefined
       : new ProgressView(stderr, stderr.isTTY === true, paint, enterChecks);
-  const stopKeys = listenForEnter(stdin, () => watch.poke());
+  let first = true;
+  const stopKeys = listenForEnter(stdin, () => {
+    view?.checking();
+    watch.poke();
+  });
   let last: AuthProgress | undefined;
   try {
     for await (const event of watch) {
       last = event;
       if (command.json && !command.quiet) json(pollRecord(event));
+      if (first) await before?.();
+      first = false;
       view?.update(event);
     }
   } catch (error) {
@@ -96,8 +235,9 @@ async function wait(command: SessionCommand, signal: AbortSignal): Promise<numbe
     for (const line of accounts) out(line);
     if (!command.quiet) {
       const after = formatDuration(last?.elapsedMs ?? 0);
+      const id = command.kind === 'connect' && session ? ` (session ${sanitize(session.sessionId)})` : '';
       err(
-        `aitoearn-auth: ${paint('completed', 'green')} after ${after}; ${accounts.length} account(s) connected`,
+        `aitoearn-auth: ${paint('completed', 'green')} after ${after}; ${accountCount(accounts.length)} connected${id}`,
       );
     }
   }
@@ -118,16 +258,22 @@ async function status(command: SessionCommand, signal: AbortSignal): Promise<num
 
 async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<number> {
   // Loaded only here: `wait` and `status` start faster without the sandbox's modules.
-  const { startSandbox } = await import('../sandbox/index.js');
-  const running = await startSandbox({
-    port: command.port,
-    ...(command.host === undefined ? {} : { host: command.host }),
-  }).catch((error: unknown) => {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string')
-      throw new UsageError(`cannot listen on ${command.host ?? '127.0.0.1'}:${command.port} (${code})`);
-    throw error;
-  });
+  const { formatSandboxRequest, SandboxListenError, startSandbox } = await import('../sandbox/index.js');
+  let running: Awaited<ReturnType<typeof startSandbox>>;
+  try {
+    running = await startSandbox({
+      port: command.port,
+      ...(command.host === undefined ? {} : { host: command.host }),
+      ...(command.lifetimeMs === undefined ? {} : { sessionLifetimeMs: command.lifetimeMs }),
+      ...(command.verbose ? { onRequest: (request) => err(formatSandboxRequest(request)) } : {}),
+    });
+  } catch (error) {
+    // A busy port is not a usage error: the command line was fine, the machine's state was not.
+    if (!(error instanceof SandboxListenError)) throw error;
+    err(`aitoearn-auth: ${error.message}`);
+    return EXIT.unavailable;
+  }
+  for (const warning of running.warnings) err(`aitoearn-auth: warning: ${warning}`);
   if (command.json) json({ type: 'ready', url: running.url, apiKey: running.apiKey });
   else {
     out(`Sandbox listening on ${running.url}`);
@@ -151,34 +297,35 @@ async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<nu
   return classify(reason).exitCode;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  if (isConnectCommandLine(argv)) return runConnect(argv);
+async function main(argv: readonly string[], interrupts: Interrupts): Promise<number> {
   let command: Command;
   try {
     command = parseCommandLine(argv, env);
   } catch (error) {
-    return usageError(error instanceof Error ? error.message : String(error));
+    if (error instanceof UsageError) return usageError(error.message, error.command);
+    throw error;
   }
   if (command.kind === 'help') {
-    stdout.write(HELP);
+    stdout.write(command.topic === undefined ? mainHelp() : commandHelp(command.topic));
     return EXIT.ok;
   }
   if (command.kind === 'version') {
     out(VERSION);
     return EXIT.ok;
   }
-  const { signal } = new Interrupts().install();
+  const { signal } = interrupts.install();
   try {
     if (command.kind === 'sandbox') return await sandbox(command, signal);
+    if (command.kind === 'connect') return await connect(command, signal);
     return await (command.kind === 'wait' ? wait(command, signal) : status(command, signal));
   } catch (error) {
-    if (error instanceof UsageError) return usageError(error.message);
+    if (error instanceof UsageError) return usageError(error.message, command.kind);
     return fail(error, command);
   }
 }
 
 // A reader that closes the pipe early (`| head -1`) is not an error of ours.
 stdout.on('error', () => {});
-main(process.argv.slice(2)).then((code) => {
+main(process.argv.slice(2), new Interrupts()).then((code) => {
   process.exitCode = code;
 });

@@ -1,21 +1,20 @@
 import type { AuthProgress } from '../poll/options.js';
-import { changeKey, type Paint, progressLine } from './render.js';
+import { changeKey, type EnterHint, fitLine, type Paint, progressLine, progressSegments } from './render.js';
 
 const CLEAR_LINE = '\r\x1b[2K';
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching the colour escapes is the point.
-const ANSI = /\x1b\[[0-9;]*m/g;
 
 /**
  * Human progress on stderr. On a terminal: one line, redrawn in place on each event and every second in
- * between (the clocks keep moving). Elsewhere (a log file, CI): one line per change of status, selection
- * or warning, never one per poll.
+ * between (the clocks keep moving), shortened to the terminal's width. Elsewhere (a log file, CI): one line
+ * per change of status, selection or warning, never one per poll.
  */
 export class ProgressView {
   readonly #stream: NodeJS.WriteStream;
   readonly #live: boolean;
   readonly #paint: Paint;
-  readonly #hint: string;
+  readonly #enterChecks: boolean;
   #last: { event: AuthProgress; at: number } | undefined;
+  #checking = false;
   #lastKey: string | undefined;
   #ticker: NodeJS.Timeout | undefined;
   #drawn = false;
@@ -25,7 +24,7 @@ export class ProgressView {
     this.#stream = stream;
     this.#live = live;
     this.#paint = paint;
-    this.#hint = enterChecks ? `  ${paint('(Enter: check now)', 'dim')}` : '';
+    this.#enterChecks = enterChecks;
   }
 
   update(event: AuthProgress): void {
@@ -36,8 +35,15 @@ export class ProgressView {
       return;
     }
     this.#last = { event, at: performance.now() };
+    this.#checking = false;
     this.#draw();
     this.#ticker ??= setInterval(() => this.#draw(), 1000).unref();
+  }
+
+  /** Enter was pressed: say that a check is on its way, until its answer arrives. */
+  checking(): void {
+    this.#checking = true;
+    this.#draw();
   }
 
   /** Removes the live line so that the next output starts on a clean line. */
@@ -49,12 +55,13 @@ export class ProgressView {
   }
 
   #draw(): void {
-    if (!this.#last) return;
+    if (!this.#last || !this.#live) return;
     const { event, at } = this.#last;
-    let line = `${progressLine(event, this.#paint, performance.now() - at)}${this.#hint}`;
-    // A line that wraps cannot be redrawn with \r: cut it to the terminal's width (colour dropped then).
-    const width = (this.#stream.columns || 80) - 1;
-    if (line.replace(ANSI, '').length > width) line = `${line.replace(ANSI, '').slice(0, width - 1)}…`;
+    const enter: EnterHint = !this.#enterChecks ? 'none' : this.#checking ? 'checking' : 'hint';
+    // One clock reading per drawing, so that elapsed and left move together.
+    const segments = progressSegments(event, performance.now() - at, enter);
+    // A line that wraps cannot be redrawn with \r: it must fit in the terminal's width, less one column.
+    const line = fitLine(segments, this.#paint, (this.#stream.columns || 80) - 1);
     this.#stream.write(`${CLEAR_LINE}${line}`);
     this.#drawn = true;
   }

@@ -32,7 +32,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * 查询授权状态
+         * 获取授权状态
          * @description 接口说明：轮询平台授权 Session 状态
          */
         get: operations["AuthController_getAuthStatus_v2"];

@@ -69,10 +69,21 @@ export const sandboxDefaults = Object.freeze({
   allowedHosts: Object.freeze([] as string[]),
   maxSessions: 10_000,
   now: Date.now,
-  onError: (error: Error): void => {
-    process.emitWarning(`The sandbox server failed and keeps serving: ${error.message}`, 'SandboxWarning');
-  },
 } as const);
+
+/**
+ * The default `onError`: one process warning per kind of failure. A server out of file descriptors fails
+ * every accept until some are free; one warning says it, thousands would drown everything else.
+ */
+function warnOncePerCode(): (error: Error) => void {
+  const seen = new Set<string>();
+  return (error) => {
+    const code = String((error as NodeJS.ErrnoException).code ?? error.name);
+    if (seen.has(code)) return;
+    seen.add(code);
+    process.emitWarning(`The sandbox server failed (${error.message}); it keeps serving.`, 'SandboxWarning');
+  };
+}
 
 /** {@link SandboxOptions} with defaults applied and every value checked. */
 export interface SandboxConfig {
@@ -140,7 +151,7 @@ export function resolveSandboxOptions(options: SandboxOptions | undefined): Sand
     }
   }
   const onRequest = given.onRequest === undefined ? undefined : checkFunction('onRequest', given.onRequest);
-  const onError = checkFunction('onError', given.onError ?? sandboxDefaults.onError);
+  const onError = given.onError === undefined ? warnOncePerCode() : checkFunction('onError', given.onError);
   const maxSessions = checkInteger('maxSessions', given.maxSessions ?? sandboxDefaults.maxSessions, 1, 1e6);
 
   const now = checkFunction('now', given.now ?? sandboxDefaults.now);

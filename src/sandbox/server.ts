@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { AuthSession, Platform } from '../client.js';
+import type { AuthSession, AuthStart, Platform } from '../client.js';
 import { AitoearnError, AitoearnInputError, named } from '../errors.js';
 import { endingPagePolicy, renderConsentPage, renderEndingPage, renderResultPage } from './consent-page.js';
 import { crossSiteReason, hostAllowed, hostPolicy, isLoopbackBind, isWildcard, urlHost } from './guard.js';
@@ -104,19 +104,12 @@ type Action = (typeof ACTIONS)[number];
 const MAX_LOG = 1000;
 const MAX_BODY_BYTES = 64 * 1024;
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
-/** The start operation's answer `data`, structurally (until the client exports the operation's type). */
-interface StartData {
-  readonly url: string;
-  readonly sessionId: string;
-  readonly expiresAt: string;
-  readonly authInstructions?: { readonly 'en-US': string; readonly 'zh-CN': string };
-}
 const HTML_HEADERS: OutgoingHttpHeaders = {
   'Content-Security-Policy':
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
-  // Not 'no-referrer': with it Chromium sends `Origin: null` on the consent page's own form POSTs, which the
-  // Origin check then refuses (found by test/browser-connect.test.ts).
+  // Not 'no-referrer': under it Chrome sends `Origin: null` with the page's own form POSTs, which the
+  // cross-site guard must refuse. 'same-origin' still sends nothing to other sites.
   'Referrer-Policy': 'same-origin',
 };
 
@@ -187,6 +180,28 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
 
 function isFormRequest(req: IncomingMessage): boolean {
   return /^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '');
+}
+
+/**
+ * The URL to reach a sandbox bound to `host` and what to warn about. Bound to every interface (`0.0.0.0`,
+ * `::`), it is reached at the loopback address, which the client accepts over http; bound beyond loopback,
+ * its pages (which need no key) are on the network, and the person running it should know.
+ */
+export function describeBinding(host: string, port: number): { url: string; warnings: readonly string[] } {
+  const reachable = isWildcard(host) ? (host.includes(':') ? '[::1]' : '127.0.0.1') : urlHost(host);
+  const where = isWildcard(host) ? `every interface (${urlHost(host)})` : urlHost(host);
+  const warnings: string[] = isLoopbackBind(host)
+    ? []
+    : [
+        `The sandbox listens on ${where}, port ${port}: anyone on the network who can reach it can open its consent pages, which need no key, and approve or deny sessions. Bind 127.0.0.1 unless that is what you want.`,
+      ];
+  const url = `http://${reachable}:${port}`;
+  if (!isLoopbackBind(host) && !isWildcard(host)) {
+    warnings.push(
+      `The client accepts plain http only to loopback addresses, so ${url} serves browsers but not aitoearn-auth; bind 0.0.0.0 to reach it at http://127.0.0.1:${port} as well.`,
+    );
+  }
+  return Object.freeze({ url, warnings: Object.freeze(warnings) });
 }
 
 /**
@@ -295,7 +310,7 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   }
 
   /** A success of the API operations. */
-  function sendApiData(x: Exchange, data: AuthSession | StartData): void {
+  function sendApiData(x: Exchange, data: AuthSession | AuthStart): void {
     const body = { code: 0, message: apiMessage(0, x.language), data, requestId: x.requestId };
     send(x, 200, 'application/json; charset=utf-8', JSON.stringify(body), {}, 0);
   }
@@ -324,7 +339,7 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
         { 'Retry-After': String(Math.ceil(error.retryAfterMs / 1000)) },
       );
     }
-    const data: StartData = {
+    const data: AuthStart = {
       url: consentUrl(session),
       sessionId: session.id,
       expiresAt: new Date(session.expiresAt).toISOString(),
@@ -566,18 +581,8 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   });
   const { port } = server.address() as AddressInfo;
   policy = hostPolicy(config.host, port, config.allowedHosts);
-  // Bound to every interface, the loopback address reaches it, and the client accepts http to it.
-  const reachable = isWildcard(config.host)
-    ? config.host.includes(':')
-      ? '[::1]'
-      : '127.0.0.1'
-    : urlHost(config.host);
-  url = `http://${reachable}:${port}`;
-  const warnings = isLoopbackBind(config.host)
-    ? []
-    : [
-        `The sandbox listens on ${urlHost(config.host)}:${port}, beyond this machine: anyone who can reach it can open its consent pages, which need no key, and approve or deny sessions. Bind 127.0.0.1 unless that is what you want.`,
-      ];
+  const binding = describeBinding(config.host, port);
+  url = binding.url;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -591,7 +596,7 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
 
   return Object.freeze({
     url,
-    warnings: Object.freeze(warnings),
+    warnings: binding.warnings,
     apiKey: config.firstApiKey,
     createSession: (spec: SandboxSessionSpec) => created(store.create(parseSessionSpec(spec), config.now())),
     get requests() {

@@ -1,3 +1,5 @@
+import type { AuthInstructions } from '../client.js';
+
 /**
  * The start operation's query, checked as the real server's zod schema checks it (`StartAuthQuerySchema`):
  * `callbackUrl` is any http(s) URL (loopback included), `redirectUri` an http(s) URL whose host is a domain
@@ -58,7 +60,7 @@ export function parseStartQuery(search: URLSearchParams): StartQuery | undefined
 }
 
 /** What the sandbox tells the person for every platform (the real server has one text per platform). */
-export const SANDBOX_AUTH_INSTRUCTIONS = Object.freeze({
+export const SANDBOX_AUTH_INSTRUCTIONS: AuthInstructions = Object.freeze({
   'en-US': 'Open the link and approve or deny on the AiToEarn sandbox consent page.',
   'zh-CN': '请打开链接，在 AiToEarn 沙盒授权页面上批准或拒绝。',
 });
