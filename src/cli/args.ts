@@ -100,7 +100,7 @@ export const COMMANDS = {
     args: ['<platform>'],
     summary: 'start an authorization, show and open its URL, wait until it ends',
     details:
-      "Prints the URL and the platform's instructions (in Chinese when LC_ALL/LC_MESSAGES/LANG is zh_*), a QR\ncode on a terminal, and opens the browser; a data:image URL is written to a temporary file and opened.\nThe browser's last page posts to a one-time 127.0.0.1 address, so the end is noticed at once; polling\nruns anyway and always has the last word. Then as 'wait': live line, Enter checks now, the accounts on\nstdout. --json starts with {\"type\":\"started\",\"sessionId\",\"url\",\"expiresAt\",\"callbackUrl\",...}.",
+      'Prints the URL and the platform\'s instructions (in Chinese when LC_ALL/LC_MESSAGES/LANG is zh_*), a QR\ncode on a terminal, and opens the browser; a data:image URL is written to a temporary file and opened.\nThe browser\'s last page posts to a one-time 127.0.0.1 address, so the end is noticed at once; polling\nruns anyway and always has the last word. Then as \'wait\': live line, Enter checks now, the accounts on\nstdout. --json starts with {"type":"started","sessionId","url","expiresAt","callbackUrl",...}.',
     options: [...CONNECTION_OPTIONS, 'timeout', 'group-id', 'no-open', 'no-callback'],
     exits: [
       'ok',
