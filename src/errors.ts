@@ -271,9 +271,7 @@ export class AitoearnUnavailableError extends AitoearnError {
   constructor(failures: number, session: AuthSession | undefined, cause: unknown, expiresAt?: string) {
     const last = cause instanceof Error ? cause.message : String(cause);
     const expiry =
-      expiresAt === undefined
-        ? ''
-        : `; the session expired at ${expiresAt} meanwhile, so whether the authorization finished is unknown`;
+      expiresAt === undefined ? '' : `; the session expired at ${expiresAt} meanwhile (outcome unknown)`;
     super(
       `AiToEarn API unavailable: ${failures} request(s) in a row failed${expiry}; the last one: ${last}`,
       {

@@ -363,6 +363,29 @@ describe('abort', () => {
     await clock.advance(60_000);
     expect(server.calls).toHaveLength(phase === 'sleep' ? 1 : 2);
   });
+
+  it('an abort reason that looks transient is not retried, nor reported as a retry', async () => {
+    const controller = new AbortController();
+    const { clock, server, client } = fakeClient([{ status: 'pending' }, { hang: true }]);
+    const events: AuthProgress[] = [];
+    const reason = new AitoearnTransportError('network', 'the caller aborted with a transport error');
+    const outcome = rejection(
+      waitForAuth(client, {
+        platform: 'douyin',
+        sessionId: 's',
+        clock,
+        sleep: clock.sleep,
+        signal: controller.signal,
+        onProgress: (event) => events.push(event),
+      }),
+    );
+    await clock.advance(1500);
+    expect(server.calls).toHaveLength(2);
+    controller.abort(reason);
+    expect(await outcome).toBe(reason);
+    expect(events.map((e) => e.type)).toEqual(['status']);
+    expect(clock.pending).toBe(0);
+  });
 });
 
 describe('poke', () => {
@@ -651,10 +674,10 @@ describe('options spread from a larger object', () => {
     ['initialDelay', 'initialDelayMs'],
     ['maxDelay', 'maxDelayMs'],
     ['onprogress', 'onProgress'],
-    ['retires', 'retries'],
+    ['TIMEOUTMS', 'timeoutMs'],
     ['requestTimeout', 'requestTimeoutMs'],
-    ['sesionId', 'sessionId'],
     ['url', undefined],
+    ['time', 'timeoutMs'],
     ['expiresAt', undefined],
     ['authInstructions', undefined],
     ['requestId', undefined],

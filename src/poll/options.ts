@@ -117,33 +117,17 @@ const OPTION_KEYS = {
 } satisfies Record<keyof WaitForAuthOptions, true>;
 const KNOWN = Object.keys(OPTION_KEYS);
 
-/** Edit distance between two short strings (insertions, deletions, substitutions). */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + cost);
-    }
-    row = next;
-  }
-  return row[b.length] as number;
-}
-
-/** The option an unknown key was probably meant to be (`timeout` → `timeoutMs`), if any. */
+/**
+ * The option an unknown key was probably meant to be, if any: one that starts with it, ignoring case
+ * (`timeout` → `timeoutMs`, `onprogress` → `onProgress`). Short keys (`url`) are never taken for typos.
+ */
 export function likelyOption(key: string): string | undefined {
   const typed = key.toLowerCase();
-  const near = typed.length >= 5 ? 2 : 1;
-  return KNOWN.find((known) => {
-    const k = known.toLowerCase();
-    return k === typed || k === `${typed}ms` || distance(typed, k) <= near;
-  });
+  return typed.length < 4 ? undefined : KNOWN.find((known) => known.toLowerCase().startsWith(typed));
 }
 
-// Unknown keys seen so far, with their hint (null: none), so that each is judged and reported once.
-const unknownKeys = new Map<string, string | null>();
-const UNKNOWN_KEYS_REMEMBERED = 256;
+// Keys already warned about: each typo is reported once per process.
+const warned = new Set<string>();
 
 /**
  * Unknown keys are ignored, as TypeScript lets them through when options are spread from a larger object
@@ -152,15 +136,14 @@ const UNKNOWN_KEYS_REMEMBERED = 256;
  */
 function hintUnknownKeys(options: object): void {
   for (const key of Object.keys(options)) {
-    if (Object.hasOwn(OPTION_KEYS, key) || unknownKeys.has(key)) continue;
+    if (Object.hasOwn(OPTION_KEYS, key) || warned.has(key)) continue;
     const hint = likelyOption(key);
-    if (unknownKeys.size < UNKNOWN_KEYS_REMEMBERED) unknownKeys.set(key, hint ?? null);
-    if (hint !== undefined) {
-      process.emitWarning(
-        `Unknown option ${show(key)} of waitForAuth/watchAuth is ignored; did you mean "${hint}"?`,
-        { code: 'AITOEARN_UNKNOWN_OPTION' },
-      );
-    }
+    if (hint === undefined) continue;
+    warned.add(key);
+    process.emitWarning(
+      `Unknown option ${show(key)} of waitForAuth/watchAuth is ignored; did you mean "${hint}"?`,
+      { code: 'AITOEARN_UNKNOWN_OPTION' },
+    );
   }
 }
 
