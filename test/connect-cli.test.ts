@@ -150,7 +150,7 @@ describe('aitoearn-auth connect', () => {
     expect(sessionId).toHaveLength(16);
     expect(stderr).toMatch(
       new RegExp(
-        `^aitoearn-auth: completed after \\d+s; 1 account\\(s\\) connected \\(session ${sessionId}\\)$`,
+        `^aitoearn-auth: completed after \\d+s; 1 account connected \\(session ${sessionId}\\)$`,
         'm',
       ),
     );
@@ -233,7 +233,7 @@ describe('aitoearn-auth connect', () => {
   it('connect --help prints its own usage', async () => {
     const { code, stdout } = await start(['connect', '--help']).exited;
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^Usage:\n {2}aitoearn-auth connect <platform> \[options\]/);
+    expect(stdout).toMatch(/^Usage: aitoearn-auth connect <platform> \[options\]\n/);
     for (const flag of ['--group-id', '--no-open', '--no-callback', '--timeout', '--json']) {
       expect(stdout).toContain(flag);
     }

@@ -40,7 +40,7 @@ it('npm run demo connects a douyin account through the callback and exits 0 with
   expect(stderr).toMatch(
     /\[demo\] approved on the consent page \(HTTP 200\); the page's form posted the callback to the command \(HTTP 200\)/,
   );
-  expect(stderr).toMatch(/^aitoearn-auth: completed after \d+s; 1 account\(s\) connected \(session \S+\)$/m);
+  expect(stderr).toMatch(/^aitoearn-auth: completed after \d+s; 1 account connected \(session \S+\)$/m);
   // The connected account, as the command prints it on stdout.
   expect(stdout).toMatch(/^douyin Sandbox account 1 \(\S+\)$/m);
   expect(stdout).toMatch(/\[demo\] the command's last check reached the sandbox \d+ ms after the approval/);
