@@ -5,8 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // One Prism mock of the vendored spec for the whole run (the contract suites inject its URL).
     globalSetup: ['test/contract/prism-setup.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
+    testTimeout: 60_000,
+    hookTimeout: 90_000,
     // Fault and CLI suites start real servers and processes; 2-core CI machines get a bounded pool.
     maxWorkers: 2,
   },

@@ -8,7 +8,7 @@
  * break this package (a status enum, a field the client types expose). Two operations need a small walk.
  */
 import { OPERATIONS } from '../src/operations.js';
-import { isObject, type Obj, operationKey, pointer } from './spec-slice.js';
+import { HTTP_METHODS, isObject, type Obj, operationKey, pointer } from './spec-slice.js';
 
 /** Whether a change can break code that builds on the vendored spec, or is only worth knowing. */
 export type Severity = 'breaking' | 'change';
@@ -45,7 +45,6 @@ export interface SpecDiff {
 
 /** The field of the status answer whose values the waiter switches on. */
 const STATUS_FIELD = 'data.status';
-const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 const TEXT_KEYS = new Set(['summary', 'description', 'title', 'example']);
 
 /** A copy of `value` with every local `$ref` replaced by its target; a cycle ends in `{ $ref: … }`. */
@@ -253,21 +252,20 @@ function compareMembers(
   }
   for (const [name, now] of after) {
     const old = before.get(name);
-    const where = name;
     if (old === undefined) {
       if (!hasParent(name, before) || name.endsWith('[]')) continue;
       const breaking = isParameter && now.required;
       add(
         breaking ? 'breaking' : 'change',
         '+',
-        `${where}: added (${describeType(now)}, ${now.required ? 'required' : 'optional'})`,
+        `${name}: added (${describeType(now)}, ${now.required ? 'required' : 'optional'})`,
         [leaf(name)],
       );
       continue;
     }
     const key = [leaf(name)];
     if (old.type !== now.type) {
-      add('breaking', '~', `${where}: type ${old.type} → ${now.type}`, key);
+      add('breaking', '~', `${name}: type ${old.type} → ${now.type}`, key);
     }
     if (old.required !== now.required) {
       // A field that may now be missing breaks its readers; a parameter that must now be sent breaks callers.
@@ -275,7 +273,7 @@ function compareMembers(
       add(
         breaking ? 'breaking' : 'change',
         '~',
-        `${where}: ${now.required ? 'now required' : 'no longer required'}`,
+        `${name}: ${now.required ? 'now required' : 'no longer required'}`,
         key,
       );
     }
@@ -286,13 +284,13 @@ function compareMembers(
           : old.format === undefined
             ? `format ${now.format} added`
             : `format ${old.format} → ${now.format}`;
-      add('change', '~', `${where}: ${text}`, key);
+      add('change', '~', `${name}: ${text}`, key);
     }
     if (old.nullable !== now.nullable) {
       add(
         !isParameter && now.nullable ? 'breaking' : 'change',
         '~',
-        `${where}: ${now.nullable ? 'now nullable' : 'no longer nullable'}`,
+        `${name}: ${now.nullable ? 'now nullable' : 'no longer nullable'}`,
         key,
       );
     }
@@ -301,7 +299,7 @@ function compareMembers(
       add(
         statusNote ? 'breaking' : 'change',
         '~',
-        `${where}: enum (${list(old.enumValues)}) dropped, now any ${now.type}${
+        `${name}: enum (${list(old.enumValues)}) dropped, now any ${now.type}${
           statusNote
             ? ' (the waiter narrows it at run time: an unknown status counts as pending, warned once)'
             : ''
@@ -312,7 +310,7 @@ function compareMembers(
       add(
         isParameter || statusNote ? 'breaking' : 'change',
         '~',
-        `${where}: enum added, only ${list(now.enumValues)} (was any ${old.type})`,
+        `${name}: enum added, only ${list(now.enumValues)} (was any ${old.type})`,
         [...key, ...now.enumValues],
       );
     } else if (old.enumValues !== undefined && now.enumValues !== undefined) {
@@ -322,7 +320,7 @@ function compareMembers(
         add(
           statusNote ? 'breaking' : 'change',
           '+',
-          `${where}: enum value${added.length > 1 ? 's' : ''} ${list(added)} added${
+          `${name}: enum value${added.length > 1 ? 's' : ''} ${list(added)} added${
             statusNote ? ' (a new status the waiter does not handle)' : ''
           }`,
           [...key, ...added],
@@ -332,7 +330,7 @@ function compareMembers(
         add(
           statusNote || isParameter ? 'breaking' : 'change',
           '-',
-          `${where}: enum value${removed.length > 1 ? 's' : ''} ${list(removed)} removed`,
+          `${name}: enum value${removed.length > 1 ? 's' : ''} ${list(removed)} removed`,
           [...key, ...removed],
         );
       }
@@ -402,12 +400,12 @@ function compareOperation(
   return { changes, textEdits };
 }
 
-function allOperations(doc: unknown): Array<{ method: string; path: string }> {
+export function allOperations(doc: unknown): Array<{ method: string; path: string }> {
   const out: Array<{ method: string; path: string }> = [];
   const paths = isObject(doc) && isObject(doc.paths) ? doc.paths : {};
   for (const [path, item] of Object.entries(paths)) {
     if (!isObject(item)) continue;
-    for (const method of METHODS) if (isObject(item[method])) out.push({ method, path });
+    for (const method of HTTP_METHODS) if (isObject(item[method])) out.push({ method, path });
   }
   return out;
 }
@@ -473,6 +471,18 @@ export function diffSpecs(before: unknown, after: unknown): SpecDiff {
 }
 
 /**
+ * Text from an untrusted document made safe for a terminal: control characters (escape sequences
+ * included) and bidirectional overrides are shown as `\u{…}` instead of acting.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`,
+  );
+}
+
+/**
  * The summary as printed: one block per operation, one line per change, `!` marking a breaking one.
  *
  * @example
@@ -482,9 +492,9 @@ export function formatDiff(diff: SpecDiff): string {
   const lines: string[] = [];
   for (const summary of diff.operations) {
     if (summary.changes.length === 0 && summary.textEdits === 0) continue;
-    lines.push(`${summary.operation}${summary.name === undefined ? '' : `  (${summary.name})`}`);
+    lines.push(`${printable(summary.operation)}${summary.name === undefined ? '' : `  (${summary.name})`}`);
     for (const change of summary.changes) {
-      lines.push(`  ${change.severity === 'breaking' ? '!' : change.sign} ${change.text}`);
+      lines.push(`  ${change.severity === 'breaking' ? '!' : change.sign} ${printable(change.text)}`);
     }
     if (summary.textEdits > 0) {
       lines.push(

@@ -11,6 +11,9 @@ export function isObject(value: unknown): value is Obj {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The operation keys of an OpenAPI path item. */
+export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
 /** A document this package cannot vendor; the message names what is wrong. */
 export class SliceError extends Error {
   override readonly name = 'SliceError';
@@ -77,7 +80,7 @@ export function sliceSpec(doc: Obj, source: string): Obj {
       ? (keptPaths[operation.path] as Obj)
       : Object.fromEntries(
           Object.entries(withoutExtensions(item)).filter(
-            ([key]) => !['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'].includes(key),
+            ([key]) => !(HTTP_METHODS as readonly string[]).includes(key),
           ),
         );
     kept[operation.method] = withoutExtensions(found);

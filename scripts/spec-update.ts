@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
-import { type Change, diffSpecs, formatDiff } from './spec-diff.js';
+import { allOperations, type Change, diffSpecs, formatDiff, printable } from './spec-diff.js';
 import { isObject, type Obj, SliceError, sliceSpec, toYaml } from './spec-slice.js';
 
 const SPEC_FILE = 'openapi/aitoearn.openapi.yaml';
@@ -148,7 +148,7 @@ function parseSpec(text: string, source: string): Obj {
     } catch (yamlError) {
       // Report the error of the format the text was evidently meant to be in.
       const looksLikeJson = /^\s*[{[]/.test(text);
-      const detail = errorMessage(looksLikeJson ? jsonError : yamlError).split('\n')[0];
+      const detail = printable(errorMessage(looksLikeJson ? jsonError : yamlError).split('\n')[0] ?? '');
       throw new SpecUpdateError(
         `${source} is neither JSON nor YAML (${looksLikeJson ? 'JSON' : 'YAML'} parser: ${detail}).`,
       );
@@ -207,7 +207,10 @@ async function generate(root: string, yaml: string): Promise<string> {
     const result = runNode(root, OPENAPI_TYPESCRIPT, [spec, '-o', out]);
     if (!result.ok) {
       throw new SpecUpdateError(
-        `openapi-typescript could not generate types from the new slice; nothing was written:\n${result.output}`,
+        `openapi-typescript could not generate types from the new slice; nothing was written:\n${result.output
+          .split('\n')
+          .map(printable)
+          .join('\n')}`,
       );
     }
     return await readFile(out, 'utf8');
@@ -302,18 +305,7 @@ async function update(options: Options): Promise<number> {
   }
 
   const diff = diffSpecs(previous, slice);
-  const operationCount = isObject(doc.paths)
-    ? Object.values(doc.paths).reduce<number>(
-        (sum, item) =>
-          sum +
-          (isObject(item)
-            ? ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'].filter((m) =>
-                isObject(item[m]),
-              ).length
-            : 0),
-        0,
-      )
-    : 0;
+  const operationCount = allOperations(doc).length;
   console.log(
     `${source}: OpenAPI ${String(doc.openapi)}, ${operationCount} operation${operationCount === 1 ? '' : 's'}; ` +
       `compared the ${diff.operations.filter((o) => o.name !== undefined).length} this package calls with ${SPEC_FILE}, $refs resolved:`,
@@ -385,7 +377,7 @@ async function update(options: Options): Promise<number> {
       const found = await causes(root, error, changes);
       lines.push(
         ...(found.length > 0
-          ? found.map((change) => `    ← upstream: ${change.operation}: ${change.text}`)
+          ? found.map((change) => `    ← upstream: ${printable(change.operation)}: ${printable(change.text)}`)
           : ['    ← no upstream change named in this error; see the summary above']),
       );
     }

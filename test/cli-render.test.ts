@@ -1,5 +1,7 @@
 import { describe, expect, it, test } from 'vitest';
+import type { SessionCommand } from '../src/cli/args.js';
 import { classify, Interrupted } from '../src/cli/exit-codes.js';
+import { messageOf } from '../src/cli/messages.js';
 import {
   accountCount,
   clocks,
@@ -231,6 +233,14 @@ describe('the live line on a narrow terminal', () => {
     );
   });
 
+  it('shortens a long warning (an unknown status) before it gives up "Enter: check now"', () => {
+    const warning = `Unknown session status "${'x'.repeat(80)}"; treating it as pending`;
+    const line = fitLine(progressSegments(progress({ warning }), 0, 'hint'), plain, 79);
+    expect(line).toContain('Enter: check now');
+    expect(line).toContain('Unknown session status');
+    expect(displayWidth(line)).toBeLessThanOrEqual(79);
+  });
+
   it('never exceeds the width, wide server text included, down to 10 columns', () => {
     const warning = '服务器暂时不可用，请稍后再试 '.repeat(4);
     const events = [
@@ -305,5 +315,53 @@ describe('sessionRecord', () => {
         accounts: [{ accountId: 'a1', platform: 'douyin', platformUid: 'u1', displayName: 'Alice' }],
       },
     });
+  });
+});
+
+describe("messages in the command's words", () => {
+  const command: SessionCommand = {
+    kind: 'wait',
+    platform: 'douyin',
+    sessionId: 's1',
+    site: undefined,
+    baseUrl: 'x',
+    baseUrlFrom: 'AITOEARN_BASE_URL',
+    key: { from: 'file', path: '/keys/k' },
+    timeoutMs: undefined,
+    timeoutText: undefined,
+    json: false,
+    quiet: false,
+  };
+
+  test.each([
+    [
+      'the default timeout',
+      new AuthTimeoutError(600_000, undefined),
+      command,
+      'gave up after the default --timeout of 600 seconds (last status: none seen)',
+    ],
+    [
+      'a --timeout as typed',
+      new AuthTimeoutError(2500, { sessionId: 's1', status: 'pending', requiresSelection: false }),
+      { ...command, timeoutMs: 2500, timeoutText: '2.5' },
+      'gave up after --timeout 2.5 (last status: pending)',
+    ],
+    [
+      'a base URL from the environment',
+      new AitoearnInputError('baseUrl', 'Expected "baseUrl" to be an https URL, got "x": it is not a URL.'),
+      command,
+      'AITOEARN_BASE_URL must be an https URL, got "x": it is not a URL',
+    ],
+    [
+      'a key from a file',
+      new AitoearnInputError(
+        'apiKey',
+        'Expected "apiKey" to be a non-empty string, got a 3-character string.',
+      ),
+      command,
+      'the API key in "/keys/k" must be a non-empty string, got a 3-character string',
+    ],
+  ])('words %s', (_name, error, cmd, message) => {
+    expect(messageOf(error, cmd)).toBe(message);
   });
 });

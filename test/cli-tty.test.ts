@@ -35,8 +35,8 @@ function statusRequests(id: string) {
   return sandbox.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/${id}`));
 }
 
-/** Runs `aitoearn-auth wait` on a pseudo-terminal; `keys` types into it. */
-function onTerminal(sessionId: string, env: Record<string, string | undefined> = {}) {
+/** Runs `aitoearn-auth wait` on a pseudo-terminal (`columns` wide); `keys` types into it. */
+function onTerminal(sessionId: string, env: Record<string, string | undefined> = {}, columns = 80) {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined };
   Object.assign(
     childEnv,
@@ -44,7 +44,9 @@ function onTerminal(sessionId: string, env: Record<string, string | undefined> =
     env,
   );
   for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
-  const command = [process.execPath, CLI, 'wait', 'douyin', sessionId].map((a) => `'${a}'`).join(' ');
+  const command = `stty cols ${columns} rows 24; exec ${[process.execPath, CLI, 'wait', 'douyin', sessionId]
+    .map((a) => `'${a}'`)
+    .join(' ')}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, env: childEnv });
   let screen = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -73,12 +75,14 @@ it('redraws one coloured live line in place; Enter checks at once; Ctrl-C exits 
   const [, , third, fourth] = statusRequests(sessionId);
   // Enter checks as soon as the 1 s floor after the last request allows, not at the planned ~4 s.
   expect((fourth?.at ?? 0) - (third?.at ?? 0)).toBeLessThan(2500);
+  // The line said so at once, before the answer came.
+  expect(term.screen()).toContain('checking now…');
   term.keys('\x03');
   expect(await term.exited).toBe(130);
 
   const screen = term.screen();
   expect(screen).toContain(`${CLEAR_LINE}<ESC>[33mpending<ESC>[0m`);
-  expect(screen).toContain('(Enter: check now)');
+  expect(screen).toContain('Enter: check now');
   expect(screen).toMatch(/left<ESC>\[2m · <ESC>\[0mnext check in \d+s/);
   // Redrawn in place: the progress never starts a new line; only the final message ends one.
   expect(screen.split('\n')).toHaveLength(2);
@@ -97,4 +101,37 @@ it('draws no colour when NO_COLOR is set, and still exits 130 on Ctrl-C', async 
   expect(screen).not.toMatch(/<ESC>\[\d+m/);
   expect(screen).toContain('aitoearn-auth: interrupted\r\n');
   expect(screen).not.toContain(CANARY);
+});
+
+/** Every state of the live line the terminal was shown, without colour: the text after each line clear. */
+function drawnLines(screen: string): string[] {
+  return screen
+    .split(CLEAR_LINE)
+    .slice(1)
+    .map((line) => line.replace(/<ESC>\[\d+m/g, '').split(/\r?\n/, 1)[0] ?? '')
+    .filter(Boolean);
+}
+
+it('keeps "choose your accounts in the browser" and "Enter: check now" on a 70-column terminal', async () => {
+  const { sessionId } = sandbox.createSession({
+    platform: 'douyin',
+    outcome: { type: 'select', accounts: 2 },
+  });
+  const term = onTerminal(sessionId, {}, 70);
+  await until(() => term.screen().includes('choose'));
+  // Let the line be redrawn a few times (every second) before stopping.
+  await until(() => drawnLines(term.screen()).length >= 3);
+  term.keys('\x03');
+  expect(await term.exited).toBe(130);
+  const lines = drawnLines(term.screen()).filter((l) => l.startsWith('pending'));
+  expect(lines.length).toBeGreaterThan(0);
+  for (const line of lines) {
+    // One column is left free so that the line never wraps (and can be redrawn with \r).
+    expect(line.length, line).toBeLessThanOrEqual(69);
+    expect(line).toContain('choose your accounts in the browser');
+    expect(line).toContain('Enter: check now');
+    expect(line).not.toContain('…');
+  }
+  // The clocks went first, the least useful parts.
+  expect(lines.at(-1)).toBe('pending · choose your accounts in the browser · Enter: check now');
 });

@@ -374,8 +374,9 @@ function commandName(name: string): CommandName {
 export function parsePlatform(text: string): Platform {
   if (isPlatform(text)) return text;
   const guess = didYouMean(text, PLATFORMS);
+  // Platform names have no digits: a word with digits may be a key pasted in the wrong place.
   throw new UsageError(
-    `unknown platform ${shown(text, /^[\w-]{1,24}$/)}${suggestion(guess)} (platforms: ${PLATFORMS.join(', ')})`,
+    `unknown platform ${shown(text, /^[A-Za-z_-]{1,24}$/)}${suggestion(guess)} (platforms: ${PLATFORMS.join(', ')})`,
   );
 }
 

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { type AitoearnClient, createAitoearnClient, getAuthStatus } from '../client.js';
 import { watchConnect } from '../connect/connect-account.js';
-import { AitoearnInputError, AuthTimeoutError } from '../errors.js';
 import type { AuthProgress } from '../poll/options.js';
 import { type AuthWatch, watchAuth } from '../poll/watch-auth.js';
 import { VERSION } from '../version.js';
@@ -20,6 +19,7 @@ import { presentStart } from './connect.js';
 import { personLanguage } from './consent-link.js';
 import { classify, EXIT, Interrupted } from './exit-codes.js';
 import { commandHelp, mainHelp } from './help.js';
+import { messageOf } from './messages.js';
 import { ProgressView } from './progress.js';
 import {
   accountCount,
@@ -47,48 +47,6 @@ function usageError(message: string, topic?: CommandName): number {
   return EXIT.usage;
 }
 
-/** The command's word for a library option or parameter, so that a message names what the user typed. */
-function wordFor(field: string, command: SessionCommand | ConnectCommand): string | undefined {
-  switch (field) {
-    case 'baseUrl':
-      return command.baseUrlFrom ?? '--base-url';
-    case 'site':
-      return '--site';
-    case 'apiKey':
-      if (command.key.from === 'env') return 'AITOEARN_API_KEY';
-      return command.key.path === '-'
-        ? 'the API key on stdin'
-        : `the API key in ${JSON.stringify(command.key.path)}`;
-    case 'platform':
-      return '<platform>';
-    case 'sessionId':
-      return '<sessionId>';
-    case 'timeoutMs':
-      return '--timeout';
-    default:
-      return undefined;
-  }
-}
-
-/**
- * The message a person sees (and the `--json` result carries), in the command's words: `--timeout 2`
- * rather than `timeoutMs=2000`, `--base-url` rather than `baseUrl`.
- */
-function messageOf(error: unknown, command: SessionCommand | ConnectCommand | undefined): string {
-  if (error instanceof Interrupted) return 'interrupted';
-  if (error instanceof AuthTimeoutError && command?.timeoutText !== undefined) {
-    return `gave up after --timeout ${command.timeoutText} (last status: ${error.session?.status ?? 'none seen'})`;
-  }
-  if (error instanceof AitoearnInputError && command !== undefined) {
-    const word = wordFor(error.field, command);
-    const prefix = `Expected "${error.field}" to be`;
-    if (word !== undefined && error.message.startsWith(prefix)) {
-      return `${word} must be${error.message.slice(prefix.length).replace(/\.$/, '')}`;
-    }
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** The API key, once read, so that a bug report (whose text we do not control) never shows it. */
 let keyToHide: string | undefined;
 const hideKey = (text: string) => (keyToHide ? text.split(keyToHide).join('[redacted]') : text);
@@ -105,7 +63,7 @@ function fail(error: unknown, command: Command & OutputMode, last?: AuthProgress
     json(resultRecord(c.outcome, c.exitCode, snapshot, error, message));
   }
   if (c.outcome !== 'bug') {
-    err(`aitoearn-auth: ${paint(sanitize(message), 'red')}`);
+    err(`aitoearn-auth: ${paint(error instanceof Interrupted ? 'interrupted' : sanitize(message), 'red')}`);
     return c.exitCode;
   }
   const name = error instanceof Error ? error.name : typeof error;

@@ -120,7 +120,10 @@ export function progressSegments(
       // The full message is long (it names the request): once it does not fit, its cause is what counts.
       forms:
         cause === undefined
-          ? [{ text: full, keep: Number.POSITIVE_INFINITY }]
+          ? [
+              { text: full, keep: 20 },
+              { text: cutToWidth(full, 40), keep: Number.POSITIVE_INFINITY },
+            ]
           : [
               { text: full, keep: 20 },
               { text: `retrying: ${cause}`, keep: Number.POSITIVE_INFINITY },

@@ -13,7 +13,8 @@ export type KnownStatus = (typeof KNOWN_STATUSES)[number];
  * The spec's status values the waiter has no case for: `never` when every declared value is known, or when
  * the spec declares a plain `string` (nothing to enumerate; `narrowStatus` handles it at run time).
  */
-export type UnhandledStatus = string extends AuthStatus ? never : Exclude<AuthStatus, KnownStatus>;
+export type UnhandledStatus =
+  string extends NonNullable<AuthStatus> ? never : Exclude<NonNullable<AuthStatus>, KnownStatus>;
 
 /**
  * Fails the type check with `Type '"cancelled"' does not satisfy the constraint 'never'` when the spec
@@ -26,12 +27,12 @@ const known: ReadonlySet<string> = new Set(KNOWN_STATUSES);
 
 /**
  * The status as one the waiter knows, or `undefined` for any other value (the server may send a status
- * newer than this package, or the spec may stop enumerating them).
+ * newer than this package, or the spec may stop enumerating or requiring them).
  *
  * @example
  * narrowStatus('completed'); // 'completed'
  * narrowStatus('cancelled'); // undefined
  */
-export function narrowStatus(status: AuthStatus | string): KnownStatus | undefined {
-  return known.has(status) ? (status as KnownStatus) : undefined;
+export function narrowStatus(status: AuthStatus | (string & {}) | undefined): KnownStatus | undefined {
+  return typeof status === 'string' && known.has(status) ? (status as KnownStatus) : undefined;
 }
