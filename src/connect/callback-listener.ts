@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** The largest callback body read; the upstream form (a few ids, names, an avatar URL, `accounts` JSON) is far smaller. */
@@ -52,6 +52,8 @@ export async function startCallbackListener(options: CallbackListenerOptions): P
   const expected = Buffer.from(`/${token}`);
   const sockets = new Set<Socket>();
 
+  // Loaded here, not on import: importing the package must not load node:http (only connecting does).
+  const { createServer } = await import('node:http');
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS });
   server.keepAliveTimeout = 1000;
   server.maxHeadersCount = 64;
