@@ -19,6 +19,8 @@ export type {
   StartAuthParams,
 } from './client.js';
 export { createAitoearnClient, getAuthStatus, startAuth } from './client.js';
+export type { ConnectAccountOptions, ConnectStart } from './connect/connect-account.js';
+export { connectAccount } from './connect/connect-account.js';
 export type { AitoearnApiErrorKind, ResponseFacts, TransportFailure } from './errors.js';
 export {
   AitoearnApiError,

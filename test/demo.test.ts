@@ -18,7 +18,7 @@ beforeAll(() => {
   }
 });
 
-it('npm run demo approves a sandbox session by itself and exits 0 with the connected account', async () => {
+it('npm run demo connects a douyin account through the callback and exits 0 with the account', async () => {
   const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
     scripts: Record<string, string>;
   };
@@ -31,12 +31,18 @@ it('npm run demo approves a sandbox session by itself and exits 0 with the conne
   const { code, stdout, stderr } = await collect(child).closed;
 
   expect(code, stderr).toBe(0);
-  expect(stdout).toMatch(/^Consent page: http:\/\/127\.0\.0\.1:\d+\/sandbox\/consent\/\S+$/m);
-  // The connected account, as the real command prints it on stdout.
-  expect(stdout).toMatch(/^douyin Sandbox account 1 \(\S+\)$/m);
-  expect(stdout).toMatch(/aitoearn-auth wait exited with code 0 \(completed\)/);
-  // The command's live progress (not a terminal here: one line per change) and the demo's approval.
+  expect(stdout).toMatch(
+    /^\$ AITOEARN_BASE_URL=\S+ AITOEARN_API_KEY=\S+ aitoearn-auth connect douyin --no-open$/m,
+  );
+  // The command's own output (not a terminal here: no QR code, one progress line per change).
+  expect(stderr).toMatch(/^Open this page to authorize douyin:\n {2}http:\/\/127\.0\.0\.1:\d+\/\S+$/m);
   expect(stderr).toMatch(/^aitoearn-auth: pending · /m);
-  expect(stderr).toMatch(/\[demo\] approved on the consent page \(HTTP 200\)/);
-  expect(stderr).toMatch(/^aitoearn-auth: completed after \d+s; 1 account connected$/m);
+  expect(stderr).toMatch(
+    /\[demo\] approved on the consent page \(HTTP 200\); the page's form posted the callback to the command \(HTTP 200\)/,
+  );
+  expect(stderr).toMatch(/^aitoearn-auth: completed after \d+s; 1 account connected \(session \S+\)$/m);
+  // The connected account, as the command prints it on stdout.
+  expect(stdout).toMatch(/^douyin Sandbox account 1 \(\S+\)$/m);
+  expect(stdout).toMatch(/\[demo\] the command's last check reached the sandbox \d+ ms after the approval/);
+  expect(stdout).toMatch(/aitoearn-auth connect exited with code 0 \(completed\)/);
 });

@@ -85,6 +85,7 @@ describe('entry points (item 24)', () => {
       'AuthFailedError',
       'AuthTimeoutError',
       'apiErrorKind',
+      'connectAccount',
       'createAitoearnClient',
       'describeAuthErrorCode',
       'getAuthStatus',

@@ -40,6 +40,13 @@ export const OPTIONS = {
     value: 'SECONDS',
     help: "give up after this long (default 600; the session's own 5-minute lifetime\nusually ends the wait first)",
   },
+  'group-id': { value: 'ID', help: 'connect into this account group (default: your default group)' },
+  'no-open': {
+    help: 'do not open the browser (it is not opened anyway when CI is set or stderr is not\na terminal)',
+  },
+  'no-callback': {
+    help: "no loopback listener for the browser's callback: notice the end by polling alone",
+  },
   port: { value: 'N', help: 'TCP port (default 0: a free one)' },
   host: {
     value: 'H',
@@ -89,6 +96,26 @@ const SESSION_EXITS = [
 
 /** The commands, in the order the help lists them. A new command is one entry here and one handler. */
 export const COMMANDS = {
+  connect: {
+    args: ['<platform>'],
+    summary: 'start an authorization, show and open its URL, wait until it ends',
+    details:
+      'Prints the URL and the platform\'s instructions (in Chinese when LC_ALL/LC_MESSAGES/LANG is zh_*), a QR\ncode on a terminal, and opens the browser; a data:image URL is written to a temporary file and opened.\nThe browser\'s last page posts to a one-time 127.0.0.1 address, so the end is noticed at once; polling\nruns anyway and always has the last word. Then as \'wait\': live line, Enter checks now, the accounts on\nstdout. --json starts with {"type":"started","sessionId","url","expiresAt","callbackUrl",...}.',
+    options: [...CONNECTION_OPTIONS, 'timeout', 'group-id', 'no-open', 'no-callback'],
+    exits: [
+      'ok',
+      'failed',
+      'usage',
+      'expired',
+      'timeout',
+      'apiError',
+      'unavailable',
+      'bug',
+      'sigint',
+      'sigterm',
+    ],
+    examples: ['AITOEARN_API_KEY=... aitoearn-auth connect douyin --site cn'],
+  },
   wait: {
     args: ['<platform>', '<sessionId>'],
     summary: 'wait until the person finishes authorizing',
@@ -164,6 +191,15 @@ export interface SessionCommand extends OutputMode {
   readonly timeoutText: string | undefined;
 }
 
+export interface ConnectCommand extends Omit<SessionCommand, 'kind' | 'sessionId'> {
+  readonly kind: 'connect';
+  readonly groupId: string | undefined;
+  /** Open the URL in the default browser (when on a terminal and not in CI). */
+  readonly open: boolean;
+  /** Listen on loopback for the browser's callback. */
+  readonly callback: boolean;
+}
+
 export interface SandboxCommand extends OutputMode {
   readonly kind: 'sandbox';
   readonly port: number;
@@ -178,6 +214,7 @@ export type Command =
   | { readonly kind: 'help'; readonly topic: CommandName | undefined }
   | { readonly kind: 'version' }
   | SessionCommand
+  | ConnectCommand
   | SandboxCommand;
 
 // parseArgs' table, derived from OPTIONS; `v` makes `-v` a second spelling of `-V`.
@@ -262,6 +299,42 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     };
   }
 
+  const withCommand = <T>(parse: () => T): T => {
+    try {
+      return parse();
+    } catch (error) {
+      throw error instanceof UsageError && error.command === undefined
+        ? new UsageError(error.message, command)
+        : error;
+    }
+  };
+  const access = () => ({
+    ...withCommand(() => connection(values.site, values['base-url'], env)),
+    key: (values['api-key-file'] === undefined
+      ? { from: 'env' }
+      : { from: 'file', path: values['api-key-file'] }) satisfies KeySource as KeySource,
+    timeoutMs:
+      values.timeout === undefined ? undefined : withCommand(() => parseTimeout(values.timeout ?? '')),
+    timeoutText: values.timeout,
+  });
+
+  if (command === 'connect') {
+    const [platform] = rest;
+    if (platform === undefined) throw new UsageError('connect needs <platform>, such as douyin', command);
+    // Extra arguments are not echoed: a pasted key is the usual extra one.
+    if (rest.length > 1)
+      throw new UsageError(`connect takes exactly <platform>, got ${rest.length} arguments`, command);
+    return {
+      kind: command,
+      platform: withCommand(() => parsePlatform(platform)),
+      groupId: values['group-id'],
+      open: values['no-open'] !== true,
+      callback: values['no-callback'] !== true,
+      ...access(),
+      ...mode,
+    };
+  }
+
   const [platform, sessionId] = rest;
   if (platform === undefined)
     throw new UsageError(`${command} needs <platform> <sessionId>; both are missing`, command);
@@ -274,25 +347,11 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       command,
     );
   }
-  const withCommand = <T>(parse: () => T): T => {
-    try {
-      return parse();
-    } catch (error) {
-      throw error instanceof UsageError && error.command === undefined
-        ? new UsageError(error.message, command)
-        : error;
-    }
-  };
   return {
     kind: command,
     platform: withCommand(() => parsePlatform(platform)),
     sessionId,
-    ...withCommand(() => connection(values.site, values['base-url'], env)),
-    key:
-      values['api-key-file'] === undefined ? { from: 'env' } : { from: 'file', path: values['api-key-file'] },
-    timeoutMs:
-      values.timeout === undefined ? undefined : withCommand(() => parseTimeout(values.timeout ?? '')),
-    timeoutText: values.timeout,
+    ...access(),
     ...mode,
   };
 }

@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 import { type AitoearnClient, createAitoearnClient, getAuthStatus } from '../client.js';
+import { watchConnect } from '../connect/connect-account.js';
 import type { AuthProgress } from '../poll/options.js';
-import { watchAuth } from '../poll/watch-auth.js';
+import { type AuthWatch, watchAuth } from '../poll/watch-auth.js';
 import { VERSION } from '../version.js';
 import { readApiKey } from './api-key.js';
 import {
   type Command,
   type CommandName,
+  type ConnectCommand,
   type OutputMode,
   parseCommandLine,
   type SandboxCommand,
   type SessionCommand,
   UsageError,
 } from './args.js';
+import { presentStart } from './connect.js';
+import { personLanguage } from './consent-link.js';
 import { classify, EXIT, Interrupted } from './exit-codes.js';
 import { commandHelp, mainHelp } from './help.js';
 import { messageOf } from './messages.js';
@@ -49,7 +53,8 @@ const hideKey = (text: string) => (keyToHide ? text.split(keyToHide).join('[reda
 
 /** Prints how a run ended (one result line with `--json`, one stderr line for humans) and returns its code. */
 function fail(error: unknown, command: Command & OutputMode, last?: AuthProgress): number {
-  const session = command.kind === 'wait' || command.kind === 'status' ? command : undefined;
+  const session =
+    command.kind === 'wait' || command.kind === 'status' || command.kind === 'connect' ? command : undefined;
   const c = classify(error);
   const message = messageOf(error, session);
   if (c.usage) return usageError(message, session?.kind);
@@ -72,11 +77,16 @@ function fail(error: unknown, command: Command & OutputMode, last?: AuthProgress
   return c.exitCode;
 }
 
-async function client(command: SessionCommand, signal: AbortSignal): Promise<AitoearnClient> {
+async function client(
+  command: SessionCommand | ConnectCommand,
+  signal: AbortSignal,
+  acceptLanguage?: string,
+): Promise<AitoearnClient> {
   const apiKey = await readApiKey(command.key, env, stdin, signal);
   keyToHide = apiKey;
   return createAitoearnClient({
     apiKey,
+    ...(acceptLanguage === undefined ? {} : { acceptLanguage }),
     ...(command.baseUrl === undefined ? {} : { baseUrl: command.baseUrl }),
     ...(command.site === undefined ? {} : { site: command.site }),
   });
@@ -90,11 +100,72 @@ async function wait(command: SessionCommand, signal: AbortSignal): Promise<numbe
     signal,
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
+  return follow(watch, command);
+}
+
+/**
+ * `connect`: starts the authorization (with a loopback listener for the browser's callback unless
+ * `--no-callback`), shows the person where to go, then follows the wait exactly as `wait` does.
+ */
+async function connect(command: ConnectCommand, signal: AbortSignal): Promise<number> {
+  const { platform, timeoutMs } = command;
+  const language = personLanguage(env);
+  const cleanups: (() => Promise<void>)[] = [];
+  let shown: Promise<void> | undefined;
+  const watch = watchConnect(await client(command, signal, language), {
+    platform,
+    signal,
+    callback: command.callback,
+    ...(command.groupId === undefined ? {} : { groupId: command.groupId }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    onStart: (start) => {
+      if (command.json) {
+        json({
+          type: 'started',
+          platform,
+          sessionId: start.sessionId,
+          url: start.url,
+          expiresAt: start.expiresAt,
+          ...(start.callbackUrl === undefined ? {} : { callbackUrl: start.callbackUrl }),
+        });
+      }
+      shown = presentStart(start, {
+        platform,
+        json: command.json,
+        // A browser needs a person at a screen: a terminal, and not a CI job.
+        open: command.open && stderr.isTTY === true && !env.CI,
+        qr: stderr.isTTY === true,
+        language,
+        err,
+        paint,
+        cleanups,
+      }).catch((error: unknown) => {
+        err(`aitoearn-auth: ${sanitize(error instanceof Error ? error.message : String(error))}`);
+      });
+    },
+  });
+  try {
+    // The person's instructions come before the first progress line.
+    return await follow(watch, command, () => shown);
+  } finally {
+    await shown;
+    await Promise.all(cleanups.map((c) => c().catch(() => {})));
+  }
+}
+
+/** The live view of a wait (`wait` and `connect`): progress, Enter checks now, the result. */
+async function follow(
+  watch: AuthWatch,
+  command: SessionCommand | ConnectCommand,
+  before?: () => Promise<void> | undefined,
+): Promise<number> {
+  const { platform } = command;
   const enterChecks = stdin.isTTY === true;
   const view =
     command.json || command.quiet
       ? undefined
       : new ProgressView(stderr, stderr.isTTY === true, paint, enterChecks);
+  let first = true;
   const stopKeys = listenForEnter(stdin, () => {
     view?.checking();
     watch.poke();
@@ -104,6 +175,8 @@ async function wait(command: SessionCommand, signal: AbortSignal): Promise<numbe
     for await (const event of watch) {
       last = event;
       if (command.json && !command.quiet) json(pollRecord(event));
+      if (first) await before?.();
+      first = false;
       view?.update(event);
     }
   } catch (error) {
@@ -120,8 +193,9 @@ async function wait(command: SessionCommand, signal: AbortSignal): Promise<numbe
     for (const line of accounts) out(line);
     if (!command.quiet) {
       const after = formatDuration(last?.elapsedMs ?? 0);
+      const id = command.kind === 'connect' && session ? ` (session ${sanitize(session.sessionId)})` : '';
       err(
-        `aitoearn-auth: ${paint('completed', 'green')} after ${after}; ${accountCount(accounts.length)} connected`,
+        `aitoearn-auth: ${paint('completed', 'green')} after ${after}; ${accountCount(accounts.length)} connected${id}`,
       );
     }
   }
@@ -200,6 +274,7 @@ async function main(argv: readonly string[], interrupts: Interrupts): Promise<nu
   const { signal } = interrupts.install();
   try {
     if (command.kind === 'sandbox') return await sandbox(command, signal);
+    if (command.kind === 'connect') return await connect(command, signal);
     return await (command.kind === 'wait' ? wait(command, signal) : status(command, signal));
   } catch (error) {
     if (error instanceof UsageError) return usageError(error.message, command.kind);

@@ -1,8 +1,8 @@
 import { AitoearnInputError, AuthTimeoutError } from '../errors.js';
-import type { SessionCommand } from './args.js';
+import type { ConnectCommand, SessionCommand } from './args.js';
 
 /** The command's word for a library option or parameter, so that a message names what the user typed. */
-function wordFor(field: string, command: SessionCommand): string | undefined {
+function wordFor(field: string, command: SessionCommand | ConnectCommand): string | undefined {
   switch (field) {
     case 'baseUrl':
       return command.baseUrlFrom ?? '--base-url';
@@ -28,7 +28,7 @@ function wordFor(field: string, command: SessionCommand): string | undefined {
  * The message a person sees (and the `--json` result carries), in the command's words: `--timeout 2`
  * rather than `timeoutMs=2000`, `--base-url` rather than `baseUrl`.
  */
-export function messageOf(error: unknown, command: SessionCommand | undefined): string {
+export function messageOf(error: unknown, command: SessionCommand | ConnectCommand | undefined): string {
   if (error instanceof AuthTimeoutError && command !== undefined) {
     const limit =
       command.timeoutText === undefined
