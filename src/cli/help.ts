@@ -44,6 +44,20 @@ const PLATFORM_LINES = [
   ...wrapList(PLATFORMS, '  '),
 ];
 
+/** The commands' own options, grouped by the commands that take them: `Options (wait, status):`. */
+function optionGroups(): string[] {
+  const groups = new Map<string, OptionName[]>();
+  for (const name of Object.keys(OPTIONS) as OptionName[]) {
+    const takers = (Object.keys(COMMANDS) as CommandName[]).filter((c) =>
+      (COMMANDS[c].options as readonly OptionName[]).includes(name),
+    );
+    if (takers.length === 0) continue;
+    const heading = `Options (${takers.join(', ')}):`;
+    groups.set(heading, [...(groups.get(heading) ?? []), name]);
+  }
+  return [...groups].flatMap(([heading, names]) => [heading, ...optionLines(names)]);
+}
+
 /** The `--help` text: every command, every option, the platforms and the exit codes. */
 export function mainHelp(): string {
   const rows: [string, string][] = [
@@ -60,14 +74,7 @@ export function mainHelp(): string {
     'Usage:',
     ...rows.map(([usage, summary]) => `  ${NAME} ${usage.padEnd(width)}${summary}`),
     '',
-    'Options (connect, wait, status):',
-    ...optionLines(['site', 'base-url', 'api-key-file']),
-    'Options (connect, wait):',
-    ...optionLines(['timeout']),
-    'Options (connect):',
-    ...optionLines(['group-id', 'no-open', 'no-callback']),
-    'Options (sandbox):',
-    ...optionLines(['port', 'host']),
+    ...optionGroups(),
     'Options (all):',
     ...optionLines(['json', 'quiet', 'help', 'version']),
     '',
