@@ -234,9 +234,10 @@ const errorCases: readonly ErrorCase[] = [
     }),
   },
   {
-    title: 'a platform the API does not know',
-    code: 10002,
-    kind: 'validation',
+    // As upstream: the path's platform is not checked on its own, so an unknown one is a mismatch.
+    title: 'a platform the API does not know, for a session of another platform',
+    code: 15040,
+    kind: 'platform-mismatch',
     arrange: async () => ({
       platform: 'myspace',
       sessionId: sandbox.createSession({ platform: 'douyin' }).sessionId,
