@@ -6,6 +6,7 @@ import {
   type ResponseFacts,
 } from './errors.js';
 import type { components, paths } from './generated/aitoearn.js';
+import { onAbort } from './poll/signals.js';
 import { checkApiKey, checkBaseUrl, checkPathParam, checkPositiveMs, show } from './validate.js';
 import { VERSION } from './version.js';
 
@@ -184,22 +185,31 @@ function internalsOf(client: AitoearnClient): Internals {
 
 // Constant abort reasons: aborting without one builds a DOMException (and its stack) on every call.
 const TIMED_OUT = Object.freeze(new Error('request timed out'));
-const TIMER_DONE = Object.freeze(new Error('request settled'));
 
-/** Waits `ms`, rejecting when `signal` aborts: how a request's timeout is timed. */
-export type RequestTimer = (ms: number, signal: AbortSignal) => Promise<void>;
+/**
+ * Starts a request's timeout: calls `onTimeout` after `ms` milliseconds unless the returned function
+ * (cancel) is called first.
+ */
+export type RequestTimer = (ms: number, onTimeout: () => void) => () => void;
+
+const setTimeoutTimer: RequestTimer = (ms, onTimeout) => {
+  const handle = setTimeout(onTimeout, ms);
+  return () => clearTimeout(handle);
+};
 
 /**
  * The status request itself, with one timeout, for parameters already checked with
- * {@link checkStatusParams} (the waiter checks them once, not on every request). The waiter passes its
- * injectable sleep as `timer`, so that request timeouts run on its clock; `getAuthStatus` uses `setTimeout`.
+ * {@link checkStatusParams} (the waiter checks them once, not on every request). The waiter passes a
+ * timer of its own (on its clock, never the caller's `sleep`); `getAuthStatus` uses `setTimeout`.
+ * The caller's signal is listened to through `onAbort` (one listener per signal, however many requests
+ * share it).
  * @internal
  */
 export async function requestAuthStatus(
   client: AitoearnClient,
   params: GetAuthStatusParams,
   timeoutMs: number,
-  timer?: RequestTimer,
+  timer: RequestTimer = setTimeoutTimer,
 ): Promise<AuthStatusResult> {
   const { api, redact } = internalsOf(client);
   const { platform, sessionId, signal } = params;
@@ -208,22 +218,25 @@ export async function requestAuthStatus(
   const operation = () => `GET /api/v2/channels/accounts/auth/${platform}/status/${sessionId}`;
 
   const controller = new AbortController();
-  const onAbort = () => controller.abort(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let timedOut = false;
-  const onTimeout = () => {
-    timedOut = true;
-    controller.abort(TIMED_OUT);
-  };
-  const stopTimer = timer ? new AbortController() : undefined;
-  const handle = stopTimer ? undefined : setTimeout(onTimeout, timeoutMs);
-  if (stopTimer) timer?.(timeoutMs, stopTimer.signal).then(onTimeout, () => {});
   // Settle on abort even when a custom fetch ignores the signal, or undici loses the link to it (it
-  // follows the caller's signal only through a WeakRef to the Request).
+  // follows the caller's signal only through a WeakRef to the Request). Only this function aborts
+  // `controller`, so it rejects this promise itself instead of listening to the controller's signal.
+  let rejectAborted: (reason: unknown) => void = () => {};
   const aborted = new Promise<never>((_, reject) => {
-    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    rejectAborted = reject;
   });
   aborted.catch(() => {});
+  const abort = (reason: unknown) => {
+    if (controller.signal.aborted) return;
+    controller.abort(reason);
+    rejectAborted(reason);
+  };
+  const offAbort = signal ? onAbort(signal, () => abort(signal.reason)) : undefined;
+  let timedOut = false;
+  const cancelTimer = timer(timeoutMs, () => {
+    timedOut = true;
+    abort(TIMED_OUT);
+  });
   try {
     const outcome = await Promise.race([
       // Parsed here rather than by openapi-fetch, so that a bad body keeps the response's facts.
@@ -256,9 +269,8 @@ export async function requestAuthStatus(
     });
     return interpret(outcome.response, outcome.data, outcome.error, operation, redact);
   } finally {
-    if (handle !== undefined) clearTimeout(handle);
-    stopTimer?.abort(TIMER_DONE);
-    signal?.removeEventListener('abort', onAbort);
+    cancelTimer();
+    offAbort?.();
   }
 }
 

@@ -114,7 +114,10 @@ const OPTION_KEYS = {
 } satisfies Record<keyof WaitForAuthOptions, true>;
 const KNOWN = new Set(Object.keys(OPTION_KEYS));
 
-const systemClock: WaitClock = Object.freeze({ now: () => performance.now(), wallNow: () => Date.now() });
+export const systemClock: WaitClock = Object.freeze({
+  now: () => performance.now(),
+  wallNow: () => Date.now(),
+});
 
 /** Checks every option before any request; a typo such as `timeout` is refused rather than ignored. */
 export function resolveWaitOptions(

@@ -4,6 +4,7 @@ import {
   type AuthSession,
   type AuthStatusResult,
   checkClient,
+  type RequestTimer,
   requestAuthStatus,
 } from '../client.js';
 import {
@@ -22,9 +23,12 @@ import {
   type AuthProgress,
   type ResolvedWaitOptions,
   resolveWaitOptions,
+  systemClock,
   type WaitForAuthOptions,
 } from './options.js';
+import { clockRequestTimer, queueRequestTimer } from './request-timer.js';
 import { ServerClock } from './server-clock.js';
+import { processTimers } from './timers.js';
 
 /** The last check is made this long before the deadline, so that its answer can still count. */
 const FINAL_CHECK_LEAD_MS = 500;
@@ -60,6 +64,7 @@ export class AuthWaiter {
   #poked = false;
   #finalCheckPlanned = false;
   #wake: AbortController | undefined;
+  readonly #requestTimer: RequestTimer;
 
   constructor(
     client: AitoearnClient,
@@ -72,6 +77,11 @@ export class AuthWaiter {
     this.#signal = signal;
     this.#emit = emit;
     this.#startedAt = options.clock.now();
+    // Requests are timed on the waiter's clock by a timer of their own, never by the caller's `sleep`.
+    this.#requestTimer =
+      options.clock === systemClock
+        ? queueRequestTimer(processTimers())
+        : clockRequestTimer(options.clock.now, options.sleep);
     this.#timeoutAt = this.#startedAt + options.timeoutMs;
   }
 
@@ -197,7 +207,7 @@ export class AuthWaiter {
   }
 
   async #request(lastError: unknown): Promise<AuthStatusResult> {
-    const { clock, sleep } = this.#o;
+    const { clock } = this.#o;
     const sentAt = clock.now();
     const timeoutMs = Math.min(this.#o.requestTimeoutMs, this.#deadline() + REQUEST_GRACE_MS - sentAt);
     if (timeoutMs <= 0) throw new AbortError(this.#deadlineOutcome(lastError));
@@ -208,7 +218,7 @@ export class AuthWaiter {
       this.#client,
       { platform, sessionId, signal: this.#signal },
       Math.min(timeoutMs, MAX_TIMER_MS),
-      sleep,
+      this.#requestTimer,
     );
     this.#serverClock.observe(result.serverDateMs, sentAt, clock.now(), clock.wallNow);
     return result;
