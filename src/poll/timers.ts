@@ -131,9 +131,11 @@ export class TimerQueue {
   readonly #run = (): void => {
     this.#deferred = false;
     const now = this.#host.now();
+    // Timers added while this batch runs wait for the next one, even when they are due already.
+    const addedBefore = this.#seq;
     for (let fired = 0; fired < this.#batch; fired++) {
       const top = this.#heap[0];
-      if (top === undefined || top.due > now) break;
+      if (top === undefined || top.due > now || top.seq >= addedBefore) break;
       const fn = top.fn;
       this.cancel(top);
       fn?.();
