@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../bench/prng.js';
 import { clockRequestTimer, queueRequestTimer } from '../src/poll/request-timer.js';
 import { onAbort } from '../src/poll/signals.js';
-import { type TimerHost, TimerQueue } from '../src/poll/timers.js';
+import { Pause, type TimerHost, TimerQueue } from '../src/poll/timers.js';
 
 /** A fake host: virtual time, at most one host timer (counted), deferred calls run by `flush`. */
 class FakeHost implements TimerHost {
@@ -205,6 +205,58 @@ describe('TimerQueue', () => {
       expect(queue.size).toBe(0);
       expect(host.timer).toBeUndefined();
     }
+  });
+});
+
+describe('TimerQueue.mayStartNow', () => {
+  it('lets the first few starts of a turn run at once and queues the rest; a new turn starts afresh', () => {
+    const host = new FakeHost();
+    const queue = new TimerQueue(host, 32, 3);
+    expect([1, 2, 3, 4, 5].map(() => queue.mayStartNow())).toEqual([true, true, true, false, false]);
+    host.flush();
+    expect(queue.mayStartNow()).toBe(true);
+  });
+});
+
+describe('Pause', () => {
+  it('resolves at its due time on the queue', async () => {
+    const host = new FakeHost();
+    const queue = new TimerQueue(host);
+    const pause = new Pause(queue);
+    let done = false;
+    const p = pause.until(500).then(() => {
+      done = true;
+    });
+    host.advanceTo(499);
+    await Promise.resolve();
+    expect(done).toBe(false);
+    host.advanceTo(500);
+    await p;
+    expect(done).toBe(true);
+    expect(queue.size).toBe(0);
+  });
+
+  it('interrupt() ends the pause at once and removes its timer; soon() waits for the next batch', async () => {
+    const host = new FakeHost();
+    const queue = new TimerQueue(host);
+    const pause = new Pause(queue);
+    const p = pause.until(60_000);
+    pause.interrupt();
+    await p;
+    expect(queue.size).toBe(0);
+    expect(host.timer).toBeUndefined();
+    let soon = false;
+    const q = pause.soon().then(() => {
+      soon = true;
+    });
+    await Promise.resolve();
+    expect(soon).toBe(false);
+    host.flush();
+    await q;
+    expect(soon).toBe(true);
+    // Interrupting with nothing in progress does nothing.
+    pause.interrupt();
+    expect(queue.size).toBe(0);
   });
 });
 
