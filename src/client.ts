@@ -108,13 +108,34 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
     headers,
     // A redirect would carry X-Api-Key to wherever it points: never follow one.
     redirect: 'manual',
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : plainTransport),
   });
   const client: AitoearnClient = Object.freeze({ baseUrl, requestTimeoutMs });
   const redact = (text: string) => (text.includes(apiKey) ? text.split(apiKey).join('[redacted]') : text);
   internals.set(client, { api, redact });
   return client;
 }
+
+/**
+ * The default transport. openapi-fetch builds a `Request` for every call and the global `fetch` copies it
+ * into a request of its own (with another abort controller following the first one's signal): with no
+ * custom `fetch`, openapi-fetch gets this plain holder of the URL and init instead, which `fetch` receives
+ * as they are. A custom `fetch` still gets a real `Request` (the documented contract).
+ */
+class PlainRequest {
+  readonly url: string;
+  readonly init: RequestInit;
+  readonly method: string;
+  constructor(url: string, init: RequestInit) {
+    this.url = url;
+    this.init = init;
+    this.method = init.method ?? 'GET';
+  }
+}
+const plainTransport = {
+  Request: PlainRequest as unknown as typeof Request,
+  fetch: (request: Request) => fetch(request.url, (request as unknown as PlainRequest).init),
+};
 
 export interface GetAuthStatusParams {
   /** The platform the session was started for, e.g. `douyin`. */
