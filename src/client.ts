@@ -6,7 +6,7 @@ import {
   type ResponseFacts,
 } from './errors.js';
 import type { components, paths } from './generated/aitoearn.js';
-import { onAbort } from './poll/signals.js';
+import { linkAbort, unlinkAbort } from './poll/abort-link.js';
 import { checkApiKey, checkBaseUrl, checkPathParam, checkPositiveMs, show } from './validate.js';
 import { VERSION } from './version.js';
 
@@ -222,8 +222,8 @@ const setTimeoutTimer: RequestTimer = (ms, onTimeout) => {
  * The status request itself, with one timeout, for parameters already checked with
  * {@link checkStatusParams} (the waiter checks them once, not on every request). The waiter passes a
  * timer of its own (on its clock, never the caller's `sleep`); `getAuthStatus` uses `setTimeout`.
- * The caller's signal is listened to through `onAbort` (one listener per signal, however many requests
- * share it).
+ * The caller's signal is listened to through `linkAbort` (one listener per signal, however many
+ * requests share it).
  * @internal
  */
 export async function requestAuthStatus(
@@ -252,7 +252,7 @@ export async function requestAuthStatus(
     controller.abort(reason);
     rejectAborted(reason);
   };
-  const offAbort = signal ? onAbort(signal, () => abort(signal.reason)) : undefined;
+  if (signal) linkAbort(signal, abort);
   let timedOut = false;
   const cancelTimer = timer(timeoutMs, () => {
     timedOut = true;
@@ -291,7 +291,7 @@ export async function requestAuthStatus(
     return interpret(outcome.response, outcome.data, outcome.error, operation, redact);
   } finally {
     cancelTimer();
-    offAbort?.();
+    if (signal) unlinkAbort(signal, abort);
   }
 }
 

@@ -251,13 +251,26 @@ export class AitoearnUnavailableError extends AitoearnError {
   readonly failures: number;
   /** The last session snapshot seen, if any. */
   override readonly session: AuthSession | undefined;
+  /**
+   * Set when the failures lasted until the session's `expiresAt` (server time, ISO 8601): the person may
+   * have finished meanwhile, so the outcome is unknown — not expired.
+   */
+  readonly expiresAt: string | undefined;
 
-  constructor(failures: number, session: AuthSession | undefined, cause: unknown) {
+  constructor(failures: number, session: AuthSession | undefined, cause: unknown, expiresAt?: string) {
     const last = cause instanceof Error ? cause.message : String(cause);
-    super(`AiToEarn API unavailable: ${failures} request(s) in a row failed; the last one: ${last}`, {
-      cause,
-    });
+    const expiry =
+      expiresAt === undefined
+        ? ''
+        : `; the session expired at ${expiresAt} meanwhile, so whether the authorization finished is unknown`;
+    super(
+      `AiToEarn API unavailable: ${failures} request(s) in a row failed${expiry}; the last one: ${last}`,
+      {
+        cause,
+      },
+    );
     this.failures = failures;
     this.session = session;
+    this.expiresAt = expiresAt;
   }
 }

@@ -13,8 +13,9 @@
 import { createHook } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import { getEventListeners } from 'node:events';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -34,6 +35,8 @@ import {
   waitForAuth,
   watchAuth,
 } from '../src/index.js';
+import { startSandbox } from '../src/sandbox/index.js';
+import { collect } from './helpers/collect.js';
 import { errorBody, json, startServer, statusBody, type TestServer } from './helpers/http-server.js';
 
 /** The key every client here uses; no error may contain its distinctive part. */
@@ -303,7 +306,7 @@ const rows: readonly Row[] = [
     },
   },
   {
-    name: 'a server that stops answering after the first check, until expiresAt, gives AuthExpiredError',
+    name: 'a server that stops answering after the first check, until expiresAt, gives AitoearnUnavailableError naming the expiry',
     script: [pending, hang],
     // Long enough for the first answer to arrive on a loaded machine, short enough to retry in 1.5 s.
     options: { requestTimeoutMs: 500 },
@@ -312,8 +315,13 @@ const rows: readonly Row[] = [
     requests: [2, 4],
     atDeadline: true,
     expected: {
-      rejects: AuthExpiredError,
-      fields: { session: expect.objectContaining({ status: 'pending' }) },
+      // The person may have finished during the outage: unknown, not expired.
+      rejects: AitoearnUnavailableError,
+      fields: {
+        session: expect.objectContaining({ status: 'pending' }),
+        expiresAt: expect.any(String),
+        message: expect.stringMatching(/expired at .* meanwhile/),
+      },
       cause: { is: AitoearnTransportError, fields: { reason: 'timeout' } },
     },
   },
@@ -604,7 +612,8 @@ const rows: readonly Row[] = [
     expiresInMs: SHORT_EXPIRY_MS,
     requests: 2,
     expected: {
-      rejects: AuthExpiredError,
+      rejects: AitoearnUnavailableError,
+      fields: { expiresAt: expect.any(String) },
       cause: { is: AitoearnTransportError, fields: { reason: 'timeout' } },
     },
   },
@@ -1084,6 +1093,89 @@ describe('after settling, nothing of the waiter keeps the process alive', () => 
       expect(exitedAt - (settledAt ?? exitedAt)).toBeLessThan(3000);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill();
+    }
+  });
+});
+
+describe("the README's watchAuth example", () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dist = join(root, 'dist', 'index.js');
+
+  /** The README's one code block that calls watchAuth, importing `module` and pointed at the sandbox. */
+  function example(module: string): string {
+    const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)]
+      .map((match) => match[1] as string)
+      .filter((block) => block.includes('watchAuth(client'));
+    expect(blocks).toHaveLength(1);
+    const block = blocks[0] as string;
+    const site = "site: 'cn'";
+    const from = "from 'aitoearn-auth'";
+    expect(block.split(site)).toHaveLength(2);
+    expect(block.split(from)).toHaveLength(2);
+    return block
+      .replace(site, "baseUrl: process.env.AITOEARN_BASE_URL ?? ''")
+      .replace(from, `from ${JSON.stringify(module)}`);
+  }
+
+  test('type-checks against the built package', { timeout: 60_000 }, async () => {
+    expect(statSync(dist, { throwIfNoEntry: false }), 'run `npm run build`').toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'aitoearn-readme-'));
+    try {
+      const file = join(dir, 'watch.mts');
+      // TypeScript resolves a path, not a file: URL; it finds dist/index.d.ts next to the module.
+      writeFileSync(file, example(dist));
+      const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+      const flags = ['--noEmit', '--skipLibCheck', '--strict', '--exactOptionalPropertyTypes'];
+      const module = ['--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022'];
+      const types = ['--types', 'node', '--typeRoots', join(root, 'node_modules', '@types')];
+      const run = collect(spawn(process.execPath, [tsc, ...flags, ...module, ...types, file], { cwd: dir }));
+      const result = await run.closed;
+      expect(result.stdout + result.stderr).toBe('');
+      expect(result.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('runs to completion and exits by itself while stdin stays open, with no "undefined"', {
+    timeout: 60_000,
+  }, async () => {
+    expect(statSync(dist, { throwIfNoEntry: false }), 'run `npm run build`').toBeDefined();
+    const sandbox = await startSandbox();
+    const dir = mkdtempSync(join(tmpdir(), 'aitoearn-readme-'));
+    try {
+      const file = join(dir, 'watch.mjs');
+      writeFileSync(file, example(pathToFileURL(dist).href));
+      const { sessionId } = sandbox.createSession({
+        platform: PLATFORM,
+        outcome: { type: 'complete', afterMs: 2500 },
+      });
+      const child = spawn(process.execPath, [file, sessionId], {
+        // stdin is a pipe this test keeps open, as a terminal would be.
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, AITOEARN_API_KEY: sandbox.apiKey, AITOEARN_BASE_URL: sandbox.url },
+      });
+      const run = collect(child);
+      const stopGuard = new AbortController();
+      try {
+        // The session completes after 2.5 s; a generous bound for a loaded machine.
+        const guard = delay(30_000, 'still running' as const, { signal: stopGuard.signal });
+        const ended = await Promise.race([run.closed, guard]);
+        expect(ended, `stderr so far: ${run.stderr}`).not.toBe('still running');
+        const result = await run.closed;
+        expect(result.code).toBe(0);
+        const lines = result.stderr.trim().split('\n');
+        expect(lines[0]).toMatch(/^pending, next check in \d+ ms$/);
+        expect(lines.at(-1)).toBe('completed');
+        expect(result.stderr).not.toContain('undefined');
+      } finally {
+        stopGuard.abort();
+        if (child.exitCode === null && child.signalCode === null) child.kill();
+        child.stdin.destroy();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await sandbox.close();
     }
   });
 });

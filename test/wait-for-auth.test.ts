@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it, test } from 'vitest';
 import {
   AitoearnApiError,
@@ -14,6 +15,7 @@ import {
   watchAuth,
 } from '../src/index.js';
 import { backoffDelay } from '../src/poll/backoff.js';
+import { likelyOption } from '../src/poll/options.js';
 import { type FakeApiOptions, fakeApi, type Reply, SERVER_START_MS } from './helpers/fake-api.js';
 import { FakeClock } from './helpers/fake-clock.js';
 
@@ -123,8 +125,9 @@ describe('schedule', () => {
     expect(error).toBeInstanceOf(AuthTimeoutError);
     expect((error as AuthTimeoutError).timeoutMs).toBe(4000);
     expect((error as AuthTimeoutError).session?.status).toBe('pending');
-    // 7 s would pass the deadline: the final check moves to 500 ms before it.
-    expect(server.calls).toEqual([0, 1000, 3000, 3500]);
+    // 7 s would pass the deadline; a final check at 3.5 s would come sooner than initialDelayMs after the
+    // request at 3 s, and at 4 s there is no time left: none is made.
+    expect(server.calls).toEqual([0, 1000, 3000]);
     expect(clock.now()).toBe(4000);
   });
 
@@ -473,7 +476,6 @@ describe('options are checked before any request', () => {
     [{ sleep: 5 }, 'sleep'],
     [{ random: {} }, 'random'],
     [{ clock: { now: () => 0 } }, 'clock.wallNow'],
-    [{ timeout: 5000 }, 'timeout'],
     [{ sessionId: '..' }, 'sessionId'],
     [{ platform: '' }, 'platform'],
   ])('%o is refused, naming %s', async (bad, field) => {
@@ -491,5 +493,329 @@ describe('options are checked before any request', () => {
     expect((error as Error).message).toContain(`"${field}"`);
     expect(() => watchAuth(client, options)).toThrow(AitoearnInputError);
     expect(server.calls).toHaveLength(0);
+  });
+});
+
+describe('what the caller’s callbacks throw ends the wait with that error, at once', () => {
+  it('an onProgress that rethrows a retry event’s (transient) error is not retried', async () => {
+    const { clock, server, client } = fakeClient([{ http: 503 }, { status: 'completed' }], { latencyMs: 0 });
+    const reports: AuthProgress[] = [];
+    const waiting = waitForAuth(client, {
+      platform: 'douyin',
+      sessionId: 's',
+      clock,
+      sleep: clock.sleep,
+      // A budget, so that the old behaviour (retrying the callback's throw) ends instead of spinning.
+      retries: 50,
+      onProgress: (event) => {
+        reports.push(event);
+        if (event.error) throw event.error;
+      },
+    });
+    const error = await rejection(clock.drive(waiting));
+    expect(reports).toHaveLength(1);
+    expect(reports[0]?.type).toBe('retry');
+    expect(error).toBe(reports[0]?.error);
+    expect(server.calls).toHaveLength(1);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('an onProgress that throws on a status event stops polling', async () => {
+    const { clock, server, client } = fakeClient([{ status: 'pending' }], { expiresInMs: 5 * MINUTE });
+    const thrown = new AitoearnTransportError('network', 'looks transient, but the caller threw it');
+    const waiting = waitForAuth(client, {
+      platform: 'douyin',
+      sessionId: 's',
+      clock,
+      sleep: clock.sleep,
+      onProgress: () => {
+        throw thrown;
+      },
+    });
+    expect(await rejection(clock.drive(waiting))).toBe(thrown);
+    await clock.advance(MINUTE);
+    expect(server.calls).toHaveLength(1);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('a sleep that fails on its own during a retry wait ends the wait with its error', async () => {
+    const { clock, server, client } = fakeClient([{ http: 502 }, { status: 'completed' }], { latencyMs: 0 });
+    const broken = new AitoearnTransportError('timeout', 'thrown by the caller’s sleep');
+    const waiting = waitForAuth(client, {
+      platform: 'douyin',
+      sessionId: 's',
+      clock,
+      sleep: () => Promise.reject(broken),
+      retries: 50,
+    });
+    expect(await rejection(clock.drive(waiting))).toBe(broken);
+    expect(server.calls).toHaveLength(1);
+  });
+
+  it('watchAuth throws what its onProgress threw, and polls no more', async () => {
+    const { clock, server, client } = fakeClient([{ code: 500 }, { status: 'completed' }], { latencyMs: 0 });
+    const run = async () => {
+      for await (const _ of watchAuth(client, {
+        platform: 'douyin',
+        sessionId: 's',
+        clock,
+        sleep: clock.sleep,
+        retries: 50,
+        onProgress: (event) => {
+          if (event.error) throw event.error;
+        },
+      })) {
+        // the first event throws before it is yielded
+      }
+    };
+    const error = await rejection(clock.drive(run()));
+    expect(error).toBeInstanceOf(AitoearnApiError);
+    expect((error as AitoearnApiError).code).toBe(500);
+    expect(server.calls).toHaveLength(1);
+  });
+});
+
+describe('options spread from a larger object', () => {
+  /** What starting an authorization answers, plus the request id: a natural thing to spread. */
+  const started = {
+    url: 'https://open.douyin.com/platform/oauth/connect?client_key=x',
+    sessionId: 'sess-1',
+    expiresAt: new Date(SERVER_START_MS + 5 * MINUTE).toISOString(),
+    authInstructions: { 'en-US': 'Scan the code', 'zh-CN': '扫码' },
+    requestId: 'req-0',
+    callbackUrl: 'http://127.0.0.1:8123/cb',
+  };
+
+  async function warningsDuring(run: () => Promise<unknown>): Promise<Error[]> {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      await run();
+      // process.emitWarning emits on the next tick.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    return warnings;
+  }
+
+  it('{ ...started, timeoutMs } type-checks and runs, without a warning', async () => {
+    const { clock, server, client } = fakeClient([{ status: 'completed' }]);
+    const warnings = await warningsDuring(async () => {
+      const session = await clock.drive(
+        waitForAuth(client, {
+          ...started,
+          platform: 'douyin',
+          timeoutMs: 120_000,
+          clock,
+          sleep: clock.sleep,
+        }),
+      );
+      expect(session.status).toBe('completed');
+      const events: AuthProgress[] = [];
+      const watching = async () => {
+        for await (const e of watchAuth(client, {
+          ...started,
+          platform: 'douyin',
+          clock,
+          sleep: clock.sleep,
+        }))
+          events.push(e);
+      };
+      await clock.drive(watching());
+      expect(events.at(-1)?.status).toBe('completed');
+    });
+    expect(server.calls).toHaveLength(2);
+    expect(warnings).toEqual([]);
+  });
+
+  it('a likely typo (`timeout`) is ignored with a one-time warning that names the option meant', async () => {
+    const { clock, server, client } = fakeClient([{ status: 'pending' }], { expiresInMs: 30_000 });
+    const options = { platform: 'douyin', sessionId: 's', clock, sleep: clock.sleep, timeout: 5000 };
+    const warnings = await warningsDuring(async () => {
+      // `timeout` is not `timeoutMs`: the wait runs to expiresAt, not 5 s.
+      expect(await rejection(clock.drive(waitForAuth(client, options)))).toBeInstanceOf(AuthExpiredError);
+      expect(clock.now()).toBeGreaterThan(29_000);
+      await rejection(clock.drive(waitForAuth(client, options)));
+    });
+    expect(server.calls.length).toBeGreaterThan(2);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.message).toContain('"timeout"');
+    expect(warnings[0]?.message).toContain('did you mean "timeoutMs"');
+    expect((warnings[0] as Error & { code?: string }).code).toBe('AITOEARN_UNKNOWN_OPTION');
+  });
+
+  test.each([
+    ['timeout', 'timeoutMs'],
+    ['initialDelay', 'initialDelayMs'],
+    ['maxDelay', 'maxDelayMs'],
+    ['onprogress', 'onProgress'],
+    ['retires', 'retries'],
+    ['requestTimeout', 'requestTimeoutMs'],
+    ['sesionId', 'sessionId'],
+    ['url', undefined],
+    ['expiresAt', undefined],
+    ['authInstructions', undefined],
+    ['requestId', undefined],
+    ['callbackUrl', undefined],
+  ])('the key %s is taken for a typo of %s', (key, meant) => {
+    expect(likelyOption(key)).toBe(meant);
+  });
+});
+
+describe('an outage until expiresAt', () => {
+  it('is reported as unavailable, naming the expiry: the person may have finished meanwhile', async () => {
+    const { clock, server, run } = setup(
+      [{ status: 'pending' }, { hang: true }],
+      { expiresInMs: 20_000 },
+      {
+        requestTimeoutMs: 3000,
+      },
+    );
+    const error = await rejection(run());
+    expect(error).toBeInstanceOf(AitoearnUnavailableError);
+    const unavailable = error as AitoearnUnavailableError;
+    const expiresAt = new Date(SERVER_START_MS + 20_000).toISOString();
+    expect(unavailable.expiresAt).toBe(expiresAt);
+    expect(unavailable.message).toContain(`expired at ${expiresAt}`);
+    expect(unavailable.session?.status).toBe('pending');
+    expect(unavailable.cause).toBeInstanceOf(AitoearnTransportError);
+    expect(unavailable.failures).toBe(server.calls.length - 1);
+    expect(clock.now()).toBeLessThanOrEqual(20_000 + 1000);
+  });
+
+  it('but a pending answer to the final check still ends as expired', async () => {
+    const { run } = setup(
+      [{ status: 'pending' }, { http: 503 }, { http: 503 }, { status: 'pending' }],
+      { expiresInMs: 20_000 },
+      { requestTimeoutMs: 3000 },
+    );
+    const error = await rejection(run());
+    expect(error).toBeInstanceOf(AuthExpiredError);
+  });
+
+  it('a retry budget that runs out before expiresAt names no expiry', async () => {
+    const { run } = setup(
+      [{ status: 'pending' }, { http: 503 }],
+      { expiresInMs: 5 * MINUTE },
+      { retries: 1 },
+    );
+    const error = await rejection(run());
+    expect(error).toBeInstanceOf(AitoearnUnavailableError);
+    expect((error as AitoearnUnavailableError).expiresAt).toBeUndefined();
+    expect((error as Error).message).not.toContain('expired');
+  });
+});
+
+describe('watchAuth with concurrent next() calls', () => {
+  it('answers them in order, none left pending', async () => {
+    const { clock, client } = fakeClient([{ status: 'pending' }, { status: 'completed' }], {
+      expiresInMs: 5 * MINUTE,
+    });
+    const watch = watchAuth(client, { platform: 'douyin', sessionId: 's', clock, sleep: clock.sleep });
+    const results = await clock.drive(Promise.all([watch.next(), watch.next(), watch.next()]));
+    expect(results.map((r) => (r.done ? 'done' : r.value.status))).toEqual(['pending', 'completed', 'done']);
+  });
+
+  it('ends every queued call when the loop is left', async () => {
+    const { clock, server, client } = fakeClient([{ status: 'pending' }], { expiresInMs: 5 * MINUTE });
+    const watch = watchAuth(client, { platform: 'douyin', sessionId: 's', clock, sleep: clock.sleep });
+    const first = await clock.drive(watch.next());
+    expect(first.done).toBe(false);
+    const queued = [watch.next(), watch.next()];
+    await clock.advance(10);
+    await watch.return?.();
+    const rest = await clock.drive(Promise.all(queued));
+    expect(rest.map((r) => r.done)).toEqual([true, true]);
+    expect(server.calls).toHaveLength(1);
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('the final check keeps the initialDelayMs floor', () => {
+  it.each([
+    // timeoutMs, requests: the final check would be due 500 ms before the deadline, at 3.1 s and 3.7 s,
+    // but the last request went out at 3 s.
+    [3600, [0, 1000, 3000]],
+    [4200, [0, 1000, 3000, 4000]],
+  ])('with timeoutMs %i the requests go out at %o', async (timeoutMs, expected) => {
+    const { server, run } = setup(
+      [{ status: 'pending' }],
+      { expiresInMs: 5 * MINUTE, latencyMs: 0 },
+      {
+        timeoutMs,
+      },
+    );
+    expect(await rejection(run())).toBeInstanceOf(AuthTimeoutError);
+    expect(server.calls).toEqual(expected);
+  });
+
+  it('also after a retried failure', async () => {
+    const { server, run } = setup(
+      [{ status: 'pending' }, { status: 'pending' }, { http: 503 }, { status: 'pending' }],
+      { expiresInMs: 5 * MINUTE, latencyMs: 0 },
+      { timeoutMs: 3700 },
+    );
+    expect(await rejection(run())).toBeInstanceOf(AitoearnUnavailableError);
+    // The 503 at 3 s would be retried at 3.2 s (deadline − 500 ms): too soon after it.
+    expect(server.calls).toEqual([0, 1000, 3000]);
+  });
+});
+
+describe('many waits on one AbortSignal', () => {
+  it('5,000 waits share one signal without a MaxListenersExceededWarning; abort settles all, leaves no listener', {
+    timeout: 120_000,
+  }, async () => {
+    const { clock, server, client } = fakeClient([{ status: 'pending' }], { expiresInMs: 5 * MINUTE });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const reason = new Error('service shutting down');
+      const waits = Array.from({ length: 5000 }, () =>
+        rejection(
+          waitForAuth(client, {
+            platform: 'douyin',
+            sessionId: 's',
+            clock,
+            sleep: clock.sleep,
+            signal: controller.signal,
+          }),
+        ),
+      );
+      await clock.advance(10); // every first request in flight
+      expect(server.calls).toHaveLength(5000);
+      expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);
+      await clock.advance(500); // every wait asleep after its first answer
+      expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);
+      controller.abort(reason);
+      const outcomes = await Promise.all(waits);
+      expect(outcomes.filter((outcome) => outcome !== reason)).toEqual([]);
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+      expect(clock.pending).toBe(0);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.name)).toEqual([]);
+      expect(server.calls).toHaveLength(5000);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('a wait that settles removes what it added to the caller’s signal', async () => {
+    const { clock, client } = fakeClient([{ status: 'pending' }, { status: 'completed' }], {
+      expiresInMs: 5 * MINUTE,
+    });
+    const controller = new AbortController();
+    const options = {
+      platform: 'douyin',
+      sessionId: 's',
+      clock,
+      sleep: clock.sleep,
+      signal: controller.signal,
+    };
+    await clock.drive(Promise.all([waitForAuth(client, options), waitForAuth(client, options)]));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 });

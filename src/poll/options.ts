@@ -27,7 +27,10 @@ export interface AuthProgress {
   readonly elapsedMs: number;
   /** Milliseconds left until the deadline (the earlier of `expiresAt` and `timeoutMs`). */
   readonly remainingMs: number;
-  /** Milliseconds until the next request; undefined when no further request will be made. */
+  /**
+   * Milliseconds until the next request; `undefined` when none is planned: on the last event (`completed`,
+   * `failed`, or the final check's answer before the deadline), where only a `poke()` can still cause one.
+   */
   readonly nextDelayMs: number | undefined;
   /** The latest session snapshot, if any answer arrived yet. */
   readonly session: AuthSession | undefined;
@@ -46,7 +49,7 @@ export interface AuthProgress {
 export interface WaitForAuthOptions extends GetAuthStatusParams {
   /** Give up after this many ms (`AuthTimeoutError`); the session's own `expiresAt` usually ends the wait first. @default 600000 */
   readonly timeoutMs?: number;
-  /** Called with a frozen event after each check and each retry. If it throws, the wait stops with that error. */
+  /** Called with a frozen event after each check and each retry. If it throws, the wait ends at once with that error. */
   readonly onProgress?: (event: AuthProgress) => void;
   /** The delay after the first check, in ms. @default 1000 */
   readonly initialDelayMs?: number;
@@ -62,7 +65,15 @@ export interface WaitForAuthOptions extends GetAuthStatusParams {
   readonly retries?: number;
   /** Time source. @default `{ now: () => performance.now(), wallNow: () => Date.now() }` */
   readonly clock?: WaitClock;
-  /** Waits `ms`, rejecting when `signal` aborts. @default a `setTimeout`-based sleep */
+  /**
+   * Waits `ms` between checks and before a retry; `signal` aborts it when the wait is poked or stopped.
+   * Nothing else is timed with it: the waiter re-reads `clock.now()` after each sleep (one that returns
+   * early is asked again for the rest, after a turn of the event loop), and it never times requests. A
+   * request's timeout is a timer of its own: with the default `clock`, in the process's timer queue; with
+   * an injected `clock`, whose time only this `sleep` can wait for, a sleep on that clock that counts only
+   * once `clock.now()` has reached the timeout (so a fake clock runs request timeouts too).
+   * @default one timer queue shared by the waits of the process (a single `setTimeout`)
+   */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** A number in [0, 1) for jitter. @default Math.random */
   readonly random?: () => number;
@@ -95,7 +106,7 @@ export interface ResolvedWaitOptions {
   readonly random: () => number;
 }
 
-// Every option, so that a typo is refused; `satisfies` keeps this list in step with the type.
+// Every option; `satisfies` keeps this list in step with the type.
 const OPTION_KEYS = {
   platform: true,
   sessionId: true,
@@ -112,28 +123,67 @@ const OPTION_KEYS = {
   sleep: true,
   random: true,
 } satisfies Record<keyof WaitForAuthOptions, true>;
-const KNOWN = new Set(Object.keys(OPTION_KEYS));
+const KNOWN = Object.keys(OPTION_KEYS);
+
+/** Edit distance between two short strings (insertions, deletions, substitutions). */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + cost);
+    }
+    row = next;
+  }
+  return row[b.length] as number;
+}
+
+/** The option an unknown key was probably meant to be (`timeout` → `timeoutMs`), if any. */
+export function likelyOption(key: string): string | undefined {
+  const typed = key.toLowerCase();
+  const near = typed.length >= 5 ? 2 : 1;
+  return KNOWN.find((known) => {
+    const k = known.toLowerCase();
+    return k === typed || k === `${typed}ms` || distance(typed, k) <= near;
+  });
+}
+
+// Unknown keys seen so far, with their hint (null: none), so that each is judged and reported once.
+const unknownKeys = new Map<string, string | null>();
+const UNKNOWN_KEYS_REMEMBERED = 256;
+
+/**
+ * Unknown keys are ignored, as TypeScript lets them through when options are spread from a larger object
+ * (`{ ...started, timeoutMs }`). One that looks like a typo of an option gets a one-time process warning
+ * (code `AITOEARN_UNKNOWN_OPTION`), the way Node reports deprecations: visible, never fatal.
+ */
+function hintUnknownKeys(options: object): void {
+  for (const key of Object.keys(options)) {
+    if (Object.hasOwn(OPTION_KEYS, key) || unknownKeys.has(key)) continue;
+    const hint = likelyOption(key);
+    if (unknownKeys.size < UNKNOWN_KEYS_REMEMBERED) unknownKeys.set(key, hint ?? null);
+    if (hint !== undefined) {
+      process.emitWarning(
+        `Unknown option ${show(key)} of waitForAuth/watchAuth is ignored; did you mean "${hint}"?`,
+        { code: 'AITOEARN_UNKNOWN_OPTION' },
+      );
+    }
+  }
+}
 
 export const systemClock: WaitClock = Object.freeze({
   now: () => performance.now(),
   wallNow: () => Date.now(),
 });
 
-/** Checks every option before any request; a typo such as `timeout` is refused rather than ignored. */
+/** Checks every option before any request; unknown keys are ignored (a likely typo is warned about once). */
 export function resolveWaitOptions(
   options: WaitForAuthOptions,
   clientTimeoutMs: number,
 ): ResolvedWaitOptions {
   checkStatusParams(options);
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) {
-      const hint = [...KNOWN].find((k) => k.toLowerCase().startsWith(key.toLowerCase().slice(0, 4)));
-      throw new AitoearnInputError(
-        key,
-        `Unknown option ${show(key)} for waitForAuth${hint ? ` (did you mean "${hint}"?)` : ''}.`,
-      );
-    }
-  }
+  hintUnknownKeys(options);
   const opt = <K extends keyof typeof waitDefaults>(key: K): number => options[key] ?? waitDefaults[key];
   const initialDelayMs = checkPositiveMs('initialDelayMs', opt('initialDelayMs'));
   const maxDelayMs = checkPositiveMs('maxDelayMs', opt('maxDelayMs'));

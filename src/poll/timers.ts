@@ -75,6 +75,11 @@ export class TimerQueue {
     this.#startsThisTurn = 0;
   };
 
+  /** The host clock, in ms. */
+  now(): number {
+    return this.#host.now();
+  }
+
   /** Timers waiting to run. */
   get size(): number {
     return this.#heap.length;

@@ -1,4 +1,4 @@
-import pRetry, { AbortError } from 'p-retry';
+import pRetry, { AbortError, type Options as PRetryOptions } from 'p-retry';
 import {
   type AitoearnClient,
   type AuthSession,
@@ -18,6 +18,7 @@ import {
   isTransient,
 } from '../errors.js';
 import { MAX_TIMER_MS } from '../validate.js';
+import { linkAbort, unlinkAbort } from './abort-link.js';
 import { backoffDelay } from './backoff.js';
 import {
   type AuthProgress,
@@ -28,7 +29,8 @@ import {
 } from './options.js';
 import { clockRequestTimer, queueRequestTimer } from './request-timer.js';
 import { ServerClock } from './server-clock.js';
-import { processTimers } from './timers.js';
+import { sleep as defaultSleep } from './sleep.js';
+import { Pause, processTimers, type TimerQueue } from './timers.js';
 
 /** The last check is made this long before the deadline, so that its answer can still count. */
 const FINAL_CHECK_LEAD_MS = 500;
@@ -43,12 +45,37 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** One wait: the schedule, the deadline and the state between checks. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Stands in for a poke as the reason a sleep was cut short; never leaves the waiter. */
+const POKED = Object.freeze(new Error('poked'));
+
+/**
+ * One wait: the schedule, the deadline and the state between checks.
+ *
+ * What p-retry owns: whether a failed request is tried again. Each of its attempts is the request and
+ * nothing else; it counts them (`attemptNumber`: failures in a row), keeps the `retries` budget, and its
+ * `shouldRetry` judges only the request's error (`isTransient`). It never waits (it could only use the
+ * global `setTimeout`): once it has decided to retry, the waiter waits for the retry's slot on its own
+ * injectable clock before answering. Progress reports and the caller's `sleep` run in that wait, after the
+ * decision; whatever they throw stops the wait with that very error, never judged as a failure of the API.
+ */
 export class AuthWaiter {
   readonly #client: AitoearnClient;
   readonly #o: ResolvedWaitOptions;
-  readonly #signal: AbortSignal;
-  readonly #emit: (event: AuthProgress) => void;
+  readonly #sink: ((event: AuthProgress) => void) | undefined;
+  /** Ends requests and sleeps: the caller's abort, watchAuth's `return()`, or a callback that threw. */
+  readonly #stop = new AbortController();
+  #stopped: { readonly reason: unknown } | undefined;
+  /** Cuts sleeps short; one serves every sleep until a poke or the stop uses it up. */
+  #wake: AbortController | undefined;
+  #sleeping = false;
+  /** With the default `sleep`: the process's timer queue, and this wait's pause on it (no timer of its own). */
+  readonly #queue: TimerQueue | undefined;
+  readonly #pause: Pause | undefined;
+  /** Times each request on the waiter's clock; never the caller's `sleep` on the system clock. */
+  readonly #requestTimer: RequestTimer;
+  readonly #onCallerAbort = (reason: unknown) => this.stop(reason);
   readonly #serverClock = new ServerClock();
   readonly #startedAt: number;
   readonly #timeoutAt: number;
@@ -56,48 +83,91 @@ export class AuthWaiter {
   #session: AuthSession | undefined;
   #attempt = 0;
   #checks = 0;
+  /** Failed requests in a row, as p-retry counts them. */
   #failures = 0;
+  #lastFailure: unknown;
   #lastRequestAt = Number.NEGATIVE_INFINITY;
   #hintUntil = Number.NEGATIVE_INFINITY;
   #warnedStatus = false;
   #requestId: string | undefined;
   #poked = false;
   #finalCheckPlanned = false;
-  #wake: AbortController | undefined;
-  readonly #requestTimer: RequestTimer;
+  readonly #retryOptions: PRetryOptions;
 
-  constructor(
-    client: AitoearnClient,
-    options: ResolvedWaitOptions,
-    signal: AbortSignal,
-    emit: (event: AuthProgress) => void,
-  ) {
+  /** `sink` receives every event after the caller's `onProgress` (watchAuth's queue). */
+  constructor(client: AitoearnClient, options: ResolvedWaitOptions, sink?: (event: AuthProgress) => void) {
     this.#client = client;
     this.#o = options;
-    this.#signal = signal;
-    this.#emit = emit;
+    this.#sink = sink;
     this.#startedAt = options.clock.now();
-    // Requests are timed on the waiter's clock by a timer of their own, never by the caller's `sleep`.
+    this.#timeoutAt = this.#startedAt + options.timeoutMs;
+    this.#queue = options.sleep === defaultSleep ? processTimers() : undefined;
+    this.#pause = this.#queue ? new Pause(this.#queue) : undefined;
     this.#requestTimer =
       options.clock === systemClock
         ? queueRequestTimer(processTimers())
         : clockRequestTimer(options.clock.now, options.sleep);
-    this.#timeoutAt = this.#startedAt + options.timeoutMs;
+    this.#retryOptions = {
+      retries: options.retries,
+      // p-retry never sleeps: the waiter's own clock decides when (see #retrySlot).
+      minTimeout: 0,
+      maxTimeout: 0,
+      factor: 1,
+      signal: this.#stop.signal,
+      onFailedAttempt: ({ error, attemptNumber }) => {
+        this.#lastFailure = error;
+        this.#failures = attemptNumber;
+      },
+      // A stopped wait's request fails with the stop's reason, which is never retried, whatever it is.
+      shouldRetry: async ({ error }) =>
+        !this.#stopped && isTransient(error) && (await this.#retrySlot(error)),
+    };
   }
 
   /** Check as soon as the floor allows (the server's hints, and `initialDelayMs` since the last request). */
   poke(): void {
     this.#poked = true;
-    this.#wake?.abort();
+    if (this.#sleeping) {
+      this.#pause?.interrupt();
+      this.#wake?.abort(POKED);
+    }
+  }
+
+  /** Ends the wait: it rejects with `reason`, sends nothing more and clears its timers. */
+  stop(reason: unknown): void {
+    if (this.#stopped) return;
+    this.#stopped = { reason };
+    this.#stop.abort(reason);
+    this.#pause?.interrupt();
+    this.#wake?.abort(reason);
   }
 
   async run(): Promise<AuthSession> {
-    this.#signal.throwIfAborted();
+    const signal = this.#o.signal;
+    if (signal === undefined) return this.#loop();
+    signal.throwIfAborted();
+    linkAbort(signal, this.#onCallerAbort);
+    try {
+      return await this.#loop();
+    } finally {
+      unlinkAbort(signal, this.#onCallerAbort);
+    }
+  }
+
+  async #loop(): Promise<AuthSession> {
+    // In a burst of starts in one tick, the first few send at once and the rest in the timer queue's next
+    // batches, so that thousands of calls return at once and the event loop keeps turning; a lone wait
+    // (or one started later) still sends its first request at once.
+    if (this.#queue !== undefined && !this.#queue.mayStartNow()) {
+      await this.#pause?.soon();
+      if (this.#stopped) throw this.#stopped.reason;
+    }
     for (;;) {
-      const { session, requestId } = await this.#checkWithRetries();
+      const { session, requestId } = await this.#check();
       this.#requestId = requestId;
       this.#checks += 1;
       this.#failures = 0;
+      this.#lastFailure = undefined;
       this.#session = deepFreeze(session);
       if (session.expiresAt !== undefined)
         this.#expiresAt = this.#serverClock.toMonotonic(Date.parse(session.expiresAt));
@@ -142,57 +212,25 @@ export class AuthWaiter {
 
   /**
    * When to send the next request, wanting `desired`; undefined when none fits before the deadline. The
-   * final check is made once: each answer refines the deadline a little, which must not buy another.
+   * final check is made once: each answer refines the deadline a little, which must not buy another. Like a
+   * poke, it keeps `initialDelayMs` after the last request (and the server's hints).
    */
   #plan(desired: number, now: number): number | undefined {
     if (this.#finalCheckPlanned) return undefined;
     const deadline = this.#deadline();
     const finalCheckAt = deadline - FINAL_CHECK_LEAD_MS;
     if (desired < finalCheckAt) return desired;
-    const at = Math.max(finalCheckAt, now, this.#hintUntil);
+    const at = Math.max(finalCheckAt, now, this.#lastRequestAt + this.#o.initialDelayMs, this.#hintUntil);
     if (at >= deadline) return undefined;
     this.#finalCheckPlanned = true;
     return at;
   }
 
-  /** One check: p-retry decides whether a failure is retried; the waiter's own clock decides when. */
-  #checkWithRetries(): Promise<AuthStatusResult> {
-    let lastError: unknown;
-    return pRetry(
-      async (attemptNumber) => {
-        if (attemptNumber > 1) {
-          const now = this.#o.clock.now();
-          const hinted = lastError instanceof AitoearnResponseError ? lastError.retryAfterMs : undefined;
-          if (hinted !== undefined) this.#hintUntil = Math.max(this.#hintUntil, now + hinted);
-          const desired = Math.max(
-            now + backoffDelay(this.#failures, this.#o, this.#o.random),
-            this.#hintUntil,
-          );
-          const next = this.#plan(desired, now);
-          this.#report('retry', lastError, undefined, next);
-          await this.#sleepUntil(next ?? this.#deadline());
-          if (next === undefined && this.#o.clock.now() >= this.#deadline()) {
-            throw new AbortError(this.#deadlineOutcome(lastError));
-          }
-        }
-        return this.#request(lastError);
-      },
-      {
-        retries: this.#o.retries,
-        minTimeout: 0,
-        maxTimeout: 0,
-        factor: 1,
-        signal: this.#signal,
-        onFailedAttempt: ({ error }) => {
-          lastError = error;
-          if (isTransient(error)) this.#failures += 1;
-        },
-        shouldRetry: ({ error }) => isTransient(error),
-      },
-    ).catch((error: unknown) => {
-      if (this.#signal.aborted) throw this.#signal.reason;
-      if (isTransient(error))
-        throw this.#withSession(new AitoearnUnavailableError(this.#failures, this.#session, error));
+  /** One status answer; p-retry retries the transient failures of its request (see the class comment). */
+  #check(): Promise<AuthStatusResult> {
+    return pRetry(this.#request, this.#retryOptions).catch((error: unknown) => {
+      if (this.#stopped) throw this.#stopped.reason;
+      if (isTransient(error)) throw this.#unavailable(error);
       if (error instanceof AitoearnApiError && error.kind === 'session-invalid') {
         throw this.#withSession(
           new AuthExpiredError(
@@ -206,27 +244,43 @@ export class AuthWaiter {
     });
   }
 
-  async #request(lastError: unknown): Promise<AuthStatusResult> {
+  /**
+   * After p-retry decided that `error` is worth retrying: reports it, waits for the retry's slot, and says
+   * whether there is still time for it (false makes p-retry reject with `error`: unavailable).
+   */
+  async #retrySlot(error: unknown): Promise<boolean> {
+    const now = this.#o.clock.now();
+    const hinted = error instanceof AitoearnResponseError ? error.retryAfterMs : undefined;
+    if (hinted !== undefined) this.#hintUntil = Math.max(this.#hintUntil, now + hinted);
+    const desired = Math.max(now + backoffDelay(this.#failures, this.#o, this.#o.random), this.#hintUntil);
+    const next = this.#plan(desired, now);
+    this.#report('retry', error, undefined, next);
+    await this.#sleepUntil(next ?? this.#deadline());
+    return next !== undefined || this.#o.clock.now() < this.#deadline();
+  }
+
+  readonly #request = async (): Promise<AuthStatusResult> => {
     const { clock } = this.#o;
     const sentAt = clock.now();
     const timeoutMs = Math.min(this.#o.requestTimeoutMs, this.#deadline() + REQUEST_GRACE_MS - sentAt);
-    if (timeoutMs <= 0) throw new AbortError(this.#deadlineOutcome(lastError));
+    if (timeoutMs <= 0) throw new AbortError(this.#deadlineOutcome(this.#lastFailure));
     this.#attempt += 1;
     this.#lastRequestAt = sentAt;
     const { platform, sessionId } = this.#o;
     const result = await requestAuthStatus(
       this.#client,
-      { platform, sessionId, signal: this.#signal },
+      { platform, sessionId, signal: this.#stop.signal },
       Math.min(timeoutMs, MAX_TIMER_MS),
       this.#requestTimer,
     );
     this.#serverClock.observe(result.serverDateMs, sentAt, clock.now(), clock.wallNow);
     return result;
-  }
+  };
 
   /** Sleeps until `target` on the injected clock; a poke wakes it early, but never before the floor. */
   async #sleepUntil(target: number): Promise<void> {
     for (;;) {
+      if (this.#stopped) throw this.#stopped.reason;
       const now = this.#o.clock.now();
       if (this.#poked) {
         this.#poked = false;
@@ -236,23 +290,39 @@ export class AuthWaiter {
         );
       }
       if (now >= target) return;
-      const wake = new AbortController();
-      const onAbort = () => wake.abort();
-      this.#signal.addEventListener('abort', onAbort, { once: true });
-      this.#wake = wake;
-      try {
-        await this.#o.sleep(Math.min(target - now, MAX_TIMER_MS), wake.signal);
-      } catch (error) {
-        if (!wake.signal.aborted) throw error;
-      } finally {
-        this.#wake = undefined;
-        this.#signal.removeEventListener('abort', onAbort);
+      const ms = Math.min(target - now, MAX_TIMER_MS);
+      if (this.#queue !== undefined && this.#pause !== undefined) {
+        // The default sleep: a timer in the process's queue, which poke() and stop() interrupt.
+        this.#sleeping = true;
+        try {
+          await this.#pause.until(this.#queue.now() + ms);
+        } finally {
+          this.#sleeping = false;
+        }
+        continue;
       }
-      this.#signal.throwIfAborted();
+      let wake = this.#wake;
+      if (wake === undefined || wake.signal.aborted) {
+        wake = new AbortController();
+        this.#wake = wake;
+      }
+      this.#sleeping = true;
+      try {
+        await this.#o.sleep(ms, wake.signal);
+      } catch (error) {
+        // The caller's sleep failed on its own: that ends the wait with its error, as a callback's would.
+        if (!wake.signal.aborted) this.stop(error);
+      } finally {
+        this.#sleeping = false;
+      }
+      // A sleep that returned early is asked again for the rest, after the I/O ready now: one that always
+      // returns at once must not hold the event loop.
+      if (!this.#stopped && !this.#poked && this.#o.clock.now() < target) await nextTurn();
     }
   }
 
   #deadlineOutcome(cause: unknown): AitoearnError {
+    if (cause !== undefined && isTransient(cause)) return this.#unavailable(cause);
     const options = cause === undefined ? undefined : { cause };
     if (this.#expiresAt !== undefined && this.#expiresAt <= this.#timeoutAt) {
       return this.#withSession(
@@ -263,10 +333,25 @@ export class AuthWaiter {
         ),
       );
     }
-    if (cause !== undefined && isTransient(cause)) {
-      return this.#withSession(new AitoearnUnavailableError(this.#failures, this.#session, cause));
-    }
     return this.#withSession(new AuthTimeoutError(this.#o.timeoutMs, this.#session, options));
+  }
+
+  /**
+   * Transient failures until the retry budget or the deadline ran out. When they lasted until `expiresAt`,
+   * the person may have finished meanwhile: that is named, never reported as expired.
+   */
+  #unavailable(cause: unknown): AitoearnUnavailableError {
+    const expiresAt = this.#expiresAt;
+    const expired =
+      expiresAt !== undefined && expiresAt <= this.#timeoutAt && this.#o.clock.now() >= expiresAt;
+    return this.#withSession(
+      new AitoearnUnavailableError(
+        this.#failures,
+        this.#session,
+        cause,
+        expired ? this.#session?.expiresAt : undefined,
+      ),
+    );
   }
 
   #withSession<E extends AitoearnError>(error: E): E {
@@ -276,7 +361,13 @@ export class AuthWaiter {
     return error;
   }
 
+  /**
+   * Builds a frozen event only when someone reads it. An `onProgress` that throws stops the wait with its
+   * error, at once.
+   */
   #report(type: AuthProgress['type'], error: unknown, warning: string | undefined, next?: number): void {
+    const onProgress = this.#o.onProgress;
+    if (onProgress === undefined && this.#sink === undefined) return;
     const now = this.#o.clock.now();
     const session = this.#session;
     const event: AuthProgress = Object.freeze({
@@ -297,7 +388,15 @@ export class AuthWaiter {
       error: error instanceof Error ? error : undefined,
       warning: warning ?? (error instanceof Error ? error.message : undefined),
     });
-    this.#emit(event);
+    if (onProgress !== undefined) {
+      try {
+        onProgress(event);
+      } catch (thrown) {
+        this.stop(thrown);
+        throw thrown;
+      }
+    }
+    this.#sink?.(event);
   }
 }
 
@@ -314,13 +413,7 @@ export function waitForAuth(client: AitoearnClient, options: WaitForAuthOptions)
   try {
     checkClient(client);
     const resolved = resolveWaitOptions(options, client.requestTimeoutMs);
-    const waiter = new AuthWaiter(
-      client,
-      resolved,
-      resolved.signal ?? new AbortController().signal,
-      (event) => resolved.onProgress?.(event),
-    );
-    return waiter.run();
+    return new AuthWaiter(client, resolved).run();
   } catch (error) {
     return Promise.reject(error);
   }

@@ -1,6 +1,5 @@
 import { type AitoearnClient, checkClient } from '../client.js';
-import type { AuthProgress, WaitForAuthOptions } from './options.js';
-import { resolveWaitOptions } from './options.js';
+import { type AuthProgress, resolveWaitOptions, type WaitForAuthOptions } from './options.js';
 import { AuthWaiter } from './wait-for-auth.js';
 
 /** The iterable returned by {@link watchAuth}; it is also the handle to `poke` the wait. */
@@ -25,24 +24,20 @@ const STOPPED = Symbol('watchAuth stopped by its consumer');
 export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): AuthWatch {
   checkClient(client);
   const resolved = resolveWaitOptions(options, client.requestTimeoutMs);
-  // One signal for the waiter: the caller's abort, or the consumer leaving the loop.
-  const stop = new AbortController();
-  const forward = () => stop.abort(resolved.signal?.reason);
   const queue: AuthProgress[] = [];
   let wakeConsumer: (() => void) | undefined;
   let finished: { readonly error?: unknown } | undefined;
   let started = false;
+  // Each next() starts after the previous one settled, so concurrent calls are answered in order.
+  let previous: Promise<unknown> = Promise.resolve();
 
-  const waiter = new AuthWaiter(client, resolved, stop.signal, (event) => {
-    resolved.onProgress?.(event);
+  const waiter = new AuthWaiter(client, resolved, (event) => {
     queue.push(event);
     wakeConsumer?.();
   });
 
   const start = () => {
     started = true;
-    if (resolved.signal?.aborted) forward();
-    else resolved.signal?.addEventListener('abort', forward, { once: true });
     waiter
       .run()
       .then(
@@ -53,33 +48,36 @@ export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): 
           finished = error === STOPPED ? {} : { error };
         },
       )
-      .finally(() => {
-        resolved.signal?.removeEventListener('abort', forward);
-        wakeConsumer?.();
+      .finally(() => wakeConsumer?.());
+  };
+
+  const pull = async (): Promise<IteratorResult<AuthProgress>> => {
+    if (!started) start();
+    for (;;) {
+      const event = queue.shift();
+      if (event) return { value: event, done: false };
+      if (finished) {
+        const ended = finished;
+        finished = {};
+        if ('error' in ended) throw ended.error;
+        return { value: undefined, done: true };
+      }
+      await new Promise<void>((resolve) => {
+        wakeConsumer = resolve;
       });
+      wakeConsumer = undefined;
+    }
   };
 
   const iterator: AuthWatch = {
     poke: () => waiter.poke(),
-    async next(): Promise<IteratorResult<AuthProgress>> {
-      if (!started) start();
-      for (;;) {
-        const event = queue.shift();
-        if (event) return { value: event, done: false };
-        if (finished) {
-          const { error } = finished;
-          finished = {};
-          if (error !== undefined) throw error;
-          return { value: undefined, done: true };
-        }
-        await new Promise<void>((resolve) => {
-          wakeConsumer = resolve;
-        });
-        wakeConsumer = undefined;
-      }
+    next(): Promise<IteratorResult<AuthProgress>> {
+      const result = previous.then(pull);
+      previous = result.catch(() => {});
+      return result;
     },
     async return(): Promise<IteratorResult<AuthProgress>> {
-      stop.abort(STOPPED);
+      waiter.stop(STOPPED);
       queue.length = 0;
       if (!started) finished = {};
       return { value: undefined, done: true };

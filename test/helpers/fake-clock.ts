@@ -2,17 +2,23 @@
  * A virtual clock for the waiter: `now`, `wallNow` and `sleep` read and schedule virtual time, and
  * `drive()` advances it to the next timer whenever nothing else can happen, so a five-minute wait runs
  * in milliseconds. Timers whose signal aborts are removed, so `pending` counts what is really scheduled.
+ * Timers live in a binary heap (cancelled ones are skipped when they surface), so thousands of concurrent
+ * waits cost O(log n) per timer.
  */
 interface Timer {
   readonly at: number;
   readonly seq: number;
   readonly resolve: () => void;
+  cancelled: boolean;
 }
+
+const earlier = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
 
 export class FakeClock {
   #t = 0;
   #seq = 0;
-  #timers: Timer[] = [];
+  #heap: Timer[] = [];
+  #live = 0;
   /** Sleeps requested, in ms, in order. */
   readonly sleeps: number[] = [];
   /** Local wall clock = this + virtual time; set it to skew the machine's clock. */
@@ -39,18 +45,20 @@ export class FakeClock {
           signal.removeEventListener('abort', onAbort);
           resolve();
         },
+        cancelled: false,
       };
       const onAbort = () => {
-        this.#timers = this.#timers.filter((t) => t !== timer);
+        timer.cancelled = true;
+        this.#live -= 1;
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.#timers.push(timer);
+      this.#push(timer);
     });
 
   /** Timers still scheduled. */
   get pending(): number {
-    return this.#timers.length;
+    return this.#live;
   }
 
   /** Lets promise callbacks and I/O callbacks run until nothing more happens without time passing. */
@@ -60,10 +68,10 @@ export class FakeClock {
 
   /** Fires the earliest timer, moving time to it. Returns false when none is scheduled. */
   step(): boolean {
-    if (this.#timers.length === 0) return false;
-    let next = this.#timers[0] as Timer;
-    for (const t of this.#timers) if (t.at < next.at || (t.at === next.at && t.seq < next.seq)) next = t;
-    this.#timers = this.#timers.filter((t) => t !== next);
+    const next = this.#peek();
+    if (next === undefined) return false;
+    this.#pop();
+    this.#live -= 1;
     this.#t = Math.max(this.#t, next.at);
     next.resolve();
     return true;
@@ -74,9 +82,10 @@ export class FakeClock {
     const target = this.#t + ms;
     for (;;) {
       await this.idle();
-      const due = this.#timers.filter((t) => t.at <= target);
-      if (due.length === 0) break;
-      this.step();
+      const next = this.#peek();
+      if (next === undefined || next.at > target) break;
+      // Fire every timer due at the same instant before letting callbacks run.
+      while (this.#peek()?.at === next.at) this.step();
     }
     this.#t = target;
     await this.idle();
@@ -100,5 +109,45 @@ export class FakeClock {
         throw new Error(`Deadlock at t=${this.#t}: the promise is pending and no timer is scheduled`);
     }
     throw new Error(`Still running after ${maxSteps} timer steps`);
+  }
+
+  /** The earliest live timer, dropping cancelled ones from the top. */
+  #peek(): Timer | undefined {
+    for (;;) {
+      const top = this.#heap[0];
+      if (top === undefined || !top.cancelled) return top;
+      this.#pop();
+    }
+  }
+
+  #push(timer: Timer): void {
+    const heap = this.#heap;
+    heap.push(timer);
+    this.#live += 1;
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!earlier(heap[i] as Timer, heap[parent] as Timer)) break;
+      [heap[i], heap[parent]] = [heap[parent] as Timer, heap[i] as Timer];
+      i = parent;
+    }
+  }
+
+  #pop(): void {
+    const heap = this.#heap;
+    const last = heap.pop();
+    if (last === undefined || heap.length === 0) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let least = i;
+      if (left < heap.length && earlier(heap[left] as Timer, heap[least] as Timer)) least = left;
+      if (right < heap.length && earlier(heap[right] as Timer, heap[least] as Timer)) least = right;
+      if (least === i) return;
+      [heap[i], heap[least]] = [heap[least] as Timer, heap[i] as Timer];
+      i = least;
+    }
   }
 }
