@@ -48,7 +48,7 @@ const sizes = quick
       pools: [64],
       lifetimeMs: 20_000,
       startups: 15,
-      manyWaits: { waits: [1000, 10_000], durationMs: 32_000, steadyFromMs: 12_000 },
+      manyWaits: { waits: [1000, 10_000], durationMs: 35_000, steadyFromMs: 15_000 },
     };
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);

@@ -228,20 +228,32 @@ export class AuthWaiter {
 
   /** One status answer; p-retry retries the transient failures of its request (see the class comment). */
   #check(): Promise<AuthStatusResult> {
-    return pRetry(this.#request, this.#retryOptions).catch((error: unknown) => {
-      if (this.#stopped) throw this.#stopped.reason;
-      if (isTransient(error)) throw this.#unavailable(error);
-      if (error instanceof AitoearnApiError && error.kind === 'session-invalid') {
-        throw this.#withSession(
-          new AuthExpiredError(
-            `Session ${this.#o.sessionId} is invalid or expired (the API answered code 15039)`,
-            this.#session,
-            { cause: error },
-          ),
-        );
-      }
-      throw error instanceof AitoearnError ? this.#withSession(error) : error;
-    });
+    // Most checks are answered at the first attempt, which needs no p-retry run. A failed first attempt is
+    // handed to p-retry as the error of its own first attempt, so it is judged and counted the same.
+    return this.#request()
+      .catch((first: unknown) => {
+        let handedOver = false;
+        const attempt = (): Promise<AuthStatusResult> => {
+          if (handedOver) return this.#request();
+          handedOver = true;
+          return Promise.reject(first);
+        };
+        return pRetry(attempt, this.#retryOptions);
+      })
+      .catch((error: unknown) => {
+        if (this.#stopped) throw this.#stopped.reason;
+        if (isTransient(error)) throw this.#unavailable(error);
+        if (error instanceof AitoearnApiError && error.kind === 'session-invalid') {
+          throw this.#withSession(
+            new AuthExpiredError(
+              `Session ${this.#o.sessionId} is invalid or expired (the API answered code 15039)`,
+              this.#session,
+              { cause: error },
+            ),
+          );
+        }
+        throw error instanceof AitoearnError ? this.#withSession(error) : error;
+      });
   }
 
   /**
