@@ -43,6 +43,9 @@ export interface ManyWaitsData {
   /** Client CPU over the run / status checks the server answered in it, µs. */
   readonly cpuPerCheckUs: number;
   readonly checks: number;
+  /** The CPU per check split into user and system (kernel) time, µs. */
+  readonly userPerCheckUs: number;
+  readonly systemPerCheckUs: number;
   readonly servedPerSecond: number;
   /** What the nominal schedule (0, 1, 3, 7, 12, 17, … s) asks for over the window, per second. */
   readonly askedPerSecond: number;
@@ -188,6 +191,8 @@ export async function measureManyWaits(options: ManyWaitsOptions): Promise<ManyW
       rssPerWaitKb: (inFlight.rss - base.rss) / 1024 / n,
       cpuPerCheckUs: (cpu.user + cpu.system) / served,
       checks: served,
+      userPerCheckUs: cpu.user / served,
+      systemPerCheckUs: cpu.system / served,
       servedPerSecond: served / windowS,
       askedPerSecond: (n * askedChecks(options.steadyFromMs, options.durationMs)) / windowS,
       serverCpuPercent: (serverReport.cpuUs / 1e6 / (process.uptime() || 1)) * 100,
