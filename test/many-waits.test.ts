@@ -129,3 +129,49 @@ describe('starting many waits at once', () => {
     await Promise.all(waits);
   });
 });
+
+describe('requests are timed by a timer of their own, never the caller’s sleep (issue 11 item 8)', () => {
+  /** A client whose fetch answers after `ms` of real time: `pending` first, then `completed`. */
+  function slowClient(ms: number) {
+    let n = 0;
+    const body = (status: string) =>
+      JSON.stringify({ code: 0, message: 'ok', data: { sessionId: 's', status, requiresSelection: false } });
+    return createAitoearnClient({
+      apiKey: 'item-8-key',
+      baseUrl: 'http://127.0.0.1:9',
+      fetch: () =>
+        new Promise<Response>((resolve) => {
+          const status = n++ === 0 ? 'pending' : 'completed';
+          setTimeout(() => resolve(new Response(body(status))), ms);
+        }),
+    });
+  }
+
+  it('a sleep that returns at once does not make the requests time out', async () => {
+    const events: string[] = [];
+    const session = await waitForAuth(slowClient(50), {
+      platform: 'douyin',
+      sessionId: 's',
+      requestTimeoutMs: 2000,
+      sleep: async () => {},
+      onProgress: (event) => events.push(event.type),
+    });
+    expect(session.status).toBe('completed');
+    expect(events).toEqual(['status', 'status']);
+  });
+
+  it('a sleep that ignores its signal leaves no request timer alive', async () => {
+    await turn();
+    const timers = live('Timeout');
+    const session = await waitForAuth(slowClient(0), {
+      platform: 'douyin',
+      sessionId: 's',
+      initialDelayMs: 1,
+      requestTimeoutMs: 60_000,
+      sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    });
+    expect(session.status).toBe('completed');
+    await turn();
+    expect(live('Timeout')).toBeLessThanOrEqual(timers);
+  });
+});
