@@ -16,6 +16,8 @@ import {
   type ResponseFacts,
 } from './errors.js';
 import type { paths } from './generated/aitoearn.js';
+import { START_PATH, STATUS_PATH } from './operations.js';
+import { linkAbort, unlinkAbort } from './poll/abort-link.js';
 import {
   checkApiKey,
   checkBaseUrl,
@@ -29,8 +31,6 @@ import {
 } from './validate.js';
 import { VERSION } from './version.js';
 
-const START_PATH = '/api/v2/channels/accounts/auth/{platform}' as const;
-const STATUS_PATH = '/api/v2/channels/accounts/auth/{platform}/status/{sessionId}' as const;
 /** What an operation answers in `data` when `code` is 0: the types come from the operations, not from named schemas. */
 type AnswerData<P extends typeof START_PATH | typeof STATUS_PATH> = NonNullable<
   paths[P]['get']['responses'][200]['content']['application/json']['data']
@@ -131,18 +131,40 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new AitoearnInputError('fetch', `Expected "fetch" to be a function, got ${show(options.fetch)}.`);
   }
-  const send = options.fetch ?? globalThis.fetch;
+  const custom = options.fetch;
   const api = createClient<paths>({
     baseUrl,
     headers,
     // A redirect would carry X-Api-Key to wherever it points: never follow one.
     redirect: 'manual',
-    fetch: (request: Request) => send(request).then(withoutErrorBody),
+    ...(custom ? { fetch: (request: Request) => custom(request).then(withoutErrorBody) } : plainTransport),
   });
   const client: AitoearnClient = Object.freeze({ baseUrl, requestTimeoutMs });
   internals.set(client, { api, redact: redactorFor(apiKey) });
   return client;
 }
+
+/**
+ * The default transport. openapi-fetch builds a `Request` for every call and the global `fetch` copies it
+ * into a request of its own (with another abort controller following the first one's signal): with no
+ * custom `fetch`, openapi-fetch gets this plain holder of the URL and init instead, which `fetch` receives
+ * as they are. A custom `fetch` still gets a real `Request` (the documented contract).
+ */
+class PlainRequest {
+  readonly url: string;
+  readonly init: RequestInit;
+  readonly method: string;
+  constructor(url: string, init: RequestInit) {
+    this.url = url;
+    this.init = init;
+    this.method = init.method ?? 'GET';
+  }
+}
+const plainTransport = {
+  Request: PlainRequest as unknown as typeof Request,
+  fetch: (request: Request) =>
+    fetch(request.url, (request as unknown as PlainRequest).init).then(withoutErrorBody),
+};
 
 export interface GetAuthStatusParams {
   /** The platform the session was started for, e.g. `douyin`. */
@@ -240,7 +262,7 @@ export async function startAuth(client: AitoearnClient, params: StartAuthParams)
   if (params.redirectUri !== undefined) query.redirectUri = checkRedirectUri(params.redirectUri);
   if (params.groupId !== undefined) query.groupId = checkQueryText('groupId', params.groupId);
   const signal = checkSignal(params.signal);
-  const answer = await exchange(client, signal, client.requestTimeoutMs, undefined, {
+  const answer = await exchange(client, signal, client.requestTimeoutMs, setTimeoutTimer, {
     // Without the query: a callback URL may carry a token of the caller's.
     operation: () => `GET /api/v2/channels/accounts/auth/${platform}`,
     send: (api, aborter) =>
@@ -268,22 +290,31 @@ function internalsOf(client: AitoearnClient): Internals {
 
 // Constant abort reasons: aborting without one builds a DOMException (and its stack) on every call.
 const TIMED_OUT = Object.freeze(new Error('request timed out'));
-const TIMER_DONE = Object.freeze(new Error('request settled'));
 
-/** Waits `ms`, rejecting when `signal` aborts: how a request's timeout is timed. */
-export type RequestTimer = (ms: number, signal: AbortSignal) => Promise<void>;
+/**
+ * Starts a request's timeout: calls `onTimeout` after `ms` milliseconds unless the returned function
+ * (cancel) is called first.
+ */
+export type RequestTimer = (ms: number, onTimeout: () => void) => () => void;
+
+const setTimeoutTimer: RequestTimer = (ms, onTimeout) => {
+  const handle = setTimeout(onTimeout, ms);
+  return () => clearTimeout(handle);
+};
 
 /**
  * The status request itself, with one timeout, for parameters already checked with
- * {@link checkStatusParams} (the waiter checks them once, not on every request). The waiter passes its
- * injectable sleep as `timer`, so that request timeouts run on its clock; `getAuthStatus` uses `setTimeout`.
+ * {@link checkStatusParams} (the waiter checks them once, not on every request). The waiter passes a
+ * timer of its own (on its clock, never the caller's `sleep`); `getAuthStatus` uses `setTimeout`.
+ * The caller's signal is listened to through `linkAbort` (one listener per signal, however many
+ * requests share it).
  * @internal
  */
 export async function requestAuthStatus(
   client: AitoearnClient,
   params: GetAuthStatusParams,
   timeoutMs: number,
-  timer?: RequestTimer,
+  timer: RequestTimer = setTimeoutTimer,
 ): Promise<AuthStatusResult> {
   const { platform, sessionId } = params;
   const answer = await exchange(client, params.signal, timeoutMs, timer, {
@@ -329,7 +360,7 @@ async function exchange<T>(
   client: AitoearnClient,
   signal: AbortSignal | undefined,
   timeoutMs: number,
-  timer: RequestTimer | undefined,
+  timer: RequestTimer,
   call: Call<T>,
 ): Promise<Answer<T>> {
   const { api, redact } = internalsOf(client);
@@ -337,22 +368,25 @@ async function exchange<T>(
   const { operation } = call;
 
   const controller = new AbortController();
-  const onAbort = () => controller.abort(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let timedOut = false;
-  const onTimeout = () => {
-    timedOut = true;
-    controller.abort(TIMED_OUT);
-  };
-  const stopTimer = timer ? new AbortController() : undefined;
-  const handle = stopTimer ? undefined : setTimeout(onTimeout, timeoutMs);
-  if (stopTimer) timer?.(timeoutMs, stopTimer.signal).then(onTimeout, () => {});
   // Settle on abort even when a custom fetch ignores the signal, or undici loses the link to it (it
-  // follows the caller's signal only through a WeakRef to the Request).
+  // follows the caller's signal only through a WeakRef to the Request). Only this function aborts
+  // `controller`, so it rejects this promise itself instead of listening to the controller's signal.
+  let rejectAborted: (reason: unknown) => void = () => {};
   const aborted = new Promise<never>((_, reject) => {
-    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    rejectAborted = reject;
   });
   aborted.catch(() => {});
+  const abort = (reason: unknown) => {
+    if (controller.signal.aborted) return;
+    controller.abort(reason);
+    rejectAborted(reason);
+  };
+  if (signal) linkAbort(signal, abort);
+  let timedOut = false;
+  const cancelTimer = timer(timeoutMs, () => {
+    timedOut = true;
+    abort(TIMED_OUT);
+  });
   try {
     const outcome = await Promise.race([
       // Read (capped) and parsed here rather than by openapi-fetch, so that a bad body keeps the
@@ -382,9 +416,8 @@ async function exchange<T>(
     });
     return interpret(outcome, call, redact, client.baseUrl);
   } finally {
-    if (handle !== undefined) clearTimeout(handle);
-    stopTimer?.abort(TIMER_DONE);
-    signal?.removeEventListener('abort', onAbort);
+    cancelTimer();
+    if (signal) unlinkAbort(signal, abort);
   }
 }
 

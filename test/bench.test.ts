@@ -33,6 +33,7 @@ describe('npm run bench -- --quick', () => {
       'Noticing vs cost',
       'Per-request overhead',
       'Client CPU without a socket',
+      'Many waits, defaults',
       'Many sessions at once',
       "The waiter's own memory",
       'Command start-up',

@@ -1,5 +1,6 @@
 /** Runs one benchmark part in this fresh process and prints its result as one JSON line. */
 import { measureConcurrency, measureWaiterMemory } from '../concurrency.js';
+import { measureManyWaits } from '../many-waits.js';
 import { measureNoticing } from '../noticing.js';
 import { measureOverhead } from '../overhead.js';
 
@@ -11,6 +12,7 @@ const parts: Record<string, (options: never) => Promise<unknown>> = {
   overhead: measureOverhead,
   concurrency: measureConcurrency,
   memory: measureWaiterMemory,
+  'many-waits': measureManyWaits,
 };
 const part = parts[name ?? ''];
 if (!part) throw new Error(`Unknown benchmark part ${JSON.stringify(name)}`);

@@ -65,7 +65,15 @@ export interface WaitForAuthOptions extends GetAuthStatusParams {
   readonly retries?: number;
   /** Time source. @default `{ now: () => performance.now(), wallNow: () => Date.now() }` */
   readonly clock?: WaitClock;
-  /** Waits `ms`, rejecting when `signal` aborts. @default a `setTimeout`-based sleep */
+  /**
+   * Waits `ms` between checks and before a retry; `signal` aborts it when the wait is poked or stopped.
+   * Nothing else is timed with it: the waiter re-reads `clock.now()` after each sleep (one that returns
+   * early is asked again for the rest, after a turn of the event loop), and it never times requests. A
+   * request's timeout is a timer of its own: with the default `clock`, in the process's timer queue; with
+   * an injected `clock`, whose time only this `sleep` can wait for, a sleep on that clock that counts only
+   * once `clock.now()` has reached the timeout (so a fake clock runs request timeouts too).
+   * @default one timer queue shared by the waits of the process (a single `setTimeout`)
+   */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** A number in [0, 1) for jitter. @default Math.random */
   readonly random?: () => number;
@@ -147,7 +155,10 @@ function hintUnknownKeys(options: object): void {
   }
 }
 
-const systemClock: WaitClock = Object.freeze({ now: () => performance.now(), wallNow: () => Date.now() });
+export const systemClock: WaitClock = Object.freeze({
+  now: () => performance.now(),
+  wallNow: () => Date.now(),
+});
 
 /** Checks every option before any request; unknown keys are ignored (a likely typo is warned about once). */
 export function resolveWaitOptions(

@@ -4,6 +4,7 @@ import {
   type AuthSession,
   type AuthStatusResult,
   checkClient,
+  type RequestTimer,
   requestAuthStatus,
 } from '../client.js';
 import {
@@ -23,23 +24,21 @@ import {
   type AuthProgress,
   type ResolvedWaitOptions,
   resolveWaitOptions,
+  systemClock,
   type WaitForAuthOptions,
 } from './options.js';
+import { clockRequestTimer, queueRequestTimer } from './request-timer.js';
 import { ServerClock } from './server-clock.js';
+import { sleep as defaultSleep } from './sleep.js';
 import { narrowStatus } from './status.js';
+import { Pause, processTimers, type TimerQueue } from './timers.js';
 
 /** The last check is made this long before the deadline, so that its answer can still count. */
 const FINAL_CHECK_LEAD_MS = 500;
 /** A request in flight at the deadline gets this much longer to answer (settling stays ≤ deadline + 1 s). */
 const REQUEST_GRACE_MS = 500;
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
-}
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Stands in for a poke as the reason a sleep was cut short; never leaves the waiter. */
 const POKED = Object.freeze(new Error('poked'));
@@ -64,6 +63,11 @@ export class AuthWaiter {
   /** Cuts sleeps short; one serves every sleep until a poke or the stop uses it up. */
   #wake: AbortController | undefined;
   #sleeping = false;
+  /** With the default `sleep`: the process's timer queue, and this wait's pause on it (no timer of its own). */
+  readonly #queue: TimerQueue | undefined;
+  readonly #pause: Pause | undefined;
+  /** Times each request on the waiter's clock; never the caller's `sleep` on the system clock. */
+  readonly #requestTimer: RequestTimer;
   readonly #onCallerAbort = (reason: unknown) => this.stop(reason);
   readonly #serverClock = new ServerClock();
   readonly #startedAt: number;
@@ -90,6 +94,12 @@ export class AuthWaiter {
     this.#sink = sink;
     this.#startedAt = options.clock.now();
     this.#timeoutAt = this.#startedAt + options.timeoutMs;
+    this.#queue = options.sleep === defaultSleep ? processTimers() : undefined;
+    this.#pause = this.#queue ? new Pause(this.#queue) : undefined;
+    this.#requestTimer =
+      options.clock === systemClock
+        ? queueRequestTimer(processTimers())
+        : clockRequestTimer(options.clock.now, options.sleep);
     this.#retryOptions = {
       retries: options.retries,
       // p-retry never sleeps: the waiter's own clock decides when (see #retrySlot).
@@ -110,7 +120,10 @@ export class AuthWaiter {
   /** Check as soon as the floor allows (the server's hints, and `initialDelayMs` since the last request). */
   poke(): void {
     this.#poked = true;
-    if (this.#sleeping) this.#wake?.abort(POKED);
+    if (this.#sleeping) {
+      this.#pause?.interrupt();
+      this.#wake?.abort(POKED);
+    }
   }
 
   /** Ends the wait: it rejects with `reason`, sends nothing more and clears its timers. */
@@ -118,6 +131,7 @@ export class AuthWaiter {
     if (this.#stopped) return;
     this.#stopped = { reason };
     this.#stop.abort(reason);
+    this.#pause?.interrupt();
     this.#wake?.abort(reason);
   }
 
@@ -134,13 +148,21 @@ export class AuthWaiter {
   }
 
   async #loop(): Promise<AuthSession> {
+    // In a burst of starts in one tick, the first few send at once and the rest in the timer queue's next
+    // batches, so that thousands of calls return at once and the event loop keeps turning; a lone wait
+    // (or one started later) still sends its first request at once.
+    if (this.#queue !== undefined && !this.#queue.mayStartNow()) {
+      await this.#pause?.soon();
+      if (this.#stopped) throw this.#stopped.reason;
+    }
     for (;;) {
       const { session, requestId } = await this.#check();
       this.#requestId = requestId;
       this.#checks += 1;
       this.#failures = 0;
       this.#lastFailure = undefined;
-      this.#session = deepFreeze(session);
+      // Already frozen, known fields only, by the client's decoder: nothing here walks the answer.
+      this.#session = session;
       if (session.expiresAt !== undefined)
         this.#expiresAt = this.#serverClock.toMonotonic(Date.parse(session.expiresAt));
       let warning: string | undefined;
@@ -199,20 +221,32 @@ export class AuthWaiter {
 
   /** One status answer; p-retry retries the transient failures of its request (see the class comment). */
   #check(): Promise<AuthStatusResult> {
-    return pRetry(this.#request, this.#retryOptions).catch((error: unknown) => {
-      if (this.#stopped) throw this.#stopped.reason;
-      if (isTransient(error)) throw this.#unavailable(error);
-      if (error instanceof AitoearnApiError && error.kind === 'session-invalid') {
-        throw this.#withSession(
-          new AuthExpiredError(
-            `Session ${this.#o.sessionId} is invalid or expired (the API answered code 15039)`,
-            this.#session,
-            { cause: error },
-          ),
-        );
-      }
-      throw error instanceof AitoearnError ? this.#withSession(error) : error;
-    });
+    // Most checks are answered at the first attempt, which needs no p-retry run. A failed first attempt is
+    // handed to p-retry as the error of its own first attempt, so it is judged and counted the same.
+    return this.#request()
+      .catch((first: unknown) => {
+        let handedOver = false;
+        const attempt = (): Promise<AuthStatusResult> => {
+          if (handedOver) return this.#request();
+          handedOver = true;
+          return Promise.reject(first);
+        };
+        return pRetry(attempt, this.#retryOptions);
+      })
+      .catch((error: unknown) => {
+        if (this.#stopped) throw this.#stopped.reason;
+        if (isTransient(error)) throw this.#unavailable(error);
+        if (error instanceof AitoearnApiError && error.kind === 'session-invalid') {
+          throw this.#withSession(
+            new AuthExpiredError(
+              `Session ${this.#o.sessionId} is invalid or expired (the API answered code 15039)`,
+              this.#session,
+              { cause: error },
+            ),
+          );
+        }
+        throw error instanceof AitoearnError ? this.#withSession(error) : error;
+      });
   }
 
   /**
@@ -231,7 +265,7 @@ export class AuthWaiter {
   }
 
   readonly #request = async (): Promise<AuthStatusResult> => {
-    const { clock, sleep } = this.#o;
+    const { clock } = this.#o;
     const sentAt = clock.now();
     const timeoutMs = Math.min(this.#o.requestTimeoutMs, this.#deadline() + REQUEST_GRACE_MS - sentAt);
     if (timeoutMs <= 0) throw new AbortError(this.#deadlineOutcome(this.#lastFailure));
@@ -242,7 +276,7 @@ export class AuthWaiter {
       this.#client,
       { platform, sessionId, signal: this.#stop.signal },
       Math.min(timeoutMs, MAX_TIMER_MS),
-      sleep,
+      this.#requestTimer,
     );
     this.#serverClock.observe(result.serverDateMs, sentAt, clock.now(), clock.wallNow);
     return result;
@@ -261,6 +295,17 @@ export class AuthWaiter {
         );
       }
       if (now >= target) return;
+      const ms = Math.min(target - now, MAX_TIMER_MS);
+      if (this.#queue !== undefined && this.#pause !== undefined) {
+        // The default sleep: a timer in the process's queue, which poke() and stop() interrupt.
+        this.#sleeping = true;
+        try {
+          await this.#pause.until(this.#queue.now() + ms);
+        } finally {
+          this.#sleeping = false;
+        }
+        continue;
+      }
       let wake = this.#wake;
       if (wake === undefined || wake.signal.aborted) {
         wake = new AbortController();
@@ -268,13 +313,16 @@ export class AuthWaiter {
       }
       this.#sleeping = true;
       try {
-        await this.#o.sleep(Math.min(target - now, MAX_TIMER_MS), wake.signal);
+        await this.#o.sleep(ms, wake.signal);
       } catch (error) {
         // The caller's sleep failed on its own: that ends the wait with its error, as a callback's would.
         if (!wake.signal.aborted) this.stop(error);
       } finally {
         this.#sleeping = false;
       }
+      // A sleep that returned early is asked again for the rest, after the I/O ready now: one that always
+      // returns at once must not hold the event loop.
+      if (!this.#stopped && !this.#poked && this.#o.clock.now() < target) await nextTurn();
     }
   }
 

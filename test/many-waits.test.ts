@@ -1,0 +1,177 @@
+/**
+ * Many waits in one process on the default clock and sleep (issue 12): correctness only, never speed.
+ * The transport is an in-memory `fetch`, so that thousands of waits need no sockets; the waiter's timers,
+ * abort wiring and request timers are the real ones.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAitoearnClient, waitForAuth } from '../src/index.js';
+
+const BODY = JSON.stringify({
+  code: 0,
+  message: 'ok',
+  data: {
+    sessionId: 's',
+    status: 'pending',
+    requiresSelection: false,
+    expiresAt: new Date(Date.now() + 600_000).toISOString(),
+  },
+});
+
+/** A client whose fetch answers `pending` at once, or never (until its request aborts) with `hang`. */
+function memoryClient(mode: 'answer' | 'hang') {
+  const calls: number[] = [];
+  /** The sessions asked about so far. */
+  const sessions = new Set<string>();
+  const held = new Set<Request>();
+  const client = createAitoearnClient({
+    apiKey: 'many-key',
+    baseUrl: 'http://127.0.0.1:9',
+    fetch: (request) => {
+      calls.push(performance.now());
+      sessions.add(request.url.slice(request.url.lastIndexOf('/') + 1));
+      if (mode === 'answer')
+        return Promise.resolve(new Response(BODY, { headers: { date: new Date().toUTCString() } }));
+      held.add(request);
+      return new Promise<Response>((_, reject) => {
+        request.signal.addEventListener(
+          'abort',
+          () => {
+            held.delete(request);
+            reject(request.signal.reason);
+          },
+          { once: true },
+        );
+      });
+    },
+  });
+  return { client, calls, sessions };
+}
+
+const live = (type: string) => process.getActiveResourcesInfo().filter((r) => r === type).length;
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+let warnings: Error[] = [];
+const onWarning = (warning: Error) => warnings.push(warning);
+beforeEach(() => {
+  warnings = [];
+  process.on('warning', onWarning);
+});
+afterEach(() => {
+  process.off('warning', onWarning);
+});
+
+describe('thousands of waits on one AbortSignal', () => {
+  it.each(['answer', 'hang'] as const)(
+    'all settle on abort with the signal’s reason, no timer left and no process warning (fetch: %s)',
+    async (mode) => {
+      const waits = 3000;
+      const { client, calls, sessions } = memoryClient(mode);
+      const timers = live('Timeout');
+      const stop = new AbortController();
+      const settled: Promise<unknown>[] = [];
+      for (let i = 0; i < waits; i++)
+        settled.push(
+          waitForAuth(client, { platform: 'douyin', sessionId: `s-${i}`, signal: stop.signal }).then(
+            () => 'resolved',
+            (error: unknown) => error,
+          ),
+        );
+      // Every wait has sent its first request (and, with answers, is asleep until its second).
+      for (let i = 0; i < 10_000 && sessions.size < waits; i++) await turn();
+      expect(sessions.size).toBe(waits);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const reason = new Error('shutdown');
+      stop.abort(reason);
+      const outcomes = await Promise.all(settled);
+      expect(outcomes.filter((o) => o !== reason)).toEqual([]);
+      // Nothing is sent after the abort.
+      const sent = calls.length;
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect(calls.length).toBe(sent);
+      await turn();
+      expect(live('Timeout')).toBeLessThanOrEqual(timers);
+      expect(live('Immediate')).toBe(0);
+      expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+    },
+    60_000,
+  );
+});
+
+describe('starting many waits at once', () => {
+  it('a lone wait sends its first request at once, before waitForAuth returns', async () => {
+    await turn();
+    const { client, calls } = memoryClient('answer');
+    const stop = new AbortController();
+    const wait = waitForAuth(client, { platform: 'douyin', sessionId: 'lone', signal: stop.signal });
+    expect(calls).toHaveLength(1);
+    stop.abort();
+    await wait.catch(() => {});
+  });
+
+  it('a burst of thousands of calls in one tick returns before their requests are sent, then sends them all', async () => {
+    await turn();
+    const { client, calls, sessions } = memoryClient('answer');
+    const stop = new AbortController();
+    const waits = Array.from({ length: 2000 }, (_, i) =>
+      waitForAuth(client, { platform: 'douyin', sessionId: `b-${i}`, signal: stop.signal }).catch(
+        (error: unknown) => error,
+      ),
+    );
+    const sentInTheTick = calls.length;
+    expect(sentInTheTick).toBeGreaterThan(0);
+    expect(sentInTheTick).toBeLessThan(100);
+    // The event loop gets turns while the rest go out.
+    await turn();
+    expect(sessions.size).toBeLessThan(2000);
+    for (let i = 0; i < 10_000 && sessions.size < 2000; i++) await turn();
+    expect(sessions.size).toBe(2000);
+    stop.abort();
+    await Promise.all(waits);
+  });
+});
+
+describe('requests are timed by a timer of their own, never the caller’s sleep (issue 11 item 8)', () => {
+  /** A client whose fetch answers after `ms` of real time: `pending` first, then `completed`. */
+  function slowClient(ms: number) {
+    let n = 0;
+    const body = (status: string) =>
+      JSON.stringify({ code: 0, message: 'ok', data: { sessionId: 's', status, requiresSelection: false } });
+    return createAitoearnClient({
+      apiKey: 'item-8-key',
+      baseUrl: 'http://127.0.0.1:9',
+      fetch: () =>
+        new Promise<Response>((resolve) => {
+          const status = n++ === 0 ? 'pending' : 'completed';
+          setTimeout(() => resolve(new Response(body(status))), ms);
+        }),
+    });
+  }
+
+  it('a sleep that returns at once does not make the requests time out', async () => {
+    const events: string[] = [];
+    const session = await waitForAuth(slowClient(50), {
+      platform: 'douyin',
+      sessionId: 's',
+      requestTimeoutMs: 2000,
+      sleep: async () => {},
+      onProgress: (event) => events.push(event.type),
+    });
+    expect(session.status).toBe('completed');
+    expect(events).toEqual(['status', 'status']);
+  });
+
+  it('a sleep that ignores its signal leaves no request timer alive', async () => {
+    await turn();
+    const timers = live('Timeout');
+    const session = await waitForAuth(slowClient(0), {
+      platform: 'douyin',
+      sessionId: 's',
+      initialDelayMs: 1,
+      requestTimeoutMs: 60_000,
+      sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    });
+    expect(session.status).toBe('completed');
+    await turn();
+    expect(live('Timeout')).toBeLessThanOrEqual(timers);
+  });
+});
