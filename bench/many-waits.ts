@@ -187,8 +187,10 @@ export async function measureManyWaits(options: ManyWaitsOptions): Promise<ManyW
       loopDelayMaxMs: delay.max / 1e6,
       runLoopDelayP99Ms: runDelay.percentile(99) / 1e6,
       windowS,
-      heapPerWaitKb: (inFlight.heapUsed - base.heapUsed) / 1024 / n,
-      rssPerWaitKb: (inFlight.rss - base.rss) / 1024 / n,
+      // With few waits the difference is within the GC's and the allocator's noise and can come out
+      // negative (RSS returned to the system after the start): that is reported as 0.
+      heapPerWaitKb: Math.max(0, (inFlight.heapUsed - base.heapUsed) / 1024 / n),
+      rssPerWaitKb: Math.max(0, (inFlight.rss - base.rss) / 1024 / n),
       cpuPerCheckUs: (cpu.user + cpu.system) / served,
       checks: served,
       userPerCheckUs: cpu.user / served,
@@ -257,7 +259,7 @@ export function manyWaitsTables(rows: readonly ManyWaitsData[]): Table[] {
       }),
       [
         `Each row is a fresh process: the default client (\`createAitoearnClient({ apiKey, baseUrl })\`, Node's global fetch) and the default schedule (1, 2, 4, then 5 s, jitter 0.1), or the hand-written loop on the same schedule without jitter; one shared AbortSignal; the server always answers pending with expiresAt 10 minutes ahead. All waits start in one synchronous loop ("start burst" = how long that loop took). CPU, requests and "event-loop p99" are counted over the steady window (the last ${rows[0]?.windowS.toFixed(0) ?? '?'} s of a ${rows[0]?.durationS.toFixed(0) ?? '?'} s run, once every wait is on the 5 s step); "p99 whole run" includes the start.`,
-        'CPU per status check = user + system CPU of the waiting process over the window ÷ requests the server answered in it. "asked" = waits × checks the nominal schedule (0, 1, 3, 7, 12, 17 … s) puts into the window ÷ its length (the jitter makes the waiter ask up to 10% more). Heap and RSS = (after a forced GC at the end of the run, every wait still going) − (the same before the start), per wait; fetch\'s sockets included. Event-loop delay from perf_hooks.monitorEventLoopDelay (10 ms resolution).',
+        'CPU per status check = user + system CPU of the waiting process over the window ÷ requests the server answered in it. "asked" = waits × checks the nominal schedule (0, 1, 3, 7, 12, 17 … s) puts into the window ÷ its length (the jitter makes the waiter ask up to 10% more). Heap and RSS = (after a forced GC at the end of the run, every wait still going) − (the same before the start), per wait; fetch\'s sockets included (a negative difference, noise with few waits, shows as 0). Event-loop delay from perf_hooks.monitorEventLoopDelay (10 ms resolution).',
         'Then the signal aborts: "settle on abort" = until every wait has settled; a wrong outcome is a wait that ended before the abort or with anything but the signal\'s reason. The loop looks at the signal only between steps, so it settles when its current sleep ends (up to 5 s); it adds no listener to the signal. "timers left" = Timeout handles alive after settling beyond those before the run; "warnings" = process warnings during the run.',
         ...warned.map((r) => `${r.waits} waits, ${r.contender}: ${r.warningNames.join(', ')}.`),
       ],
