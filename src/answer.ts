@@ -13,7 +13,7 @@ import type {
   Platform,
   SelectableAccount,
 } from './client.js';
-import { show } from './validate.js';
+import { checkPathParam, show } from './validate.js';
 
 /** The most bytes of an answer that are read. Real answers are under 4 KB; a QR code data URL, tens of KB. */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
@@ -249,9 +249,20 @@ export function decodeStart(data: unknown, redact: Redact): AuthStart {
       `expected an http(s) URL or a data:image/ URL, got ${describe(url, redact)}`,
     );
   }
+  // The session id goes into the status operation's path next: an answer that could not be sent back
+  // there is the server's fault (a bad body), not a bad input of the caller's later on.
+  const sessionId = string(o.sessionId, at, 'sessionId', redact);
+  try {
+    checkPathParam('sessionId', sessionId);
+  } catch {
+    throw new BadField(
+      `${at}.sessionId`,
+      `expected an id that is safe in a URL path, got ${describe(sessionId, redact)}`,
+    );
+  }
   const start: Mutable<AuthStart> = {
     url,
-    sessionId: string(o.sessionId, at, 'sessionId', redact),
+    sessionId,
     expiresAt: dateTime(o.expiresAt, at, 'expiresAt', redact),
   };
   const instructions = o.authInstructions;

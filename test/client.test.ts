@@ -841,6 +841,16 @@ describe('startAuth classifies every answer', () => {
       field: '"data.sessionId": expected a string, got 5',
     },
     {
+      name: 'a sessionId that would address another path',
+      data: { ...STARTED, sessionId: '../x' },
+      field: '"data.sessionId": expected an id that is safe in a URL path, got "../x"',
+    },
+    {
+      name: 'an empty sessionId',
+      data: { ...STARTED, sessionId: '' },
+      field: '"data.sessionId": expected an id that is safe in a URL path, got ""',
+    },
+    {
       name: 'an expiresAt of "NaN"',
       data: { ...STARTED, expiresAt: 'NaN' },
       field: '"data.expiresAt": expected a date-time, got "NaN"',

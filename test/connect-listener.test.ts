@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { connect, Server as NetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type CallbackListener,
@@ -70,6 +71,24 @@ describe('the connect callback listener', () => {
     expect(answer.headers['cache-control']).toBe('no-store');
     expect(answer.text).toContain('You can close this window');
     expect(answer.text).not.toContain('<script');
+    expect(callbacks).toBe(1);
+  });
+
+  it("survives an 'error' on its server after start-up (EMFILE on accept) and keeps answering", async () => {
+    let callbacks = 0;
+    const listener = await listen(() => {
+      callbacks += 1;
+    });
+    const port = Number(new URL(listener.url).port);
+    const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+    const server = handles.find(
+      (h): h is NetServer => h instanceof NetServer && (h.address() as AddressInfo | null)?.port === port,
+    );
+    expect(server).toBeDefined();
+    const emfile = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' });
+    // With no 'error' listener, emit throws: in a real server, that crashes the caller's process.
+    expect(() => server?.emit('error', emfile)).not.toThrow();
+    expect((await send(listener.url, 'POST', FORM, form)).status).toBe(200);
     expect(callbacks).toBe(1);
   });
 

@@ -96,6 +96,9 @@ export async function startCallbackListener(options: CallbackListenerOptions): P
     server.once('error', reject);
     server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
       server.off('error', reject);
+      // An error after start-up (EMFILE on accept, say) must not crash the caller's process: the callback
+      // is only a hint, and polling finishes the job without it.
+      server.on('error', () => {});
       resolve();
     });
   });

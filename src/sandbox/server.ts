@@ -4,12 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { AuthSession, AuthStart, Platform } from '../client.js';
 import { AitoearnError, AitoearnInputError, named } from '../errors.js';
+import { isPlatform } from '../platforms.js';
 import { endingPagePolicy, renderConsentPage, renderEndingPage, renderResultPage } from './consent-page.js';
 import { crossSiteReason, hostAllowed, hostPolicy, isLoopbackBind, isWildcard, urlHost } from './guard.js';
 import { newRequestId } from './ids.js';
 import { apiMessage, type Language, pickLanguage, type SandboxCode } from './messages.js';
 import { resolveSandboxOptions, type SandboxOptions } from './options.js';
-import { isPlatform, parseSessionSpec, type SandboxSessionSpec } from './session-spec.js';
+import { parseSessionSpec, type SandboxSessionSpec } from './session-spec.js';
 import { parseStartQuery, SANDBOX_AUTH_INSTRUCTIONS } from './start.js';
 import { type ActionResult, SandboxFullError, SessionStore, type StoredSession } from './store.js';
 

@@ -1,5 +1,6 @@
 import type { Platform } from '../client.js';
 import { AitoearnInputError } from '../errors.js';
+import { isPlatform, PLATFORMS } from '../platforms.js';
 import { checkInteger, checkNumber, checkPositiveMs, MAX_TIMER_MS, refuse } from '../validate.js';
 
 /** Connected or selectable accounts: how many (named "Sandbox account 1"…), or their display names. */
@@ -43,33 +44,6 @@ export interface ParsedSessionSpec {
   readonly platform: Platform;
   readonly outcome: ParsedOutcome;
   readonly lifetimeMs: number | undefined;
-}
-
-// A Record forces this list to name every platform of the generated types, and nothing else: when the spec
-// gains or loses a platform, this stops compiling instead of drifting.
-const PLATFORM_SET: Readonly<Record<Platform, true>> = {
-  douyin: true,
-  xhs: true,
-  wxSph: true,
-  KWAI: true,
-  youtube: true,
-  wxGzh: true,
-  bilibili: true,
-  twitter: true,
-  tiktok: true,
-  facebook: true,
-  instagram: true,
-  threads: true,
-  pinterest: true,
-  linkedin: true,
-  google_business: true,
-};
-
-/** Every platform value the spec declares. */
-export const PLATFORMS = Object.freeze(Object.keys(PLATFORM_SET) as Platform[]);
-
-export function isPlatform(value: unknown): value is Platform {
-  return typeof value === 'string' && Object.hasOwn(PLATFORM_SET, value);
 }
 
 /** The most accounts one session may offer or connect. */
