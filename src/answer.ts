@@ -202,37 +202,35 @@ export function decodeSession(data: unknown, redact: Redact): AuthSession {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** What a connected and a selectable account share, in the spec's order; optional fields only when sent. */
+function accountFields(o: Json, at: string, redact: Redact) {
+  const platform = string(o.platform, at, 'platform', redact) as Platform;
+  const platformUid = string(o.platformUid, at, 'platformUid', redact);
+  const displayName = string(o.displayName, at, 'displayName', redact);
+  const account = optionalString(o.account, at, 'account', redact);
+  const avatarUrl = optionalString(o.avatarUrl, at, 'avatarUrl', redact);
+  return {
+    platform,
+    platformUid,
+    ...(account === undefined ? {} : { account }),
+    displayName,
+    ...(avatarUrl === undefined ? {} : { avatarUrl }),
+  };
+}
+
 function connected(value: unknown, parent: string, index: number, redact: Redact): ConnectedAccount {
   const at = path(parent, index);
   const o = object(value, at, redact);
-  const account: Mutable<ConnectedAccount> = {
-    accountId: string(o.accountId, at, 'accountId', redact),
-    platform: string(o.platform, at, 'platform', redact) as Platform,
-    platformUid: string(o.platformUid, at, 'platformUid', redact),
-    displayName: string(o.displayName, at, 'displayName', redact),
-  };
-  const name = optionalString(o.account, at, 'account', redact);
-  if (name !== undefined) account.account = name;
-  const avatarUrl = optionalString(o.avatarUrl, at, 'avatarUrl', redact);
-  if (avatarUrl !== undefined) account.avatarUrl = avatarUrl;
-  return Object.freeze(account);
+  const accountId = string(o.accountId, at, 'accountId', redact);
+  return Object.freeze({ accountId, ...accountFields(o, at, redact) });
 }
 
 function selectableAccount(value: unknown, parent: string, index: number, redact: Redact): SelectableAccount {
   const at = path(parent, index);
   const o = object(value, at, redact);
-  const account: Mutable<SelectableAccount> = {
-    platform: string(o.platform, at, 'platform', redact) as Platform,
-    platformUid: string(o.platformUid, at, 'platformUid', redact),
-    displayName: string(o.displayName, at, 'displayName', redact),
-  };
-  const name = optionalString(o.account, at, 'account', redact);
-  if (name !== undefined) account.account = name;
-  const avatarUrl = optionalString(o.avatarUrl, at, 'avatarUrl', redact);
-  if (avatarUrl !== undefined) account.avatarUrl = avatarUrl;
+  const fields = accountFields(o, at, redact);
   const parentUid = optionalString(o.parentPlatformUid, at, 'parentPlatformUid', redact);
-  if (parentUid !== undefined) account.parentPlatformUid = parentUid;
-  return Object.freeze(account);
+  return Object.freeze(parentUid === undefined ? fields : { ...fields, parentPlatformUid: parentUid });
 }
 
 /**

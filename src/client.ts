@@ -1,4 +1,5 @@
 import createClient from 'openapi-fetch';
+import { linkAbort, unlinkAbort } from './abort-link.js';
 import {
   BadField,
   decodeSession,
@@ -17,7 +18,6 @@ import {
 } from './errors.js';
 import type { paths } from './generated/aitoearn.js';
 import { START_PATH, STATUS_PATH } from './operations.js';
-import { linkAbort, unlinkAbort } from './poll/abort-link.js';
 import {
   checkApiKey,
   checkBaseUrl,
@@ -264,7 +264,7 @@ export async function startAuth(client: AitoearnClient, params: StartAuthParams)
   const signal = checkSignal(params.signal);
   const answer = await exchange(client, signal, client.requestTimeoutMs, setTimeoutTimer, {
     // Without the query: a callback URL may carry a token of the caller's.
-    operation: () => `GET /api/v2/channels/accounts/auth/${platform}`,
+    operation: () => `GET ${fillPath(START_PATH, { platform })}`,
     send: (api, aborter) =>
       api.GET(START_PATH, { params: { path: { platform }, query }, signal: aborter, parseAs: 'stream' }),
     decode: decodeStart,
@@ -297,6 +297,11 @@ const TIMED_OUT = Object.freeze(new Error('request timed out'));
  */
 export type RequestTimer = (ms: number, onTimeout: () => void) => () => void;
 
+/** A path template with its parameters filled in as given (for messages; the request encodes them). */
+function fillPath(template: string, values: Readonly<Record<string, string>>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
 const setTimeoutTimer: RequestTimer = (ms, onTimeout) => {
   const handle = setTimeout(onTimeout, ms);
   return () => clearTimeout(handle);
@@ -319,7 +324,7 @@ export async function requestAuthStatus(
   const { platform, sessionId } = params;
   const answer = await exchange(client, params.signal, timeoutMs, timer, {
     // Only built for messages, when something fails.
-    operation: () => `GET /api/v2/channels/accounts/auth/${platform}/status/${sessionId}`,
+    operation: () => `GET ${fillPath(STATUS_PATH, { platform, sessionId })}`,
     send: (api, signal) =>
       api.GET(STATUS_PATH, { params: { path: { platform, sessionId } }, signal, parseAs: 'stream' }),
     decode: decodeSession,

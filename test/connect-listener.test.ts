@@ -1,12 +1,12 @@
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { connect, Server as NetServer } from 'node:net';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type CallbackListener,
   MAX_CALLBACK_BODY_BYTES,
   startCallbackListener,
 } from '../src/connect/callback-listener.js';
+import { emfile, liveServerAt } from './helpers/live-server.js';
 
 const FORM = 'relayAccountRef=r1&nickname=n&avatar=&platformUid=u1&account=a&platform=douyin&accounts=%5B%5D';
 const open: CallbackListener[] = [];
@@ -79,15 +79,9 @@ describe('the connect callback listener', () => {
     const listener = await listen(() => {
       callbacks += 1;
     });
-    const port = Number(new URL(listener.url).port);
-    const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-    const server = handles.find(
-      (h): h is NetServer => h instanceof NetServer && (h.address() as AddressInfo | null)?.port === port,
-    );
-    expect(server).toBeDefined();
-    const emfile = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' });
+    const server = liveServerAt(listener.url);
     // With no 'error' listener, emit throws: in a real server, that crashes the caller's process.
-    expect(() => server?.emit('error', emfile)).not.toThrow();
+    expect(() => server.emit('error', emfile())).not.toThrow();
     expect((await send(listener.url, 'POST', FORM, form)).status).toBe(200);
     expect(callbacks).toBe(1);
   });

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../bench/prng.js';
-import { linkAbort, unlinkAbort } from '../src/poll/abort-link.js';
+import { linkAbort, unlinkAbort } from '../src/abort-link.js';
 import { clockRequestTimer, queueRequestTimer } from '../src/poll/request-timer.js';
 import { Pause, type TimerHost, TimerQueue } from '../src/poll/timers.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { type AddressInfo, connect, Server as NetServer } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import { parse } from 'yaml';
 import { createAitoearnClient } from '../src/client.js';
@@ -18,6 +18,7 @@ import {
   startSandbox,
 } from '../src/sandbox/index.js';
 import { describeBinding } from '../src/sandbox/server.js';
+import { emfile, liveServerAt } from './helpers/live-server.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // The spec's schema, checked by hand (no validator dependency): types, required properties, enums.
@@ -1237,18 +1238,7 @@ describe('binding beyond loopback (issue 11, item 21)', () => {
 });
 
 describe('failures of the listening server (issue 11, items 22 and 23)', () => {
-  /** The net.Server behind a sandbox, found among the live handles by its port. */
-  function serverOf(on: Sandbox): NetServer {
-    const port = Number(new URL(on.url).port);
-    const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-    const found = handles.find(
-      (h): h is NetServer => h instanceof NetServer && (h.address() as AddressInfo | null)?.port === port,
-    );
-    if (!found) throw new Error('no server on the sandbox port');
-    return found;
-  }
-  const emfile = () =>
-    Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', errno: -24, syscall: 'accept' });
+  const serverOf = (on: Sandbox) => liveServerAt(on.url);
 
   it("reports an 'error' after start-up to onError and keeps serving", async () => {
     const seen: Error[] = [];

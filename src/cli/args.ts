@@ -94,6 +94,20 @@ const SESSION_EXITS = [
   'sigterm',
 ] as const;
 
+/** A waiting command ends in any of these: the session's own outcomes besides the request's. */
+const WAIT_EXITS = [
+  'ok',
+  'failed',
+  'usage',
+  'expired',
+  'timeout',
+  'apiError',
+  'unavailable',
+  'bug',
+  'sigint',
+  'sigterm',
+] as const;
+
 /** The commands, in the order the help lists them. A new command is one entry here and one handler. */
 export const COMMANDS = {
   connect: {
@@ -102,18 +116,7 @@ export const COMMANDS = {
     details:
       'Prints the URL and the platform\'s instructions (in Chinese when LC_ALL/LC_MESSAGES/LANG is zh_*), a QR\ncode on a terminal, and opens the browser; a data:image URL is written to a temporary file and opened.\nThe browser\'s last page posts to a one-time 127.0.0.1 address, so the end is noticed at once; polling\nruns anyway and always has the last word. Then as \'wait\': live line, Enter checks now, the accounts on\nstdout. --json starts with {"type":"started","sessionId","url","expiresAt","callbackUrl",...}.',
     options: [...CONNECTION_OPTIONS, 'timeout', 'group-id', 'no-open', 'no-callback'],
-    exits: [
-      'ok',
-      'failed',
-      'usage',
-      'expired',
-      'timeout',
-      'apiError',
-      'unavailable',
-      'bug',
-      'sigint',
-      'sigterm',
-    ],
+    exits: WAIT_EXITS,
     examples: ['AITOEARN_API_KEY=... aitoearn-auth connect douyin --site cn'],
   },
   wait: {
@@ -122,18 +125,7 @@ export const COMMANDS = {
     details:
       'On a terminal, one live line on stderr; press Enter to check now. Elsewhere, one line per change.\nOn success, stdout names the connected accounts, one per line: platform displayName (accountId).',
     options: [...CONNECTION_OPTIONS, 'timeout'],
-    exits: [
-      'ok',
-      'failed',
-      'usage',
-      'expired',
-      'timeout',
-      'apiError',
-      'unavailable',
-      'bug',
-      'sigint',
-      'sigterm',
-    ],
+    exits: WAIT_EXITS,
     examples: ['AITOEARN_API_KEY=... aitoearn-auth wait douyin 3f1c... --timeout 120'],
   },
   status: {

@@ -1,4 +1,5 @@
 import pRetry, { AbortError, type Options as PRetryOptions } from 'p-retry';
+import { linkAbort, unlinkAbort } from '../abort-link.js';
 import {
   type AitoearnClient,
   type AuthSession,
@@ -18,7 +19,6 @@ import {
   isTransient,
 } from '../errors.js';
 import { MAX_TIMER_MS } from '../validate.js';
-import { linkAbort, unlinkAbort } from './abort-link.js';
 import { backoffDelay } from './backoff.js';
 import {
   type AuthProgress,
