@@ -5,6 +5,9 @@
  */
 
 import type { AuthSession } from './client.js';
+import { type AitoearnApiErrorKind, AUTH_ERROR_CODES, codeFacts, PLATFORM_API_CODES } from './codes.js';
+
+export type { AitoearnApiErrorKind };
 
 /** Gives an error class a constant `name` on its prototype, so stack headers and `String(error)` show it. */
 export function named(cls: { prototype: Error }, name: string): void {
@@ -34,33 +37,9 @@ export class AitoearnInputError extends AitoearnError {
   }
 }
 
-/** What a non-zero business `code` means, so callers need not compare numbers. */
-export type AitoearnApiErrorKind =
-  | 'unauthorized'
-  | 'validation'
-  | 'session-invalid'
-  | 'platform-mismatch'
-  | 'platform-unsupported'
-  | 'group-not-found'
-  | 'rate-limited'
-  | 'internal'
-  | 'unknown';
-
-const API_CODES: Readonly<Record<number, readonly [AitoearnApiErrorKind, string]>> = {
-  401: ['unauthorized', 'missing or invalid API key'],
-  400: ['validation', 'validation failed'],
-  10002: ['validation', 'validation failed'],
-  15039: ['session-invalid', 'session invalid or expired'],
-  15040: ['platform-mismatch', 'session belongs to another platform'],
-  15032: ['platform-unsupported', 'platform not supported'],
-  12601: ['group-not-found', 'account group not found'],
-  429: ['rate-limited', 'rate limited'],
-  500: ['internal', 'internal server error'],
-};
-
 /** The kind of a business `code`; codes this package does not know are `'unknown'`. */
 export function apiErrorKind(code: number): AitoearnApiErrorKind {
-  return API_CODES[code]?.[0] ?? 'unknown';
+  return codeFacts(code)?.kind ?? 'unknown';
 }
 
 /** What a response told us, for {@link AitoearnResponseError}. */
@@ -111,7 +90,7 @@ export class AitoearnApiError extends AitoearnResponseError {
   readonly serverMessage: string;
 
   constructor(code: number, serverMessage: string, operation: string, facts: ResponseFacts = {}) {
-    const meaning = API_CODES[code]?.[1] ?? 'unknown code';
+    const meaning = codeFacts(code)?.meaning ?? 'unknown code';
     const id = facts.requestId ? ` (request id ${facts.requestId})` : '';
     super(
       `AiToEarn API answered code ${code} (${meaning}) for ${operation}${id}: ${JSON.stringify(serverMessage)}`,
@@ -174,26 +153,13 @@ export function isTransient(error: unknown): boolean {
   return false;
 }
 
-const AUTH_ERROR_CODES: Readonly<Record<number, string>> = {
-  15045: 'the user denied consent, or the platform returned no code',
-  15042: 'state mismatch',
-  15013: 'permission denied',
-  15010: 'the platform did not issue an access token',
-  15047: 'the platform user id is missing',
-  15048: 'access was revoked',
-  15082: 'the account is already connected to another user',
-  15083: 'account selection problem',
-  15084: 'account selection problem',
-  400: 'bad request',
-  500: 'internal error',
-};
-
 /** What a `failed` session's `errorCode` means (the platform callback failed). */
 export function describeAuthErrorCode(errorCode: number | undefined): string {
   if (errorCode === undefined) return 'no error code given';
   const text = AUTH_ERROR_CODES[errorCode];
   if (text) return text;
-  if (errorCode >= 15070 && errorCode <= 15094) return "the platform's own API failed";
+  if (errorCode >= PLATFORM_API_CODES.from && errorCode <= PLATFORM_API_CODES.to)
+    return "the platform's own API failed";
   return 'unknown error code';
 }
 

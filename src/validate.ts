@@ -1,25 +1,12 @@
 import { AitoearnInputError } from './errors.js';
+import { show } from './text.js';
+
+export { show };
 
 /** The longest platform or session id we send; real ids are far shorter. */
 export const MAX_PATH_PARAM_LENGTH = 256;
 /** Timers in Node overflow (and fire at once) above this many milliseconds. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** A short, quoted rendering of a value for an error message. */
-export function show(value: unknown): string {
-  if (typeof value === 'string') {
-    // JSON.stringify leaves C1 controls, zero-width and bidi characters raw: escape them so the shown
-    // value is visible and cannot reorder the message on a terminal.
-    const quoted = JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value).replace(
-      /(?! )[\p{Cc}\p{Cf}\p{Z}]/gu,
-      (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`,
-    );
-    return value.length > 60 ? `${quoted} (${value.length} characters)` : quoted;
-  }
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (typeof value === 'function') return 'a function';
-  return Array.isArray(value) ? 'an array' : `a value of type ${typeof value}`;
-}
 
 /** Throws the package's standard input error: names the field, what was expected and the value. */
 export function refuse(field: string, expected: string, value: unknown, why?: string): never {

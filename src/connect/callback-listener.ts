@@ -1,9 +1,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { LOOPBACK_HOST, MAX_BODY_BYTES, pagePolicy } from '../local-server.js';
 
 /** The largest callback body read; the upstream form (a few ids, names, an avatar URL, `accounts` JSON) is far smaller. */
-export const MAX_CALLBACK_BODY_BYTES = 64 * 1024;
+export const MAX_CALLBACK_BODY_BYTES = MAX_BODY_BYTES;
 /** A connection that sends nothing useful for this long is dropped. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -36,8 +37,7 @@ const SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
-  'Content-Security-Policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+  'Content-Security-Policy': pagePolicy("'none'"),
 } as const;
 
 /**
@@ -94,7 +94,7 @@ export async function startCallbackListener(options: CallbackListenerOptions): P
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+    server.listen({ host: LOOPBACK_HOST, port: 0, exclusive: true }, () => {
       server.off('error', reject);
       // An error after start-up (EMFILE on accept, say) must not crash the caller's process: the callback
       // is only a hint, and polling finishes the job without it.
@@ -107,7 +107,7 @@ export async function startCallbackListener(options: CallbackListenerOptions): P
 
   let closed: Promise<void> | undefined;
   return Object.freeze({
-    url: `http://127.0.0.1:${port}/${token}`,
+    url: `http://${LOOPBACK_HOST}:${port}/${token}`,
     close(): Promise<void> {
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,3 +1,4 @@
+import { pagePolicy } from '../local-server.js';
 /**
  * The consent page a person sees at `consentUrl`, standing in for a platform's authorization page, and the
  * page that ends an approval. Self-contained (no external assets) and every value from a session is escaped.
@@ -167,7 +168,7 @@ ${fields}
  */
 export function endingPagePolicy(targets: EndingTargets, nonce: string): string {
   const formAction = targets.callbackUrl === undefined ? "'none'" : new URL(targets.callbackUrl).origin;
-  return `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
+  return pagePolicy(formAction, nonce);
 }
 
 /** The page shown after a form was submitted, or when the session cannot be acted on. */

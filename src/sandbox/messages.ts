@@ -1,26 +1,16 @@
+import { API_CODES, type ApiCode, SUCCESS_MESSAGE } from '../codes.js';
+
 /** The languages the real API answers in. */
 export type Language = 'en' | 'zh';
 
-/**
- * The business codes the sandbox answers, with the messages the real server sends for them (its
- * `libs/common` i18n table; 401 and 400 come from Nest's exceptions, which are English in both languages).
- * The success message is `请求成功` whatever the language: the real server's response interceptor hard-codes it.
- */
-const MESSAGES = {
-  0: { en: '请求成功', zh: '请求成功' },
-  400: { en: 'Bad request', zh: 'Bad request' },
-  401: { en: 'Unauthorized', zh: 'Unauthorized' },
-  // Upstream's English text for 15032 really says this (one message shared by several operations).
-  15032: { en: 'Platform not supported for update published post', zh: '暂不支持该平台' },
-  12601: { en: 'Account group not found', zh: '账号分组未找到' },
-  15039: { en: 'Invalid or expired authorization session', zh: '授权会话无效或已过期' },
-  15040: { en: 'Authorization platform does not match', zh: '授权平台不匹配' },
-} as const satisfies Record<number, Record<Language, string>>;
+/** A code the sandbox answers: success, or one whose real message the table holds. */
+export type SandboxCode =
+  | 0
+  | { [C in ApiCode]: (typeof API_CODES)[C] extends { text: object } ? C : never }[ApiCode];
 
-export type SandboxCode = keyof typeof MESSAGES;
-
+/** The real server's message for `code` in `language`. */
 export function apiMessage(code: SandboxCode, language: Language): string {
-  return MESSAGES[code][language];
+  return code === 0 ? SUCCESS_MESSAGE : API_CODES[code].text[language];
 }
 
 /**

@@ -1,4 +1,5 @@
 import { AitoearnInputError } from '../errors.js';
+import { LOOPBACK_HOST } from '../local-server.js';
 import { checkApiKey, checkFunction, checkInteger, checkPositiveMs, show } from '../validate.js';
 import type { SandboxRequest } from './server.js';
 
@@ -61,7 +62,7 @@ export interface SandboxOptions {
 /** Defaults of {@link SandboxOptions}. */
 export const sandboxDefaults = Object.freeze({
   port: 0,
-  host: '127.0.0.1',
+  host: LOOPBACK_HOST,
   apiKeys: Object.freeze([SANDBOX_API_KEY]),
   sessionLifetimeMs: 300_000,
   unsupportedPlatforms: Object.freeze(['xhs', 'wxSph']),

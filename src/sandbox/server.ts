@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { AuthSession, AuthStart, Platform } from '../client.js';
 import { AitoearnError, AitoearnInputError, named } from '../errors.js';
+import { LOOPBACK_HOST, MAX_BODY_BYTES, pagePolicy } from '../local-server.js';
 import { isPlatform } from '../platforms.js';
 import { endingPagePolicy, renderConsentPage, renderEndingPage, renderResultPage } from './consent-page.js';
 import { crossSiteReason, hostAllowed, hostPolicy, isLoopbackBind, isWildcard, urlHost } from './guard.js';
@@ -103,11 +104,9 @@ const API_PREFIX = ['api', 'v2', 'channels', 'accounts', 'auth'] as const;
 const ACTIONS = ['approve', 'deny', 'select'] as const;
 type Action = (typeof ACTIONS)[number];
 const MAX_LOG = 1000;
-const MAX_BODY_BYTES = 64 * 1024;
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 const HTML_HEADERS: OutgoingHttpHeaders = {
-  'Content-Security-Policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'Content-Security-Policy': pagePolicy("'self'"),
   'X-Content-Type-Options': 'nosniff',
   // Not 'no-referrer': under it Chrome sends `Origin: null` with the page's own form POSTs, which the
   // cross-site guard must refuse. 'same-origin' still sends nothing to other sites.
@@ -189,7 +188,7 @@ function isFormRequest(req: IncomingMessage): boolean {
  * its pages (which need no key) are on the network, and the person running it should know.
  */
 export function describeBinding(host: string, port: number): { url: string; warnings: readonly string[] } {
-  const reachable = isWildcard(host) ? (host.includes(':') ? '[::1]' : '127.0.0.1') : urlHost(host);
+  const reachable = isWildcard(host) ? (host.includes(':') ? '[::1]' : LOOPBACK_HOST) : urlHost(host);
   const where = isWildcard(host) ? `every interface (${urlHost(host)})` : urlHost(host);
   const warnings: string[] = isLoopbackBind(host)
     ? []

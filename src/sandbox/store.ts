@@ -1,4 +1,5 @@
 import type { AuthSession, ConnectedAccount, Platform, SelectableAccount } from '../client.js';
+import { CONSENT_DENIED } from '../codes.js';
 import { AitoearnError, named } from '../errors.js';
 import { show } from '../validate.js';
 import { newSessionId } from './ids.js';
@@ -39,9 +40,6 @@ export interface BrowserTargets {
 }
 
 const NO_TARGETS: BrowserTargets = { callbackUrl: undefined, redirectUri: undefined };
-
-/** The errorCode of a session whose user denied consent (DESIGN: 15045). */
-export const DENIED_ERROR_CODE = 15045;
 
 /** Why a person's action on a session was refused, with the HTTP status to answer. */
 export interface ActionRefusal {
@@ -225,7 +223,7 @@ export class SessionStore {
   }
 
   deny(id: string, now: number): ActionResult {
-    return this.#decide(id, now, () => ({ status: 'failed', errorCode: DENIED_ERROR_CODE }));
+    return this.#decide(id, now, () => ({ status: 'failed', errorCode: CONSENT_DENIED }));
   }
 
   select(id: string, now: number, platformUids: unknown): ActionResult {
