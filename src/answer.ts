@@ -12,7 +12,7 @@ import type {
   ConnectedAccount,
   Platform,
   SelectableAccount,
-} from './client.js';
+} from './types.js';
 import { checkPathParam, show } from './validate.js';
 
 /** The most bytes of an answer that are read. Real answers are under 4 KB; a QR code data URL, tens of KB. */

@@ -18,6 +18,7 @@ import {
 } from './errors.js';
 import type { paths } from './generated/aitoearn.js';
 import { START_PATH, STATUS_PATH } from './operations.js';
+import type { AuthSession, AuthStart, AuthStatus, Platform } from './types.js';
 import {
   checkApiKey,
   checkBaseUrl,
@@ -31,25 +32,15 @@ import {
 } from './validate.js';
 import { VERSION } from './version.js';
 
-/** What an operation answers in `data` when `code` is 0: the types come from the operations, not from named schemas. */
-type AnswerData<P extends typeof START_PATH | typeof STATUS_PATH> = NonNullable<
-  paths[P]['get']['responses'][200]['content']['application/json']['data']
->;
-
-/** An authorization session, as `GET …/auth/{platform}/status/{sessionId}` reports it. */
-export type AuthSession = AnswerData<typeof STATUS_PATH>;
-/** `pending`, `completed` or `failed`, as the spec declares them. */
-export type AuthStatus = AuthSession['status'];
-/** A connected account of a completed session. */
-export type ConnectedAccount = NonNullable<AuthSession['accounts']>[number];
-/** An account the user may choose while `requiresSelection` is true. */
-export type SelectableAccount = NonNullable<AuthSession['selectableAccounts']>[number];
-/** A platform identifier the spec knows, such as `douyin` or `youtube`. */
-export type Platform = ConnectedAccount['platform'];
-/** A started authorization, as `GET …/auth/{platform}` reports it: the page to open, the session, its expiry. */
-export type AuthStart = AnswerData<typeof START_PATH>;
-/** Text to show the person while they authorize, in English and Chinese. */
-export type AuthInstructions = NonNullable<AuthStart['authInstructions']>;
+export type {
+  AuthInstructions,
+  AuthSession,
+  AuthStart,
+  AuthStatus,
+  ConnectedAccount,
+  Platform,
+  SelectableAccount,
+} from './types.js';
 
 /** The two public sites of the AiToEarn Open Platform. */
 export const SITES = { cn: 'https://aitoearn.cn', ai: 'https://aitoearn.ai' } as const;

@@ -4,8 +4,8 @@
  * and the API key is never stored on an error.
  */
 
-import type { AuthSession } from './client.js';
 import { type AitoearnApiErrorKind, AUTH_ERROR_CODES, codeFacts, PLATFORM_API_CODES } from './codes.js';
+import type { AuthSession } from './types.js';
 
 export type { AitoearnApiErrorKind };
 

@@ -1,4 +1,4 @@
-import type { Platform } from './client.js';
+import type { Platform } from './types.js';
 
 /**
  * The platforms the spec names (the `platform` enum of a connected account), in the spec's order and

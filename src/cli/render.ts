@@ -1,4 +1,3 @@
-import type { AuthSession, ConnectedAccount, SelectableAccount } from '../client.js';
 import {
   AitoearnApiError,
   AitoearnError,
@@ -7,6 +6,7 @@ import {
   AuthFailedError,
 } from '../errors.js';
 import type { AuthProgress } from '../poll/options.js';
+import type { AuthSession, ConnectedAccount, SelectableAccount } from '../types.js';
 import type { Outcome } from './exit-codes.js';
 import { sanitize } from './sanitize.js';
 import { cutToWidth, displayWidth } from './width.js';

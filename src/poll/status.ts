@@ -3,7 +3,7 @@
  * - a new value in the spec's status enum (a new way for a session to end) is a type error here, naming it;
  * - a status widened to a plain `string` builds, and `narrowStatus` sorts the values out at run time.
  */
-import type { AuthStatus } from '../client.js';
+import type { AuthStatus } from '../types.js';
 
 /** The statuses the waiter acts on: keep waiting, resolve, reject. */
 export const KNOWN_STATUSES = ['pending', 'completed', 'failed'] as const;

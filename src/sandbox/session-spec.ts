@@ -1,6 +1,6 @@
-import type { Platform } from '../client.js';
 import { AitoearnInputError } from '../errors.js';
 import { isPlatform, PLATFORMS } from '../platforms.js';
+import type { Platform } from '../types.js';
 import { checkInteger, checkNumber, checkPositiveMs, MAX_TIMER_MS, refuse } from '../validate.js';
 
 /** Connected or selectable accounts: how many (named "Sandbox account 1"…), or their display names. */

@@ -1,4 +1,4 @@
-import type { AuthInstructions } from '../client.js';
+import type { AuthInstructions } from '../types.js';
 
 /**
  * The start operation's query, checked as the real server's zod schema checks it (`StartAuthQuerySchema`):

@@ -1,6 +1,6 @@
-import type { AuthSession, ConnectedAccount, Platform, SelectableAccount } from '../client.js';
 import { CONSENT_DENIED } from '../codes.js';
 import { AitoearnError, named } from '../errors.js';
+import type { AuthSession, ConnectedAccount, Platform, SelectableAccount } from '../types.js';
 import { show } from '../validate.js';
 import { newSessionId } from './ids.js';
 import type { ParsedOutcome, ParsedSessionSpec } from './session-spec.js';

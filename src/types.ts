@@ -1,0 +1,26 @@
+/**
+ * The types derived from the spec's two operations (never from its named schemas, which upstream may
+ * orphan). A leaf: it imports only the generated types and the operation list, so nothing can cycle through it.
+ */
+import type { paths } from './generated/aitoearn.js';
+import type { START_PATH, STATUS_PATH } from './operations.js';
+
+/** What an operation answers in `data` when `code` is 0: the types come from the operations, not from named schemas. */
+type AnswerData<P extends typeof START_PATH | typeof STATUS_PATH> = NonNullable<
+  paths[P]['get']['responses'][200]['content']['application/json']['data']
+>;
+
+/** An authorization session, as `GET …/auth/{platform}/status/{sessionId}` reports it. */
+export type AuthSession = AnswerData<typeof STATUS_PATH>;
+/** `pending`, `completed` or `failed`, as the spec declares them. */
+export type AuthStatus = AuthSession['status'];
+/** A connected account of a completed session. */
+export type ConnectedAccount = NonNullable<AuthSession['accounts']>[number];
+/** An account the user may choose while `requiresSelection` is true. */
+export type SelectableAccount = NonNullable<AuthSession['selectableAccounts']>[number];
+/** A platform identifier the spec knows, such as `douyin` or `youtube`. */
+export type Platform = ConnectedAccount['platform'];
+/** A started authorization, as `GET …/auth/{platform}` reports it: the page to open, the session, its expiry. */
+export type AuthStart = AnswerData<typeof START_PATH>;
+/** Text to show the person while they authorize, in English and Chinese. */
+export type AuthInstructions = NonNullable<AuthStart['authInstructions']>;
