@@ -1,18 +1,12 @@
 /**
- * Reading what the server answers: the `data` of a successful answer, projected onto the fields the spec
- * names. Everything here treats the server as untrusted: only known fields are read (never a recursive walk
- * over data we do not know), every string is passed through the key's redactor after JSON decoding, and
- * a field of the wrong shape is reported by its name.
+ * Reading what the server answers. The server is untrusted: the body is read with a size cap, `data` is
+ * walked only along the fields the spec declares (src/generated/checks.ts, generated from the spec), so
+ * unknown fields are dropped unread; every string is redacted after JSON decoding (a key echoed with JSON
+ * escapes would survive redacting the raw text); a wrong field is named by its path.
  */
-import type {
-  AuthInstructions,
-  AuthSession,
-  AuthStart,
-  AuthStatus,
-  ConnectedAccount,
-  Platform,
-  SelectableAccount,
-} from './types.js';
+import { type Shape, START_DATA, STATUS_DATA } from './generated/checks.js';
+import { plain } from './text.js';
+import type { AuthSession, AuthStart } from './types.js';
 import { checkPathParam, show } from './validate.js';
 
 /** The most bytes of an answer that are read. Real answers are under 4 KB; a QR code data URL, tens of KB. */
@@ -23,19 +17,10 @@ export const TOO_LARGE: unique symbol = Symbol('too large');
 
 const utf8 = new TextDecoder();
 
-/**
- * Reads a body as text, at most {@link MAX_ANSWER_BYTES}: past that (or when `Content-Length` says so up
- * front), it stops reading, cancels the stream (which closes the connection) and returns {@link TOO_LARGE}.
- */
+/** Reads a body as text, at most {@link MAX_ANSWER_BYTES}; past that it cancels the reader (closing the connection). */
 export async function readCapped(
-  body: ReadableStream<Uint8Array>,
-  contentLength: string | null,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
 ): Promise<string | typeof TOO_LARGE> {
-  if (contentLength !== null && Number(contentLength) > MAX_ANSWER_BYTES) {
-    body.cancel().catch(() => {});
-    return TOO_LARGE;
-  }
-  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -48,14 +33,11 @@ export async function readCapped(
     }
     chunks.push(value);
   }
-  // One chunk is the common case (answers are small): decode it without copying.
   return utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
 }
 
-/** What replaces the API key wherever the server echoes it. */
 export const REDACTED = '[redacted]';
 
-/** Removes a secret from a string the server sent. */
 export type Redact = (text: string) => string;
 
 /**
@@ -66,211 +48,160 @@ export function redactorFor(key: string): Redact {
   const source = key.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
   const find = new RegExp(source, 'i');
   const every = new RegExp(source, 'gi');
-  const length = key.length;
   return (text) => {
-    if (text.length < length) return text;
+    if (text.length < key.length) return text;
     let out = find.test(text) ? text.replace(every, REDACTED) : text;
     if (out.includes('%')) {
-      const decoded = percentDecoded(out);
+      const decoded = out.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
+        try {
+          return decodeURIComponent(run);
+        } catch {
+          return run;
+        }
+      });
       if (decoded !== out && find.test(decoded)) out = decoded.replace(every, REDACTED);
     }
     return out;
   };
 }
 
-/** Decodes every well-formed run of `%XX` escapes; leaves malformed ones as they are. */
-function percentDecoded(text: string): string {
-  return text.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
-    try {
-      return decodeURIComponent(run);
-    } catch {
-      return run;
-    }
-  });
-}
-
-/** A field of a successful answer that is missing or has the wrong shape. */
+/**
+ * A field of a successful answer that is missing or wrong, e.g. `"data.accounts[0].platform": expected a
+ * string, got nothing`. `final` marks an answer that will not change by asking again (a refused URL).
+ */
 export class BadField extends Error {
   constructor(
-    /** Where the field is, e.g. `data.expiresAt` or `data.accounts[0].platform`. */
     readonly field: string,
-    /** What was wrong, e.g. `expected a date-time, got "NaN"`. */
-    readonly problem: string,
+    problem: string,
+    readonly final = false,
   ) {
     super(`"${field}": ${problem}`);
   }
 }
 
-type Json = Readonly<Record<string, unknown>>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** A value the server sent, for a message: redacted, then escaped and cut by `show`. */
+function got(value: unknown, redact: Redact): string {
+  return value === undefined ? 'nothing' : show(typeof value === 'string' ? redact(value) : value);
 }
 
-function object(value: unknown, field: string, redact: Redact): Json {
-  if (!isObject(value)) throw new BadField(field, `expected an object, got ${describe(value, redact)}`);
-  return value;
-}
+// RFC 3339 `date-time`: a time without an offset would be read in this machine's zone, and Date.parse reads
+// "1" as the year 2001.
+const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i;
 
-/** A short description of a value the server sent, for a message: redacted, then escaped by `show`. */
-function describe(value: unknown, redact: Redact): string {
-  if (value === undefined) return 'nothing';
-  return show(typeof value === 'string' ? redact(value) : value);
-}
-
-// The readers take the value, and where it sits (parent path and key), so that a problem names the
-// field's full path; the path is only built for the message.
-
-type Key = string | number;
-
-function path(at: string, key: Key): string {
-  return typeof key === 'number' ? `${at}[${key}]` : `${at}.${key}`;
-}
-
-function string(value: unknown, at: string, key: Key, redact: Redact): string {
-  if (typeof value !== 'string')
-    throw new BadField(path(at, key), `expected a string, got ${describe(value, redact)}`);
-  return redact(value);
-}
-
-/** An optional field: absent or `null` is left out. */
-function optionalString(value: unknown, at: string, key: Key, redact: Redact): string | undefined {
-  return value === undefined || value === null ? undefined : string(value, at, key, redact);
-}
-
-function dateTime(value: unknown, at: string, key: Key, redact: Redact): string {
-  if (typeof value !== 'string' || !Number.isFinite(Date.parse(value))) {
-    throw new BadField(path(at, key), `expected a date-time, got ${describe(value, redact)}`);
-  }
-  return redact(value);
-}
-
-/** An optional array, each item read by `item`; the result is frozen. */
-function list<T>(
-  value: unknown,
-  at: string,
-  key: string,
-  redact: Redact,
-  item: (value: unknown, at: string, index: number, redact: Redact) => T,
-): readonly T[] | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value))
-    throw new BadField(path(at, key), `expected an array, got ${describe(value, redact)}`);
-  const where = path(at, key);
-  return Object.freeze(value.map((v: unknown, i) => item(v, where, i, redact)));
-}
+const EXPECTED = {
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'true or false',
+  array: 'an array',
+  object: 'an object',
+} as const;
 
 /**
- * The session of a status answer, with only the fields the spec names (unknown fields are dropped, so that
- * nothing downstream walks them), every string redacted, and the result frozen.
+ * `value` read as `shape` says, into a new frozen value with only the declared fields. An absent or `null`
+ * optional field is left out. Enums are not enforced: the server sends new values before the spec names
+ * them (the waiter treats an unknown status as pending; a new platform's account is still an account).
  */
-export function decodeSession(data: unknown, redact: Redact): AuthSession {
-  const at = 'data';
-  const o = object(data, at, redact);
-  const { requiresSelection, errorCode, expiresAt } = o;
-  if (typeof requiresSelection !== 'boolean') {
-    throw new BadField(
-      `${at}.requiresSelection`,
-      `expected true or false, got ${describe(requiresSelection, redact)}`,
-    );
-  }
-  const session: Mutable<AuthSession> = {
-    sessionId: string(o.sessionId, at, 'sessionId', redact),
-    // Any string: the waiter narrows an unknown status at run time.
-    status: string(o.status, at, 'status', redact) as AuthStatus,
-    requiresSelection,
-  };
-  if (errorCode !== undefined && errorCode !== null) {
-    if (typeof errorCode !== 'number' || !Number.isFinite(errorCode)) {
-      throw new BadField(`${at}.errorCode`, `expected a number, got ${describe(errorCode, redact)}`);
+function decode(shape: Shape, value: unknown, at: string, redact: Redact): unknown {
+  switch (shape.type) {
+    case 'object': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) break;
+      const from = value as Readonly<Record<string, unknown>>;
+      const out: Record<string, unknown> = {};
+      for (const key in shape.properties) {
+        const field = from[key];
+        if ((field === undefined || field === null) && !shape.required.includes(key)) continue;
+        out[key] = decode(shape.properties[key] as Shape, field, `${at}.${key}`, redact);
+      }
+      return Object.freeze(out);
     }
-    session.errorCode = errorCode;
+    case 'array':
+      if (!Array.isArray(value)) break;
+      return Object.freeze(value.map((item, i) => decode(shape.items, item, `${at}[${i}]`, redact)));
+    case 'string':
+      if (typeof value !== 'string') break;
+      if (shape.format === 'date-time' && !(DATE_TIME.test(value) && Number.isFinite(Date.parse(value)))) {
+        throw new BadField(at, `expected an RFC 3339 date-time with an offset, got ${got(value, redact)}`);
+      }
+      return redact(value);
+    case 'integer':
+      if (Number.isInteger(value)) return value;
+      break;
+    case 'number':
+      if (Number.isFinite(value)) return value;
+      break;
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
   }
-  if (expiresAt !== undefined && expiresAt !== null) {
-    session.expiresAt = dateTime(expiresAt, at, 'expiresAt', redact);
-  }
-  const accountId = optionalString(o.accountId, at, 'accountId', redact);
-  if (accountId !== undefined) session.accountId = accountId;
-  const accountIds = list(o.accountIds, at, 'accountIds', redact, string);
-  if (accountIds) session.accountIds = accountIds as string[];
-  const accounts = list(o.accounts, at, 'accounts', redact, connected);
-  if (accounts) session.accounts = accounts as ConnectedAccount[];
-  const selectable = list(o.selectableAccounts, at, 'selectableAccounts', redact, selectableAccount);
-  if (selectable) session.selectableAccounts = selectable as SelectableAccount[];
-  return Object.freeze(session);
+  throw new BadField(at, `expected ${EXPECTED[shape.type]}, got ${got(value, redact)}`);
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/** What a connected and a selectable account share, in the spec's order; optional fields only when sent. */
-function accountFields(o: Json, at: string, redact: Redact) {
-  const platform = string(o.platform, at, 'platform', redact) as Platform;
-  const platformUid = string(o.platformUid, at, 'platformUid', redact);
-  const displayName = string(o.displayName, at, 'displayName', redact);
-  const account = optionalString(o.account, at, 'account', redact);
-  const avatarUrl = optionalString(o.avatarUrl, at, 'avatarUrl', redact);
-  return {
-    platform,
-    platformUid,
-    ...(account === undefined ? {} : { account }),
-    displayName,
-    ...(avatarUrl === undefined ? {} : { avatarUrl }),
-  };
+/** A status answer's session: the spec's fields only, redacted, frozen. */
+export function decodeSession(data: unknown, redact: Redact): AuthSession {
+  return decode(STATUS_DATA, data, 'data', redact) as AuthSession;
 }
 
-function connected(value: unknown, parent: string, index: number, redact: Redact): ConnectedAccount {
-  const at = path(parent, index);
-  const o = object(value, at, redact);
-  const accountId = string(o.accountId, at, 'accountId', redact);
-  return Object.freeze({ accountId, ...accountFields(o, at, redact) });
-}
+// Read more leniently than the spec: the person needs whichever language came.
+const START_SHAPE: Shape = {
+  ...START_DATA,
+  properties: {
+    ...START_DATA.properties,
+    authInstructions: { ...START_DATA.properties.authInstructions, required: [] },
+  },
+};
 
-function selectableAccount(value: unknown, parent: string, index: number, redact: Redact): SelectableAccount {
-  const at = path(parent, index);
-  const o = object(value, at, redact);
-  const fields = accountFields(o, at, redact);
-  const parentUid = optionalString(o.parentPlatformUid, at, 'parentPlatformUid', redact);
-  return Object.freeze(parentUid === undefined ? fields : { ...fields, parentPlatformUid: parentUid });
-}
+/** The longest consent page URL accepted; browsers and servers cut longer ones anyway. */
+export const MAX_PAGE_URL_LENGTH = 8 * 1024;
+/** The longest QR code image URL accepted: a QR code PNG is a few KB; printing 1 MB costs hundreds of MB. */
+export const MAX_IMAGE_URL_LENGTH = 256 * 1024;
+
+const IMAGE_URL = /^data:image\/(png|jpeg|gif|webp)[;,]/i;
 
 /**
- * The `data` of a start answer. `url` must be a page to open (http or https) or the QR code image some
- * platforms send (`data:image/…`): anything else (`javascript:`, `file:`) is refused before anyone opens it.
+ * The page a browser opens (or the QR code image some platforms send), as `new URL(url).href`: exactly what
+ * a browser would open and what is printed, punycode for non-ASCII hosts. Only http(s) pages and raster
+ * `data:image/` URLs are accepted; `javascript:`, `file:`, `data:text/html` and SVG (which runs scripts) are not.
  */
-export function decodeStart(data: unknown, redact: Redact): AuthStart {
-  const at = 'data';
-  const o = object(data, at, redact);
-  const url = string(o.url, at, 'url', redact);
-  if (!/^(https?:\/\/|data:image\/)/i.test(url) || !URL.canParse(url)) {
-    throw new BadField(
-      `${at}.url`,
-      `expected an http(s) URL or a data:image/ URL, got ${describe(url, redact)}`,
-    );
+function checkedUrl(text: string, redact: Redact): string {
+  const refuse = (why: string): never => {
+    throw new BadField('data.url', `${why}, got ${got(text, redact)}`, true);
+  };
+  const image = IMAGE_URL.test(text);
+  const cap = image ? MAX_IMAGE_URL_LENGTH : MAX_PAGE_URL_LENGTH;
+  if (text.length > cap) refuse(`expected a URL of at most ${cap} characters`);
+  if (!image && !/^https?:\/\//i.test(text)) {
+    refuse('expected an http(s) URL or a data:image/ URL (png, jpeg, gif or webp)');
   }
-  // The session id goes into the status operation's path next: an answer that could not be sent back
-  // there is the server's fault (a bad body), not a bad input of the caller's later on.
-  const sessionId = string(o.sessionId, at, 'sessionId', redact);
+  try {
+    return new URL(text).href;
+  } catch {
+    return refuse('expected a URL');
+  }
+}
+
+/** A start answer's `data`: a checked `url`, a `sessionId` safe to send back, instructions as plain text. */
+export function decodeStart(data: unknown, redact: Redact): AuthStart {
+  const { url, sessionId, expiresAt, authInstructions } = decode(
+    START_SHAPE,
+    data,
+    'data',
+    redact,
+  ) as AuthStart;
   try {
     checkPathParam('sessionId', sessionId);
   } catch {
+    // The status operation's path gets this id next: the server's fault, not a bad input of the caller's.
     throw new BadField(
-      `${at}.sessionId`,
-      `expected an id that is safe in a URL path, got ${describe(sessionId, redact)}`,
+      'data.sessionId',
+      `expected an id that is safe in a URL path, got ${got(sessionId, redact)}`,
     );
   }
-  const start: Mutable<AuthStart> = {
-    url,
+  const start: { -readonly [K in keyof AuthStart]: AuthStart[K] } = {
+    url: checkedUrl(url, redact),
     sessionId,
-    expiresAt: dateTime(o.expiresAt, at, 'expiresAt', redact),
+    expiresAt,
   };
-  const instructions = o.authInstructions;
-  if (instructions !== undefined && instructions !== null) {
-    const field = `${at}.authInstructions`;
-    const i = object(instructions, field, redact);
-    start.authInstructions = Object.freeze({
-      'en-US': string(i['en-US'], field, 'en-US', redact),
-      'zh-CN': string(i['zh-CN'], field, 'zh-CN', redact),
-    }) satisfies AuthInstructions;
-  }
-  return start;
+  const languages = Object.entries(authInstructions ?? {}).map(([language, text]) => [language, plain(text)]);
+  if (languages.length > 0) start.authInstructions = Object.freeze(Object.fromEntries(languages));
+  return Object.freeze(start);
 }

@@ -12,22 +12,22 @@ import {
 } from './answer.js';
 import {
   AitoearnApiError,
-  AitoearnInputError,
   AitoearnTransportError,
   type ResponseFacts,
+  type TransportFailure,
 } from './errors.js';
 import type { paths } from './generated/aitoearn.js';
 import { START_PATH, STATUS_PATH } from './operations.js';
-import type { AuthSession, AuthStart, AuthStatus, Platform } from './types.js';
+import type { AuthSession, AuthStart, Platform } from './types.js';
 import {
   checkApiKey,
-  checkBaseUrl,
-  checkCallbackUrl,
+  checkObject,
   checkPathParam,
   checkPositiveMs,
   checkQueryText,
-  checkRedirectUri,
   checkSignal,
+  checkUrl,
+  refuse,
   show,
 } from './validate.js';
 import { VERSION } from './version.js';
@@ -72,7 +72,6 @@ export interface AitoearnClient {
 }
 
 interface Internals {
-  /** Removes the API key from text the server sent back, before it can reach a message or a field. */
   readonly redact: Redact;
   readonly api: ReturnType<typeof createClient<paths>>;
 }
@@ -86,18 +85,11 @@ const internals = new WeakMap<AitoearnClient, Internals>();
  * const client = createAitoearnClient({ apiKey: process.env.AITOEARN_API_KEY ?? '', site: 'cn' });
  */
 export function createAitoearnClient(options: AitoearnClientOptions): AitoearnClient {
-  if (typeof options !== 'object' || options === null) {
-    throw new AitoearnInputError(
-      'options',
-      `Expected the client options to be an object, got ${show(options)}.`,
-    );
-  }
+  checkObject('options', options);
   const apiKey = checkApiKey(options.apiKey);
   const site = options.site ?? clientDefaults.site;
-  if (!Object.hasOwn(SITES, site)) {
-    throw new AitoearnInputError('site', `Expected "site" to be "cn" or "ai", got ${show(site)}.`);
-  }
-  const baseUrl = checkBaseUrl(options.baseUrl ?? SITES[site]);
+  if (!Object.hasOwn(SITES, site)) refuse('site', '"cn" or "ai"', site);
+  const baseUrl = checkUrl('baseUrl', options.baseUrl ?? SITES[site]);
   const requestTimeoutMs = checkPositiveMs(
     'requestTimeoutMs',
     options.requestTimeoutMs ?? clientDefaults.requestTimeoutMs,
@@ -107,22 +99,15 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
     Accept: 'application/json',
     'User-Agent': `aitoearn-auth/${VERSION}`,
   };
-  if (options.acceptLanguage !== undefined) {
-    if (
-      typeof options.acceptLanguage !== 'string' ||
-      !/^[A-Za-z0-9,;=.* -]{1,100}$/.test(options.acceptLanguage)
-    ) {
-      throw new AitoearnInputError(
-        'acceptLanguage',
-        `Expected "acceptLanguage" to be a language tag such as "en-US" or "zh-CN", got ${show(options.acceptLanguage)}.`,
-      );
+  const language = options.acceptLanguage;
+  if (language !== undefined) {
+    if (typeof language !== 'string' || !/^[A-Za-z0-9,;=.* -]{1,100}$/.test(language)) {
+      refuse('acceptLanguage', 'a language tag such as "en-US" or "zh-CN"', language);
     }
-    headers['Accept-Language'] = options.acceptLanguage;
-  }
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw new AitoearnInputError('fetch', `Expected "fetch" to be a function, got ${show(options.fetch)}.`);
+    headers['Accept-Language'] = language;
   }
   const custom = options.fetch;
+  if (custom !== undefined && typeof custom !== 'function') refuse('fetch', 'a function', custom);
   const api = createClient<paths>({
     baseUrl,
     headers,
@@ -136,18 +121,17 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
 }
 
 /**
- * The default transport. openapi-fetch builds a `Request` for every call and the global `fetch` copies it
- * into a request of its own (with another abort controller following the first one's signal): with no
- * custom `fetch`, openapi-fetch gets this plain holder of the URL and init instead, which `fetch` receives
- * as they are. A custom `fetch` still gets a real `Request` (the documented contract).
+ * openapi-fetch builds a `Request` for every call, and the global `fetch` copies it into one of its own
+ * (with another abort controller following the first one's signal): with no custom `fetch`, openapi-fetch
+ * gets this plain holder of the URL and init instead, which `fetch` takes as they are. A custom `fetch`
+ * still gets a real `Request` (the documented contract).
  */
 class PlainRequest {
-  readonly url: string;
-  readonly init: RequestInit;
   readonly method: string;
-  constructor(url: string, init: RequestInit) {
-    this.url = url;
-    this.init = init;
+  constructor(
+    readonly url: string,
+    readonly init: RequestInit,
+  ) {
     this.method = init.method ?? 'GET';
   }
 }
@@ -156,6 +140,18 @@ const plainTransport = {
   fetch: (request: Request) =>
     fetch(request.url, (request as unknown as PlainRequest).init).then(withoutErrorBody),
 };
+
+/**
+ * openapi-fetch reads the body of a non-2xx answer whole, however large, and only the status and headers of
+ * an answer other than 200 matter: hand it a stand-in without a body (never `new Response`, which throws on a
+ * status outside 200–599 that a custom `fetch` may return) and drop the real body, closing the connection.
+ */
+function withoutErrorBody(response: Response): Response {
+  if (response.status === 200) return response;
+  response.body?.cancel().catch(() => {});
+  const { status, headers } = response;
+  return { status, headers, ok: false, body: null, text: async () => '' } as unknown as Response;
+}
 
 export interface GetAuthStatusParams {
   /** The platform the session was started for, e.g. `douyin`. */
@@ -178,7 +174,7 @@ export interface AuthStatusResult {
 /**
  * Asks once for the state of an authorization session. Resolves when the API answers `code: 0`; throws
  * {@link AitoearnApiError} for a business error and {@link AitoearnTransportError} when no business answer
- * arrived. Parameters are checked first; a bad one throws {@link AitoearnInputError} and sends nothing.
+ * arrived. Parameters are checked first; a bad one throws `AitoearnInputError` and sends nothing.
  *
  * @example
  * const { session } = await getAuthStatus(client, { platform: 'douyin', sessionId });
@@ -193,18 +189,11 @@ export async function getAuthStatus(
   return requestAuthStatus(client, params, client.requestTimeoutMs);
 }
 
-/** Validated inputs for {@link requestAuthStatus}. */
 export function checkStatusParams(params: GetAuthStatusParams): void {
-  checkParams(params);
+  checkObject('params', params);
   checkPathParam('platform', params.platform);
   checkPathParam('sessionId', params.sessionId);
   checkSignal(params.signal);
-}
-
-function checkParams(params: unknown): void {
-  if (typeof params !== 'object' || params === null) {
-    throw new AitoearnInputError('params', `Expected the parameters to be an object, got ${show(params)}.`);
-  }
 }
 
 export interface StartAuthParams {
@@ -235,9 +224,12 @@ export interface AuthStartResult extends Readonly<AuthStart> {
 /**
  * Starts the authorization of an account: resolves with the `url` to open (or a `data:image/…` QR code for
  * platforms authorized in their app), the `sessionId` to wait for with {@link getAuthStatus} or
- * `waitForAuth`, and its `expiresAt`. Errors as for {@link getAuthStatus}; business codes 15032 (platform
- * not supported), 12601 (group not found) and 400 (a refused URL) are {@link AitoearnApiError}s.
- * Parameters are checked first; a bad one throws {@link AitoearnInputError} and sends nothing.
+ * `waitForAuth`, and its `expiresAt`. The `url` is checked and normalised (`new URL(url).href`: an http(s)
+ * page up to 8 KiB, or a PNG, JPEG, GIF or WebP `data:` image up to 256 KiB); any other is refused as
+ * final (`reason: 'refused-url'`, not transient). `authInstructions` holds the languages that came, as
+ * plain text (control, bidi and format characters removed). Errors as for {@link getAuthStatus};
+ * business codes 15032 (platform not supported), 12601 (group not found) and 400 (a refused URL) are
+ * {@link AitoearnApiError}s.
  *
  * @example
  * const started = await startAuth(client, { platform: 'douyin' });
@@ -246,16 +238,16 @@ export interface AuthStartResult extends Readonly<AuthStart> {
  */
 export async function startAuth(client: AitoearnClient, params: StartAuthParams): Promise<AuthStartResult> {
   checkClient(client);
-  checkParams(params);
+  checkObject('params', params);
   const platform = checkPathParam('platform', params.platform);
   const query: { callbackUrl?: string; redirectUri?: string; groupId?: string } = {};
-  if (params.callbackUrl !== undefined) query.callbackUrl = checkCallbackUrl(params.callbackUrl);
-  if (params.redirectUri !== undefined) query.redirectUri = checkRedirectUri(params.redirectUri);
+  if (params.callbackUrl !== undefined) query.callbackUrl = checkUrl('callbackUrl', params.callbackUrl);
+  if (params.redirectUri !== undefined) query.redirectUri = checkUrl('redirectUri', params.redirectUri);
   if (params.groupId !== undefined) query.groupId = checkQueryText('groupId', params.groupId);
   const signal = checkSignal(params.signal);
   const answer = await exchange(client, signal, client.requestTimeoutMs, setTimeoutTimer, {
     // Without the query: a callback URL may carry a token of the caller's.
-    operation: () => `GET ${fillPath(START_PATH, { platform })}`,
+    operation: () => `GET ${START_PATH.replace('{platform}', platform)}`,
     send: (api, aborter) =>
       api.GET(START_PATH, { params: { path: { platform }, query }, signal: aborter, parseAs: 'stream' }),
     decode: decodeStart,
@@ -270,28 +262,14 @@ export function checkClient(client: AitoearnClient): void {
 
 function internalsOf(client: AitoearnClient): Internals {
   const found = typeof client === 'object' && client !== null ? internals.get(client) : undefined;
-  if (!found) {
-    throw new AitoearnInputError(
-      'client',
-      `Expected "client" to come from createAitoearnClient(), got ${show(client)}.`,
-    );
-  }
-  return found;
+  return found ?? refuse('client', 'a client from createAitoearnClient()', client);
 }
 
-// Constant abort reasons: aborting without one builds a DOMException (and its stack) on every call.
+// A constant abort reason: aborting without one builds a DOMException (and its stack) on every call.
 const TIMED_OUT = Object.freeze(new Error('request timed out'));
 
-/**
- * Starts a request's timeout: calls `onTimeout` after `ms` milliseconds unless the returned function
- * (cancel) is called first.
- */
+/** Calls `onTimeout` after `ms` milliseconds unless the returned function (cancel) is called first. */
 export type RequestTimer = (ms: number, onTimeout: () => void) => () => void;
-
-/** A path template with its parameters filled in as given (for messages; the request encodes them). */
-function fillPath(template: string, values: Readonly<Record<string, string>>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
-}
 
 const setTimeoutTimer: RequestTimer = (ms, onTimeout) => {
   const handle = setTimeout(onTimeout, ms);
@@ -299,11 +277,9 @@ const setTimeoutTimer: RequestTimer = (ms, onTimeout) => {
 };
 
 /**
- * The status request itself, with one timeout, for parameters already checked with
- * {@link checkStatusParams} (the waiter checks them once, not on every request). The waiter passes a
- * timer of its own (on its clock, never the caller's `sleep`); `getAuthStatus` uses `setTimeout`.
- * The caller's signal is listened to through `linkAbort` (one listener per signal, however many
- * requests share it).
+ * The status request for parameters already checked with {@link checkStatusParams} (the waiter checks
+ * them once, not per request), timed by `timer`. An answer about another session than the one asked for
+ * is a bad answer, never taken as ours.
  * @internal
  */
 export async function requestAuthStatus(
@@ -314,11 +290,19 @@ export async function requestAuthStatus(
 ): Promise<AuthStatusResult> {
   const { platform, sessionId } = params;
   const answer = await exchange(client, params.signal, timeoutMs, timer, {
-    // Only built for messages, when something fails.
-    operation: () => `GET ${fillPath(STATUS_PATH, { platform, sessionId })}`,
+    operation: () => `GET ${STATUS_PATH.replace('{platform}', platform).replace('{sessionId}', sessionId)}`,
     send: (api, signal) =>
       api.GET(STATUS_PATH, { params: { path: { platform, sessionId } }, signal, parseAs: 'stream' }),
-    decode: decodeSession,
+    decode: (data, redact) => {
+      const session = decodeSession(data, redact);
+      if (session.sessionId !== sessionId) {
+        throw new BadField(
+          'data.sessionId',
+          `expected the session asked for, ${show(sessionId)}, got ${show(session.sessionId)}`,
+        );
+      }
+      return session;
+    },
   });
   const date = answer.response.headers.get('date');
   const serverDateMs = date ? Date.parse(date) : Number.NaN;
@@ -333,18 +317,14 @@ type Api = Internals['api'];
 
 /** One operation, as {@link exchange} sends it and reads its answer. */
 interface Call<T> {
-  /** `GET /path`, for messages; only called when something fails. */
+  /** `GET /path`, for messages; only built when something fails. */
   readonly operation: () => string;
-  /** Sends the request with `parseAs: 'stream'`, so that {@link readAnswer} reads the body, capped. */
-  readonly send: (
-    api: Api,
-    signal: AbortSignal,
-  ) => Promise<{ response: Response; data?: unknown; error?: unknown }>;
-  /** Reads the answer's `data` (when `code` is 0); throws {@link BadField} when a field is wrong. */
+  /** Sends with `parseAs: 'stream'`, so that the body is read here, capped. */
+  readonly send: (api: Api, signal: AbortSignal) => Promise<{ response: Response; data?: unknown }>;
+  /** Reads `data` of a `code: 0` answer; throws {@link BadField}. */
   readonly decode: (data: unknown, redact: Redact) => T;
 }
 
-/** A business answer with `code: 0`. */
 interface Answer<T> {
   readonly value: T;
   readonly requestId: string | undefined;
@@ -361,20 +341,20 @@ async function exchange<T>(
 ): Promise<Answer<T>> {
   const { api, redact } = internalsOf(client);
   signal?.throwIfAborted();
-  const { operation } = call;
-
   const controller = new AbortController();
-  // Settle on abort even when a custom fetch ignores the signal, or undici loses the link to it (it
-  // follows the caller's signal only through a WeakRef to the Request). Only this function aborts
-  // `controller`, so it rejects this promise itself instead of listening to the controller's signal.
+  // Settle on abort even when a custom fetch ignores the signal (or undici loses the link to it: it follows
+  // the caller's signal only through a WeakRef to the Request), and then cancel the body, so that no
+  // locked, pending stream is left behind.
   let rejectAborted: (reason: unknown) => void = () => {};
   const aborted = new Promise<never>((_, reject) => {
     rejectAborted = reject;
   });
   aborted.catch(() => {});
+  let cancelBody = (): void => {};
   const abort = (reason: unknown) => {
     if (controller.signal.aborted) return;
     controller.abort(reason);
+    cancelBody();
     rejectAborted(reason);
   };
   if (signal) linkAbort(signal, abort);
@@ -383,62 +363,42 @@ async function exchange<T>(
     timedOut = true;
     abort(TIMED_OUT);
   });
-  try {
-    const outcome = await Promise.race([
-      // Read (capped) and parsed here rather than by openapi-fetch, so that a bad body keeps the
-      // response's facts; inside the race, so that the timeout covers the body too.
-      call.send(api, controller.signal).then(readAnswer),
-      aborted,
-    ]).catch((error: unknown) => {
-      if (signal?.aborted) throw signal.reason;
-      if (timedOut) {
-        const ms = Math.round(timeoutMs);
-        throw new AitoearnTransportError(
-          'timeout',
-          `${operation()} timed out after ${ms} ms`,
-          {},
-          { cause: error },
-        );
-      }
-      const detail = error instanceof Error ? describeCause(error) : String(error);
-      throw new AitoearnTransportError(
-        'network',
-        `${operation()} failed on the network: ${redact(detail)}`,
-        {},
-        {
-          cause: error,
-        },
+  const read = async ({ response, data }: { response: Response; data?: unknown }): Promise<Received> => {
+    // Duck-typed: a custom fetch (the undici package, say) may build its streams from another copy of the class.
+    const stream = data as ReadableStream<Uint8Array> | undefined;
+    if (typeof stream?.getReader !== 'function') return { response, text: '' };
+    if (Number(response.headers.get('content-length')) > MAX_ANSWER_BYTES) {
+      stream.cancel().catch(() => {});
+      return { response, text: TOO_LARGE };
+    }
+    const reader = stream.getReader();
+    cancelBody = () => {
+      reader.cancel().then(
+        () => reader.releaseLock(),
+        () => {},
       );
-    });
-    return interpret(outcome, call, redact, client.baseUrl);
+    };
+    if (controller.signal.aborted) cancelBody();
+    return { response, text: await readCapped(reader) };
+  };
+  try {
+    const received = await Promise.race([call.send(api, controller.signal).then(read), aborted]).catch(
+      (error: unknown) => {
+        if (signal?.aborted) throw signal.reason;
+        const [reason, what]: [TransportFailure, string] = timedOut
+          ? ['timeout', `timed out after ${Math.round(timeoutMs)} ms`]
+          : [
+              'network',
+              `failed on the network: ${redact(error instanceof Error ? describeCause(error) : String(error))}`,
+            ];
+        throw new AitoearnTransportError(reason, `${call.operation()} ${what}`, {}, { cause: error });
+      },
+    );
+    return interpret(received, call, redact, client.baseUrl);
   } finally {
     cancelTimer();
     if (signal) unlinkAbort(signal, abort);
   }
-}
-
-/**
- * openapi-fetch reads the body of a non-2xx answer whole, however large. Only the status and headers of
- * an answer other than 200 matter here: drop its body (closing the connection) before openapi-fetch sees it.
- */
-function withoutErrorBody(response: Response): Response {
-  if (response.status === 200) return response;
-  response.body?.cancel().catch(() => {});
-  const { status, statusText, headers } = response;
-  return new Response(null, { status, statusText, headers });
-}
-
-type Sent = Awaited<ReturnType<Call<unknown>['send']>>;
-
-/** Reads the body of a 200 answer (capped); other answers arrive without one. */
-async function readAnswer({ response, data }: Sent): Promise<Received> {
-  // Duck-typed: a custom fetch (the undici package, say) may build its streams from another copy of the class.
-  const stream = data as ReadableStream<Uint8Array> | undefined;
-  const text =
-    typeof stream?.getReader === 'function'
-      ? await readCapped(stream, response.headers.get('content-length'))
-      : '';
-  return { response, text };
 }
 
 interface Received {
@@ -455,77 +415,66 @@ function describeCause(error: Error): string {
 
 function interpret<T>(
   { response, text }: Received,
-  { operation: operationOf, decode }: Call<T>,
+  call: Call<T>,
   redact: Redact,
   baseUrl: string,
 ): Answer<T> {
   const { status, headers } = response;
-  // Headers are read only on the way to an error; a success needs just the Date and maybe the id.
   const headerId = () => {
     const id = headers.get('x-request-id');
     return id === null ? undefined : redact(id);
   };
-  const facts = (requestId = headerId()): ResponseFacts => ({
-    httpStatus: status,
-    requestId,
-    retryAfterMs: retryAfterMs(headers),
-  });
+  const fail = (reason: TransportFailure, what: string, requestId = headerId()): never => {
+    const facts: ResponseFacts = { httpStatus: status, requestId, retryAfterMs: retryAfterMs(headers) };
+    throw new AitoearnTransportError(reason, `${call.operation()} ${what}`, facts);
+  };
+  const type = () => redact(headers.get('content-type') ?? 'no content type');
   if (status >= 300 && status < 400) {
-    throw new AitoearnTransportError(
+    fail(
       'redirect',
-      `${operationOf()} answered HTTP ${status}, a redirect (to ${redact(redirectTarget(headers, baseUrl))}); redirects are not followed so that the API key stays with this origin`,
-      facts(),
+      `answered HTTP ${status}, a redirect (to ${redact(redirectTarget(headers, baseUrl))}); redirects are not followed so that the API key stays with this origin`,
     );
   }
   if (status !== 200) {
-    const type = redact(headers.get('content-type') ?? 'no content type');
-    throw new AitoearnTransportError(
+    fail(
       'http-status',
-      `${operationOf()} answered HTTP ${status} (${type}); the API answers every business outcome with HTTP 200`,
-      facts(),
+      `answered HTTP ${status} (${type()}); the API answers every business outcome with HTTP 200`,
     );
   }
   if (text === TOO_LARGE) {
-    throw new AitoearnTransportError(
+    return fail(
       'too-large',
-      `${operationOf()} answered a body over ${MAX_ANSWER_BYTES} bytes (1 MiB; real answers are a few KB): stopped reading it`,
-      facts(),
+      `answered a body over ${MAX_ANSWER_BYTES} bytes (1 MiB; real answers are a few KB): stopped reading it`,
     );
   }
   let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
   try {
-    // Not redacted here: a key the server echoes JSON-escaped would survive. Each string is redacted
-    // after decoding, as it is read.
+    // Not redacted here: a key echoed JSON-escaped would survive. Each string is redacted once decoded.
     body = text === '' ? undefined : JSON.parse(text);
   } catch {
     // The parser's message quotes the body, which could echo our headers back: never include it.
-    const type = redact(headers.get('content-type') ?? 'no content type');
-    throw new AitoearnTransportError(
-      'bad-body',
-      `${operationOf()} answered HTTP 200 with a body that is not JSON (${type}, ${text.length} characters)`,
-      facts(),
-    );
+    fail('bad-body', `answered HTTP 200 with a body that is not JSON (${type()}, ${text.length} characters)`);
   }
-  if (!body || typeof body !== 'object' || typeof body.code !== 'number' || !Number.isInteger(body.code)) {
-    throw new AitoearnTransportError(
-      'bad-body',
-      `${operationOf()} answered a body without an integer "code"`,
-      facts(),
-    );
+  if (!body || typeof body !== 'object' || !Number.isInteger(body.code)) {
+    return fail('bad-body', 'answered a body without an integer "code"');
   }
   const requestId = typeof body.requestId === 'string' ? redact(body.requestId) : headerId();
   if (body.code !== 0) {
     const message = typeof body.message === 'string' ? redact(body.message) : '';
-    throw new AitoearnApiError(body.code, message, operationOf(), facts(requestId));
+    throw new AitoearnApiError(body.code as number, message, call.operation(), {
+      httpStatus: status,
+      requestId,
+      retryAfterMs: retryAfterMs(headers),
+    });
   }
   try {
-    return { value: decode(body.data, redact), requestId, response };
+    return { value: call.decode(body.data, redact), requestId, response };
   } catch (error) {
     if (!(error instanceof BadField)) throw error;
-    throw new AitoearnTransportError(
-      'bad-body',
-      `${operationOf()} answered code 0 with a bad ${error.message}`,
-      facts(requestId),
+    return fail(
+      error.final ? 'refused-url' : 'bad-body',
+      `answered code 0 with a bad ${error.message}`,
+      requestId,
     );
   }
 }
@@ -547,16 +496,10 @@ export function retryAfterMs(headers: Headers, localNowMs = Date.now()): number 
   let delay: number | undefined;
   const retryAfter = headers.get('retry-after')?.trim();
   if (retryAfter) {
-    if (/^\d+(\.\d+)?$/.test(retryAfter)) delay = Number(retryAfter) * 1000;
-    else {
-      const at = Date.parse(retryAfter);
-      if (Number.isFinite(at)) delay = at - serverNow;
-    }
+    delay = /^\d+(\.\d+)?$/.test(retryAfter) ? Number(retryAfter) * 1000 : Date.parse(retryAfter) - serverNow;
+    if (!Number.isFinite(delay)) delay = undefined;
   }
   const reset = headers.get('x-ratelimit-reset')?.trim();
-  if (reset && /^\d+$/.test(reset)) {
-    const fromReset = Number(reset) - serverNow;
-    delay = Math.max(delay ?? 0, fromReset);
-  }
-  return delay === undefined || !Number.isFinite(delay) ? undefined : Math.max(0, delay);
+  if (reset && /^\d+$/.test(reset)) delay = Math.max(delay ?? 0, Number(reset) - serverNow);
+  return delay === undefined ? undefined : Math.max(0, delay);
 }

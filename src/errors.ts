@@ -5,6 +5,7 @@
  */
 
 import { type AitoearnApiErrorKind, AUTH_ERROR_CODES, codeFacts, PLATFORM_API_CODES } from './codes.js';
+import { printable } from './text.js';
 import type { AuthSession } from './types.js';
 
 export type { AitoearnApiErrorKind };
@@ -91,9 +92,9 @@ export class AitoearnApiError extends AitoearnResponseError {
 
   constructor(code: number, serverMessage: string, operation: string, facts: ResponseFacts = {}) {
     const meaning = codeFacts(code)?.meaning ?? 'unknown code';
-    const id = facts.requestId ? ` (request id ${facts.requestId})` : '';
+    const id = facts.requestId ? ` (request id ${printable(facts.requestId)})` : '';
     super(
-      `AiToEarn API answered code ${code} (${meaning}) for ${operation}${id}: ${JSON.stringify(serverMessage)}`,
+      `AiToEarn API answered code ${code} (${meaning}) for ${operation}${id}: ${printable(JSON.stringify(serverMessage))}`,
       facts,
     );
     this.code = code;
@@ -103,18 +104,25 @@ export class AitoearnApiError extends AitoearnResponseError {
 }
 
 /** Why a request failed below the business layer. */
-export type TransportFailure = 'network' | 'timeout' | 'http-status' | 'bad-body' | 'too-large' | 'redirect';
+export type TransportFailure =
+  | 'network'
+  | 'timeout'
+  | 'http-status'
+  | 'bad-body'
+  | 'too-large'
+  | 'redirect'
+  | 'refused-url';
 
 /**
- * The request did not produce a business answer: the network failed, it timed out, a gateway answered
- * with an HTTP status other than 200, the body was not the API's JSON or was too large to read (over
- * 1 MiB; real answers are a few KB), or the server redirected.
+ * The request did not produce a usable business answer: the network failed, it timed out, a gateway
+ * answered with an HTTP status other than 200, the body was not the API's JSON or was too large to read
+ * (over 1 MiB; real answers are a few KB), the server redirected, or a start answer's `url` was not one
+ * to open (`refused-url`: `javascript:`, `file:`, `data:text/html`, SVG, too long).
  */
 export class AitoearnTransportError extends AitoearnResponseError {
   static {
     named(AitoearnTransportError, 'AitoearnTransportError');
   }
-  /** What failed: `network`, `timeout`, `http-status`, `bad-body`, `too-large` or `redirect`. */
   readonly reason: TransportFailure;
 
   constructor(reason: TransportFailure, message: string, facts: ResponseFacts = {}, options?: ErrorOptions) {
@@ -125,9 +133,9 @@ export class AitoearnTransportError extends AitoearnResponseError {
 
 /**
  * Whether retrying the same request may succeed. Transient: network errors, timeouts, HTTP 408/429/5xx,
- * non-JSON, shapeless or oversized bodies, business codes 429 and 500. Everything else is terminal: HTTP 401/403/404
- * and other statuses, redirects, business 401/10002/400/15039/15040/15032/12601 and unknown codes, and any error that
- * is not an {@link AitoearnError}.
+ * non-JSON, shapeless or oversized bodies, business codes 429 and 500. Everything else is terminal: HTTP
+ * 401/403/404 and other statuses, redirects, a refused start URL (an answer that will not change),
+ * business 401/10002/400/15039/15040/15032/12601 and unknown codes, and any error not of this package.
  *
  * @example
  * try { await getAuthStatus(client, params) } catch (error) { if (!isTransient(error)) throw error }
@@ -142,6 +150,7 @@ export function isTransient(error: unknown): boolean {
       case 'too-large':
         return true;
       case 'redirect':
+      case 'refused-url':
         return false;
       case 'http-status': {
         const status = error.httpStatus ?? 0;
@@ -176,7 +185,7 @@ export class AuthFailedError extends AitoearnError {
   constructor(session: AuthSession) {
     const meaning = describeAuthErrorCode(session.errorCode);
     super(
-      `Authorization of session ${session.sessionId} failed with error code ${session.errorCode ?? 'none'} (${meaning})`,
+      `Authorization of session ${printable(session.sessionId)} failed with error code ${session.errorCode ?? 'none'} (${meaning})`,
     );
     this.errorCode = session.errorCode;
     this.meaning = meaning;
@@ -211,7 +220,7 @@ export class AuthTimeoutError extends AitoearnError {
 
   constructor(timeoutMs: number, session: AuthSession | undefined, options?: ErrorOptions) {
     super(
-      `Gave up waiting for the authorization after timeoutMs=${timeoutMs} (last status: ${session?.status ?? 'none seen'})`,
+      `Gave up waiting for the authorization after timeoutMs=${timeoutMs} (last status: ${printable(session?.status ?? 'none seen')})`,
       options,
     );
     this.timeoutMs = timeoutMs;

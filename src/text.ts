@@ -8,7 +8,6 @@
  * - U+2028/U+2029, line breaks to some readers that `JSON.stringify` leaves raw.
  * Each becomes `\xNN` (up to U+00FF) or `\uNNNN`/`\u{NNNNN}`, so a person sees that something was there.
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
 
 function escapeChar(char: string): string {

@@ -20,7 +20,8 @@ export type ConnectedAccount = NonNullable<AuthSession['accounts']>[number];
 export type SelectableAccount = NonNullable<AuthSession['selectableAccounts']>[number];
 /** A platform identifier the spec knows, such as `douyin` or `youtube`. */
 export type Platform = ConnectedAccount['platform'];
+type StartData = AnswerData<typeof START_PATH>;
+/** Text to show the person while they authorize, in whichever of English and Chinese the API sent. */
+export type AuthInstructions = Partial<NonNullable<StartData['authInstructions']>>;
 /** A started authorization, as `GET …/auth/{platform}` reports it: the page to open, the session, its expiry. */
-export type AuthStart = AnswerData<typeof START_PATH>;
-/** Text to show the person while they authorize, in English and Chinese. */
-export type AuthInstructions = NonNullable<AuthStart['authInstructions']>;
+export type AuthStart = Omit<StartData, 'authInstructions'> & { authInstructions?: AuthInstructions };

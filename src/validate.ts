@@ -1,89 +1,125 @@
+/**
+ * Every input check of the package, read from two tables (texts, URLs): a refused value throws
+ * {@link AitoearnInputError} naming the field, what was expected and the value, before anything is sent.
+ */
 import { AitoearnInputError } from './errors.js';
 import { show } from './text.js';
 
 export { show };
 
-/** The longest platform or session id we send; real ids are far shorter. */
-export const MAX_PATH_PARAM_LENGTH = 256;
 /** Timers in Node overflow (and fire at once) above this many milliseconds. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Throws the package's standard input error: names the field, what was expected and the value. */
-export function refuse(field: string, expected: string, value: unknown, why?: string): never {
+/** Throws the standard input error; `got` replaces the shown value where it may hold a secret. */
+export function refuse(
+  field: string,
+  expected: string,
+  value: unknown,
+  why?: string,
+  got = show(value),
+): never {
   throw new AitoearnInputError(
     field,
-    `Expected "${field}" to be ${expected}, got ${show(value)}${why ? `: ${why}` : ''}.`,
+    `Expected "${field}" to be ${expected}, got ${got}${why ? `: ${why}` : ''}.`,
   );
 }
 
 // Whitespace, C0/C1 controls and invisible format characters (zero-width, bidi overrides).
 const INVISIBLE = /[\s\p{Cc}\p{Cf}]/u;
 
-/**
- * Checks one path parameter. openapi-fetch encodes with `encodeURIComponent`, which leaves `.` and `..`
- * alone, and the URL parser then resolves them to another path; the rest would change or hide the path.
- */
-export function checkPathParam(field: string, value: unknown): string {
-  const expected = 'a non-empty id that is safe in a URL path';
-  if (typeof value !== 'string') refuse(field, expected, value);
-  if (value.length === 0) refuse(field, expected, value, 'it is empty');
-  if (value.length > MAX_PATH_PARAM_LENGTH) {
-    refuse(field, expected, value, `it is longer than ${MAX_PATH_PARAM_LENGTH} characters`);
-  }
-  if (value === '.' || value === '..')
-    refuse(field, expected, value, 'a dot segment would address another path');
-  const bad = /[/\\?#%]/.exec(value);
-  if (bad) refuse(field, expected, value, `it contains ${JSON.stringify(bad[0])}`);
-  if (INVISIBLE.test(value)) refuse(field, expected, value, 'it contains whitespace or control characters');
-  // A lone surrogate cannot be percent-encoded: encodeURIComponent would throw before any request.
-  if (!(value as string & { isWellFormed(): boolean }).isWellFormed())
-    refuse(field, expected, value, 'it contains a lone UTF-16 surrogate');
-  return value;
+interface TextRule {
+  readonly expected: string;
+  readonly max: number;
+  /** What the text must not contain, and why. */
+  readonly bad?: readonly (readonly [RegExp, string])[];
+  /** Never show the value (an API key). */
+  readonly secret?: boolean;
 }
 
-/** Checks the API key without ever putting it in the message. */
-export function checkApiKey(value: unknown, field = 'apiKey'): string {
-  const expected = 'a non-empty string without whitespace or control characters';
-  if (typeof value !== 'string') {
-    // A number or boolean key is still the key: name its type only.
-    const got = value == null ? String(value) : `a value of type ${typeof value}`;
-    throw new AitoearnInputError(field, `Expected "${field}" to be ${expected}, got ${got}.`);
-  }
-  if (value.length === 0) refuse(field, expected, value, 'it is empty');
-  // Printable ASCII only: a header carries nothing else faithfully. (Quotes and backslashes are fine: the
-  // client redacts the key from decoded strings, so JSON escaping cannot hide an echo of it.)
-  if (value.length > 4096 || INVISIBLE.test(value) || /[^\x21-\x7e]/.test(value)) {
-    throw new AitoearnInputError(
+const PLAIN = 'a non-empty string without whitespace or control characters';
+
+const TEXTS = {
+  // openapi-fetch encodes path parameters with encodeURIComponent, which leaves `.` and `..` alone; the URL
+  // parser then resolves them to another path. The rest would change or hide the path.
+  path: {
+    expected: 'a non-empty id that is safe in a URL path',
+    max: 256,
+    bad: [
+      [/^\.\.?$/, 'a dot segment would address another path'],
+      [/[/\\?#%]/, 'it contains a character that changes the path'],
+    ],
+  },
+  query: { expected: PLAIN, max: 256 },
+  // A header carries printable ASCII only. (Quotes and backslashes are fine: the key is redacted from
+  // decoded strings, so JSON escaping cannot hide an echo of it.)
+  apiKey: {
+    expected: PLAIN,
+    max: 4096,
+    bad: [[/[^\x21-\x7e]/, 'it contains non-ASCII characters']],
+    secret: true,
+  },
+} as const satisfies Readonly<Record<string, TextRule>>;
+
+function checkText(rule: TextRule, field: string, value: unknown): string {
+  const fail = (why?: string): never =>
+    refuse(
       field,
-      `Expected "${field}" to be ${expected}, got a ${value.length}-character string that contains ${
-        value.length > 4096 ? 'too many characters' : 'whitespace, control or non-ASCII characters'
-      } (the key itself is not shown).`,
+      rule.expected,
+      value,
+      why,
+      // A number or a long string may still be the key: name its type or length only.
+      rule.secret && value != null && value !== ''
+        ? `a ${typeof value} of length ${String(value).length} (not shown)`
+        : undefined,
     );
-  }
+  if (typeof value !== 'string') return fail();
+  if (value.length === 0) fail('it is empty');
+  if (value.length > rule.max) fail(`it is longer than ${rule.max} characters`);
+  if (INVISIBLE.test(value)) fail('it contains whitespace or control characters');
+  // encodeURIComponent throws on a lone surrogate, before any request.
+  if (!(value as string & { isWellFormed(): boolean }).isWellFormed())
+    fail('it contains a lone UTF-16 surrogate');
+  for (const [pattern, why] of rule.bad ?? []) if (pattern.test(value)) fail(why);
   return value;
 }
 
-/** A positive, finite number of milliseconds that a timer can hold. */
-export function checkPositiveMs(field: string, value: unknown, max = MAX_TIMER_MS): number {
-  const expected = `a positive number of milliseconds no larger than ${max}`;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) {
-    refuse(field, expected, value);
-  }
-  return value;
+/** One path parameter (a platform, a session id). */
+export function checkPathParam(field: string, value: unknown): string {
+  return checkText(TEXTS.path, field, value);
 }
 
-/** An integer in [min, max]. */
+/** A short text sent as a query parameter, such as a group id. */
+export function checkQueryText(field: string, value: unknown): string {
+  return checkText(TEXTS.query, field, value);
+}
+
+/** The API key; the message never shows it. */
+export function checkApiKey(value: unknown, field = 'apiKey'): string {
+  return checkText(TEXTS.apiKey, field, value);
+}
+
+/** A finite number in [min, max], an integer if asked. */
+export function checkNumber(
+  field: string,
+  value: unknown,
+  min: number,
+  max: number,
+  integer = false,
+): number {
+  const ok = typeof value === 'number' && (integer ? Number.isInteger(value) : Number.isFinite(value));
+  if (!ok || value < min || value > max)
+    refuse(field, `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`, value);
+  return value as number;
+}
+
 export function checkInteger(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    refuse(field, `an integer from ${min} to ${max}`, value);
-  }
-  return value;
+  return checkNumber(field, value, min, max, true);
 }
 
-/** A finite number in [min, max]. */
-export function checkNumber(field: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    refuse(field, `a number from ${min} to ${max}`, value);
+/** A positive number of milliseconds that a timer can hold. */
+export function checkPositiveMs(field: string, value: unknown, max = MAX_TIMER_MS): number {
+  if (typeof value !== 'number' || !(value > 0 && value <= max)) {
+    refuse(field, `a positive number of milliseconds no larger than ${max}`, value);
   }
   return value;
 }
@@ -93,6 +129,16 @@ export function checkFunction<T>(field: string, value: T): T {
   return value;
 }
 
+export function checkSignal(value: unknown): AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) refuse('signal', 'an AbortSignal', value);
+  return value;
+}
+
+/** The object of options or parameters itself. */
+export function checkObject(field: string, value: unknown): void {
+  if (typeof value !== 'object' || value === null) refuse(field, 'an object', value);
+}
+
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
 /** Whether a URL's host is this machine (the sandbox, Prism, tests). */
@@ -100,117 +146,74 @@ export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK.test(hostname);
 }
 
-/**
- * Checks a base URL: https, or http to a loopback host; no credentials, query or fragment (they would be
- * sent with, or silently change, every request). Returns it without a trailing slash.
- */
-export function checkBaseUrl(value: unknown): string {
-  const expected = 'an https URL (or http to a loopback host) without credentials, query or fragment';
-  if (typeof value !== 'string' && !(value instanceof URL)) refuse('baseUrl', expected, value);
+/** What the API's validation (zod `httpUrl()`) accepts as a host: a domain name with a letter-only top label. */
+export const DOMAIN_NAME = /^([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,}$/;
+
+interface UrlRule {
+  readonly expected: string;
+  /** Where plain http is allowed: everywhere, or loopback hosts only (the API key must not travel in clear). */
+  readonly http: 'any' | 'loopback';
+  /** The host the API itself requires, and why. */
+  readonly host?: readonly [RegExp, (host: string) => string];
+  /** The base of every request: a query or fragment would be sent with, or silently change, each one. */
+  readonly base?: boolean;
+}
+
+const URLS = {
+  baseUrl: {
+    expected: 'an https URL (or http to a loopback host) without credentials, query or fragment',
+    http: 'loopback',
+    base: true,
+  },
+  // Where the browser POSTs the result; loopback is fine (the API accepts it too).
+  callbackUrl: { expected: 'an http or https URL', http: 'any' },
+  // The API refuses localhost, 127.0.0.1, [::1] and any IP address here (code 400): refused before sending.
+  redirectUri: {
+    expected: 'an http or https URL with a domain name',
+    http: 'any',
+    host: [
+      DOMAIN_NAME,
+      (host) =>
+        `the AiToEarn API accepts only a domain name there, not ${host} (localhost, 127.0.0.1, [::1] and IP addresses are refused); use "callbackUrl" for a local address`,
+    ],
+  },
+} as const satisfies Readonly<Record<string, UrlRule>>;
+
+/** The longest URL passed on as a query parameter; browsers and servers cut far longer ones anyway. */
+export const MAX_URL_LENGTH = 2048;
+
+/** A URL of one of the kinds in the table, normalised (`URL.href`; a base URL without a trailing slash). */
+export function checkUrl(field: keyof typeof URLS, value: unknown): string {
+  const rule: UrlRule = URLS[field];
+  if (typeof value !== 'string' && !(value instanceof URL)) refuse(field, rule.expected, value);
   const text = String(value);
   // Credentials are secrets: a URL that may hold them ("@") is never echoed, whichever check refuses it.
-  const fail = (why: string): never => {
-    if (!text.includes('@')) refuse('baseUrl', expected, text, why);
-    throw new AitoearnInputError(
-      'baseUrl',
-      `Expected "baseUrl" to be ${expected}, got a URL that may hold credentials (not shown): ${why}.`,
+  const fail = (why: string): never =>
+    refuse(
+      field,
+      rule.expected,
+      text,
+      why,
+      text.includes('@') ? 'a URL that may hold credentials (not shown)' : undefined,
     );
-  };
+  if (!rule.base && text.length > MAX_URL_LENGTH) fail(`it is longer than ${MAX_URL_LENGTH} characters`);
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     return fail('it is not a URL');
   }
-  if (url.username || url.password) {
-    throw new AitoearnInputError(
-      'baseUrl',
-      `Expected "baseUrl" to be ${expected}, got a URL for ${url.host} that holds credentials (not shown).`,
-    );
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+  if (url.username || url.password) fail(`it holds credentials for ${url.host}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
     fail(`the scheme ${url.protocol} is not supported`);
-  }
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+  if (url.protocol === 'http:' && rule.http === 'loopback' && !isLoopbackHost(url.hostname)) {
     fail('plain http would send the API key unencrypted; use https');
   }
-  if (url.search || text.includes('?')) fail('it has a query');
-  if (url.hash || text.includes('#')) fail('it has a fragment');
-  return url.href.replace(/\/+$/, '');
-}
-
-/** An optional `AbortSignal`. */
-export function checkSignal(value: unknown): AbortSignal | undefined {
-  if (value !== undefined && !(value instanceof AbortSignal)) refuse('signal', 'an AbortSignal', value);
-  return value;
-}
-
-/** The longest URL we pass on as a query parameter; browsers and servers cut far longer ones anyway. */
-export const MAX_URL_LENGTH = 2048;
-
-/** A short text sent as a query parameter, such as a group id. */
-export function checkQueryText(field: string, value: unknown): string {
-  const expected = 'a non-empty string without whitespace or control characters';
-  if (typeof value !== 'string') refuse(field, expected, value);
-  if (value.length === 0) refuse(field, expected, value, 'it is empty');
-  if (value.length > MAX_PATH_PARAM_LENGTH) {
-    refuse(field, expected, value, `it is longer than ${MAX_PATH_PARAM_LENGTH} characters`);
-  }
-  if (INVISIBLE.test(value)) refuse(field, expected, value, 'it contains whitespace or control characters');
-  if (!(value as string & { isWellFormed(): boolean }).isWellFormed())
-    refuse(field, expected, value, 'it contains a lone UTF-16 surrogate');
-  return value;
-}
-
-/**
- * An http or https URL that the person's browser is sent to, passed to the API as a query parameter.
- * Returns it normalised (`URL.href`).
- */
-function checkBrowserUrl(field: string, value: unknown, expected: string): URL {
-  if (typeof value !== 'string' && !(value instanceof URL)) refuse(field, expected, value);
-  const text = String(value);
-  if (text.length > MAX_URL_LENGTH)
-    refuse(field, expected, text, `it is longer than ${MAX_URL_LENGTH} characters`);
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return refuse(field, expected, text, 'it is not a URL');
-  }
-  if (url.username || url.password) {
-    throw new AitoearnInputError(
-      field,
-      `Expected "${field}" to be ${expected}, got a URL for ${url.host} that holds credentials (not shown): they would be sent to the AiToEarn API.`,
-    );
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    refuse(field, expected, text, `the scheme ${url.protocol} is not supported`);
-  }
-  return url;
-}
-
-/** Where the browser POSTs the result: http or https, loopback accepted (the API does too). */
-export function checkCallbackUrl(value: unknown): string {
-  return checkBrowserUrl('callbackUrl', value, 'an http or https URL').href;
-}
-
-// What the API's validation (zod `httpUrl()`) accepts as a host: a domain name with a letter-only top-level label.
-const DOMAIN_NAME = /^([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,}$/;
-
-/**
- * Where the browser goes after success: http or https with a domain name. The API refuses `localhost`,
- * `127.0.0.1`, `[::1]` and any IP address here (code 400), so they are refused before anything is sent.
- */
-export function checkRedirectUri(value: unknown): string {
-  const expected = 'an http or https URL with a domain name';
-  const url = checkBrowserUrl('redirectUri', value, expected);
-  if (!DOMAIN_NAME.test(url.hostname)) {
-    refuse(
-      'redirectUri',
-      expected,
-      String(value),
-      `the AiToEarn API accepts only a domain name there, not ${url.hostname} (localhost, 127.0.0.1, [::1] and IP addresses are refused); use "callbackUrl" for a local address`,
-    );
+  if (rule.host && !rule.host[0].test(url.hostname)) fail(rule.host[1](url.hostname));
+  if (rule.base) {
+    if (url.search || text.includes('?')) fail('it has a query');
+    if (url.hash || text.includes('#')) fail('it has a fragment');
+    return url.href.replace(/\/+$/, '');
   }
   return url.href;
 }
