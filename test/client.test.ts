@@ -540,16 +540,25 @@ describe('startAuth', () => {
   });
 
   // Item 6 of issue 16: an answer that will not change is final, not worth retrying.
+  const NOT_OPENABLE = 'expected an http(s) URL or a data:image/ URL';
   test.each([
-    ['javascript:alert(1)', 'expected an http(s) URL or a data:image/ URL'],
-    ['file:///etc/passwd', 'expected an http(s) URL or a data:image/ URL'],
-    ['data:text/html,<script>1</script>', 'expected an http(s) URL or a data:image/ URL'],
-    ['data:image/svg+xml,<svg onload=alert(1)>', 'expected an http(s) URL or a data:image/ URL'],
-    ['-https://example.com', 'expected an http(s) URL or a data:image/ URL'],
-    ['https://', 'expected a URL'],
-    [`https://example.com/${'a'.repeat(8192)}`, 'expected a URL of at most 8192 characters'],
-    [`data:image/png;base64,${'A'.repeat(256 * 1024)}`, 'expected a URL of at most 262144 characters'],
-  ])('refuses %s as a final refused-url', async (url, says) => {
+    ['javascript:', 'javascript:alert(1)', NOT_OPENABLE],
+    ['file:', 'file:///etc/passwd', NOT_OPENABLE],
+    ['data:text/html', 'data:text/html,<script>1</script>', NOT_OPENABLE],
+    ['data:image/svg+xml', 'data:image/svg+xml,<svg onload=alert(1)>', NOT_OPENABLE],
+    ['a URL starting with -', '-https://example.com', NOT_OPENABLE],
+    ['an unparsable URL', 'https://', 'expected a URL'],
+    [
+      'a page URL over 8 KiB',
+      `https://example.com/${'a'.repeat(8192)}`,
+      'expected a URL of at most 8192 characters',
+    ],
+    [
+      'an image over 256 KiB',
+      `data:image/png;base64,${'A'.repeat(256 * 1024)}`,
+      'expected a URL of at most 262144 characters',
+    ],
+  ])('refuses %s as a final refused-url', async (_name, url, says) => {
     const { client: c } = faked(() => ok({ ...STARTED, url }));
     const error = await caught(() => startAuth(c, ASK));
     expect(error).toMatchObject({ reason: 'refused-url' });
