@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
+import { CHECKS_FILE, generateChecks } from './generate-checks.js';
 import { allOperations, type Change, diffSpecs, formatDiff, printable } from './spec-diff.js';
 import { isObject, type Obj, SliceError, sliceSpec, toYaml } from './spec-slice.js';
 
@@ -296,6 +297,9 @@ async function update(options: Options): Promise<number> {
   }
   const specFile = path.join(root, SPEC_FILE);
   const generatedFile = path.join(root, GENERATED_FILE);
+  // The decoder's field table moves with the types (scripts/generate-checks.ts).
+  const checksFile = path.join(root, CHECKS_FILE);
+  const previousChecks = await readIfExists(checksFile);
   const previousText = await readIfExists(specFile);
   let previous: unknown;
   try {
@@ -346,6 +350,7 @@ async function update(options: Options): Promise<number> {
     for (const [file, text] of [
       [specFile, previousText],
       [generatedFile, previousGenerated],
+      [checksFile, previousChecks],
     ] as const) {
       if (text === undefined) rmSync(file, { force: true });
       else writeFileSync(file, text);
@@ -359,6 +364,7 @@ async function update(options: Options): Promise<number> {
   try {
     await writeFile(specFile, yaml);
     await writeFile(generatedFile, generated);
+    await writeFile(checksFile, generateChecks(yaml));
     console.log(
       `Wrote ${SPEC_FILE}${yaml === previousText ? ' (unchanged)' : ''} and ${GENERATED_FILE}${
         generated === previousGenerated ? ' (unchanged)' : ''

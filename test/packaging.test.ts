@@ -105,13 +105,27 @@ describe('entry points (item 24)', () => {
   });
 });
 
-describe('what npm ships (item 25)', () => {
-  let files: string[] = [];
-  beforeAll(async () => {
-    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT });
-    files = (JSON.parse(stdout) as { files: { path: string }[] }[])[0]?.files.map((f) => f.path) ?? [];
-  }, 60_000);
+// One `npm pack` for both: its JSON lists what ships, and the tarball is installed into a consumer project.
+let home = '';
+let files: string[] = [];
+beforeAll(async () => {
+  // Under the repository's node_modules, so the packed package's own dependencies resolve by walking up.
+  mkdirSync(join(ROOT, 'node_modules/.cache'), { recursive: true });
+  home = mkdtempSync(join(ROOT, 'node_modules/.cache/aitoearn-auth-consumer-'));
+  const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', home], {
+    cwd: ROOT,
+  });
+  const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
+  files = packed?.files.map((f) => f.path) ?? [];
+  const installed = join(home, 'node_modules/aitoearn-auth');
+  mkdirSync(installed, { recursive: true });
+  await run('tar', ['-xzf', join(home, packed?.filename ?? ''), '-C', installed, '--strip-components=1']);
+}, 60_000);
+afterAll(() => {
+  if (home) rmSync(home, { recursive: true, force: true });
+});
 
+describe('what npm ships (item 25)', () => {
   it('ships the MIT LICENSE that package.json names', () => {
     expect(pkg.license).toBe('MIT');
     expect(files).toContain('LICENSE');
@@ -143,59 +157,8 @@ describe('what npm ships (item 25)', () => {
   });
 });
 
-describe('a consumer project with TypeScript node16 resolution (item 25)', () => {
-  let home = '';
-  beforeAll(async () => {
-    // Under the repository's node_modules, so the packed package's own dependencies resolve by walking up.
-    mkdirSync(join(ROOT, 'node_modules/.cache'), { recursive: true });
-    home = mkdtempSync(join(ROOT, 'node_modules/.cache/aitoearn-auth-consumer-'));
-    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', home], {
-      cwd: ROOT,
-    });
-    const tarball = (JSON.parse(stdout) as { filename: string }[])[0]?.filename ?? '';
-    const installed = join(home, 'node_modules/aitoearn-auth');
-    mkdirSync(installed, { recursive: true });
-    await run('tar', ['-xzf', join(home, tarball), '-C', installed, '--strip-components=1']);
-  }, 60_000);
-  afterAll(() => {
-    if (home) rmSync(home, { recursive: true, force: true });
-  });
-
-  function project(name: string, type: 'module' | 'commonjs', source: string): string {
-    const dir = join(home, name);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, type }));
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'node16',
-          moduleResolution: 'node16',
-          target: 'es2022',
-          strict: true,
-          skipLibCheck: false,
-          types: ['node'],
-          outDir: 'out',
-        },
-        files: ['index.ts'],
-      }),
-    );
-    writeFileSync(join(dir, 'index.ts'), source);
-    return dir;
-  }
-
-  /** Type-checks and compiles the project, then runs it; its stdout. */
-  async function build(dir: string): Promise<string> {
-    const compiled = await run(process.execPath, [TSC, '-p', dir]).catch((error: { stdout?: string }) => ({
-      stdout: `tsc failed:\n${error.stdout ?? String(error)}`,
-    }));
-    expect(compiled.stdout).toBe('');
-    const { stdout } = await run(process.execPath, [join(dir, 'out/index.js')], { cwd: dir });
-    return stdout;
-  }
-
-  // The same flow in both: the sandbox from its subpath, a typed client and waiter from the main entry.
-  const flow = `
+// The same flow in both: the sandbox from its subpath, a typed client and waiter from the main entry.
+const flow = `
   const sandbox: Sandbox = await startSandbox();
   const client = createAitoearnClient({ apiKey: sandbox.apiKey, baseUrl: sandbox.url });
   const { sessionId } = sandbox.createSession({ platform: 'douyin', outcome: { type: 'complete' } });
@@ -204,23 +167,32 @@ describe('a consumer project with TypeScript node16 resolution (item 25)', () =>
   console.log(session.status, session.accounts?.length, failed.name);
   await sandbox.close();`;
 
-  it('type-checks and runs as an ES module', async () => {
-    const dir = project(
-      'consumer-esm',
-      'module',
-      `import { type AuthSession, AuthFailedError, createAitoearnClient, waitForAuth } from 'aitoearn-auth';
+// One project and one tsc run: with node16 resolution a .mts file is an ES module and a .cts file CommonJS.
+it('a consumer with TypeScript node16 resolution type-checks and runs it as ESM and as CommonJS (item 25)', async () => {
+  const dir = join(home, 'consumer');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+  const compilerOptions = {
+    module: 'node16',
+    target: 'es2022',
+    strict: true,
+    types: ['node'],
+    outDir: 'out',
+  };
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions, files: ['esm.mts', 'cjs.cts'] }),
+  );
+  writeFileSync(
+    join(dir, 'esm.mts'),
+    `import { type AuthSession, AuthFailedError, createAitoearnClient, waitForAuth } from 'aitoearn-auth';
 import { type Sandbox, startSandbox } from 'aitoearn-auth/sandbox';
 ${flow}
 `,
-    );
-    expect(await build(dir)).toBe('completed 1 AuthFailedError\n');
-  }, 60_000);
-
-  it('type-checks and runs as CommonJS, with import() and type-only imports', async () => {
-    const dir = project(
-      'consumer-cjs',
-      'commonjs',
-      `import type { AuthSession } from 'aitoearn-auth' with { 'resolution-mode': 'import' };
+  );
+  writeFileSync(
+    join(dir, 'cjs.cts'),
+    `import type { AuthSession } from 'aitoearn-auth' with { 'resolution-mode': 'import' };
 import type { Sandbox } from 'aitoearn-auth/sandbox' with { 'resolution-mode': 'import' };
 
 async function main(): Promise<void> {
@@ -232,18 +204,18 @@ main().catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });
+// Node >= 20.19 also loads the ES module with a plain require(), as the README says.
+console.log(typeof require('aitoearn-auth').waitForAuth, typeof require('aitoearn-auth/sandbox').startSandbox);
 `,
-    );
-    expect(await build(dir)).toBe('completed 1 AuthFailedError\n');
-    // Node >= 20.19 also loads the ES module with a plain require(), as the README says.
-    const required = await run(
-      process.execPath,
-      [
-        '-e',
-        "const m = require('aitoearn-auth'); console.log(typeof m.waitForAuth, typeof require('aitoearn-auth/sandbox').startSandbox)",
-      ],
-      { cwd: dir },
-    );
-    expect(required.stdout).toBe('function function\n');
-  }, 60_000);
-});
+  );
+  const compiled = await run(process.execPath, [TSC, '-p', dir]).catch((error: { stdout?: string }) => ({
+    stdout: `tsc failed:\n${error.stdout ?? String(error)}`,
+  }));
+  expect(compiled.stdout).toBe('');
+  for (const [file, printed] of [
+    ['esm.mjs', 'completed 1 AuthFailedError\n'],
+    ['cjs.cjs', 'function function\ncompleted 1 AuthFailedError\n'],
+  ] as const) {
+    expect((await run(process.execPath, [join(dir, 'out', file)], { cwd: dir })).stdout).toBe(printed);
+  }
+}, 60_000);
