@@ -61,7 +61,6 @@ export interface AitoearnClientOptions {
   readonly acceptLanguage?: 'en-US' | 'zh-CN' | (string & {});
 }
 
-/** Defaults of {@link AitoearnClientOptions}. */
 export const clientDefaults = Object.freeze({ site: 'ai', requestTimeoutMs: 10_000 } as const);
 
 /** A configured client. It holds the key out of sight: inspecting or serialising it shows no secret. */
@@ -71,12 +70,9 @@ export interface AitoearnClient {
   readonly requestTimeoutMs: number;
 }
 
-interface Internals {
-  readonly redact: Redact;
-  readonly api: ReturnType<typeof createClient<paths>>;
-}
-
-const internals = new WeakMap<AitoearnClient, Internals>();
+type Api = ReturnType<typeof createClient<paths>>;
+/** Out of sight of `inspect` and `JSON.stringify`: the key inside openapi-fetch's headers, and its redactor. */
+const internals = new WeakMap<AitoearnClient, { readonly api: Api; readonly redact: Redact }>();
 
 /**
  * Creates a client for the AiToEarn Open Platform. Options are checked at once; nothing is sent.
@@ -260,7 +256,7 @@ export function checkClient(client: AitoearnClient): void {
   internalsOf(client);
 }
 
-function internalsOf(client: AitoearnClient): Internals {
+function internalsOf(client: AitoearnClient) {
   const found = typeof client === 'object' && client !== null ? internals.get(client) : undefined;
   return found ?? refuse('client', 'a client from createAitoearnClient()', client);
 }
@@ -313,15 +309,11 @@ export async function requestAuthStatus(
   };
 }
 
-type Api = Internals['api'];
-
-/** One operation, as {@link exchange} sends it and reads its answer. */
+/** One operation: its name for messages (built only on failure), how to send it, how to read its `data`. */
 interface Call<T> {
-  /** `GET /path`, for messages; only built when something fails. */
   readonly operation: () => string;
-  /** Sends with `parseAs: 'stream'`, so that the body is read here, capped. */
+  /** With `parseAs: 'stream'`, so that the body is read here, capped. */
   readonly send: (api: Api, signal: AbortSignal) => Promise<{ response: Response; data?: unknown }>;
-  /** Reads `data` of a `code: 0` answer; throws {@link BadField}. */
   readonly decode: (data: unknown, redact: Redact) => T;
 }
 

@@ -1,40 +1,32 @@
 /**
- * Every error this package throws extends {@link AitoearnError}. Each class has a constant `name`
- * (its class name) and structured, readonly fields; state is never stringified into `message`,
- * and the API key is never stored on an error.
+ * Every error this package throws extends {@link AitoearnError}: a constant `name`, structured readonly
+ * fields, state never stringified into `message`, and never the API key.
  */
-
 import { type AitoearnApiErrorKind, AUTH_ERROR_CODES, codeFacts, PLATFORM_API_CODES } from './codes.js';
 import { printable } from './text.js';
 import type { AuthSession } from './types.js';
 
 export type { AitoearnApiErrorKind };
 
-/** Gives an error class a constant `name` on its prototype, so stack headers and `String(error)` show it. */
+/** Gives an error class a constant `name` on its prototype (a minifier renames classes). */
 export function named(cls: { prototype: Error }, name: string): void {
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
 }
 
 /** The base class of every error thrown by aitoearn-auth. */
 export class AitoearnError extends Error {
-  static {
-    named(AitoearnError, 'AitoearnError');
-  }
   /** The last session snapshot seen before the error, when a waiter saw one. */
   declare readonly session?: AuthSession | undefined;
 }
 
 /** An argument or option was invalid; nothing was sent. */
 export class AitoearnInputError extends AitoearnError {
-  static {
-    named(AitoearnInputError, 'AitoearnInputError');
-  }
-  /** The option or argument that was refused, such as `"sessionId"` or `"baseUrl"`. */
-  readonly field: string;
-
-  constructor(field: string, message: string) {
+  constructor(
+    /** The option or argument that was refused, such as `"sessionId"` or `"baseUrl"`. */
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
-    this.field = field;
   }
 }
 
@@ -47,17 +39,13 @@ export function apiErrorKind(code: number): AitoearnApiErrorKind {
 export interface ResponseFacts {
   /** The API's request id (`requestId` in the body, or the `x-request-id` header). */
   readonly requestId?: string | undefined;
-  /** The HTTP status of the response, when one arrived. */
   readonly httpStatus?: number | undefined;
-  /** How long the server asked us to wait before the next request (`Retry-After`, `X-RateLimit-Reset`), ms. */
+  /** How long the server asked us to wait (`Retry-After`, `X-RateLimit-Reset`), in ms. */
   readonly retryAfterMs?: number | undefined;
 }
 
 /** A request reached the API (or something in front of it) and failed: what the response told us. */
 export class AitoearnResponseError extends AitoearnError {
-  static {
-    named(AitoearnResponseError, 'AitoearnResponseError');
-  }
   /** The API's request id, for support tickets, when the response carried one. */
   readonly requestId: string | undefined;
   /** The HTTP status, when a response arrived. */
@@ -74,32 +62,28 @@ export class AitoearnResponseError extends AitoearnError {
 }
 
 /**
- * The API answered with a non-zero business `code` (every business answer is HTTP 200). Besides the codes
- * of the status operation, starting an authorization can answer 15032 (`platform-unsupported`: e.g. a
- * platform authorized through a browser plugin), 12601 (`group-not-found`) and 400 (`validation`: a refused
- * `callbackUrl` or `redirectUri`).
+ * The API answered with a non-zero business `code` (every business answer is HTTP 200). Besides the status
+ * operation's codes, starting an authorization can answer 15032 (`platform-unsupported`), 12601
+ * (`group-not-found`) and 400 (`validation`: a refused `callbackUrl` or `redirectUri`).
  */
 export class AitoearnApiError extends AitoearnResponseError {
-  static {
-    named(AitoearnApiError, 'AitoearnApiError');
-  }
-  /** The business code, e.g. `15040`. */
-  readonly code: number;
   /** What the code means; `'unknown'` for codes this package does not know. */
   readonly kind: AitoearnApiErrorKind;
-  /** The server's own message, in the language asked for with `acceptLanguage`. Never match on it. */
-  readonly serverMessage: string;
 
-  constructor(code: number, serverMessage: string, operation: string, facts: ResponseFacts = {}) {
-    const meaning = codeFacts(code)?.meaning ?? 'unknown code';
+  constructor(
+    /** The business code, e.g. `15040`. */
+    readonly code: number,
+    /** The server's own message, in the language asked for with `acceptLanguage`. Never match on it. */
+    readonly serverMessage: string,
+    operation: string,
+    facts: ResponseFacts = {},
+  ) {
     const id = facts.requestId ? ` (request id ${printable(facts.requestId)})` : '';
     super(
-      `AiToEarn API answered code ${code} (${meaning}) for ${operation}${id}: ${printable(JSON.stringify(serverMessage))}`,
+      `AiToEarn API answered code ${code} (${codeFacts(code)?.meaning ?? 'unknown code'}) for ${operation}${id}: ${printable(JSON.stringify(serverMessage))}`,
       facts,
     );
-    this.code = code;
     this.kind = apiErrorKind(code);
-    this.serverMessage = serverMessage;
   }
 }
 
@@ -120,14 +104,13 @@ export type TransportFailure =
  * to open (`refused-url`: `javascript:`, `file:`, `data:text/html`, SVG, too long).
  */
 export class AitoearnTransportError extends AitoearnResponseError {
-  static {
-    named(AitoearnTransportError, 'AitoearnTransportError');
-  }
-  readonly reason: TransportFailure;
-
-  constructor(reason: TransportFailure, message: string, facts: ResponseFacts = {}, options?: ErrorOptions) {
+  constructor(
+    readonly reason: TransportFailure,
+    message: string,
+    facts: ResponseFacts = {},
+    options?: ErrorOptions,
+  ) {
     super(message, facts, options);
-    this.reason = reason;
   }
 }
 
@@ -142,119 +125,97 @@ export class AitoearnTransportError extends AitoearnResponseError {
  */
 export function isTransient(error: unknown): boolean {
   if (error instanceof AitoearnApiError) return error.kind === 'rate-limited' || error.kind === 'internal';
-  if (error instanceof AitoearnTransportError) {
-    switch (error.reason) {
-      case 'network':
-      case 'timeout':
-      case 'bad-body':
-      case 'too-large':
-        return true;
-      case 'redirect':
-      case 'refused-url':
-        return false;
-      case 'http-status': {
-        const status = error.httpStatus ?? 0;
-        // A 2xx other than 200 is a gateway's doing (the API answers everything with 200): a broken answer.
-        return status === 408 || status === 429 || status >= 500 || (status >= 200 && status < 300);
-      }
-    }
-  }
-  return false;
+  if (!(error instanceof AitoearnTransportError)) return false;
+  if (error.reason !== 'http-status') return error.reason !== 'redirect' && error.reason !== 'refused-url';
+  const status = error.httpStatus ?? 0;
+  // A 2xx other than 200 is a gateway's doing (the API answers everything with 200): a broken answer.
+  return status === 408 || status === 429 || status >= 500 || (status >= 200 && status < 300);
 }
 
 /** What a `failed` session's `errorCode` means (the platform callback failed). */
 export function describeAuthErrorCode(errorCode: number | undefined): string {
   if (errorCode === undefined) return 'no error code given';
-  const text = AUTH_ERROR_CODES[errorCode];
-  if (text) return text;
-  if (errorCode >= PLATFORM_API_CODES.from && errorCode <= PLATFORM_API_CODES.to)
-    return "the platform's own API failed";
-  return 'unknown error code';
+  const { from, to } = PLATFORM_API_CODES;
+  const platform = errorCode >= from && errorCode <= to ? "the platform's own API failed" : undefined;
+  return AUTH_ERROR_CODES[errorCode] ?? platform ?? 'unknown error code';
 }
 
 /** The session ended with `status: failed`: the platform callback failed (`errorCode` says why). */
 export class AuthFailedError extends AitoearnError {
-  static {
-    named(AuthFailedError, 'AuthFailedError');
-  }
   readonly errorCode: number | undefined;
   /** A readable meaning of `errorCode`. */
   readonly meaning: string;
-  override readonly session: AuthSession;
 
-  constructor(session: AuthSession) {
+  constructor(override readonly session: AuthSession) {
     const meaning = describeAuthErrorCode(session.errorCode);
     super(
       `Authorization of session ${printable(session.sessionId)} failed with error code ${session.errorCode ?? 'none'} (${meaning})`,
     );
     this.errorCode = session.errorCode;
     this.meaning = meaning;
-    this.session = session;
   }
 }
 
 /** The session is invalid or expired: its `expiresAt` passed, or the API answered 15039. */
 export class AuthExpiredError extends AitoearnError {
-  static {
-    named(AuthExpiredError, 'AuthExpiredError');
-  }
-  /** The last session snapshot seen, if any. */
-  override readonly session: AuthSession | undefined;
   readonly expiresAt: string | undefined;
 
-  constructor(message: string, session: AuthSession | undefined, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    override readonly session: AuthSession | undefined,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
-    this.session = session;
     this.expiresAt = session?.expiresAt;
   }
 }
 
 /** The caller's `timeoutMs` ran out before the session ended. */
 export class AuthTimeoutError extends AitoearnError {
-  static {
-    named(AuthTimeoutError, 'AuthTimeoutError');
-  }
-  readonly timeoutMs: number;
-  /** The last session snapshot seen, if any. */
-  override readonly session: AuthSession | undefined;
-
-  constructor(timeoutMs: number, session: AuthSession | undefined, options?: ErrorOptions) {
+  constructor(
+    readonly timeoutMs: number,
+    override readonly session: AuthSession | undefined,
+    options?: ErrorOptions,
+  ) {
     super(
       `Gave up waiting for the authorization after timeoutMs=${timeoutMs} (last status: ${printable(session?.status ?? 'none seen')})`,
       options,
     );
-    this.timeoutMs = timeoutMs;
-    this.session = session;
   }
 }
 
 /** Transient failures never stopped until the deadline; `cause` is the last one. */
 export class AitoearnUnavailableError extends AitoearnError {
-  static {
-    named(AitoearnUnavailableError, 'AitoearnUnavailableError');
-  }
-  /** How many requests failed in a row before giving up. */
-  readonly failures: number;
-  /** The last session snapshot seen, if any. */
-  override readonly session: AuthSession | undefined;
-  /**
-   * Set when the failures lasted until the session's `expiresAt` (server time, ISO 8601): the person may
-   * have finished meanwhile, so the outcome is unknown — not expired.
-   */
-  readonly expiresAt: string | undefined;
-
-  constructor(failures: number, session: AuthSession | undefined, cause: unknown, expiresAt?: string) {
-    const last = cause instanceof Error ? cause.message : String(cause);
+  constructor(
+    /** How many requests failed in a row before giving up. */
+    readonly failures: number,
+    override readonly session: AuthSession | undefined,
+    cause: unknown,
+    /**
+     * Set when the failures lasted until the session's `expiresAt` (server time, ISO 8601): the person may
+     * have finished meanwhile, so the outcome is unknown — not expired.
+     */
+    readonly expiresAt?: string,
+  ) {
     const expiry =
       expiresAt === undefined ? '' : `; the session expired at ${expiresAt} meanwhile (outcome unknown)`;
     super(
-      `AiToEarn API unavailable: ${failures} request(s) in a row failed${expiry}; the last one: ${last}`,
-      {
-        cause,
-      },
+      `AiToEarn API unavailable: ${failures} request(s) in a row failed${expiry}; the last one: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
     );
-    this.failures = failures;
-    this.session = session;
-    this.expiresAt = expiresAt;
   }
+}
+
+for (const [cls, name] of [
+  [AitoearnError, 'AitoearnError'],
+  [AitoearnInputError, 'AitoearnInputError'],
+  [AitoearnResponseError, 'AitoearnResponseError'],
+  [AitoearnApiError, 'AitoearnApiError'],
+  [AitoearnTransportError, 'AitoearnTransportError'],
+  [AuthFailedError, 'AuthFailedError'],
+  [AuthExpiredError, 'AuthExpiredError'],
+  [AuthTimeoutError, 'AuthTimeoutError'],
+  [AitoearnUnavailableError, 'AitoearnUnavailableError'],
+] as const) {
+  named(cls, name);
 }

@@ -1,30 +1,8 @@
+import { STATUS_DATA } from './generated/checks.js';
 import type { Platform } from './types.js';
 
-/**
- * The platforms the spec names (the `platform` enum of a connected account), in the spec's order and
- * spelling. Written once here; the checks below fail the build when the spec adds, drops or renames one.
- */
-export const PLATFORMS = [
-  'douyin',
-  'xhs',
-  'wxSph',
-  'KWAI',
-  'youtube',
-  'wxGzh',
-  'bilibili',
-  'twitter',
-  'tiktok',
-  'facebook',
-  'instagram',
-  'threads',
-  'pinterest',
-  'linkedin',
-  'google_business',
-] as const satisfies readonly Platform[];
-
-// The other direction: a platform the spec has and the list lacks is named in the compiler's error.
-type Unlisted = Exclude<Platform, (typeof PLATFORMS)[number]>;
-const _everyPlatformListed: [Unlisted] extends [never] ? true : { unlisted: Unlisted } = true;
+/** The platforms the spec names (the `platform` enum of a connected account), in its order and spelling. */
+export const PLATFORMS: readonly Platform[] = STATUS_DATA.properties.accounts.items.properties.platform.enum;
 
 const KNOWN: ReadonlySet<string> = new Set(PLATFORMS);
 
