@@ -30,7 +30,7 @@ const INVISIBLE = /[\s\p{Cc}\p{Cf}]/u;
 interface TextRule {
   readonly expected: string;
   readonly max: number;
-  /** What the text must not contain, and why. */
+  /** What the text must not contain, and why (`%s`: what was found). */
   readonly bad?: readonly (readonly [RegExp, string])[];
   /** Never show the value (an API key). */
   readonly secret?: boolean;
@@ -46,7 +46,7 @@ const TEXTS = {
     max: 256,
     bad: [
       [/^\.\.?$/, 'a dot segment would address another path'],
-      [/[/\\?#%]/, 'it contains a character that changes the path'],
+      [/[/\\?#%]/, 'it contains %s'],
     ],
   },
   query: { expected: PLAIN, max: 256 },
@@ -79,7 +79,10 @@ function checkText(rule: TextRule, field: string, value: unknown): string {
   // encodeURIComponent throws on a lone surrogate, before any request.
   if (!(value as string & { isWellFormed(): boolean }).isWellFormed())
     fail('it contains a lone UTF-16 surrogate');
-  for (const [pattern, why] of rule.bad ?? []) if (pattern.test(value)) fail(why);
+  for (const [pattern, why] of rule.bad ?? []) {
+    const found = pattern.exec(value);
+    if (found) fail(why.replace('%s', JSON.stringify(found[0])));
+  }
   return value;
 }
 

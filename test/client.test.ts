@@ -164,6 +164,10 @@ const statusInputRows: InputRow[] = [
   row('a non-string sessionId', 'sessionId', { params: { sessionId: 7 }, shows: 'got 7' }),
   row('a missing sessionId', 'sessionId', { params: { sessionId: undefined }, shows: 'got undefined' }),
   row('a platform of ".."', 'platform', { params: { platform: '..' }, shows: '"..": a dot segment' }),
+  row('a platform with a slash', 'platform', {
+    params: { platform: 'a/b' },
+    shows: '"a/b": it contains "/"',
+  }),
   row('a non-string platform', 'platform', { params: { platform: 42 }, shows: 'got 42' }),
   row('a signal that is not an AbortSignal', 'signal', { params: { signal: {} } }),
   row('an empty apiKey', 'apiKey', { options: { apiKey: '' }, shows: 'got ""' }),

@@ -85,7 +85,8 @@ export function fakeApi(
       return new Response(JSON.stringify(body), { status: 200, headers });
     }
     const data: Record<string, unknown> = {
-      sessionId: 'sess-1',
+      // The session asked for: an answer about another one is refused by the client.
+      sessionId: decodeURIComponent(new URL(request.url).pathname.split('/').at(-1) ?? ''),
       status: reply.status,
       requiresSelection: reply.requiresSelection ?? false,
       ...reply.extra,
