@@ -195,7 +195,7 @@ export function checkCallbackUrl(value: unknown): string {
 }
 
 // What the API's validation (zod `httpUrl()`) accepts as a host: a domain name with a letter-only top-level label.
-const DOMAIN_NAME = /^([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,}$/;
+export const DOMAIN_NAME = /^([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,}$/;
 
 /**
  * Where the browser goes after success: http or https with a domain name. The API refuses `localhost`,

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import { parse } from 'yaml';
 import { createAitoearnClient } from '../src/client.js';
 import { AitoearnInputError } from '../src/errors.js';
-import { renderEndingPage } from '../src/sandbox/consent-page.js';
-import { hostAllowed, hostPolicy } from '../src/sandbox/guard.js';
-import { newRequestId, newSessionId } from '../src/sandbox/ids.js';
+import { endingPage } from '../src/sandbox/pages.js';
+import { describeBinding, hostAllowed, hostPolicy } from '../src/sandbox/guard.js';
+import { newRequestId, newSessionId } from '../src/sandbox/sessions.js';
 import {
   formatSandboxRequest,
   SANDBOX_API_KEY,
@@ -17,7 +17,6 @@ import {
   type SandboxSessionSpec,
   startSandbox,
 } from '../src/sandbox/index.js';
-import { describeBinding } from '../src/sandbox/server.js';
 import { emfile, liveServerAt } from './helpers/live-server.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -989,7 +988,7 @@ describe('the end of an approval in the browser', () => {
       },
       { accountId: 'a2', platform: 'douyin', platformUid: 'u2', displayName: 'Two', account: 'acct' },
     ];
-    const html = renderEndingPage(accounts, { callbackUrl: 'http://127.0.0.1:1/t' }, 'n0nce');
+    const html = endingPage({accounts} as never, { callbackUrl: 'http://127.0.0.1:1/t' }, 'n0nce');
     expect(html).not.toContain('<script>alert');
     const fields = new Map(hiddenFields(html));
     expect(fields.get('nickname')).toBe(hostile);
@@ -1333,7 +1332,7 @@ describe('the request log (issue 11, item 23: --verbose)', () => {
       httpStatus: 404,
       durationMs: 1.4,
     });
-    expect(line).toBe('GET /a\\u{1b}[2Jb\\u{202e} 404 1ms');
+    expect(line).toBe('GET /a\\x1b[2Jb\\u202e 404 1ms');
   });
 
   it('survives an onRequest that throws', async () => {
