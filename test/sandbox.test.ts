@@ -8,8 +8,14 @@ import { afterAll, beforeAll, describe, expect, it, test, vi } from 'vitest';
 import { createAitoearnClient } from '../src/client.js';
 import { AitoearnInputError } from '../src/errors.js';
 import { describeBinding, hostAllowed, hostPolicy } from '../src/sandbox/guard.js';
-import { formatSandboxRequest, SANDBOX_API_KEY, type Sandbox } from '../src/sandbox/index.js';
-import { SandboxListenError, type SandboxSessionSpec, startSandbox } from '../src/sandbox/index.js';
+import {
+  formatSandboxRequest,
+  SANDBOX_API_KEY,
+  type Sandbox,
+  SandboxListenError,
+  type SandboxSessionSpec,
+  startSandbox,
+} from '../src/sandbox/index.js';
 import { newRequestId, newSessionId } from '../src/sandbox/sessions.js';
 import { readSpec } from './contract/spec-examples.js';
 import { rawRequest } from './helpers/http-server.js';
