@@ -15,12 +15,13 @@ import { resolveSandboxOptions } from './options.js';
 import { type BrowserTargets, consentPage, endingPage, resultPage } from './pages.js';
 import * as sessions from './sessions.js';
 import { Refused } from './sessions.js';
-import type { CreatedSandboxSession, Sandbox, SandboxOptions, SandboxRequest } from './types.js';
+import type * as T from './types.js';
 
 /** One line of a traffic log, e.g. `GET /api/v2/channels/accounts/auth/douyin 200 code=0 2ms`; never the query. */
-export function formatSandboxRequest(request: SandboxRequest): string {
+export function formatSandboxRequest(request: T.SandboxRequest): string {
   const { method, path, httpStatus, code, durationMs } = request;
-  return `${method} ${printable(path)} ${httpStatus}${code === undefined ? '' : ` code=${code}`} ${Math.round(durationMs)}ms`;
+  const answer = code === undefined ? httpStatus : `${httpStatus} code=${code}`;
+  return `${method} ${printable(path)} ${answer} ${Math.round(durationMs)}ms`;
 }
 
 const LISTEN_FAILURES: Readonly<Record<string, string>> = {
@@ -88,7 +89,9 @@ const CSP_SAFE_HOST = /^([a-z0-9-]+(\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])$/;
  * `redirectUri` one with a domain name (zod's `httpUrl()`), each at most once; unknown ones are ignored.
  * Undefined when the real server would answer 400; URLs normalised, so the form and the CSP agree.
  */
-function startQuery(search: URLSearchParams): (BrowserTargets & { groupId?: string }) | undefined {
+function startQuery(
+  search: URLSearchParams,
+): (BrowserTargets & { groupId?: string | undefined }) | undefined {
   const one = (name: string, host?: RegExp) => {
     const [text, ...more] = search.getAll(name);
     if (more.length > 0) throw new RangeError(name);
@@ -101,7 +104,7 @@ function startQuery(search: URLSearchParams): (BrowserTargets & { groupId?: stri
     return {
       callbackUrl: one('callbackUrl', CSP_SAFE_HOST),
       redirectUri: one('redirectUri', DOMAIN_NAME),
-      groupId: one('groupId') ?? '',
+      groupId: one('groupId'),
     };
   } catch {
     return undefined;
@@ -133,7 +136,7 @@ function exchange(req: IncomingMessage, res: ServerResponse, now: number) {
     startedAt: performance.now(),
     requestId: typeof id === 'string' && REQUEST_ID.test(id) ? id : sessions.newRequestId(),
     language: pickLanguage(req.headers['accept-language']),
-    /** Set when a refusal is answered with a page (a browser's form): the session to link back to. */
+    /** Set where a refusal is answered with a page: the session to link back to, or ''. */
     page: undefined as string | undefined,
   };
 }
@@ -152,28 +155,22 @@ type Exchange = ReturnType<typeof exchange>;
  * // … poll, then:
  * await sandbox.close();
  */
-export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
+export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbox> {
   const config = resolveSandboxOptions(options);
   const { signal, apiKeys } = config;
   signal?.throwIfAborted();
   const store = new sessions.SessionStore(config.maxSessions, config.sessionLifetimeMs);
-  const log: SandboxRequest[] = [];
+  const log: T.SandboxRequest[] = [];
   let requestCount = 0;
   let url = '';
   let policy = hostPolicy(config.host, config.port, config.allowedHosts);
-  const created = (s: sessions.StoredSession): CreatedSandboxSession => {
+  const created = (s: sessions.StoredSession): T.CreatedSandboxSession => {
     const consentUrl = `${url}/sandbox/consent/${encodeURIComponent(s.id)}`;
     return { sessionId: s.id, platform: s.platform, expiresAt: iso(s.expiresAt), consentUrl };
   };
 
   /** Answers JSON, or HTML when `body` is a string, and logs it; `code` is an API operation's business code. */
-  function send(
-    x: Exchange,
-    status: number,
-    body: unknown,
-    headers: OutgoingHttpHeaders = {},
-    code?: number,
-  ) {
+  function send(x: Exchange, status: number, body: unknown, headers: OutgoingHttpHeaders = {}, code = NaN) {
     const html = typeof body === 'string';
     const text = html ? body : JSON.stringify(body);
     x.res.writeHead(status, {
@@ -190,12 +187,13 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
     requestCount += 1;
     const path = [...apiKeys].reduce((p, key) => p.split(key).join('[redacted]'), x.path);
     const durationMs = performance.now() - x.startedAt;
-    const entry = {
+    const [at, httpStatus] = [x.now, status];
+    const entry: T.SandboxRequest = {
       method: x.method,
       path,
-      at: x.now,
-      httpStatus: status,
-      ...(code === undefined ? {} : { code }),
+      at,
+      httpStatus,
+      ...(code >= 0 && { code }),
       durationMs,
     };
     if (log.push(Object.freeze(entry)) > 1000) log.shift();
@@ -296,17 +294,11 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
   }
 
   function consent(x: Exchange, [id = '']: string[]) {
+    x.page = '';
     const session = store.get(id, x.now);
-    if (!session) {
-      return send(
-        x,
-        404,
-        resultPage('Session not found', 'This authorization session does not exist or has expired.'),
-      );
-    }
+    if (!session) throw new Refused(404, 'This authorization session does not exist or has expired.');
     const { status, requiresSelection: selecting } = sessions.view(session, x.now);
-    if (status !== 'pending')
-      return send(x, 409, resultPage('Already answered', `This authorization is already ${status}.`));
+    if (status !== 'pending') throw new Refused(409, `This authorization is already ${status}.`);
     const { platform, expiresAt } = session;
     const accounts = sessions.candidates(session);
     send(x, 200, consentPage({ sessionId: id, platform, expiresAt: iso(expiresAt), selecting, accounts }));
@@ -358,7 +350,11 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
             ? 429
             : 500;
     if (x.page !== undefined && status < 500) {
-      return send(x, status, resultPage('Nothing changed', message, status === 404 ? undefined : x.page));
+      return send(
+        x,
+        status,
+        resultPage('Not possible', message, status === 404 || !x.page ? undefined : x.page),
+      );
     }
     const field = error instanceof AitoearnInputError ? { field: error.field } : {};
     const headers = full
@@ -426,5 +422,5 @@ export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
       return requestCount;
     },
     close,
-  } satisfies Sandbox);
+  } satisfies T.Sandbox);
 }
