@@ -62,12 +62,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 function onlyFields(prefix: string, value: Record<string, unknown>, known: readonly string[]): void {
   const extra = Object.keys(value).find((key) => !known.includes(key));
   const expected = known.map((key) => `"${prefix}${key}"`).join(', ');
-  if (extra !== undefined) {
-    throw new AitoearnInputError(
-      prefix + extra,
-      `Unexpected field "${prefix}${extra}"; expected only ${expected}.`,
-    );
-  }
+  const message = `Unexpected field "${prefix}${extra}"; expected only ${expected}.`;
+  if (extra !== undefined) throw new AitoearnInputError(prefix + extra, message);
 }
 
 function accountNames(value: unknown = 1): string[] {
@@ -104,20 +100,18 @@ export function parseSessionSpec(value: unknown) {
   if (kind === 'fail' && !(Number.isSafeInteger(errorCode) && (errorCode as number) > 0)) {
     refuse('outcome.errorCode', 'a positive integer such as 15045', errorCode);
   }
+  // Undefined: never by itself (a person decides, or nobody does).
+  const after = afterMs ?? (kind === 'complete' || kind === 'fail' ? 0 : undefined);
+  const checked = after === undefined ? after : checkNumber('outcome.afterMs', after, 0, MAX_TIMER_MS);
+  const outcomeSpec = {
+    type: kind,
+    afterMs: checked,
+    accounts: accountNames(accounts),
+    errorCode: Number(errorCode),
+  };
   return {
     platform,
-    outcome: {
-      type: kind,
-      // Undefined: never by itself (a person decides, or nobody does).
-      afterMs:
-        afterMs !== undefined
-          ? checkNumber('outcome.afterMs', afterMs, 0, MAX_TIMER_MS)
-          : kind === 'complete' || kind === 'fail'
-            ? 0
-            : undefined,
-      accounts: accountNames(accounts),
-      errorCode: Number(errorCode),
-    },
+    outcome: outcomeSpec,
     lifetimeMs: lifetimeMs === undefined ? undefined : checkPositiveMs('lifetimeMs', lifetimeMs),
   };
 }

@@ -1,60 +1,45 @@
-/** The sandbox's public types, in a file of their own so that its modules import them without a cycle. */
+/** The sandbox's public types, in a file of their own so that its modules share them without a cycle. */
 import type { Platform } from '../types.js';
 
 /** Options of `startSandbox`. Every field is optional. */
 export interface SandboxOptions {
-  /** The TCP port to listen on; `0` picks a free one (read it from `Sandbox.url`). @default 0 */
+  /** The TCP port; `0` picks a free one (read it from `Sandbox.url`). @default 0 */
   readonly port?: number;
-  /**
-   * The interface to bind. Anything but a loopback address puts the consent pages, which need no key, on the
-   * network: `Sandbox.warnings` then says so. @default '127.0.0.1'
-   */
+  /** The interface to bind; beyond loopback its keyless pages are on the network. @default '127.0.0.1' */
   readonly host?: string;
-  /**
-   * More names to accept in the `Host` header, besides loopback names, the bound address, and IP addresses
-   * when bound beyond loopback. Any other name gets HTTP 403: that stops DNS rebinding. @default []
-   */
+  /** More `Host` names to accept besides loopback and the bound address (DNS-rebinding guard). @default [] */
   readonly allowedHosts?: readonly string[];
-  /** The `X-Api-Key` values the sandbox accepts; any other key gets code 401. @default [SANDBOX_API_KEY] */
+  /** The `X-Api-Key` values accepted; any other key gets code 401. @default [SANDBOX_API_KEY] */
   readonly apiKeys?: readonly string[];
-  /** How long a session lives from its creation, in milliseconds (the real API: 5 minutes). @default 300000 */
+  /** How long a session lives from its creation, in ms (the real API: 5 minutes). @default 300000 */
   readonly sessionLifetimeMs?: number;
-  /**
-   * Platforms the start operation refuses with code 15032, as the real server refuses those that authorize
-   * through a browser plugin. Platforms the spec does not name are refused too. @default ['xhs', 'wxSph']
-   */
+  /** Platforms `start` refuses with 15032, besides those the spec does not name. @default ['xhs', 'wxSph'] */
   readonly unsupportedPlatforms?: readonly string[];
-  /** The groups the start operation's `groupId` may name; any other gets 12601. @default ['sandbox-group'] */
+  /** The groups `start`'s `groupId` may name; any other gets 12601. @default ['sandbox-group'] */
   readonly groupIds?: readonly string[];
-  /** Called after each answer (the command's `--verbose` log). Never carries the key; a throw is ignored. */
+  /** Called after each answer (the `--verbose` log); never carries the key; a throw is ignored. */
   readonly onRequest?: (request: SandboxRequest) => void;
-  /**
-   * Called when the listening server fails after it started (`EMFILE`, say); the sandbox keeps serving.
-   * @default one process warning per kind of failure
-   */
+  /** A failure of the server after start-up (`EMFILE`); it keeps serving. @default one warning per kind */
   readonly onError?: (error: Error) => void;
   /** How many unexpired sessions may be stored; one more answers HTTP 429. @default 10000 */
   readonly maxSessions?: number;
-  /** The wall clock in epoch ms: it drives `expiresAt`, the `Date` header and every state change. @default Date.now */
+  /** The clock in epoch ms, for `expiresAt`, `Date` and every state change. @default Date.now */
   readonly now?: () => number;
-  /**
-   * Stops the sandbox: aborted before it listens, `startSandbox` rejects with the signal's reason and leaves
-   * no server behind; aborted later, it closes as `close()` does.
-   */
+  /** Aborted before it listens, `startSandbox` rejects with its reason, leaving no server; later, it closes. */
   readonly signal?: AbortSignal;
 }
 
 /** One request the sandbox answered. */
 export interface SandboxRequest {
   readonly method: string;
-  /** The request path, without the query; any accepted API key in it is replaced by `[redacted]`. */
+  /** Without the query; an accepted API key in it is replaced by `[redacted]`. */
   readonly path: string;
   /** When it arrived, epoch ms on the sandbox's clock. */
   readonly at: number;
   readonly httpStatus: number;
-  /** The business `code` of an API answer (start and status operations). */
+  /** The business `code` of an API answer. */
   readonly code?: number;
-  /** How long the answer took, in milliseconds (monotonic clock). */
+  /** How long the answer took, in ms (monotonic clock). */
   readonly durationMs: number;
 }
 
@@ -68,13 +53,13 @@ export interface CreatedSandboxSession {
   readonly consentUrl: string;
 }
 
-/** A running sandbox. Call {@link Sandbox.close} when done; until then it keeps the process alive. */
+/** A running sandbox; it keeps the process alive until {@link Sandbox.close}. */
 export interface Sandbox {
   /** The origin to use as `baseUrl`; bound to every interface, the loopback address. */
   readonly url: string;
-  /** Set when it listens beyond loopback, where its consent pages (which need no key) are on the network. */
+  /** Set when it listens beyond loopback, where its pages (which need no key) are on the network. */
   readonly warnings: readonly string[];
-  /** The first accepted API key (`SANDBOX_API_KEY` unless `apiKeys` was given). */
+  /** The first accepted API key. */
   readonly apiKey: string;
   /** Creates a session in-process, as `POST /sandbox/sessions` does; a bad spec throws `AitoearnInputError`. */
   createSession(spec: SandboxSessionSpec): CreatedSandboxSession;
@@ -82,7 +67,7 @@ export interface Sandbox {
   readonly requests: readonly SandboxRequest[];
   /** How many requests have been answered since the start. */
   readonly requestCount: number;
-  /** Stops listening, closes every connection and resolves when closed. Safe to call twice. */
+  /** Stops listening, closes every connection, resolves when closed. Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -95,7 +80,7 @@ export type SandboxOutcome =
   | { readonly type: 'complete'; readonly afterMs?: number; readonly accounts?: SandboxAccounts }
   /** Fails after `afterMs` (@default 0) with `errorCode`, e.g. 15045 (consent denied). */
   | { readonly type: 'fail'; readonly afterMs?: number; readonly errorCode: number }
-  /** Pending with `requiresSelection` among `accounts` (required) until a person picks; with `afterMs`, picks the first then. */
+  /** Pending with `requiresSelection` among `accounts` (required); with `afterMs`, picks the first then. */
   | { readonly type: 'select'; readonly accounts: SandboxAccounts; readonly afterMs?: number }
   /** Pending until the session expires (a user who walked away). */
   | { readonly type: 'never' }
