@@ -58,10 +58,9 @@ ${action('approve')}${button('approve', 'Approve', true)}</form>`;
 
 /** A page with a title and a sentence, and a link back to the consent page when it is worth another try. */
 export function resultPage(title: string, text: string, backTo?: string): string {
-  const back =
-    backTo === undefined
-      ? ''
-      : `\n<p><a href="${escapeHtml(`/sandbox/consent/${encodeURIComponent(backTo)}`)}">Back to the consent page</a></p>`;
+  const back = !backTo
+    ? ''
+    : `\n<p><a href="${escapeHtml(`/sandbox/consent/${encodeURIComponent(backTo)}`)}">Back to the consent page</a></p>`;
   return page(title, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(text)}</p>${back}`);
 }
 

@@ -337,33 +337,29 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     return run(x, params);
   }
 
-  /** A refusal: JSON whose `code` is the HTTP status, or a page for a browser's form. */
+  /** A refusal: JSON whose `code` is the HTTP status, or a page where a browser's form is answered. */
   function refusal(x: Exchange, error: unknown) {
-    const message = error instanceof Error ? error.message : String(error);
-    const full = error instanceof sessions.SandboxFullError;
-    const status =
-      error instanceof Refused
-        ? error.httpStatus
-        : error instanceof AitoearnInputError
-          ? 400
-          : full
-            ? 429
-            : 500;
+    const [full, input] = [error instanceof sessions.SandboxFullError, error instanceof AitoearnInputError];
+    const status = error instanceof Refused ? error.httpStatus : input ? 400 : full ? 429 : 500;
+    const message = status === 500 ? `Sandbox internal error: ${error}` : (error as Error).message;
     if (x.page !== undefined && status < 500) {
-      return send(
-        x,
-        status,
-        resultPage('Not possible', message, status === 404 || !x.page ? undefined : x.page),
-      );
+      return send(x, status, resultPage('Not possible', message, status === 404 ? '' : x.page));
     }
-    const field = error instanceof AitoearnInputError ? { field: error.field } : {};
-    const headers = full
-      ? { 'Retry-After': Math.ceil(error.retryAfterMs / 1000) }
-      : error instanceof Refused
-        ? error.headers
-        : {};
-    const text = status === 500 ? `Sandbox internal error: ${message}` : message;
-    send(x, status, { code: status, message: text, ...field, requestId: x.requestId }, headers);
+    const retry = error instanceof sessions.SandboxFullError && {
+      'Retry-After': Math.ceil(error.retryAfterMs / 1000),
+    };
+    const headers = retry || (error instanceof Refused ? error.headers : {});
+    send(
+      x,
+      status,
+      {
+        code: status,
+        message,
+        ...(error instanceof AitoearnInputError && { field: error.field }),
+        requestId: x.requestId,
+      },
+      headers,
+    );
   }
 
   const server = createServer((req, res) => {
