@@ -101,11 +101,8 @@ function startQuery(
     throw new RangeError(name);
   };
   try {
-    return {
-      callbackUrl: one('callbackUrl', CSP_SAFE_HOST),
-      redirectUri: one('redirectUri', DOMAIN_NAME),
-      groupId: one('groupId'),
-    };
+    const [callbackUrl, redirectUri] = [one('callbackUrl', CSP_SAFE_HOST), one('redirectUri', DOMAIN_NAME)];
+    return { callbackUrl, redirectUri, groupId: one('groupId') };
   } catch {
     return undefined;
   }
@@ -187,15 +184,8 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     requestCount += 1;
     const path = [...apiKeys].reduce((p, key) => p.split(key).join('[redacted]'), x.path);
     const durationMs = performance.now() - x.startedAt;
-    const [at, httpStatus] = [x.now, status];
-    const entry: T.SandboxRequest = {
-      method: x.method,
-      path,
-      at,
-      httpStatus,
-      ...(code >= 0 && { code }),
-      durationMs,
-    };
+    const [at, httpStatus, coded] = [x.now, status, code >= 0 && { code }];
+    const entry: T.SandboxRequest = { method: x.method, path, at, httpStatus, ...coded, durationMs };
     if (log.push(Object.freeze(entry)) > 1000) log.shift();
     try {
       config.onRequest?.(entry);
@@ -277,11 +267,8 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     if (!form) return send(x, 200, answered);
     // Denied: as on the real server, an error page, and no callback, no redirect.
     if (answered.status === 'failed') {
-      return send(
-        x,
-        200,
-        resultPage('Authorization denied', 'Nothing was connected. You can close this window.'),
-      );
+      const text = 'Nothing was connected. You can close this window.';
+      return send(x, 200, resultPage('Authorization denied', text));
     }
     const targets: BrowserTargets = store.get(id, x.now) ?? {};
     if (!targets.callbackUrl && !targets.redirectUri) return send(x, 200, endingPage(answered, {}, ''));
@@ -329,11 +316,8 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     if (x.method !== method)
       throw new Refused(405, `${x.path} answers ${method} only, not ${x.method}.`, { Allow: method });
     const crossSite = method === 'POST' ? crossSiteReason(x.req.headers) : undefined;
-    if (crossSite)
-      throw new Refused(
-        403,
-        `Cross-site request refused: ${crossSite}; only the sandbox's own pages may post.`,
-      );
+    const only = "only the sandbox's own pages may post";
+    if (crossSite) throw new Refused(403, `Cross-site request refused: ${crossSite}; ${only}.`);
     return run(x, params);
   }
 
@@ -345,21 +329,11 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     if (x.page !== undefined && status < 500) {
       return send(x, status, resultPage('Not possible', message, status === 404 ? '' : x.page));
     }
-    const retry = error instanceof sessions.SandboxFullError && {
-      'Retry-After': Math.ceil(error.retryAfterMs / 1000),
-    };
-    const headers = retry || (error instanceof Refused ? error.headers : {});
-    send(
-      x,
-      status,
-      {
-        code: status,
-        message,
-        ...(error instanceof AitoearnInputError && { field: error.field }),
-        requestId: x.requestId,
-      },
-      headers,
-    );
+    const retry = error instanceof sessions.SandboxFullError && Math.ceil(error.retryAfterMs / 1000);
+    const headers =
+      retry !== false ? { 'Retry-After': retry } : error instanceof Refused ? error.headers : {};
+    const field = error instanceof AitoearnInputError && { field: error.field };
+    send(x, status, { code: status, message, ...field, requestId: x.requestId }, headers);
   }
 
   const server = createServer((req, res) => {

@@ -103,17 +103,10 @@ export function parseSessionSpec(value: unknown) {
   // Undefined: never by itself (a person decides, or nobody does).
   const after = afterMs ?? (kind === 'complete' || kind === 'fail' ? 0 : undefined);
   const checked = after === undefined ? after : checkNumber('outcome.afterMs', after, 0, MAX_TIMER_MS);
-  const outcomeSpec = {
-    type: kind,
-    afterMs: checked,
-    accounts: accountNames(accounts),
-    errorCode: Number(errorCode),
-  };
-  return {
-    platform,
-    outcome: outcomeSpec,
-    lifetimeMs: lifetimeMs === undefined ? undefined : checkPositiveMs('lifetimeMs', lifetimeMs),
-  };
+  const [names, code] = [accountNames(accounts), Number(errorCode)];
+  const outcomeSpec = { type: kind, afterMs: checked, accounts: names, errorCode: code };
+  const lifetime = lifetimeMs === undefined ? undefined : checkPositiveMs('lifetimeMs', lifetimeMs);
+  return { platform, outcome: outcomeSpec, lifetimeMs: lifetime };
 }
 
 /** Where a session stands: `chosen` holds indexes into its accounts. */
@@ -122,7 +115,8 @@ type Phase =
   | { readonly status: 'completed'; readonly chosen: readonly number[] }
   | { readonly status: 'failed'; readonly errorCode: number };
 
-export interface StoredSession extends ReturnType<typeof parseSessionSpec>, BrowserTargets {
+type SessionSpec = ReturnType<typeof parseSessionSpec>;
+export interface StoredSession extends SessionSpec, BrowserTargets {
   readonly id: string;
   readonly createdAt: number;
   readonly expiresAt: number;
@@ -175,11 +169,7 @@ export class SessionStore {
     readonly lifetimeMs: number,
   ) {}
 
-  create(
-    spec: ReturnType<typeof parseSessionSpec>,
-    now: number,
-    targets: BrowserTargets = {},
-  ): StoredSession {
+  create(spec: SessionSpec, now: number, targets: BrowserTargets = {}): StoredSession {
     let earliest = Number.POSITIVE_INFINITY;
     for (const [id, s] of this.#sessions.size < this.max ? [] : this.#sessions) {
       if (now >= s.expiresAt) this.#sessions.delete(id);
@@ -206,15 +196,13 @@ export class SessionStore {
     const session = this.get(id, now);
     if (!session) throw new Refused(404, `No session ${show(id)}: it never existed or it expired.`);
     const phase = phaseAt(session, now);
-    if (phase.status !== 'pending')
-      throw new Refused(409, `Session ${id} is no longer pending: it is ${phase.status}.`);
+    const pending = phase.status === 'pending';
+    if (!pending) throw new Refused(409, `Session ${id} is no longer pending: it is ${phase.status}.`);
     if (action !== 'deny' && (action === 'select') !== phase.selecting) {
-      const how = phase.selecting
-        ? `POST /sandbox/sessions/${id}/select with {"platformUids": [...]}`
-        : 'approve or deny';
+      const select = `requires choosing accounts: POST /sandbox/sessions/${id}/select with {"platformUids": [...]}`;
       throw new Refused(
         409,
-        `Session ${id} ${phase.selecting ? 'requires' : 'does not ask for'} choosing accounts: ${how}.`,
+        `Session ${id} ${phase.selecting ? select : 'asks for no choice: approve or deny it'}.`,
       );
     }
     const all = session.outcome.accounts.map((_, i) => i);
