@@ -1,64 +1,48 @@
+/**
+ * What keeps a local development server safe from the web pages a person has open: the `Host` check (DNS
+ * rebinding, like Vite's `allowedHosts`), the cross-site check on POSTs, and what to say when it is bound
+ * beyond loopback.
+ */
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
+import { LOOPBACK_HOST } from '../local-server.js';
+import { isLoopbackHost } from '../validate.js';
 
-/**
- * Which `Host` headers a sandbox accepts: its own port, with a loopback name (`localhost`, `*.localhost`,
- * `127.x.x.x`, `[::1]`), the address it is bound to, a name from `allowedHosts`, or — when it is bound
- * beyond loopback — any IP address. A web page reaching the sandbox through DNS rebinding sends its own
- * domain name and is refused, like Vite's and webpack-dev-server's `allowedHosts` check.
- */
+/** The host part of a URL for an address or a name: IPv6 in brackets, lower case. */
+export const urlHost = (host: string) => (isIPv6(host) ? `[${host}]` : host).toLowerCase();
+const isWildcard = (host: string) =>
+  host === '0.0.0.0' || (isIPv6(host) && new URL(`http://[${host}]`).hostname === '[::]');
+
+/** Which `Host` headers name this sandbox. */
 export interface HostPolicy {
   readonly port: number;
+  /** The bound name and `allowedHosts`, lower case; loopback names are always accepted. */
   readonly names: ReadonlySet<string>;
+  /** Bound beyond loopback, any IP address is accepted (a browser on the network uses one). */
   readonly anyIp: boolean;
+}
+
+export function hostPolicy(bound: string, port: number, allowedHosts: ReadonlySet<string>): HostPolicy {
+  const names = new Set(allowedHosts);
+  if (!isWildcard(bound)) names.add(urlHost(bound));
+  return { port, names, anyIp: !isLoopbackHost(urlHost(bound)) };
 }
 
 const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/;
 
-function isIpLiteral(hostname: string): boolean {
-  return isIPv4(hostname) || (hostname.startsWith('[') && isIPv6(hostname.slice(1, -1)));
-}
-
-/** The host part of a URL for an address or name: IPv6 addresses in brackets, lower case. */
-export function urlHost(host: string): string {
-  return isIPv6(host) ? `[${host.toLowerCase()}]` : host.toLowerCase();
-}
-
-/** Whether binding `host` listens on every interface (`0.0.0.0`, `::`). */
-export function isWildcard(host: string): boolean {
-  if (host === '0.0.0.0') return true;
-  return isIPv6(host) && new URL(`http://[${host}]`).hostname === '[::]';
-}
-
-/** Whether binding `host` keeps the sandbox on this machine. */
-export function isLoopbackBind(host: string): boolean {
-  const name = urlHost(host);
-  return name === 'localhost' || name === '[::1]' || (isIPv4(name) && name.startsWith('127.'));
-}
-
-export function hostPolicy(boundHost: string, port: number, allowedHosts: ReadonlySet<string>): HostPolicy {
-  const names = new Set(['localhost', ...allowedHosts]);
-  if (!isWildcard(boundHost)) names.add(urlHost(boundHost));
-  return { port, names, anyIp: !isLoopbackBind(boundHost) };
-}
-
-/** Whether a request's `Host` header names this sandbox. */
+/** Whether a `Host` header names this sandbox: a page reached through a name of its own sends its own. */
 export function hostAllowed(header: string | undefined, policy: HostPolicy): boolean {
   const match = HOST_HEADER.exec((header ?? '').toLowerCase());
-  if (!match) return false;
-  const hostname = (match[1] ?? '').replace(/\.$/, '');
-  const port = match[2] === undefined ? 80 : Number(match[2]);
-  if (port !== policy.port) return false;
-  if (policy.names.has(hostname) || hostname.endsWith('.localhost')) return true;
-  if (hostname === '[::1]' || (isIPv4(hostname) && hostname.startsWith('127.'))) return true;
-  return policy.anyIp && isIpLiteral(hostname);
+  if (!match || Number(match[2] ?? 80) !== policy.port) return false;
+  const name = (match[1] ?? '').replace(/\.$/, '');
+  if (policy.names.has(name) || isLoopbackHost(name) || name.endsWith('.localhost')) return true;
+  return policy.anyIp && (isIPv4(name) || (name.startsWith('[') && isIPv6(name.slice(1, -1))));
 }
 
 /**
- * Why a state-changing request is refused as cross-site, or undefined when it may proceed. Browsers send
- * `Origin` with every cross-origin POST (and `Sec-Fetch-Site`), so a request without either comes from a
- * script or a tool such as curl, which could send anything anyway: it proceeds. A browser request must come
- * from the sandbox's own origin (`Origin: null`, from sandboxed frames and some redirects, is refused).
+ * Why a POST is refused as cross-site, or undefined. Browsers send `Origin` (and `Sec-Fetch-Site`) with
+ * every cross-origin POST; a request with neither comes from a tool such as curl, which could send anything
+ * anyway. `Origin: null` (sandboxed frames, some redirects) is refused.
  */
 export function crossSiteReason(headers: IncomingHttpHeaders): string | undefined {
   const site = headers['sec-fetch-site'];
@@ -67,15 +51,33 @@ export function crossSiteReason(headers: IncomingHttpHeaders): string | undefine
   }
   const origin = headers.origin;
   if (origin === undefined) return undefined;
-  let url: URL | undefined;
-  try {
-    url = new URL(origin);
-  } catch {
-    url = undefined;
-  }
-  const host = (headers.host ?? '').toLowerCase();
-  if (url?.protocol !== 'http:' || url.host !== host || url.origin !== origin.toLowerCase()) {
+  const url = URL.canParse(origin) ? new URL(origin) : undefined;
+  if (
+    url?.protocol !== 'http:' ||
+    url.host !== (headers.host ?? '').toLowerCase() ||
+    url.origin !== origin.toLowerCase()
+  ) {
     return `Origin ${JSON.stringify(origin.slice(0, 100))} is not this sandbox`;
   }
   return undefined;
+}
+
+/**
+ * The URL to reach a sandbox bound to `host`, and what to warn about. Bound to every interface, it is
+ * reached at loopback, which the client accepts over http; beyond loopback, its keyless pages are public.
+ */
+export function describeBinding(host: string, port: number): { url: string; warnings: readonly string[] } {
+  const wildcard = isWildcard(host);
+  const url = `http://${wildcard ? (host.includes(':') ? '[::1]' : LOOPBACK_HOST) : urlHost(host)}:${port}`;
+  if (isLoopbackHost(urlHost(host))) return { url, warnings: [] };
+  const where = wildcard ? `every interface (${urlHost(host)})` : urlHost(host);
+  const warnings = [
+    `The sandbox listens on ${where}, port ${port}: anyone on the network who can reach it can open its consent pages, which need no key, and approve or deny sessions. Bind 127.0.0.1 unless that is what you want.`,
+  ];
+  if (!wildcard) {
+    warnings.push(
+      `The client accepts plain http only to loopback addresses, so ${url} serves browsers but not aitoearn-auth; bind 0.0.0.0 to reach it at http://127.0.0.1:${port} as well.`,
+    );
+  }
+  return { url, warnings };
 }

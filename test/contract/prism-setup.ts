@@ -2,6 +2,7 @@
  * Vitest global setup: one Prism mock of the vendored spec for the whole run, shared by the contract
  * suites through `inject('prismMockUrl')`. Teardown fails the run if the process outlives `stop()`.
  */
+import { readFileSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { startPrism } from '../../scripts/prism.js';
 
@@ -13,19 +14,20 @@ declare module 'vitest' {
 }
 
 /**
- * Whether this run includes a contract suite. Prism costs seconds of CPU to start, so a run of other files
- * (`vitest run test/client.test.ts`) skips it. A global setup is not told the run's files; it reads the
- * command line's file filters (not public API: without them, Prism starts as for a full run).
+ * Whether this run includes a suite that injects the mock's URL. Prism costs seconds of CPU to start, so a
+ * run of other files (`vitest run test/client.test.ts test/contract/proxy.test.ts`) skips it. A global setup
+ * is not told the run's files; it reads the command line's file filters (not public API: without them, Prism
+ * starts as for a full run).
  */
-async function runsContractSuites(project: TestProject): Promise<boolean> {
+async function runsMockSuites(project: TestProject): Promise<boolean> {
   const filters = (project.vitest as { filenamePattern?: unknown }).filenamePattern;
   if (!Array.isArray(filters) || filters.length === 0) return true;
   const { testFiles } = await project.globTestFiles(filters.map(String));
-  return testFiles.some((file) => file.replaceAll('\\', '/').includes('/test/contract/'));
+  return testFiles.some((file) => readFileSync(file, 'utf8').includes("inject('prismMockUrl')"));
 }
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  if (!(await runsContractSuites(project))) {
+  if (!(await runsMockSuites(project))) {
     project.provide('prismMockUrl', '');
     return undefined;
   }

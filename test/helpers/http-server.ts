@@ -15,7 +15,13 @@
  *   await server.close();
  * }
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  request,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** What the server saw of one request (the body is not recorded: the status call is a GET). */
@@ -106,4 +112,30 @@ export function statusBody(session: unknown, extra: Readonly<Record<string, unkn
  */
 export function errorBody(code: number, message = `error ${code}`, requestId = `req-${code}`) {
   return { code, message, data: {}, timestamp: Date.now(), requestId };
+}
+
+/**
+ * A request over `node:http` on a fresh socket, with headers that `fetch` would not send as given (`Host`);
+ * the answer's status and text.
+ */
+export function rawRequest(
+  url: string,
+  method: string,
+  path: string,
+  headers: Readonly<Record<string, string>>,
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, method, path, headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -17,3 +17,9 @@ export function liveServerAt(url: string): NetServer {
 /** An `'error'` as a listening server emits it when the process runs out of file descriptors. */
 export const emfile = () =>
   Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', errno: -24, syscall: 'accept' });
+
+/** How many `net.Server`s of this process are listening (a closed one stops counting at once). */
+export const listeningServers = () =>
+  (process as unknown as { _getActiveHandles(): unknown[] })
+    ._getActiveHandles()
+    .filter((h) => h instanceof NetServer && h.listening).length;

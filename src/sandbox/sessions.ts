@@ -1,0 +1,227 @@
+/**
+ * The sandbox's sessions: a scripted spec checked, sessions stored up to a limit, and what each says at an
+ * instant. A session's state is computed from timestamps when asked, so no timer exists.
+ */
+import { randomInt } from 'node:crypto';
+import { CONSENT_DENIED } from '../codes.js';
+import { AitoearnError, AitoearnInputError, named } from '../errors.js';
+import { isPlatform, PLATFORMS } from '../platforms.js';
+import type { AuthSession } from '../types.js';
+import { checkInteger, checkNumber, checkPositiveMs, MAX_TIMER_MS, refuse, show } from '../validate.js';
+import type { BrowserTargets } from './pages.js';
+import type { SandboxOutcome } from './types.js';
+
+const NANOID = 'useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict';
+const random = (length: number, alphabet: string) =>
+  Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
+
+/** `nanoid(16)` as the real server's ids, but never starting with `-` (a command line reads that as an option). */
+export const newSessionId = () => random(1, NANOID.replace('-', '')) + random(15, NANOID);
+/** 21 characters of `[0-9a-z]`, as the real server's request ids. */
+export const newRequestId = () => random(21, '0123456789abcdefghijklmnopqrstuvwxyz');
+
+/** Thrown by `createSession()` when the sandbox holds `maxSessions` unexpired sessions (HTTP: 429). */
+export class SandboxFullError extends AitoearnError {
+  static {
+    named(SandboxFullError, 'SandboxFullError');
+  }
+
+  constructor(
+    maxSessions: number,
+    /** How long until the earliest session expires and frees a place, in milliseconds. */
+    readonly retryAfterMs: number,
+  ) {
+    super(
+      `The sandbox already holds "maxSessions" = ${maxSessions} unexpired sessions; the next one expires in ${retryAfterMs} ms.`,
+    );
+  }
+}
+
+/** A request the sandbox refuses, with the HTTP status (and any headers) to answer. */
+export class Refused extends Error {
+  constructor(
+    readonly httpStatus: number,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+}
+
+const OUTCOME_FIELDS = {
+  complete: ['afterMs', 'accounts'],
+  fail: ['afterMs', 'errorCode'],
+  select: ['accounts', 'afterMs'],
+  never: [],
+  manual: ['accounts'],
+} as const;
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+// A typo such as "afterMS" would otherwise be ignored, and the session would silently do something else.
+function onlyFields(prefix: string, value: Record<string, unknown>, known: readonly string[]): void {
+  const extra = Object.keys(value).find((key) => !known.includes(key));
+  const expected = known.map((key) => `"${prefix}${key}"`).join(', ');
+  const message = `Unexpected field "${prefix}${extra}"; expected only ${expected}.`;
+  if (extra !== undefined) throw new AitoearnInputError(prefix + extra, message);
+}
+
+function accountNames(value: unknown = 1): string[] {
+  const [field, max] = ['outcome.accounts', 50];
+  if (typeof value === 'number') {
+    return Array.from({ length: checkInteger(field, value, 1, max) }, (_, i) => `Sandbox account ${i + 1}`);
+  }
+  if (!Array.isArray(value) || value.length === 0 || value.length > max) {
+    refuse(field, `a count from 1 to ${max} or an array of 1 to ${max} display names`, value);
+  }
+  return value.map((name: unknown, i) => {
+    if (typeof name === 'string' && name.trim() && name.length <= 100 && !/\p{Cc}/u.test(name)) return name;
+    return refuse(`${field}[${i}]`, 'a display name of 1 to 100 characters without control characters', name);
+  });
+}
+
+/** Checks a spec from JSON or a caller; a bad one throws `AitoearnInputError` naming the field and value. */
+export function parseSessionSpec(value: unknown) {
+  if (!isRecord(value)) refuse('body', 'an object such as {"platform":"douyin"}', value);
+  onlyFields('', value, ['platform', 'outcome', 'lifetimeMs']);
+  const { platform, outcome = { type: 'manual' }, lifetimeMs } = value;
+  if (!isPlatform(platform)) refuse('platform', `one of ${PLATFORMS.join(', ')}`, platform);
+  if (!isRecord(outcome)) refuse('outcome', 'an object such as {"type":"complete","afterMs":3000}', outcome);
+  const { type, afterMs, errorCode, accounts } = outcome;
+  if (typeof type !== 'string' || !Object.hasOwn(OUTCOME_FIELDS, type)) {
+    refuse('outcome.type', `one of "${Object.keys(OUTCOME_FIELDS).join('", "')}"`, type);
+  }
+  const kind = type as SandboxOutcome['type'];
+  onlyFields('outcome.', outcome, ['type', ...OUTCOME_FIELDS[kind]]);
+  if (kind === 'select' && accounts === undefined) {
+    const expected = 'the accounts to choose among, a count such as 2 or display names ("select" needs them)';
+    refuse('outcome.accounts', expected, accounts);
+  }
+  if (kind === 'fail' && !(Number.isSafeInteger(errorCode) && (errorCode as number) > 0)) {
+    refuse('outcome.errorCode', 'a positive integer such as 15045', errorCode);
+  }
+  // Undefined: never by itself (a person decides, or nobody does).
+  const after = afterMs ?? (kind === 'complete' || kind === 'fail' ? 0 : undefined);
+  const checked = after === undefined ? after : checkNumber('outcome.afterMs', after, 0, MAX_TIMER_MS);
+  const [names, code] = [accountNames(accounts), Number(errorCode)];
+  const outcomeSpec = { type: kind, afterMs: checked, accounts: names, errorCode: code };
+  const lifetime = lifetimeMs === undefined ? undefined : checkPositiveMs('lifetimeMs', lifetimeMs);
+  return { platform, outcome: outcomeSpec, lifetimeMs: lifetime };
+}
+
+/** Where a session stands: `chosen` holds indexes into its accounts. */
+type Phase =
+  | { readonly status: 'pending'; readonly selecting: boolean }
+  | { readonly status: 'completed'; readonly chosen: readonly number[] }
+  | { readonly status: 'failed'; readonly errorCode: number };
+
+type SessionSpec = ReturnType<typeof parseSessionSpec>;
+export interface StoredSession extends SessionSpec, BrowserTargets {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  /** A person's answer on the consent page; it overrides the scripted outcome. */
+  decision?: Phase;
+}
+
+function phaseAt({ decision, outcome, createdAt }: StoredSession, now: number): Phase {
+  if (decision) return decision;
+  const { type, afterMs = Number.POSITIVE_INFINITY, accounts, errorCode } = outcome;
+  if (now < createdAt + afterMs) return { status: 'pending', selecting: type === 'select' };
+  if (type === 'fail') return { status: 'failed', errorCode };
+  return { status: 'completed', chosen: type === 'select' ? [0] : accounts.map((_, i) => i) };
+}
+
+/** The accounts a person may connect, as the consent page and `selectableAccounts` show them. */
+export const candidates = ({ platform, outcome }: StoredSession) =>
+  outcome.accounts.map((displayName, i) => ({ platform, platformUid: `sandbox-uid-${i + 1}`, displayName }));
+
+/** The session as the status operation reports it at `now`. */
+export function view(session: StoredSession, now: number): AuthSession {
+  const base = { sessionId: session.id, expiresAt: new Date(session.expiresAt).toISOString() };
+  const phase = phaseAt(session, now);
+  if (phase.status === 'failed') return { ...base, ...phase, requiresSelection: false };
+  const offered = candidates(session);
+  if (phase.status === 'pending') {
+    const { selecting } = phase;
+    return {
+      ...base,
+      status: 'pending',
+      requiresSelection: selecting,
+      ...(selecting ? { selectableAccounts: offered } : {}),
+    };
+  }
+  // Stable ids: connecting the same platform account again yields the same ids, as on the real service.
+  const accounts = phase.chosen.flatMap((i) =>
+    offered.slice(i, i + 1).map((a) => ({ accountId: `sandbox-${session.platform}-${i + 1}`, ...a })),
+  );
+  const accountIds = accounts.map((a) => a.accountId);
+  const [accountId = ''] = accountIds;
+  return { ...base, status: 'completed', requiresSelection: false, accountId, accountIds, accounts };
+}
+
+/** The sessions of one sandbox; expired ones are dropped when met. */
+export class SessionStore {
+  readonly #sessions = new Map<string, StoredSession>();
+
+  constructor(
+    readonly max: number,
+    readonly lifetimeMs: number,
+  ) {}
+
+  create(spec: SessionSpec, now: number, targets: BrowserTargets = {}): StoredSession {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const [id, s] of this.#sessions.size < this.max ? [] : this.#sessions) {
+      if (now >= s.expiresAt) this.#sessions.delete(id);
+      else earliest = Math.min(earliest, s.expiresAt);
+    }
+    if (this.#sessions.size >= this.max) throw new SandboxFullError(this.max, earliest - now);
+    let id = newSessionId();
+    while (this.#sessions.has(id)) id = newSessionId();
+    const expiresAt = now + (spec.lifetimeMs ?? this.lifetimeMs);
+    const session = { ...spec, ...targets, id, createdAt: now, expiresAt };
+    this.#sessions.set(id, session);
+    return session;
+  }
+
+  /** The session unless it never existed or has expired (the real API forgets it at `expiresAt`). */
+  get(id: string, now: number): StoredSession | undefined {
+    const session = this.#sessions.get(id);
+    if (session && now >= session.expiresAt) this.#sessions.delete(id);
+    return session && now < session.expiresAt ? session : undefined;
+  }
+
+  /** A person's answer; a bad `platformUids` throws `AitoearnInputError`, an impossible action {@link Refused}. */
+  act(id: string, action: 'approve' | 'deny' | 'select', now: number, platformUids?: unknown): AuthSession {
+    const session = this.get(id, now);
+    if (!session) throw new Refused(404, `No session ${show(id)}: it never existed or it expired.`);
+    const phase = phaseAt(session, now);
+    const pending = phase.status === 'pending';
+    if (!pending) throw new Refused(409, `Session ${id} is no longer pending: it is ${phase.status}.`);
+    if (action !== 'deny' && (action === 'select') !== phase.selecting) {
+      const select = `requires choosing accounts: POST /sandbox/sessions/${id}/select with {"platformUids": [...]}`;
+      throw new Refused(
+        409,
+        `Session ${id} ${phase.selecting ? select : 'asks for no choice: approve or deny it'}.`,
+      );
+    }
+    const all = session.outcome.accounts.map((_, i) => i);
+    const chosen = action === 'select' ? choose(session, platformUids) : all;
+    session.decision =
+      action === 'deny' ? { status: 'failed', errorCode: CONSENT_DENIED } : { status: 'completed', chosen };
+    return view(session, now);
+  }
+}
+
+function choose(session: StoredSession, platformUids: unknown): number[] {
+  const offered = candidates(session).map((c) => c.platformUid);
+  const expected = `offered account uids (${offered.map((u) => JSON.stringify(u)).join(', ')})`;
+  const list = typeof platformUids === 'string' ? [platformUids] : platformUids;
+  if (!Array.isArray(list) || list.length === 0)
+    refuse('platformUids', `a non-empty array of ${expected}`, list);
+  const chosen = list.map((uid, i) => {
+    const index = offered.indexOf(uid as string);
+    return index === -1 ? refuse(`platformUids[${i}]`, `one of the ${expected}`, uid) : index;
+  });
+  return [...new Set(chosen)];
+}
