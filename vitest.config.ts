@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'mcp/test/**/*.test.ts'],
     // One Prism mock of the vendored spec for the whole run (the contract suites inject its URL).
     globalSetup: ['test/contract/prism-setup.ts'],
     testTimeout: 60_000,

@@ -36,6 +36,7 @@ export {
   describeAuthErrorCode,
   isTransient,
 } from './errors.js';
+export { isPlatform, PLATFORMS } from './platforms.js';
 export type { AuthProgress, WaitClock, WaitForAuthOptions } from './poll/options.js';
 export { waitForAuth } from './poll/wait-for-auth.js';
 export type { AuthWatch } from './poll/watch-auth.js';
