@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { isatty, ReadStream as TtyReadStream } from 'node:tty';
 import { promisify } from 'node:util';
 import type { KeySource } from './args.js';
-import { UsageError } from './args.js';
+import { UsageError } from './exit-codes.js';
 
 /** A key file larger than this is not a key file (the API's keys are far shorter). */
 export const MAX_KEY_FILE_BYTES = 16 * 1024;
