@@ -167,27 +167,17 @@ describe('exit codes', () => {
   });
 });
 
-test.each([
-  [0, '0s'],
-  [-500, '0s'],
-  [1499, '1s'],
-  [60_000, '1m 00s'],
-  [3_720_000, '1h 02m'],
-])('formatDuration(%i) is %s', (ms, text) => {
-  expect(render.formatDuration(ms)).toBe(text);
-});
-
-test.each([
-  ['DouYin', PLATFORMS, 'douyin'],
-  ['kwai', PLATFORMS, 'KWAI'],
-  ['google-business', PLATFORMS, 'google_business'],
-  ['linkdin', PLATFORMS, 'linkedin'],
-  ['wiat', ['wait', 'status'], 'wait'],
-  ['--base_url', ['--base-url', '--site'], '--base-url'],
-  ['mastodon', PLATFORMS, undefined],
-  ['x', ['xhs'], undefined],
-])('didYouMean(%s) is %s', (word, candidates, expected) => {
-  expect(didYouMean(word, candidates)).toBe(expected);
+it('formats durations for the live line, and suggests what a word was meant to be', () => {
+  const durations = [0, -500, 1499, 60_000, 3_720_000].map(render.formatDuration);
+  expect(durations).toEqual(['0s', '0s', '1s', '1m 00s', '1h 02m']);
+  expect(['kwai', 'google-business', 'linkdin', 'mastodon'].map((w) => didYouMean(w, PLATFORMS))).toEqual([
+    'KWAI',
+    'google_business',
+    'linkedin',
+    undefined,
+  ]);
+  expect(didYouMean('--base_url', ['--base-url', '--site'])).toBe('--base-url');
+  expect(didYouMean('x', ['xhs'])).toBeUndefined();
 });
 
 const progress = (o: Partial<AuthProgress> = {}): AuthProgress => ({

@@ -110,40 +110,9 @@ export const optionsOf = (command: CommandName): readonly OptionName[] => [
 ];
 
 export type KeySource = { readonly from: 'env' } | { readonly from: 'file'; readonly path: string };
-
-interface Common {
-  readonly json: boolean;
-  readonly quiet: boolean;
-}
-export interface SessionCommand extends Common {
-  readonly kind: 'wait' | 'status' | 'connect';
-  readonly platform: Platform;
-  /** Empty for connect: the start makes one. */
-  readonly sessionId: string;
-  readonly site: Site | undefined;
-  readonly baseUrl: string | undefined;
-  /** Which word set the base URL, so that a library error can name it. */
-  readonly baseUrlFrom: '--base-url' | 'AITOEARN_BASE_URL' | undefined;
-  readonly key: KeySource;
-  readonly timeoutMs: number | undefined;
-  /** `--timeout` as typed, for messages. */
-  readonly timeoutText: string | undefined;
-  readonly groupId: string | undefined;
-  readonly open: boolean;
-  readonly callback: boolean;
-}
-export interface SandboxCommand extends Common {
-  readonly kind: 'sandbox';
-  readonly port: number;
-  readonly host: string | undefined;
-  readonly lifetimeMs: number | undefined;
-  readonly verbose: boolean;
-}
-export type Command =
-  | { readonly kind: 'help'; readonly topic: CommandName | undefined }
-  | { readonly kind: 'version' }
-  | SessionCommand
-  | SandboxCommand;
+export type Command = ReturnType<typeof parseCommandLine>;
+export type SessionCommand = Extract<Command, { kind: 'wait' | 'status' | 'connect' }>;
+export type SandboxCommand = Extract<Command, { kind: 'sandbox' }>;
 
 const PARSE_OPTIONS = {
   ...Object.fromEntries(
@@ -177,7 +146,7 @@ export const commandIn = (argv: readonly string[]) =>
 export const wantsJson = (argv: readonly string[]) => flagsOf(argv).includes('--json');
 
 /** Parses `argv` (without `node` and the script). Throws {@link UsageError}; reads nothing, sends nothing. */
-export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): Command {
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv) {
   // A key given as an argument is refused first, and never echoed.
   for (const arg of flagsOf(argv)) {
     const flag = arg.split('=', 1)[0] ?? '';
@@ -197,14 +166,14 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const [name, ...rest] = positionals;
   if (name === 'help' || (values.help && name === undefined)) {
     return {
-      kind: 'help',
+      kind: 'help' as const,
       topic: name === 'help' && rest[0] !== undefined ? commandName(rest[0]) : undefined,
     };
   }
-  if (name === 'version' || values.version || values.v) return { kind: 'version' };
+  if (name === 'version' || values.version || values.v) return { kind: 'version' as const };
   if (name === undefined) throw new UsageError(`missing a command: ${COMMAND_NAMES.join(', ')}`);
   const command = commandName(name);
-  if (values.help) return { kind: 'help', topic: command };
+  if (values.help) return { kind: 'help' as const, topic: command };
   const stray = (Object.keys(values) as (OptionName | 'v')[]).find(
     (n) => values[n] !== undefined && !optionsOf(command).includes(n as OptionName),
   );
@@ -215,7 +184,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (command === 'sandbox') {
     if (rest.length > 0) throw new UsageError(`sandbox takes no arguments, got ${rest.length}`);
     return {
-      kind: 'sandbox',
+      kind: command,
       port: parsePort(values.port),
       host: values.host,
       lifetimeMs: values.lifetime === undefined ? undefined : seconds('--lifetime', values.lifetime),
@@ -241,7 +210,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     sessionId,
     ...connection(values.site, values['base-url'], env),
     key:
-      values['api-key-file'] === undefined ? { from: 'env' } : { from: 'file', path: values['api-key-file'] },
+      values['api-key-file'] === undefined
+        ? { from: 'env' as const }
+        : { from: 'file' as const, path: values['api-key-file'] },
     timeoutMs: values.timeout === undefined ? undefined : seconds('--timeout', values.timeout),
     timeoutText: values.timeout,
     groupId: values['group-id'],

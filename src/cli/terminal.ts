@@ -18,9 +18,12 @@ export class Interrupts {
     return this;
   }
 
-  /** Runs each cleanup once. */
+  #cleaning: Promise<unknown> = Promise.resolve();
+
+  /** Runs each cleanup once; settles when those already started have settled too. */
   cleanUp(): Promise<unknown> {
-    return Promise.allSettled(this.cleanups.splice(0).map((c) => c()));
+    this.#cleaning = Promise.allSettled([this.#cleaning, ...this.cleanups.splice(0).map((c) => c())]);
+    return this.#cleaning;
   }
 
   #receive(signal: InterruptSignal): void {
