@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import jsqr from 'jsqr';
 import stringWidth from 'string-width';
-import { describe, expect, it, test } from 'vitest';
+import { beforeAll, describe, expect, it, test } from 'vitest';
 import { parseCommandLine, type SessionCommand } from '../src/cli/args.js';
 import {
   classifyConsentLink,
@@ -29,6 +29,8 @@ import type { AuthProgress, AuthSession } from '../src/index.js';
 import { PLATFORMS } from '../src/platforms.js';
 import { waitDefaults } from '../src/poll/options.js';
 import { fakeBrowser, ROOT, until } from './helpers/run-cli.js';
+
+beforeAll(render.loadWidths);
 
 const op = 'GET /api/v2/channels/accounts/auth/douyin/status/s1';
 const parse = (args: string[], env: NodeJS.ProcessEnv = {}) => parseCommandLine(args, env);

@@ -28,6 +28,7 @@ import {
   errorRecord,
   formatDuration,
   jsonLine,
+  loadWidths,
   messageOf,
   painter,
   pollRecord,
@@ -104,6 +105,7 @@ async function follow(
 ): Promise<AuthSession | undefined> {
   const view =
     command.json || command.quiet ? undefined : new ProgressView(stderr, paint, stdin.isTTY === true);
+  if (view && stderr.isTTY) await loadWidths();
   const stopKeys = listenForEnter(stdin, () => {
     view?.checking();
     watch.poke();

@@ -1,4 +1,3 @@
-import stringWidth from 'string-width';
 import { AitoearnApiError, AitoearnInputError, AitoearnTransportError, AuthTimeoutError } from '../errors.js';
 import type { AuthProgress, AuthSession } from '../index.js';
 import { printable } from '../text.js';
@@ -31,12 +30,18 @@ export const painter = (stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): Pa
     ? (text, color) => `\x1b[${COLORS[color]}m${text}\x1b[0m`
     : (text) => text;
 
+/** Terminal columns of a text: string-width once loaded; only a live line needs it, and it takes ~40 ms to load. */
+let columnsOf = (text: string) => text.length;
+export async function loadWidths(): Promise<void> {
+  columnsOf = (await import('string-width')).default;
+}
+
 /** `text` cut to `width` columns, never inside a wide character, marked with `…` when cut. */
 export function cutToWidth(text: string, width: number): string {
-  if (stringWidth(text) <= width) return text;
+  if (columnsOf(text) <= width) return text;
   let out = '';
   for (const { segment } of new Intl.Segmenter().segment(text)) {
-    if (stringWidth(`${out}${segment}…`) > width) break;
+    if (columnsOf(`${out}${segment}…`) > width) break;
     out += segment;
   }
   return width > 0 ? `${out}…` : '';
@@ -150,7 +155,7 @@ export function fitLine(segments: readonly Segment[], paint: Paint, width = ALWA
     parts()
       .map((p) => p.text)
       .join(' · ');
-  while (stringWidth(plainLine()) > width) {
+  while (columnsOf(plainLine()) > width) {
     const keeps = segments.map((s, i) => s.forms[level[i] ?? 0]?.[1] ?? ALWAYS);
     const pick = keeps.indexOf(Math.min(...keeps));
     if (keeps[pick] === ALWAYS) return cutToWidth(plainLine(), width);
