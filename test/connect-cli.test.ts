@@ -56,7 +56,9 @@ describe.concurrent('aitoearn-auth connect', { timeout: 60_000 }, () => {
   });
 
   it('prints the URL and the session id for the person, then the account on stdout', async () => {
-    const run = connectTo(sandbox.url);
+    // Polling alone: a scheduled check that sees the approval first closes the listener before the form's
+    // POST arrives (issue 16, item 9, the waiter's part), and the stand-in person would see a refusal.
+    const run = connectTo(sandbox.url, ['--no-callback']);
     const url = await run.line('stderr', /^\s+http:\/\/127\.0\.0\.1:\d+\/\S+$/);
     await run.line('stderr', /^aitoearn-auth: pending/);
     await visitConsentPage(url.trim(), 'approve');
