@@ -1,3 +1,4 @@
+import { API_CODES } from '../codes.js';
 import {
   AitoearnApiError,
   AitoearnInputError,
@@ -7,91 +8,87 @@ import {
   AuthFailedError,
   AuthTimeoutError,
   isTransient,
-  named,
 } from '../errors.js';
 
-/** The exit codes of `aitoearn-auth`; scripts branch on these, so they never change meaning. */
-export const EXIT = Object.freeze({
-  ok: 0,
-  failed: 1,
-  usage: 2,
-  expired: 3,
-  timeout: 4,
-  apiError: 5,
-  unavailable: 6,
-  bug: 70,
-  sigint: 130,
-  sigterm: 143,
-});
+/** The business codes of a kind, from the one table: `400, 10002`. */
+const codes = (...kinds: string[]) =>
+  Object.entries(API_CODES)
+    .filter(([, facts]) => kinds.includes(facts.kind))
+    .map(([code]) => code)
+    .join(', ');
 
-export type ExitName = keyof typeof EXIT;
+/**
+ * The exit codes of `aitoearn-auth`, each with its `--json` outcome and meaning (for `--help` and the
+ * README). Scripts branch on these, so they never change meaning.
+ */
+export const EXITS = {
+  ok: { code: 0, outcome: 'completed', meaning: 'completed (status: the request succeeded)' },
+  failed: { code: 1, outcome: 'failed', meaning: 'authorization failed (the session ended "failed")' },
+  usage: { code: 2, outcome: 'usage', meaning: 'usage or bad input; nothing was sent' },
+  expired: {
+    code: 3,
+    outcome: 'expired',
+    meaning: `session expired or invalid (code ${codes('session-invalid')}, or expiresAt passed)`,
+  },
+  timeout: { code: 4, outcome: 'timeout', meaning: 'local timeout (--timeout ran out)' },
+  apiError: {
+    code: 5,
+    outcome: 'api-error',
+    meaning: `terminal API error: codes ${codes('unauthorized', 'validation', 'group-not-found', 'platform-unsupported', 'platform-mismatch')}, unknown codes,\nHTTP 401/403/404, a redirect, an answer that cannot be used`,
+  },
+  unavailable: {
+    code: 6,
+    outcome: 'unavailable',
+    meaning: 'API unreachable until the deadline (worth retrying later)',
+  },
+  bug: {
+    code: 70,
+    outcome: 'bug',
+    meaning: 'a bug in aitoearn-auth (EX_SOFTWARE): please report it; retrying will not help',
+  },
+  sighup: { code: 129, outcome: 'aborted', meaning: 'the terminal was closed (SIGHUP)' },
+  sigint: { code: 130, outcome: 'aborted', meaning: 'interrupted (Ctrl-C, SIGINT)' },
+  sigterm: { code: 143, outcome: 'aborted', meaning: 'terminated (SIGTERM)' },
+} as const;
 
-/** What each exit code means, for `--help` and the README; in the order they are listed. */
-export const EXIT_MEANINGS: Readonly<Record<ExitName, string>> = {
-  ok: 'completed (status: the request succeeded)',
-  failed: 'authorization failed (the session ended with status "failed")',
-  usage: 'usage or bad input; nothing was sent',
-  expired: 'session expired or invalid (code 15039, or expiresAt passed)',
-  timeout: 'local timeout (--timeout ran out)',
-  apiError: 'terminal API error (bad key, platform mismatch, validation, other codes)',
-  unavailable: 'API unreachable until the deadline (worth retrying later)',
-  bug: 'a bug in aitoearn-auth (EX_SOFTWARE): please report it; retrying will not help',
-  sigint: 'interrupted (Ctrl-C, SIGINT)',
-  sigterm: 'terminated (SIGTERM)',
+export type ExitName = keyof typeof EXITS;
+export const EXIT = Object.fromEntries(Object.entries(EXITS).map(([n, e]) => [n, e.code])) as {
+  readonly [N in ExitName]: (typeof EXITS)[N]['code'];
 };
 
-/** The `outcome` of the `--json` result line. `ok` is a `status` request that succeeded. */
-export type Outcome =
-  | 'completed'
-  | 'ok'
-  | 'failed'
-  | 'expired'
-  | 'timeout'
-  | 'aborted'
-  | 'api-error'
-  | 'unavailable'
-  | 'bug';
+export type InterruptSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
-export type InterruptSignal = 'SIGINT' | 'SIGTERM';
-
-/** The abort reason the command uses for Ctrl-C and SIGTERM, so it is told apart from library errors. */
+/** The abort reason for a signal, told apart from the library's errors. */
 export class Interrupted extends Error {
-  static {
-    named(Interrupted, 'Interrupted');
-  }
-  readonly signal: InterruptSignal;
-  constructor(signal: InterruptSignal) {
+  override readonly name = 'Interrupted';
+  constructor(readonly signal: InterruptSignal) {
     super(`interrupted by ${signal}`);
-    this.signal = signal;
   }
 }
 
-/** How an error ends the command. `usage` means nothing was sent and no result line is printed. */
-export type Classified =
-  | { readonly usage: true; readonly exitCode: 2 }
-  | { readonly usage: false; readonly outcome: Outcome; readonly exitCode: number };
+/** A command line that cannot run: exit 2, nothing sent. The message never holds an argument's secret. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
 
 /**
- * Maps what `waitForAuth`/`getAuthStatus` threw to an outcome and exit code. A transport error that is
- * terminal (a redirect, HTTP 401/403/404 from a gateway) is a configuration problem, not an outage: 5.
+ * How an error ends the command. A transport error that will not change (a redirect, HTTP 401/403/404 from a
+ * gateway, an answer the client refused) is a configuration problem, not an outage: 5.
  */
-export function classify(error: unknown): Classified {
-  const end = (outcome: Outcome, exitCode: number): Classified => ({ usage: false, outcome, exitCode });
-  if (error instanceof Interrupted) {
-    return end('aborted', error.signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
+export function classify(error: unknown): ExitName {
+  if (error instanceof Interrupted)
+    return error.signal === 'SIGINT' ? 'sigint' : error.signal === 'SIGTERM' ? 'sigterm' : 'sighup';
+  if (error instanceof UsageError || error instanceof AitoearnInputError) return 'usage';
+  // A busy port is the machine's state, not a usage error or a bug (by name: the sandbox loads on demand).
+  if (error instanceof Error && error.name === 'SandboxListenError') return 'unavailable';
+  if (error instanceof AuthFailedError) return 'failed';
+  if (error instanceof AuthExpiredError) return 'expired';
+  if (error instanceof AuthTimeoutError) return 'timeout';
+  if (error instanceof AitoearnUnavailableError) return 'unavailable';
+  if (error instanceof AitoearnApiError && error.kind === 'session-invalid') return 'expired';
+  if (error instanceof AitoearnApiError || error instanceof AitoearnTransportError) {
+    return isTransient(error) ? 'unavailable' : 'apiError';
   }
-  if (error instanceof AitoearnInputError) return { usage: true, exitCode: EXIT.usage };
-  if (error instanceof AuthFailedError) return end('failed', EXIT.failed);
-  if (error instanceof AuthExpiredError) return end('expired', EXIT.expired);
-  if (error instanceof AuthTimeoutError) return end('timeout', EXIT.timeout);
-  if (error instanceof AitoearnUnavailableError) return end('unavailable', EXIT.unavailable);
-  if (error instanceof AitoearnApiError) {
-    if (error.kind === 'session-invalid') return end('expired', EXIT.expired);
-    return isTransient(error) ? end('unavailable', EXIT.unavailable) : end('api-error', EXIT.apiError);
-  }
-  if (error instanceof AitoearnTransportError) {
-    return isTransient(error) ? end('unavailable', EXIT.unavailable) : end('api-error', EXIT.apiError);
-  }
-  // Not one of ours: a bug (ours, or the runtime's). Not "unavailable": a script must not retry it forever.
-  return end('bug', EXIT.bug);
+  // Not one of ours: a bug. Not "unavailable": a script must not retry it forever.
+  return 'bug';
 }

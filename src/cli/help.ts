@@ -1,80 +1,54 @@
 import { PLATFORMS } from '../platforms.js';
-import { COMMANDS, type CommandName, OPTIONS, type OptionName, optionsOf } from './args.js';
-import { EXIT, EXIT_MEANINGS, type ExitName } from './exit-codes.js';
+import { COMMAND_NAMES, COMMANDS, type CommandName, OPTIONS, type OptionName, optionsOf } from './args.js';
+import { EXITS, type ExitName } from './exit-codes.js';
 
 const NAME = 'aitoearn-auth';
-const COLUMN = 24;
-
-function usageLine(command: CommandName): string {
-  const { args } = COMMANDS[command];
-  return [NAME, command, ...args, '[options]'].join(' ');
-}
 
 /** `  --timeout SECONDS     give up …`, continuation lines indented under the text. */
 function optionLines(names: readonly OptionName[]): string[] {
   return names.flatMap((name) => {
-    const option: { value?: string; short?: string; help: string } = OPTIONS[name];
-    const flag = `${option.short ? `-${option.short}, ` : ''}--${name}${option.value ? ` ${option.value}` : ''}`;
-    const [first = '', ...more] = option.help.split('\n');
-    return [`  ${flag.padEnd(COLUMN - 3)} ${first}`, ...more.map((line) => `${' '.repeat(COLUMN)}${line}`)];
+    const o: { value?: string; short?: string; help: string } = OPTIONS[name];
+    const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.value ? ` ${o.value}` : ''}`;
+    const [first, ...more] = o.help.split('\n');
+    return [`  ${flag.padEnd(21)} ${first}`, ...more.map((line) => `${' '.repeat(24)}${line}`)];
   });
 }
 
-function exitLines(names: readonly ExitName[]): string[] {
-  return names.map((name) => `  ${String(EXIT[name]).padEnd(5)}${EXIT_MEANINGS[name]}`);
-}
+const exitLines = (names: readonly ExitName[]) =>
+  names.map(
+    (name) => `  ${String(EXITS[name].code).padEnd(5)}${EXITS[name].meaning.replaceAll('\n', '\n       ')}`,
+  );
 
-/** Wraps a comma-separated list to the help's width. */
-function wrapList(items: readonly string[], indent: string, width = 100): string[] {
-  const lines: string[] = [];
-  let line = indent;
-  for (const item of items) {
-    const next = line === indent ? `${indent}${item}` : `${line}, ${item}`;
-    if (next.length > width && line !== indent) {
-      lines.push(`${line},`);
-      line = `${indent}${item}`;
-    } else line = next;
-  }
-  lines.push(line);
-  return lines;
-}
-
-const PLATFORM_LINES = [
+/** The platforms, wrapped at about 100 columns. */
+const platformLines = [
   'Platforms (as the API spells them; anything else is refused before a request is sent):',
-  ...wrapList(PLATFORMS, '  '),
+  '',
 ];
-
-/** The commands' own options, grouped by the commands that take them: `Options (wait, status):`. */
-function optionGroups(): string[] {
-  const groups = new Map<string, OptionName[]>();
-  for (const name of Object.keys(OPTIONS) as OptionName[]) {
-    const takers = (Object.keys(COMMANDS) as CommandName[]).filter((c) =>
-      (COMMANDS[c].options as readonly OptionName[]).includes(name),
-    );
-    if (takers.length === 0) continue;
-    const heading = `Options (${takers.join(', ')}):`;
-    groups.set(heading, [...(groups.get(heading) ?? []), name]);
-  }
-  return [...groups].flatMap(([heading, names]) => [heading, ...optionLines(names)]);
+for (const platform of PLATFORMS) {
+  if ((platformLines.at(-1) ?? '').length + platform.length > 94) platformLines.push('');
+  platformLines[platformLines.length - 1] += `${platform}, `;
 }
+const PLATFORM_LINES = platformLines.map((l, i) =>
+  i === 0 ? l : `  ${i === platformLines.length - 1 ? l.slice(0, -2) : l.trimEnd()}`,
+);
 
-/** The `--help` text: every command, every option, the platforms and the exit codes. */
+/** The `--help` text: every command, its options grouped by the commands that take them, platforms, exits. */
 export function mainHelp(): string {
-  const rows: [string, string][] = [
-    ...(Object.keys(COMMANDS) as CommandName[]).map((name): [string, string] => [
-      [name, ...COMMANDS[name].args].join(' '),
-      COMMANDS[name].summary,
-    ]),
+  const rows = [
+    ...COMMAND_NAMES.map((name) => [[name, ...COMMANDS[name].args].join(' '), COMMANDS[name].summary]),
     ['help <command>', "show one command's usage, options and exit codes"],
     ['version', 'print the version (also -v, --version)'],
   ];
-  const width = Math.max(...rows.map(([usage]) => usage.length)) + 2;
-  const allExits = Object.keys(EXIT) as ExitName[];
+  const groups = new Map<string, OptionName[]>();
+  for (const name of Object.keys(OPTIONS) as OptionName[]) {
+    const takers = COMMAND_NAMES.filter((c) => (COMMANDS[c].options as readonly string[]).includes(name));
+    if (takers.length > 0) groups.set(takers.join(', '), [...(groups.get(takers.join(', ')) ?? []), name]);
+  }
   return [
     'Usage:',
-    ...rows.map(([usage, summary]) => `  ${NAME} ${usage.padEnd(width)}${summary}`),
+    ...rows.map(([usage = '', summary]) => `  ${NAME} ${usage.padEnd(29)}${summary}`),
     '',
-    ...optionGroups(),
+    ...[...groups].flatMap(([takers, names]) => [`Options (${takers}):`, ...optionLines(names)]),
     'Options (all):',
     ...optionLines(['json', 'quiet', 'help', 'version']),
     '',
@@ -84,12 +58,10 @@ export function mainHelp(): string {
     'NO_COLOR turns colour off. AITOEARN_DEBUG=1 adds the stack trace to a bug report (exit 70).',
     '',
     'Exit codes:',
-    ...exitLines(allExits),
+    ...exitLines(Object.keys(EXITS) as ExitName[]),
     '',
     'Examples:',
-    ...(Object.keys(COMMANDS) as CommandName[]).flatMap((name) =>
-      COMMANDS[name].examples.map((e) => `  ${e}`),
-    ),
+    ...COMMAND_NAMES.flatMap((name) => COMMANDS[name].examples.map((e) => `  ${e}`)),
     '',
   ].join('\n');
 }
@@ -97,16 +69,15 @@ export function mainHelp(): string {
 /** `aitoearn-auth help <command>` and `<command> --help`: that command's usage only. */
 export function commandHelp(command: CommandName): string {
   const spec = COMMANDS[command];
-  const takesPlatform = (spec.args as readonly string[]).includes('<platform>');
   return [
-    `Usage: ${usageLine(command)}`,
+    `Usage: ${[NAME, command, ...spec.args, '[options]'].join(' ')}`,
     '',
     `${spec.summary.charAt(0).toUpperCase()}${spec.summary.slice(1)}.`,
-    ...spec.details.split('\n'),
+    spec.details,
     '',
     'Options:',
     ...optionLines(optionsOf(command)),
-    ...(takesPlatform ? ['', ...PLATFORM_LINES] : []),
+    ...(spec.args.length > 0 ? ['', ...PLATFORM_LINES] : []),
     '',
     'Exit codes:',
     ...exitLines(spec.exits),

@@ -1,84 +1,89 @@
 #!/usr/bin/env node
-import { type AitoearnClient, createAitoearnClient, getAuthStatus } from '../client.js';
 import { watchConnect } from '../connect/connect-account.js';
-import type { AuthProgress } from '../poll/options.js';
-import { type AuthWatch, watchAuth } from '../poll/watch-auth.js';
+import {
+  type AitoearnClient,
+  type AuthProgress,
+  type AuthSession,
+  type AuthWatch,
+  createAitoearnClient,
+  getAuthStatus,
+  watchAuth,
+} from '../index.js';
+import { printable } from '../text.js';
 import { VERSION } from '../version.js';
 import { readApiKey } from './api-key.js';
 import {
   type Command,
-  type CommandName,
-  type ConnectCommand,
-  type OutputMode,
+  commandIn,
   parseCommandLine,
   type SandboxCommand,
   type SessionCommand,
-  UsageError,
+  wantsJson,
 } from './args.js';
-import { presentStart } from './connect.js';
-import { personLanguage } from './consent-link.js';
-import { classify, EXIT, Interrupted } from './exit-codes.js';
+import { personLanguage, presentStart } from './connect.js';
+import { classify, EXIT, Interrupted, UsageError } from './exit-codes.js';
 import { commandHelp, mainHelp } from './help.js';
-import { messageOf } from './messages.js';
-import { ProgressView } from './progress.js';
 import {
-  accountCount,
   accountLines,
+  errorRecord,
   formatDuration,
+  jsonLine,
+  loadWidths,
+  messageOf,
   painter,
   pollRecord,
   resultRecord,
   sessionLines,
-  useColor,
 } from './render.js';
-import { jsonLine, sanitize } from './sanitize.js';
-import { Interrupts, listenForEnter } from './terminal.js';
+import { Interrupts, listenForEnter, ProgressView } from './terminal.js';
 
 const { stdout, stderr, stdin, env } = process;
-const paint = painter(useColor(stderr, env));
+const paint = painter(stderr, env);
 const out = (line: string) => stdout.write(`${line}\n`);
 const err = (line: string) => stderr.write(`${line}\n`);
-/** Every NDJSON line goes through the sanitiser: server text in any field, at any depth we print. */
-const json = (record: Record<string, unknown>) => out(jsonLine(record));
-
-function usageError(message: string, topic?: CommandName): number {
-  err(`aitoearn-auth: ${sanitize(message)}`);
-  err(`Run 'aitoearn-auth ${topic ? `help ${topic}` : '--help'}' for usage.`);
-  return EXIT.usage;
-}
-
-/** The API key, once read, so that a bug report (whose text we do not control) never shows it. */
+const json = (record: object) => out(jsonLine(record));
+/** The API key once read, so that a bug report (whose text we do not control) never shows it. */
 let keyToHide: string | undefined;
 const hideKey = (text: string) => (keyToHide ? text.split(keyToHide).join('[redacted]') : text);
 
-/** Prints how a run ended (one result line with `--json`, one stderr line for humans) and returns its code. */
-function fail(error: unknown, command: Command & OutputMode, last?: AuthProgress): number {
-  const session =
-    command.kind === 'wait' || command.kind === 'status' || command.kind === 'connect' ? command : undefined;
-  const c = classify(error);
-  const message = messageOf(error, session);
-  if (c.usage) return usageError(message, session?.kind);
-  if (command.json) {
-    const snapshot = (error as { session?: AuthProgress['session'] }).session ?? last?.session;
-    json(resultRecord(c.outcome, c.exitCode, snapshot, error, message));
+/** Prints how a run ended: the result line with `--json`, the reason on stderr; returns the exit code. */
+function fail(
+  error: unknown,
+  argv: readonly string[],
+  command?: SessionCommand | SandboxCommand,
+  last?: AuthSession,
+): number {
+  const exit = classify(error);
+  const message = messageOf(error, command?.kind === 'sandbox' ? undefined : command);
+  if (command?.json ?? wantsJson(argv))
+    json(
+      resultRecord(
+        exit,
+        (error as { session?: AuthSession }).session ?? last,
+        errorRecord(error, exit === 'bug' ? hideKey(message) : message),
+      ),
+    );
+  if (exit === 'usage') {
+    const topic = command?.kind ?? commandIn(argv);
+    err(`aitoearn-auth: ${printable(message)}`);
+    err(`Run 'aitoearn-auth ${topic ? `help ${topic}` : '--help'}' for usage.`);
+  } else if (exit !== 'bug') {
+    err(`aitoearn-auth: ${paint(error instanceof Interrupted ? 'interrupted' : printable(message), 'red')}`);
+  } else {
+    const name = error instanceof Error ? error.name : typeof error;
+    err(`aitoearn-auth: ${paint(`bug: ${printable(hideKey(`${name}: ${message}`))}`, 'red')}`);
+    err(
+      `This is a bug in aitoearn-auth ${VERSION}, not a problem with the session or the API; retrying will not help.`,
+    );
+    if (env.AITOEARN_DEBUG && error instanceof Error && error.stack) {
+      for (const line of hideKey(error.stack).split('\n').slice(1)) err(printable(line));
+    } else err('Please report it with this output; AITOEARN_DEBUG=1 adds the stack trace.');
   }
-  if (c.outcome !== 'bug') {
-    err(`aitoearn-auth: ${paint(error instanceof Interrupted ? 'interrupted' : sanitize(message), 'red')}`);
-    return c.exitCode;
-  }
-  const name = error instanceof Error ? error.name : typeof error;
-  err(`aitoearn-auth: ${paint(`bug: ${sanitize(hideKey(`${name}: ${message}`))}`, 'red')}`);
-  err(
-    `This is a bug in aitoearn-auth ${VERSION}, not a problem with the session or the API; retrying will not help.`,
-  );
-  if (env.AITOEARN_DEBUG && error instanceof Error && error.stack) {
-    for (const line of hideKey(error.stack).split('\n').slice(1)) err(sanitize(line));
-  } else err('Please report it with this output; AITOEARN_DEBUG=1 adds the stack trace.');
-  return c.exitCode;
+  return EXIT[exit];
 }
 
 async function client(
-  command: SessionCommand | ConnectCommand,
+  command: SessionCommand,
   signal: AbortSignal,
   acceptLanguage?: string,
 ): Promise<AitoearnClient> {
@@ -86,86 +91,21 @@ async function client(
   keyToHide = apiKey;
   return createAitoearnClient({
     apiKey,
-    ...(acceptLanguage === undefined ? {} : { acceptLanguage }),
-    ...(command.baseUrl === undefined ? {} : { baseUrl: command.baseUrl }),
-    ...(command.site === undefined ? {} : { site: command.site }),
+    ...(acceptLanguage && { acceptLanguage }),
+    ...(command.baseUrl && { baseUrl: command.baseUrl }),
+    ...(command.site && { site: command.site }),
   });
 }
 
-async function wait(command: SessionCommand, signal: AbortSignal): Promise<number> {
-  const { platform, sessionId, timeoutMs } = command;
-  const watch = watchAuth(await client(command, signal), {
-    platform,
-    sessionId,
-    signal,
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-  });
-  return follow(watch, command);
-}
-
-/**
- * `connect`: starts the authorization (with a loopback listener for the browser's callback unless
- * `--no-callback`), shows the person where to go, then follows the wait exactly as `wait` does.
- */
-async function connect(command: ConnectCommand, signal: AbortSignal): Promise<number> {
-  const { platform, timeoutMs } = command;
-  const language = personLanguage(env);
-  const cleanups: (() => Promise<void>)[] = [];
-  let shown: Promise<void> | undefined;
-  const watch = watchConnect(await client(command, signal, language), {
-    platform,
-    signal,
-    callback: command.callback,
-    ...(command.groupId === undefined ? {} : { groupId: command.groupId }),
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    onStart: (start) => {
-      if (command.json) {
-        json({
-          type: 'started',
-          platform,
-          sessionId: start.sessionId,
-          url: start.url,
-          expiresAt: start.expiresAt,
-          ...(start.callbackUrl === undefined ? {} : { callbackUrl: start.callbackUrl }),
-        });
-      }
-      shown = presentStart(start, {
-        platform,
-        json: command.json,
-        // A browser needs a person at a screen: a terminal, and not a CI job.
-        open: command.open && stderr.isTTY === true && !env.CI,
-        qr: stderr.isTTY === true,
-        language,
-        err,
-        paint,
-        cleanups,
-      }).catch((error: unknown) => {
-        err(`aitoearn-auth: ${sanitize(error instanceof Error ? error.message : String(error))}`);
-      });
-    },
-  });
-  try {
-    // The person's instructions come before the first progress line.
-    return await follow(watch, command, () => shown);
-  } finally {
-    await shown;
-    await Promise.all(cleanups.map((c) => c().catch(() => {})));
-  }
-}
-
-/** The live view of a wait (`wait` and `connect`): progress, Enter checks now, the result. */
+/** `wait` and `connect`: the live view, Enter checks now, the accounts on stdout; returns the last session. */
 async function follow(
   watch: AuthWatch,
-  command: SessionCommand | ConnectCommand,
-  before?: () => Promise<void> | undefined,
-): Promise<number> {
-  const { platform } = command;
-  const enterChecks = stdin.isTTY === true;
+  command: SessionCommand,
+  before?: () => Promise<void>,
+): Promise<AuthSession | undefined> {
   const view =
-    command.json || command.quiet
-      ? undefined
-      : new ProgressView(stderr, stderr.isTTY === true, paint, enterChecks);
-  let first = true;
+    command.json || command.quiet ? undefined : new ProgressView(stderr, paint, stdin.isTTY === true);
+  if (view && stderr.isTTY) await loadWidths();
   const stopKeys = listenForEnter(stdin, () => {
     view?.checking();
     watch.poke();
@@ -173,70 +113,110 @@ async function follow(
   let last: AuthProgress | undefined;
   try {
     for await (const event of watch) {
-      last = event;
       if (command.json && !command.quiet) json(pollRecord(event));
-      if (first) await before?.();
-      first = false;
+      if (!last) await before?.();
+      last = event;
       view?.update(event);
     }
   } catch (error) {
-    view?.stop();
-    return fail(error, command, last);
+    throw Object.assign(new Ended(error), { session: last?.session });
   } finally {
+    view?.stop();
     stopKeys();
   }
-  view?.stop();
   const session = last?.session;
-  if (command.json) json(resultRecord('completed', EXIT.ok, session));
+  if (command.json) json(resultRecord('ok', session));
   else {
-    const accounts = session ? accountLines(session, platform) : [];
+    const accounts = accountLines(session, command.platform);
     for (const line of accounts) out(line);
-    if (!command.quiet) {
-      const after = formatDuration(last?.elapsedMs ?? 0);
-      const id = command.kind === 'connect' && session ? ` (session ${sanitize(session.sessionId)})` : '';
+    const id = command.kind === 'connect' && session ? ` (session ${printable(session.sessionId)})` : '';
+    const count = `${accounts.length} account${accounts.length === 1 ? '' : 's'}`;
+    if (!command.quiet)
       err(
-        `aitoearn-auth: ${paint('completed', 'green')} after ${after}; ${accountCount(accounts.length)} connected${id}`,
+        `aitoearn-auth: ${paint('completed', 'green')} after ${formatDuration(last?.elapsedMs ?? 0)}; ${count} connected${id}`,
       );
-    }
   }
-  return EXIT.ok;
+  return session;
 }
 
-async function status(command: SessionCommand, signal: AbortSignal): Promise<number> {
-  const { platform, sessionId } = command;
-  const { session, requestId } = await getAuthStatus(await client(command, signal), {
-    platform,
-    sessionId,
-    signal,
-  });
-  if (command.json) json({ ...resultRecord('ok', EXIT.ok, session), ...(requestId ? { requestId } : {}) });
-  else for (const line of sessionLines(session, platform)) out(line);
-  return EXIT.ok;
+/** A wait that ended with `error`, carrying the last session seen for the result line. */
+class Ended {
+  session: AuthSession | undefined;
+  constructor(readonly error: unknown) {}
 }
 
-async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<number> {
-  // Loaded only here: `wait` and `status` start faster without the sandbox's modules.
-  const { formatSandboxRequest, SandboxListenError, startSandbox } = await import('../sandbox/index.js');
-  let running: Awaited<ReturnType<typeof startSandbox>>;
-  try {
-    running = await startSandbox({
-      port: command.port,
-      ...(command.host === undefined ? {} : { host: command.host }),
-      ...(command.lifetimeMs === undefined ? {} : { sessionLifetimeMs: command.lifetimeMs }),
-      ...(command.verbose ? { onRequest: (request) => err(formatSandboxRequest(request)) } : {}),
+async function session(command: SessionCommand, interrupts: Interrupts): Promise<number> {
+  const { platform, sessionId, signal = interrupts.signal } = { ...command, signal: interrupts.signal };
+  const timeout = command.timeoutMs === undefined ? {} : { timeoutMs: command.timeoutMs };
+  if (command.kind === 'status') {
+    const { session, requestId } = await getAuthStatus(await client(command, signal), {
+      platform,
+      sessionId,
+      signal,
     });
-  } catch (error) {
-    // A busy port is not a usage error: the command line was fine, the machine's state was not.
-    if (!(error instanceof SandboxListenError)) throw error;
-    err(`aitoearn-auth: ${error.message}`);
-    return EXIT.unavailable;
+    if (command.json) json({ ...resultRecord('ok', session, undefined, 'ok'), requestId });
+    else for (const line of sessionLines({ platform, ...session })) out(line);
+    return EXIT.ok;
   }
-  for (const warning of running.warnings) err(`aitoearn-auth: warning: ${warning}`);
+  if (command.kind === 'wait') {
+    await follow(
+      watchAuth(await client(command, signal), { platform, sessionId, signal, ...timeout }),
+      command,
+    );
+    return EXIT.ok;
+  }
+  const language = personLanguage(env);
+  let shown: Promise<void> | undefined;
+  const watch = watchConnect(await client(command, signal, language), {
+    platform,
+    signal,
+    callback: command.callback,
+    ...(command.groupId === undefined ? {} : { groupId: command.groupId }),
+    ...timeout,
+    onStart: (start) => {
+      if (command.json) {
+        const { sessionId, url, expiresAt, callbackUrl } = start;
+        json({ type: 'started', platform, sessionId, url, expiresAt, callbackUrl });
+      }
+      shown = presentStart(start, {
+        platform,
+        json: command.json,
+        // A browser needs a person at a screen: a terminal, and not a CI job. The same rule with --json.
+        open: command.open && stderr.isTTY === true && !env.CI,
+        qrColumns: stderr.isTTY ? stderr.columns || 80 : undefined,
+        language,
+        err,
+        paint,
+        cleanups: interrupts.cleanups,
+      }).catch((error: unknown) => {
+        err(`aitoearn-auth: ${printable(error instanceof Error ? error.message : String(error))}`);
+      });
+    },
+  });
+  try {
+    // The person's instructions come before the first progress line.
+    await follow(watch, command, () => shown ?? Promise.resolve());
+  } finally {
+    await shown;
+  }
+  return EXIT.ok;
+}
+
+async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<never> {
+  // Loaded only here: the other commands start faster without the sandbox's modules.
+  const { formatSandboxRequest, startSandbox } = await import('../sandbox/index.js');
+  const running = await startSandbox({
+    port: command.port,
+    ...(command.host === undefined ? {} : { host: command.host }),
+    ...(command.lifetimeMs === undefined ? {} : { sessionLifetimeMs: command.lifetimeMs }),
+    ...(command.verbose ? { onRequest: (request) => err(formatSandboxRequest(request)) } : {}),
+  });
+  for (const warning of running.warnings) err(`aitoearn-auth: warning: ${printable(warning)}`);
   if (command.json) json({ type: 'ready', url: running.url, apiKey: running.apiKey });
   else {
-    out(`Sandbox listening on ${running.url}`);
-    out(`  export AITOEARN_BASE_URL=${running.url}`);
-    out(`  export AITOEARN_API_KEY=${running.apiKey}`);
+    out(
+      `Sandbox listening on ${running.url}\n  export AITOEARN_BASE_URL=${running.url}\n  export AITOEARN_API_KEY=${running.apiKey}`,
+    );
     if (!command.quiet) {
       err(
         `Create a session:  curl -s -X POST ${running.url}/sandbox/sessions -H 'X-Api-Key: ${running.apiKey}' \\`,
@@ -247,20 +227,17 @@ async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<nu
       );
     }
   }
-  const reason = await new Promise<unknown>((resolve) => {
-    signal.addEventListener('abort', () => resolve(signal.reason), { once: true });
-  });
+  await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   await running.close();
-  if (!command.quiet && !command.json) err('aitoearn-auth: sandbox stopped');
-  return classify(reason).exitCode;
+  throw signal.reason;
 }
 
-async function main(argv: readonly string[], interrupts: Interrupts): Promise<number> {
+async function main(argv: readonly string[]): Promise<number> {
   let command: Command;
   try {
     command = parseCommandLine(argv, env);
   } catch (error) {
-    if (error instanceof UsageError) return usageError(error.message, error.command);
+    if (error instanceof UsageError) return fail(error, argv);
     throw error;
   }
   if (command.kind === 'help') {
@@ -271,19 +248,22 @@ async function main(argv: readonly string[], interrupts: Interrupts): Promise<nu
     out(VERSION);
     return EXIT.ok;
   }
-  const { signal } = interrupts.install();
+  const interrupts = new Interrupts().install();
   try {
-    if (command.kind === 'sandbox') return await sandbox(command, signal);
-    if (command.kind === 'connect') return await connect(command, signal);
-    return await (command.kind === 'wait' ? wait(command, signal) : status(command, signal));
+    return await (command.kind === 'sandbox'
+      ? sandbox(command, interrupts.signal)
+      : session(command, interrupts));
   } catch (error) {
-    if (error instanceof UsageError) return usageError(error.message, command.kind);
-    return fail(error, command);
+    const ended = error instanceof Ended ? error : undefined;
+    return fail(ended ? ended.error : error, argv, command, ended?.session);
+  } finally {
+    await interrupts.cleanUp();
   }
 }
 
-// A reader that closes the pipe early (`| head -1`) is not an error of ours.
+// A reader that closes the pipe early (`| head -1`), or a terminal that closed, is not an error of ours.
 stdout.on('error', () => {});
-main(process.argv.slice(2), new Interrupts()).then((code) => {
+stderr.on('error', () => {});
+main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

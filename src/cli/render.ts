@@ -1,206 +1,173 @@
-import {
-  AitoearnApiError,
-  AitoearnError,
-  AitoearnResponseError,
-  AitoearnTransportError,
-  AuthFailedError,
-} from '../errors.js';
-import type { AuthProgress } from '../poll/options.js';
-import type { AuthSession, ConnectedAccount, SelectableAccount } from '../types.js';
-import type { Outcome } from './exit-codes.js';
-import { sanitize } from './sanitize.js';
-import { cutToWidth, displayWidth } from './width.js';
+import { AitoearnApiError, AitoearnInputError, AitoearnTransportError, AuthTimeoutError } from '../errors.js';
+import type { AuthProgress, AuthSession } from '../index.js';
+import { printable } from '../text.js';
+import type { SessionCommand } from './args.js';
+import { EXITS, type ExitName } from './exit-codes.js';
+
+/**
+ * One NDJSON line: every string (server text included) made printable, so that the line is valid JSON and
+ * `jq -r` prints the same safe text a person sees.
+ */
+export const jsonLine = (record: object) =>
+  JSON.stringify(record, (_key, value: unknown) => (typeof value === 'string' ? printable(value) : value));
 
 /** `0s`, `42s`, `4m 05s`, `1h 02m`: short enough for a live line, exact enough to act on. */
 export function formatDuration(ms: number): string {
-  const total = Math.max(0, Math.round(ms / 1000));
-  if (total < 60) return `${total}s`;
-  const minutes = Math.floor(total / 60);
-  if (minutes < 60) return `${minutes}m ${String(total % 60).padStart(2, '0')}s`;
-  return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
+  const s = Math.max(0, Math.round(ms / 1000));
+  const m = Math.floor(s / 60);
+  if (s < 60) return `${s}s`;
+  return m < 60
+    ? `${m}m ${String(s % 60).padStart(2, '0')}s`
+    : `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
-const CODES = { green: 32, red: 31, yellow: 33, dim: 2, bold: 1 } as const;
-export type Color = keyof typeof CODES;
-export type Paint = (text: string, color: Color) => string;
+const COLORS = { green: 32, red: 31, yellow: 33, dim: 2, bold: 1 } as const;
+export type Paint = (text: string, color: keyof typeof COLORS) => string;
 
-/** Colours only when asked to (a TTY with `NO_COLOR` unset or empty, as no-color.org defines it). */
-export function painter(enabled: boolean): Paint {
-  return enabled ? (text, color) => `\x1b[${CODES[color]}m${text}\x1b[0m` : (text) => text;
+/** Colours only on a terminal with `NO_COLOR` absent or empty (no-color.org). */
+export const painter = (stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): Paint =>
+  stream.isTTY === true && !env.NO_COLOR
+    ? (text, color) => `\x1b[${COLORS[color]}m${text}\x1b[0m`
+    : (text) => text;
+
+/** Terminal columns of a text: string-width once loaded; only a live line needs it, and it takes ~40 ms to load. */
+let columnsOf = (text: string) => text.length;
+export async function loadWidths(): Promise<void> {
+  columnsOf = (await import('string-width')).default;
 }
 
-/** Whether to colour a stream: it is a terminal and `NO_COLOR` is absent or empty. */
-export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
-  return stream.isTTY === true && !env.NO_COLOR;
+/** `text` cut to `width` columns, never inside a wide character, marked with `…` when cut. */
+export function cutToWidth(text: string, width: number): string {
+  if (columnsOf(text) <= width) return text;
+  let out = '';
+  for (const { segment } of new Intl.Segmenter().segment(text)) {
+    if (columnsOf(`${out}${segment}…`) > width) break;
+    out += segment;
+  }
+  return width > 0 ? `${out}…` : '';
 }
 
 /**
- * One part of the progress line, in forms from full to shortest. Each form's `keep` says how useful it is
- * to show that form rather than the next shorter one (or, for the last form, rather than nothing): on a
- * narrow terminal the form with the lowest `keep` is shortened first. `Infinity` is never given up.
+ * One part of the live line, in forms from full to shortest; `keep` says how much that form is worth over
+ * the next shorter one (or, for the last, over nothing). On a narrow terminal the lowest goes first.
  */
 export interface Segment {
-  readonly forms: readonly { readonly text: string; readonly keep: number }[];
-  readonly color?: Color;
+  readonly forms: readonly (readonly [text: string, keep: number])[];
+  readonly color?: keyof typeof COLORS;
 }
-
-/** What the live line says about Enter: nothing (stdin is not a terminal), the hint, or that it checks. */
 export type EnterHint = 'none' | 'hint' | 'checking';
+const ALWAYS = Number.POSITIVE_INFINITY;
 
-/** The retry's cause in a few words, from the error's structured fields (the full message is long). */
-export function shortCause(error: Error | undefined): string | undefined {
+const CAUSES: Readonly<Record<string, string>> = {
+  timeout: 'request timed out',
+  network: 'network error',
+  'bad-body': 'not an API answer',
+  'too-large': 'answer too large',
+  redirect: 'redirected',
+};
+
+/** The retry's cause in a few words, from the error's structured fields. */
+function shortCause(error: Error | undefined): string | undefined {
   if (error instanceof AitoearnApiError) return `code ${error.code} (${error.kind})`;
   if (error instanceof AitoearnTransportError) {
-    switch (error.reason) {
-      case 'http-status':
-        return `HTTP ${error.httpStatus ?? '?'}`;
-      case 'timeout':
-        return 'request timed out';
-      case 'network':
-        return 'network error';
-      case 'bad-body':
-        return 'not an API answer';
-      case 'redirect':
-        return 'redirected';
-    }
+    return error.reason === 'http-status'
+      ? `HTTP ${error.httpStatus ?? '?'}`
+      : (CAUSES[error.reason] ?? error.reason);
   }
-  return error === undefined ? undefined : sanitize(error.name);
+  return error && printable(error.name);
 }
 
-/**
- * Elapsed and left from one snapshot, in whole seconds that always add up to the same total (the time from
- * the start of the wait to its deadline), however the clock between two events is rounded.
- */
+/** Elapsed and left in whole seconds that always add up to the same total, however the clock is rounded. */
 export function clocks(event: AuthProgress, sinceEventMs = 0): { elapsedS: number; leftS: number } {
   const totalS = Math.max(0, Math.round((event.elapsedMs + event.remainingMs) / 1000));
   const elapsedS = Math.max(0, Math.floor((event.elapsedMs + sinceEventMs) / 1000));
   return { elapsedS, leftS: Math.max(0, totalS - elapsedS) };
 }
 
-/** The parts of the progress line, in display order. `sinceEventMs` ages the event for the live line. */
+/** The parts of the progress line, in display order; `sinceEventMs` ages the event for the live line. */
 export function progressSegments(
   event: AuthProgress,
   sinceEventMs = 0,
   enter: EnterHint = 'none',
 ): Segment[] {
-  const status = sanitize(event.status ?? 'no answer yet');
+  const status = printable(event.status ?? 'no answer yet');
   const { elapsedS, leftS } = clocks(event, sinceEventMs);
   const segments: Segment[] = [
     {
-      forms: [{ text: status, keep: Number.POSITIVE_INFINITY }],
+      forms: [[status, ALWAYS]],
       color: status === 'pending' ? 'yellow' : status === 'completed' ? 'green' : 'bold',
     },
-    { forms: [{ text: `${formatDuration(elapsedS * 1000)} elapsed`, keep: 30 }] },
-    { forms: [{ text: `${formatDuration(leftS * 1000)} left`, keep: 60 }] },
+    { forms: [[`${formatDuration(elapsedS * 1000)} elapsed`, 30]] },
+    { forms: [[`${formatDuration(leftS * 1000)} left`, 60]] },
   ];
   if (event.nextDelayMs !== undefined) {
     const next = formatDuration(event.nextDelayMs - sinceEventMs);
     segments.push({
       forms: [
-        { text: `next check in ${next}`, keep: 35 },
-        { text: `next in ${next}`, keep: 40 },
+        [`next check in ${next}`, 35],
+        [`next in ${next}`, 40],
       ],
     });
   }
   if (event.selectionRequired) {
     segments.push({
       forms: [
-        { text: 'choose your accounts in the browser', keep: 90 },
-        { text: 'choose accounts in the browser', keep: 91 },
-        { text: 'choose accounts', keep: Number.POSITIVE_INFINITY },
+        ['choose your accounts in the browser', 90],
+        ['choose accounts in the browser', 91],
+        ['choose accounts', ALWAYS],
       ],
       color: 'bold',
     });
   }
   if (event.warning !== undefined) {
     const retry = event.type === 'retry';
-    const full = sanitize(`${retry ? 'retrying: ' : ''}${event.warning}`);
+    const full = printable(`${retry ? 'retrying: ' : ''}${event.warning}`);
     const cause = retry ? shortCause(event.error) : undefined;
+    // The full message names the request; once it does not fit, its cause is what counts.
     segments.push({
-      // The full message is long (it names the request): once it does not fit, its cause is what counts.
-      forms:
-        cause === undefined
-          ? [
-              { text: full, keep: 20 },
-              { text: cutToWidth(full, 40), keep: Number.POSITIVE_INFINITY },
-            ]
-          : [
-              { text: full, keep: 20 },
-              { text: `retrying: ${cause}`, keep: Number.POSITIVE_INFINITY },
-            ],
+      forms: [
+        [full, 20],
+        [cause === undefined ? cutToWidth(full, 40) : `retrying: ${cause}`, ALWAYS],
+      ],
       color: 'red',
     });
   }
-  if (enter === 'hint') {
+  if (enter === 'hint')
     segments.push({
       forms: [
-        { text: 'Enter: check now', keep: 80 },
-        { text: 'Enter: check', keep: 70 },
+        ['Enter: check now', 80],
+        ['Enter: check', 70],
       ],
       color: 'dim',
     });
-  } else if (enter === 'checking') {
-    segments.push({ forms: [{ text: 'checking now…', keep: 80 }], color: 'bold' });
-  }
+  if (enter === 'checking') segments.push({ forms: [['checking now…', 80]], color: 'bold' });
   return segments;
 }
 
-const SEPARATOR = ' · ';
-
-/**
- * The segments at full length, or shortened to `width` columns: the form least worth keeping is shortened
- * (or dropped) first, until the line fits; a line still too long is cut at the end.
- */
-export function fitLine(
-  segments: readonly Segment[],
-  paint: Paint,
-  width = Number.POSITIVE_INFINITY,
-): string {
-  // level[i] indexes segment i's forms; forms.length means it was dropped.
+/** The segments shortened to `width` columns, least worth keeping first; a line still too long is cut. */
+export function fitLine(segments: readonly Segment[], paint: Paint, width = ALWAYS): string {
   const level = segments.map(() => 0);
-  const shown = () =>
-    segments.flatMap((s, i) => {
-      const form = s.forms[level[i] ?? 0];
-      return form === undefined ? [] : [{ text: form.text, color: s.color }];
-    });
-  const plainText = () =>
-    shown()
+  const parts = () =>
+    segments.flatMap((s, i) =>
+      s.forms[level[i] ?? 0] ? [{ text: s.forms[level[i] ?? 0]?.[0] ?? '', color: s.color }] : [],
+    );
+  const plainLine = () =>
+    parts()
       .map((p) => p.text)
-      .join(SEPARATOR);
-  while (displayWidth(plainText()) > width) {
-    let pick = -1;
-    let lowest = Number.POSITIVE_INFINITY;
-    segments.forEach((s, i) => {
-      const keep = s.forms[level[i] ?? 0]?.keep ?? Number.POSITIVE_INFINITY;
-      if (keep < lowest) {
-        pick = i;
-        lowest = keep;
-      }
-    });
-    if (pick === -1) {
-      // Even the shortest forms do not fit: cut the line's end, without colour (escapes have no width).
-      return cutToWidth(plainText(), width);
-    }
+      .join(' · ');
+  while (columnsOf(plainLine()) > width) {
+    const keeps = segments.map((s, i) => s.forms[level[i] ?? 0]?.[1] ?? ALWAYS);
+    const pick = keeps.indexOf(Math.min(...keeps));
+    if (keeps[pick] === ALWAYS) return cutToWidth(plainLine(), width);
     level[pick] = (level[pick] ?? 0) + 1;
   }
-  return shown()
-    .map(({ text, color }) => (color === undefined ? text : paint(text, color)))
-    .join(paint(SEPARATOR, 'dim'));
-}
-
-/** The human progress line at full length (the log lines written when stderr is not a terminal). */
-export function progressLine(event: AuthProgress, paint: Paint): string {
-  return fitLine(progressSegments(event), paint);
-}
-
-/** What counts as a change for the one-line-per-change log (not on a TTY): not the clock, not attempts. */
-export function changeKey(event: AuthProgress): string {
-  return JSON.stringify([event.status, event.selectionRequired, event.warning]);
+  return parts()
+    .map(({ text, color }) => (color ? paint(text, color) : text))
+    .join(paint(' · ', 'dim'));
 }
 
 /** One NDJSON `poll` line. */
-export function pollRecord(event: AuthProgress): Record<string, unknown> {
-  const { requestId } = event;
+export function pollRecord(event: AuthProgress): object {
   return {
     type: 'poll',
     kind: event.type,
@@ -210,149 +177,93 @@ export function pollRecord(event: AuthProgress): Record<string, unknown> {
     remainingMs: event.remainingMs,
     nextDelayMs: event.nextDelayMs ?? null,
     selectionRequired: event.selectionRequired,
-    ...(event.session?.expiresAt === undefined ? {} : { expiresAt: event.session.expiresAt }),
-    ...(event.warning === undefined ? {} : { warning: event.warning }),
-    ...(requestId === undefined ? {} : { requestId }),
+    expiresAt: event.session?.expiresAt,
+    warning: event.warning,
+    requestId: event.requestId,
   };
 }
 
-/** The final NDJSON line: exactly one per run, always last. */
-export function resultRecord(
-  outcome: Outcome,
-  exitCode: number,
-  session: AuthSession | undefined,
-  error?: unknown,
-  message?: string,
-): Record<string, unknown> {
-  return {
-    type: 'result',
-    outcome,
-    exitCode,
-    ...(session === undefined ? {} : { session: sessionRecord(session) }),
-    ...(error === undefined ? {} : { error: errorRecord(error, message) }),
-  };
-}
+/** The last NDJSON line: exactly one per run. The session is the decoder's, as it kept it. */
+export const resultRecord = (
+  exit: ExitName,
+  session?: AuthSession,
+  error?: object,
+  outcome: string = EXITS[exit].outcome,
+): object => ({
+  type: 'result',
+  outcome,
+  exitCode: EXITS[exit].code,
+  session,
+  error,
+});
+
+const isScalar = (v: unknown): v is string | number | boolean =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
 /**
- * The structured fields of an error, for `--json`; never the key (no error of this package holds it).
- * `message` replaces the error's own when the command words it differently.
+ * The error's structured facts for `--json`: its name, the message in the command's words, and its own
+ * scalar fields, then its causes' (an expiry's 15039, an outage's request id). No error holds the key.
  */
-export function errorRecord(error: unknown, message?: string): Record<string, unknown> {
-  if (!(error instanceof Error)) return { name: 'Error', message: message ?? String(error) };
-  const api = apiErrorOf(error);
-  const record: Record<string, unknown> = { name: error.name, message: message ?? error.message };
-  if (api) {
-    record.code = api.code;
-    record.kind = api.kind;
+export function errorRecord(error: unknown, message: string): Record<string, unknown> {
+  const record: Record<string, unknown> = { name: error instanceof Error ? error.name : 'Error', message };
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth += 1) {
+    for (const [field, value] of Object.entries(e))
+      if (isScalar(value) && !(field in record)) record[field] = value;
   }
-  const requestId = requestIdOf(error);
-  if (requestId !== undefined) record.requestId = requestId;
-  if (error instanceof AuthFailedError) {
-    record.errorCode = error.errorCode ?? null;
-    record.meaning = error.meaning;
-  }
-  if (error instanceof AitoearnResponseError && error.httpStatus !== undefined)
-    record.httpStatus = error.httpStatus;
   return record;
 }
 
-/** The API error itself, or the one that caused an expiry / unavailability. */
-function apiErrorOf(error: Error): AitoearnApiError | undefined {
-  if (error instanceof AitoearnApiError) return error;
-  return error instanceof AitoearnError && error.cause instanceof AitoearnApiError ? error.cause : undefined;
-}
-
-/** The request id of the error, or of the response error that caused it (an expiry, an outage). */
-function requestIdOf(error: Error): string | undefined {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth += 1) {
-    if (e instanceof AitoearnResponseError && e.requestId !== undefined) return e.requestId;
-  }
-  return undefined;
+/**
+ * The `status` command's lines: one `path: value` per scalar of the decoded session, in its order (the
+ * decoder kept only the fields the spec names, so nothing here is a list of our own).
+ */
+export function sessionLines(value: unknown, path = ''): string[] {
+  if (isScalar(value)) return [printable(`${path}: ${value}`)];
+  if (!value || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, v]) =>
+    sessionLines(v, Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key),
+  );
 }
 
 /** `platform displayName (accountId)`, one per connected account; ids alone when the API named none. */
-export function accountLines(session: AuthSession, platform: string): string[] {
-  if (session.accounts && session.accounts.length > 0) {
-    return session.accounts.map((a) => sanitize(`${a.platform} ${a.displayName} (${a.accountId})`));
-  }
-  const ids = session.accountIds ?? (session.accountId ? [session.accountId] : []);
-  return ids.map((id) => sanitize(`${platform} (${id})`));
+export function accountLines(session: AuthSession | undefined, platform: string): string[] {
+  if (session?.accounts?.length)
+    return session.accounts.map((a) => printable(`${a.platform} ${a.displayName} (${a.accountId})`));
+  const ids = session?.accountIds ?? (session?.accountId ? [session.accountId] : []);
+  return ids.map((id) => printable(`${platform} (${id})`));
 }
 
-/** `1 account`, `2 accounts`. */
-export function accountCount(count: number): string {
-  return `${count} account${count === 1 ? '' : 's'}`;
+/** A library option's name in the command's words: `--timeout` rather than `timeoutMs`. */
+function wordFor(field: string, command: SessionCommand): string | undefined {
+  if (field === 'apiKey') {
+    if (command.key.from === 'env') return 'AITOEARN_API_KEY';
+    return command.key.path === '-'
+      ? 'the API key on stdin'
+      : `the API key in ${JSON.stringify(command.key.path)}`;
+  }
+  const words: Record<string, string> = {
+    baseUrl: command.baseUrlFrom ?? '--base-url',
+    site: '--site',
+    platform: '<platform>',
+    sessionId: '<sessionId>',
+    timeoutMs: '--timeout',
+  };
+  return words[field];
 }
 
-/** The `status` command's human output: one `field: value` line per fact, accounts last. */
-export function sessionLines(session: AuthSession, platform: string): string[] {
-  const lines = [`sessionId: ${session.sessionId}`, `platform: ${platform}`, `status: ${session.status}`];
-  if (session.expiresAt !== undefined) lines.push(`expiresAt: ${session.expiresAt}`);
-  lines.push(`requiresSelection: ${session.requiresSelection}`);
-  if (session.errorCode !== undefined) lines.push(`errorCode: ${session.errorCode}`);
-  for (const account of session.selectableAccounts ?? []) {
-    lines.push(`selectable: ${account.platform} ${account.displayName} (${account.platformUid})`);
+/** The message a person sees (and the result line carries), in the command's words. */
+export function messageOf(error: unknown, command: SessionCommand | undefined): string {
+  if (error instanceof AuthTimeoutError && command) {
+    const limit =
+      command.timeoutText === undefined
+        ? `the default --timeout of ${Math.round(error.timeoutMs / 1000)} seconds`
+        : `--timeout ${command.timeoutText}`;
+    return `gave up after ${limit} (last status: ${error.session?.status ?? 'none seen'})`;
   }
-  for (const line of session.status === 'completed' ? accountLines(session, platform) : []) {
-    lines.push(`account: ${line}`);
+  const prefix = error instanceof AitoearnInputError ? `Expected "${error.field}" to be` : undefined;
+  const word = error instanceof AitoearnInputError && command ? wordFor(error.field, command) : undefined;
+  if (error instanceof Error && prefix && word && error.message.startsWith(prefix)) {
+    return `${word} must be${error.message.slice(prefix.length).replace(/\.$/, '')}`;
   }
-  return lines.map(sanitize);
-}
-
-// The fields of a session the spec names; `satisfies` keeps the lists in step with the generated types.
-const SESSION_FIELDS = {
-  sessionId: true,
-  status: true,
-  requiresSelection: true,
-  errorCode: true,
-  expiresAt: true,
-  accountId: true,
-  accountIds: true,
-  accounts: true,
-  selectableAccounts: true,
-} satisfies Record<keyof AuthSession, true>;
-const ACCOUNT_FIELDS = {
-  accountId: true,
-  platform: true,
-  platformUid: true,
-  account: true,
-  displayName: true,
-  avatarUrl: true,
-} satisfies Record<keyof ConnectedAccount, true>;
-const SELECTABLE_FIELDS = {
-  platform: true,
-  platformUid: true,
-  account: true,
-  displayName: true,
-  avatarUrl: true,
-  parentPlatformUid: true,
-} satisfies Record<keyof SelectableAccount, true>;
-
-const isScalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
-
-/** The scalar fields of `value` named in `fields`; anything else the server added is left out. */
-function pick(value: unknown, fields: Record<string, true>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (!value || typeof value !== 'object') return out;
-  for (const field of Object.keys(fields)) {
-    const v = (value as Record<string, unknown>)[field];
-    if (isScalar(v)) out[field] = v;
-  }
-  return out;
-}
-
-/**
- * The session for `--json`: the fields the spec names, one level of known objects deep. Fields the server
- * added are not printed: they are not walked at all (a deeply nested one would overflow the stack).
- */
-export function sessionRecord(session: AuthSession): Record<string, unknown> {
-  const record = pick(session, SESSION_FIELDS);
-  const list = (value: unknown) => (Array.isArray(value) ? value : undefined);
-  const ids = list(session.accountIds)?.filter((id) => typeof id === 'string');
-  if (ids) record.accountIds = ids;
-  const accounts = list(session.accounts)?.map((a) => pick(a, ACCOUNT_FIELDS));
-  if (accounts) record.accounts = accounts;
-  const selectable = list(session.selectableAccounts)?.map((a) => pick(a, SELECTABLE_FIELDS));
-  if (selectable) record.selectableAccounts = selectable;
-  return record;
+  return error instanceof Error ? error.message : String(error);
 }

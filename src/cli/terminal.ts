@@ -1,24 +1,34 @@
-import { EXIT, Interrupted, type InterruptSignal } from './exit-codes.js';
+import type { AuthProgress } from '../index.js';
+import { classify, EXIT, Interrupted, type InterruptSignal } from './exit-codes.js';
+import { type EnterHint, fitLine, type Paint, progressSegments } from './render.js';
 
 /**
- * Turns SIGINT/SIGTERM into an abort of whatever the command is doing, so it can print its result and exit
- * 130/143 by itself. A second signal means "stop now" and exits at once.
+ * Turns SIGINT, SIGTERM and SIGHUP (the terminal closed) into an abort of what the command is doing, so that
+ * it prints its result, undoes what it made and exits by itself. A second signal means "stop now": the
+ * cleanups still run first (a temporary file must not outlive a fast double Ctrl-C), then it exits.
  */
 export class Interrupts {
   readonly #controller = new AbortController();
   readonly signal: AbortSignal = this.#controller.signal;
-  readonly #onSigint = () => this.#receive('SIGINT');
-  readonly #onSigterm = () => this.#receive('SIGTERM');
+  /** What must be undone on every way out: the command's finally, or a second signal. */
+  readonly cleanups: (() => Promise<void>)[] = [];
 
   install(): this {
-    process.on('SIGINT', this.#onSigint);
-    process.on('SIGTERM', this.#onSigterm);
+    for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(name, () => this.#receive(name));
     return this;
   }
 
+  #cleaning: Promise<unknown> = Promise.resolve();
+
+  /** Runs each cleanup once; settles when those already started have settled too. */
+  cleanUp(): Promise<unknown> {
+    this.#cleaning = Promise.allSettled([this.#cleaning, ...this.cleanups.splice(0).map((c) => c())]);
+    return this.#cleaning;
+  }
+
   #receive(signal: InterruptSignal): void {
-    if (this.signal.aborted) process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
-    this.#controller.abort(new Interrupted(signal));
+    if (!this.signal.aborted) this.#controller.abort(new Interrupted(signal));
+    else void this.cleanUp().finally(() => process.exit(EXIT[classify(new Interrupted(signal))]));
   }
 }
 
@@ -28,23 +38,78 @@ export class Interrupts {
  */
 export function listenForEnter(stdin: NodeJS.ReadStream, onEnter: () => void): () => void {
   if (!stdin.isTTY) return () => {};
-  const raw = typeof stdin.setRawMode === 'function';
-  if (raw) stdin.setRawMode(true);
+  stdin.setRawMode?.(true);
   const onData = (chunk: Buffer | string) => {
     for (const byte of Buffer.from(chunk)) {
       if (byte === 0x03) process.kill(process.pid, 'SIGINT');
       else if (byte === 0x0d || byte === 0x0a) onEnter();
     }
   };
-  stdin.on('data', onData);
-  stdin.resume();
+  stdin.on('data', onData).resume();
   let stopped = false;
   return () => {
     if (stopped) return;
     stopped = true;
     stdin.off('data', onData);
-    if (raw) stdin.setRawMode(false);
+    stdin.setRawMode?.(false);
     stdin.pause();
     stdin.unref?.();
   };
+}
+
+const CLEAR_LINE = '\r\x1b[2K';
+
+/**
+ * Human progress on stderr. On a terminal: one line redrawn in place on each event and every second (the
+ * clocks move), fitted to the width. Elsewhere: one line per change of status, selection or warning.
+ */
+export class ProgressView {
+  #last: { event: AuthProgress; at: number } | undefined;
+  #checking = false;
+  #lastKey = '';
+  #ticker: NodeJS.Timeout | undefined;
+  #drawn = false;
+
+  /** `enterChecks`: Enter is wired to `poke()`, so the live line says so. */
+  constructor(
+    readonly stream: NodeJS.WriteStream,
+    readonly paint: Paint,
+    readonly enterChecks: boolean,
+  ) {}
+
+  update(event: AuthProgress): void {
+    if (!this.stream.isTTY) {
+      const key = JSON.stringify([event.status, event.selectionRequired, event.warning]);
+      if (key !== this.#lastKey)
+        this.stream.write(`aitoearn-auth: ${fitLine(progressSegments(event), this.paint)}\n`);
+      this.#lastKey = key;
+      return;
+    }
+    this.#last = { event, at: performance.now() };
+    this.#checking = false;
+    this.#draw();
+    this.#ticker ??= setInterval(() => this.#draw(), 1000).unref();
+  }
+
+  /** Enter was pressed: say that a check is on its way, until its answer arrives. */
+  checking(): void {
+    this.#checking = true;
+    this.#draw();
+  }
+
+  /** Removes the live line so that the next output starts on a clean line. */
+  stop(): void {
+    clearInterval(this.#ticker);
+    if (this.#drawn) this.stream.write(CLEAR_LINE);
+    this.#drawn = false;
+  }
+
+  #draw(): void {
+    if (!this.#last) return;
+    const enter: EnterHint = !this.enterChecks ? 'none' : this.#checking ? 'checking' : 'hint';
+    const segments = progressSegments(this.#last.event, performance.now() - this.#last.at, enter);
+    // A line that wraps cannot be redrawn with \r: it must fit the width, less one column.
+    this.stream.write(`${CLEAR_LINE}${fitLine(segments, this.paint, (this.stream.columns || 80) - 1)}`);
+    this.#drawn = true;
+  }
 }

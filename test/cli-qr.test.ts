@@ -1,0 +1,100 @@
+/**
+ * Issue 16, item 14: the QR code `connect` prints must scan on light and dark terminals. Its lines, with
+ * their ANSI colours, are drawn by Chromium as a terminal draws them (monospace cells, the theme's default
+ * colours where the code sets none), screenshotted, and decoded by jsQR told not to try the inverted image,
+ * as a phone camera that reads only dark-on-light codes would.
+ */
+import { createRequire } from 'node:module';
+import { type Browser, chromium } from 'playwright-core';
+import { renderUnicodeCompact } from 'uqr';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { presentStart } from '../src/cli/connect.js';
+import { CHROMIUM_INSTALL_TIMEOUT_MS, ensureChromium } from './helpers/chromium.js';
+
+const JSQR = createRequire(import.meta.url).resolve('jsqr/dist/jsQR.js');
+const URL_ = 'https://aitoearn.ai/api/plugin/consent?session=abcdefghijklmnop&state=Zm9vYmFy';
+/** Two common themes: their default colours and how they draw ANSI black (30) and bright white (107). */
+const THEMES = {
+  light: { fg: '#000000', bg: '#ffffff', 30: '#000000', 107: '#ffffff' },
+  dark: { fg: '#d3d7cf', bg: '#1e1e1e', 30: '#2e3436', 107: '#eeeeec' },
+} as const;
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await chromium.launch({ executablePath: ensureChromium(), args: ['--no-sandbox'] });
+}, CHROMIUM_INSTALL_TIMEOUT_MS);
+afterAll(() => browser?.close());
+
+/** The lines as HTML spans, colours from the theme; text without SGR codes keeps the theme's defaults. */
+function html(lines: readonly string[], theme: (typeof THEMES)[keyof typeof THEMES]): string {
+  const body = lines
+    .map((line) =>
+      line
+        .split('\x1b[')
+        .map((part, i) => {
+          const [codes = '', text = part] =
+            i === 0 ? ['', part] : [part.split('m')[0], part.slice(part.indexOf('m') + 1)];
+          const set = codes.split(';');
+          const style = set.includes('30') ? `color:${theme[30]};background:${theme[107]}` : '';
+          return `<span style="${style}">${text.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</span>`;
+        })
+        .join(''),
+    )
+    .join('\n');
+  return `<body style="margin:0;padding:24px;background:${theme.bg};color:${theme.fg}"><pre id="t" style="margin:0;font:16px/normal 'DejaVu Sans Mono',monospace;display:inline-block">${body}</pre></body>`;
+}
+
+/** What a camera that reads only dark-on-light codes sees in a screenshot of the page. */
+async function scan(
+  lines: readonly string[],
+  theme: (typeof THEMES)[keyof typeof THEMES],
+): Promise<string | undefined> {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 1000 } });
+  try {
+    await page.setContent(html(lines, theme));
+    const shot = await page.screenshot({ fullPage: true });
+    // Decoded inside the page: the screenshot is read back through a canvas, and jsQR runs there.
+    await page.addScriptTag({ path: JSQR });
+    return await page.evaluate<string | undefined>(`(async () => {
+      const image = new Image();
+      image.src = 'data:image/png;base64,${shot.toString('base64')}';
+      await image.decode();
+      const context = new OffscreenCanvas(image.width, image.height).getContext('2d');
+      context.drawImage(image, 0, 0);
+      const { data } = context.getImageData(0, 0, image.width, image.height);
+      return jsQR(data, image.width, image.height, { inversionAttempts: 'dontInvert' })?.data;
+    })()`);
+  } finally {
+    await page.close();
+  }
+}
+
+it("scans on a light and on a dark terminal, where a code in the theme's colours does not", async () => {
+  const lines: string[] = [];
+  await presentStart(
+    {
+      url: URL_,
+      sessionId: 'abcdefghijklmnop',
+      expiresAt: '',
+      authInstructions: undefined,
+      callbackUrl: undefined,
+      requestId: undefined,
+    },
+    {
+      platform: 'douyin',
+      json: false,
+      open: false,
+      qrColumns: 120,
+      language: 'en-US',
+      err: (l) => lines.push(l),
+      paint: (t) => t,
+      cleanups: [],
+    },
+  );
+  const qr = lines.filter((l) => l.includes('\x1b[30;107m'));
+  expect(qr.length).toBeGreaterThan(10);
+  expect(await scan(lines, THEMES.light)).toBe(URL_);
+  expect(await scan(lines, THEMES.dark)).toBe(URL_);
+  // The control: what the command drew before (theme colours, a 1-module border) is inverted on a light theme.
+  expect(await scan(renderUnicodeCompact(URL_, { border: 1 }).split('\n'), THEMES.light)).toBeUndefined();
+}, 30_000);
