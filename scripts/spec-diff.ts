@@ -8,7 +8,16 @@
  * break this package (a status enum, a field the client types expose). Two operations need a small walk.
  */
 import { OPERATIONS } from '../src/operations.js';
-import { HTTP_METHODS, isObject, type Obj, operationKey, pointer } from './spec-slice.js';
+import {
+  HTTP_METHODS,
+  isObject,
+  LIMITS,
+  type Obj,
+  operationKey,
+  pointer,
+  SpecError,
+  sanitize,
+} from './spec-slice.js';
 
 /** Whether a change can break code that builds on the vendored spec, or is only worth knowing. */
 export type Severity = 'breaking' | 'change';
@@ -47,19 +56,53 @@ export interface SpecDiff {
 const STATUS_FIELD = 'data.status';
 const TEXT_KEYS = new Set(['summary', 'description', 'title', 'example']);
 
-/** A copy of `value` with every local `$ref` replaced by its target; a cycle ends in `{ $ref: … }`. */
-function inline(doc: unknown, value: unknown, stack: readonly string[] = []): unknown {
-  if (Array.isArray(value)) return value.map((item) => inline(doc, item, stack));
+/** What inlining one operation may still spend, and its name for the message when it runs out. */
+interface Budget {
+  left: number;
+  readonly operation: string;
+}
+
+/**
+ * A copy of `value` with every local `$ref` replaced by its target; a cycle through a schema ends in
+ * `{ $ref: … }`. `chain` holds the references followed since the last real schema: one seen again there is a
+ * cycle of bare references, which no generator can turn into a type.
+ */
+function inline(
+  doc: unknown,
+  value: unknown,
+  budget: Budget,
+  depth = 0,
+  stack: readonly string[] = [],
+  chain: readonly string[] = [],
+): unknown {
+  budget.left -= 1;
+  if (budget.left < 0 || depth > LIMITS.depth) {
+    throw new SpecError(
+      `Refusing to compare ${budget.operation}: with its $refs resolved it holds more than ${
+        budget.left < 0
+          ? `${LIMITS.values.toLocaleString('en')} values (a $ref fan-out)`
+          : `${LIMITS.depth} levels`
+      }. Nothing was written.`,
+    );
+  }
+  if (Array.isArray(value)) return value.map((item) => inline(doc, item, budget, depth + 1, stack));
   if (!isObject(value)) return value;
   if (typeof value.$ref === 'string') {
     const ref = value.$ref;
+    if (chain.includes(ref)) {
+      throw new SpecError(
+        `Refusing ${budget.operation}: its $refs form a cycle with no schema in between, ${sanitize(
+          [...chain.slice(chain.indexOf(ref)), ref].join(' → '),
+        )}. Nothing was written.`,
+      );
+    }
     const target = pointer(doc, ref);
     if (target === undefined || stack.includes(ref)) return { $ref: ref };
-    return inline(doc, target, [...stack, ref]);
+    return inline(doc, target, budget, depth + 1, [...stack, ref], [...chain, ref]);
   }
   const out: Obj = {};
   for (const [key, inner] of Object.entries(value)) {
-    if (!key.startsWith('x-')) out[key] = inline(doc, inner, stack);
+    if (!key.startsWith('x-')) out[key] = inline(doc, inner, budget, depth + 1, stack);
   }
   return out;
 }
@@ -77,6 +120,18 @@ interface SchemaFacts {
 interface FieldFacts extends SchemaFacts {
   readonly required: boolean;
 }
+
+function change(
+  operation: string,
+  severity: Severity,
+  sign: Change['sign'],
+  text: string,
+  keywords: readonly string[] = [],
+): Change {
+  return { operation, severity, sign, text, keywords };
+}
+
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
 function show(value: unknown): string {
   return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
@@ -152,11 +207,53 @@ interface OperationFacts {
   readonly examples: Map<string, string>;
   readonly texts: Map<string, string>;
   readonly objects: Set<string>;
+  /** What the package would send and where, as it applies to this operation (its own, or the document's). */
+  readonly effective: { readonly servers: string; readonly security: string; readonly tags: string };
+}
+
+/** Effective security as `apiKey header X-Api-Key or none`: scheme names do not matter, what is sent does. */
+function securityOf(doc: unknown, requirements: unknown, budget: Budget): string {
+  if (!Array.isArray(requirements) || requirements.length === 0) return 'none';
+  const components = isObject(doc) && isObject(doc.components) ? doc.components : {};
+  const schemes = isObject(components.securitySchemes) ? components.securitySchemes : {};
+  const scheme = (name: string) => {
+    const value = inline(doc, Object.hasOwn(schemes, name) ? schemes[name] : undefined, budget);
+    if (!isObject(value)) return `undefined scheme ${name}`;
+    return [value.type, value.in, value.name ?? value.scheme].filter((v) => typeof v === 'string').join(' ');
+  };
+  const alternatives = requirements.map((requirement) =>
+    isObject(requirement) && Object.keys(requirement).length > 0
+      ? Object.keys(requirement).map(scheme).join(' + ')
+      : 'none',
+  );
+  return [...new Set(alternatives)].join(' or ');
+}
+
+function urlsOf(servers: unknown): string {
+  return Array.isArray(servers)
+    ? servers.map((server) => (isObject(server) ? show(server.url) : show(server))).join(', ')
+    : '(none)';
+}
+
+/**
+ * An example's value with its `message` texts taken out: the API words them per `Accept-Language` and
+ * nothing matches on them, so an example whose only change is a translated message is a text edit.
+ */
+function exampleFacts(value: unknown): { shape: string; message: string } {
+  const messages: string[] = [];
+  const shape = JSON.stringify(value, (key, inner: unknown) => {
+    if (key !== 'message' || typeof inner !== 'string') return inner;
+    messages.push(inner);
+    return '';
+  });
+  return { shape: shape ?? '', message: messages.join('\n') };
 }
 
 function operationFacts(doc: unknown, path: string, method: string): OperationFacts | undefined {
-  const item = inline(doc, isObject(doc) && isObject(doc.paths) ? doc.paths[path] : undefined);
+  const budget = { left: LIMITS.values, operation: operationKey({ method, path }) };
+  const item = inline(doc, isObject(doc) && isObject(doc.paths) ? doc.paths[path] : undefined, budget);
   if (!isObject(item) || !isObject(item[method])) return undefined;
+  const top = isObject(doc) ? doc : {};
   const operation = item[method] as Obj;
   const parameters = new Map<string, FieldFacts>();
   const all = [
@@ -176,23 +273,21 @@ function operationFacts(doc: unknown, path: string, method: string): OperationFa
   const json = isObject(content['application/json']) ? content['application/json'] : {};
   const fields = new Map<string, FieldFacts>();
   flatten(json.schema, '', true, fields);
-  const examples = new Map<string, string>();
-  if (isObject(json.examples)) {
-    for (const [name, example] of Object.entries(json.examples)) {
-      examples.set(name, JSON.stringify(isObject(example) ? example.value : example) ?? '');
-    }
-  }
-  if (json.example !== undefined) examples.set('(example)', JSON.stringify(json.example) ?? '');
   const textMap = new Map<string, string>();
   const objects = new Set<string>();
   texts(operation, '', textMap, objects);
-  if (isObject(json.examples)) {
-    for (const [name, example] of Object.entries(json.examples)) {
-      if (isObject(example) && typeof example.summary === 'string') {
-        textMap.set(`/examples/${name}/summary`, example.summary);
-        if (examples.has(name)) objects.add(`/examples/${name}`);
-      }
-    }
+  const examples = new Map<string, string>();
+  const named = Object.entries(isObject(json.examples) ? json.examples : {}).map(
+    ([name, example]) => [name, isObject(example) ? example.value : example, example] as const,
+  );
+  if (json.example !== undefined) named.push(['(example)', json.example, undefined]);
+  for (const [name, value, example] of named) {
+    const { shape, message } = exampleFacts(value);
+    examples.set(name, shape);
+    objects.add(`/examples/${name}`);
+    textMap.set(`/examples/${name}/message`, message);
+    if (isObject(example) && typeof example.summary === 'string')
+      textMap.set(`/examples/${name}/summary`, example.summary);
   }
   return {
     operationId: typeof operation.operationId === 'string' ? operation.operationId : undefined,
@@ -202,6 +297,11 @@ function operationFacts(doc: unknown, path: string, method: string): OperationFa
     examples,
     texts: textMap,
     objects,
+    effective: {
+      servers: urlsOf(operation.servers ?? item.servers ?? inline(doc, top.servers, budget)),
+      security: securityOf(doc, operation.security ?? top.security, budget),
+      tags: Array.isArray(operation.tags) ? operation.tags.map(show).join(', ') : '(none)',
+    },
   };
 }
 
@@ -235,47 +335,30 @@ function compareMembers(
   isParameter: boolean,
 ): Change[] {
   const changes: Change[] = [];
-  const add = (severity: Severity, sign: Change['sign'], text: string, keywords: string[]) =>
-    changes.push({ operation, severity, sign, text, keywords });
+  const add = (breaking: boolean, sign: Change['sign'], text: string, keywords: string[]) =>
+    changes.push(change(operation, breaking ? 'breaking' : 'change', sign, text, keywords));
   const parentOf = (name: string) => name.replace(/(\[\])+$/, '').replace(/\.[^.]+$|\[\]$/, '');
   const hasParent = (name: string, other: Map<string, FieldFacts>) =>
     isParameter || !name.includes('.') || other.has(parentOf(name));
+  const presence = (f: FieldFacts) => `${describeType(f)}, ${f.required ? 'required' : 'optional'}`;
   for (const [name, old] of before) {
-    if (after.has(name) || !hasParent(name, after)) continue;
-    if (name.endsWith('[]')) continue; // reported as the array's type change
-    add(
-      'breaking',
-      '-',
-      `${name}: removed (was ${describeType(old)}, ${old.required ? 'required' : 'optional'})`,
-      [leaf(name)],
-    );
+    // A removed array's items are reported as the array's removal.
+    if (after.has(name) || !hasParent(name, after) || name.endsWith('[]')) continue;
+    add(true, '-', `${name}: removed (was ${presence(old)})`, [leaf(name)]);
   }
   for (const [name, now] of after) {
     const old = before.get(name);
     if (old === undefined) {
-      if (!hasParent(name, before) || name.endsWith('[]')) continue;
-      const breaking = isParameter && now.required;
-      add(
-        breaking ? 'breaking' : 'change',
-        '+',
-        `${name}: added (${describeType(now)}, ${now.required ? 'required' : 'optional'})`,
-        [leaf(name)],
-      );
+      if (hasParent(name, before) && !name.endsWith('[]'))
+        add(isParameter && now.required, '+', `${name}: added (${presence(now)})`, [leaf(name)]);
       continue;
     }
     const key = [leaf(name)];
-    if (old.type !== now.type) {
-      add('breaking', '~', `${name}: type ${old.type} → ${now.type}`, key);
-    }
+    if (old.type !== now.type) add(true, '~', `${name}: type ${old.type} → ${now.type}`, key);
     if (old.required !== now.required) {
       // A field that may now be missing breaks its readers; a parameter that must now be sent breaks callers.
-      const breaking = isParameter ? now.required : !now.required;
-      add(
-        breaking ? 'breaking' : 'change',
-        '~',
-        `${name}: ${now.required ? 'now required' : 'no longer required'}`,
-        key,
-      );
+      const text = now.required ? 'now required' : 'no longer required';
+      add(isParameter ? now.required : !now.required, '~', `${name}: ${text}`, key);
     }
     if (old.format !== now.format) {
       const text =
@@ -284,56 +367,32 @@ function compareMembers(
           : old.format === undefined
             ? `format ${now.format} added`
             : `format ${old.format} → ${now.format}`;
-      add('change', '~', `${name}: ${text}`, key);
+      add(false, '~', `${name}: ${text}`, key);
     }
     if (old.nullable !== now.nullable) {
-      add(
-        !isParameter && now.nullable ? 'breaking' : 'change',
-        '~',
-        `${name}: ${now.nullable ? 'now nullable' : 'no longer nullable'}`,
-        key,
-      );
+      const text = now.nullable ? 'now nullable' : 'no longer nullable';
+      add(!isParameter && now.nullable, '~', `${name}: ${text}`, key);
     }
-    const statusNote = isStatus && name === STATUS_FIELD;
-    if (old.enumValues !== undefined && now.enumValues === undefined) {
-      add(
-        statusNote ? 'breaking' : 'change',
-        '~',
-        `${name}: enum (${list(old.enumValues)}) dropped, now any ${now.type}${
-          statusNote
-            ? ' (the waiter narrows it at run time: an unknown status counts as pending, warned once)'
-            : ''
-        }`,
-        key,
-      );
-    } else if (old.enumValues === undefined && now.enumValues !== undefined) {
-      add(
-        isParameter || statusNote ? 'breaking' : 'change',
-        '~',
-        `${name}: enum added, only ${list(now.enumValues)} (was any ${old.type})`,
-        [...key, ...now.enumValues],
-      );
-    } else if (old.enumValues !== undefined && now.enumValues !== undefined) {
-      const added = now.enumValues.filter((v) => !old.enumValues?.includes(v));
-      const removed = old.enumValues.filter((v) => !now.enumValues?.includes(v));
-      if (added.length > 0) {
-        add(
-          statusNote ? 'breaking' : 'change',
-          '+',
-          `${name}: enum value${added.length > 1 ? 's' : ''} ${list(added)} added${
-            statusNote ? ' (a new status the waiter does not handle)' : ''
-          }`,
-          [...key, ...added],
-        );
-      }
-      if (removed.length > 0) {
-        add(
-          statusNote || isParameter ? 'breaking' : 'change',
-          '-',
-          `${name}: enum value${removed.length > 1 ? 's' : ''} ${list(removed)} removed`,
-          [...key, ...removed],
-        );
-      }
+    const status = isStatus && name === STATUS_FIELD;
+    const [was, is] = [old.enumValues, now.enumValues];
+    if (was !== undefined && is === undefined) {
+      const note = status
+        ? ' (the waiter narrows it at run time: an unknown status counts as pending, warned once)'
+        : '';
+      add(status, '~', `${name}: enum (${list(was)}) dropped, now any ${now.type}${note}`, key);
+    } else if (was === undefined && is !== undefined) {
+      add(isParameter || status, '~', `${name}: enum added, only ${list(is)} (was any ${old.type})`, [
+        ...key,
+        ...is,
+      ]);
+    } else if (was !== undefined && is !== undefined) {
+      const added = is.filter((v) => !was.includes(v));
+      const removed = was.filter((v) => !is.includes(v));
+      const values = (v: readonly string[]) => `${name}: enum value${v.length > 1 ? 's' : ''} ${list(v)}`;
+      const note = status ? ' (a new status the waiter does not handle)' : '';
+      if (added.length > 0) add(status, '+', `${values(added)} added${note}`, [...key, ...added]);
+      if (removed.length > 0)
+        add(status || isParameter, '-', `${values(removed)} removed`, [...key, ...removed]);
     }
   }
   return changes;
@@ -346,48 +405,27 @@ function compareOperation(
   after: OperationFacts,
 ) {
   const changes: Change[] = [];
-  if (before.operationId !== after.operationId) {
-    changes.push({
-      operation,
-      severity: 'change',
-      sign: '~',
-      text: `operationId ${before.operationId ?? '(none)'} → ${after.operationId ?? '(none)'}`,
-      keywords: [],
-    });
-  }
-  if (before.deprecated !== after.deprecated) {
-    changes.push({
-      operation,
-      severity: 'change',
-      sign: '~',
-      text: after.deprecated ? 'now deprecated' : 'no longer deprecated',
-      keywords: [],
-    });
+  const add = (severity: Severity, sign: Change['sign'], text: string) =>
+    changes.push(change(operation, severity, sign, text));
+  if (before.operationId !== after.operationId)
+    add('change', '~', `operationId ${before.operationId ?? '(none)'} → ${after.operationId ?? '(none)'}`);
+  if (before.deprecated !== after.deprecated)
+    add('change', '~', after.deprecated ? 'now deprecated' : 'no longer deprecated');
+  for (const key of ['servers', 'security', 'tags'] as const) {
+    const [old, now] = [before.effective[key], after.effective[key]];
+    // The client sends the API key one way: losing a way (not renaming its scheme) can break every call.
+    const lost = key === 'security' && old.split(' or ').some((way) => !now.split(' or ').includes(way));
+    if (old !== now) add(lost ? 'breaking' : 'change', '~', `${key}: ${old} → ${now}`);
   }
   changes.push(...compareMembers(operation, isStatus, before.parameters, after.parameters, true));
   const fields = compareMembers(operation, isStatus, before.fields, after.fields, false);
-  changes.push(...fields.map((change) => ({ ...change, text: `answer ${change.text}` })));
+  changes.push(...fields.map((c) => ({ ...c, text: `answer ${c.text}` })));
   for (const [name, value] of before.examples) {
-    if (!after.examples.has(name))
-      changes.push({
-        operation,
-        severity: 'change',
-        sign: '-',
-        text: `example ${name} removed`,
-        keywords: [],
-      });
-    else if (after.examples.get(name) !== value)
-      changes.push({
-        operation,
-        severity: 'change',
-        sign: '~',
-        text: `example ${name} changed`,
-        keywords: [],
-      });
+    if (!after.examples.has(name)) add('change', '-', `example ${name} removed`);
+    else if (after.examples.get(name) !== value) add('change', '~', `example ${name} changed`);
   }
   for (const name of after.examples.keys()) {
-    if (!before.examples.has(name))
-      changes.push({ operation, severity: 'change', sign: '+', text: `example ${name} added`, keywords: [] });
+    if (!before.examples.has(name)) add('change', '+', `example ${name} added`);
   }
   let textEdits = 0;
   for (const [at, text] of after.texts) {
@@ -426,23 +464,11 @@ export function diffSpecs(before: unknown, after: unknown): SpecDiff {
     const now = operationFacts(after, path, method);
     if (old === undefined && now === undefined) continue;
     if (old === undefined || now === undefined) {
-      summaries.push({
-        operation,
-        name,
-        changes: [
-          {
-            operation,
-            severity: now === undefined ? 'breaking' : 'change',
-            sign: now === undefined ? '-' : '+',
-            text:
-              now === undefined
-                ? 'operation removed'
-                : `operation added (${now.operationId ?? 'no operationId'})`,
-            keywords: [],
-          },
-        ],
-        textEdits: 0,
-      });
+      const only =
+        now === undefined
+          ? change(operation, 'breaking', '-', 'operation removed')
+          : change(operation, 'change', '+', `operation added (${now.operationId ?? 'no operationId'})`);
+      summaries.push({ operation, name, changes: [only], textEdits: 0 });
       continue;
     }
     summaries.push({ operation, name, ...compareOperation(operation, name === 'status', old, now) });
@@ -457,7 +483,17 @@ export function diffSpecs(before: unknown, after: unknown): SpecDiff {
     summaries.push({
       operation,
       name: undefined,
-      changes: [{ operation, severity: 'change', sign: '-', text, keywords: [] }],
+      changes: [change(operation, 'change', '-', text)],
+      textEdits: 0,
+    });
+  }
+  const versions = [before, after].map((doc) => (isObject(doc) ? show(doc.openapi) : undefined));
+  if (versions[0] !== undefined && versions[0] !== versions[1]) {
+    const text = `openapi ${versions[0]} → ${versions[1]}`;
+    summaries.unshift({
+      operation: 'the document',
+      name: undefined,
+      changes: [change('the document', 'change', '~', text)],
       textEdits: 0,
     });
   }
@@ -471,18 +507,6 @@ export function diffSpecs(before: unknown, after: unknown): SpecDiff {
 }
 
 /**
- * Text from an untrusted document made safe for a terminal: control characters (escape sequences
- * included) and bidirectional overrides are shown as `\u{…}` instead of acting.
- */
-export function printable(text: string): string {
-  return text.replace(
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
-    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`,
-  );
-}
-
-/**
  * The summary as printed: one block per operation, one line per change, `!` marking a breaking one.
  *
  * @example
@@ -492,19 +516,19 @@ export function formatDiff(diff: SpecDiff): string {
   const lines: string[] = [];
   for (const summary of diff.operations) {
     if (summary.changes.length === 0 && summary.textEdits === 0) continue;
-    lines.push(`${printable(summary.operation)}${summary.name === undefined ? '' : `  (${summary.name})`}`);
+    lines.push(`${sanitize(summary.operation)}${summary.name === undefined ? '' : `  (${summary.name})`}`);
     for (const change of summary.changes) {
-      lines.push(`  ${change.severity === 'breaking' ? '!' : change.sign} ${printable(change.text)}`);
+      lines.push(`  ${change.severity === 'breaking' ? '!' : change.sign} ${sanitize(change.text)}`);
     }
     if (summary.textEdits > 0) {
       lines.push(
-        `  ~ ${summary.textEdits} text edit${summary.textEdits === 1 ? '' : 's'} (summary, description, title, example), not listed`,
+        `  ~ ${plural(summary.textEdits, 'text edit')} (summary, description, title, example), not listed`,
       );
     }
   }
   if (lines.length === 0) return 'No changes to the operations this package uses.';
   const totals =
-    `${diff.changes} change${diff.changes === 1 ? '' : 's'}, ${diff.breaking} breaking (marked !)` +
-    (diff.textEdits > 0 ? `, ${diff.textEdits} text edit${diff.textEdits === 1 ? '' : 's'}` : '');
+    `${plural(diff.changes, 'change')}, ${diff.breaking} breaking (marked !)` +
+    (diff.textEdits > 0 ? `, ${plural(diff.textEdits, 'text edit')}` : '');
   return `${lines.join('\n')}\n${totals}.`;
 }

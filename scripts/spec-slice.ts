@@ -4,6 +4,10 @@
  */
 import YAML from 'yaml';
 import { OPERATIONS } from '../src/operations.js';
+import { printable as sanitize } from '../src/text.js';
+
+// The one escaper for document text on its way to a terminal; the other scripts import it from here.
+export { sanitize };
 
 export type Obj = Record<string, unknown>;
 
@@ -14,9 +18,15 @@ export function isObject(value: unknown): value is Obj {
 /** The operation keys of an OpenAPI path item. */
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
-/** A document this package cannot vendor; the message names what is wrong. */
-export class SliceError extends Error {
-  override readonly name = 'SliceError';
+/**
+ * The work a document may cause. The vendored slice holds about 400 values, 14 levels deep; a document
+ * past these bounds (a `$ref` fan-out, a YAML alias bomb, 20,000 nested arrays) is refused, not walked.
+ */
+export const LIMITS = { values: 100_000, depth: 100 } as const;
+
+/** A document this package refuses; the message names what is wrong and is printed without a stack. */
+export class SpecError extends Error {
+  override readonly name = 'SpecError';
 }
 
 /** `METHOD /path`, the name of an operation in every message. */
@@ -24,12 +34,22 @@ export function operationKey(operation: { readonly method: string; readonly path
   return `${operation.method.toUpperCase()} ${operation.path}`;
 }
 
+function unescapeToken(raw: string): string {
+  let token = raw;
+  try {
+    token = decodeURIComponent(raw);
+  } catch {
+    // Not percent-encoded after all: take it as written.
+  }
+  return token.replaceAll('~1', '/').replaceAll('~0', '~');
+}
+
 /** Reads a JSON pointer such as `#/components/schemas/X`; undefined when it leads nowhere. */
 export function pointer(doc: unknown, ref: string): unknown {
   if (!ref.startsWith('#/')) return undefined;
   let target: unknown = doc;
   for (const raw of ref.slice(2).split('/')) {
-    const key = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
+    const key = unescapeToken(raw);
     if (!isObject(target) || !Object.hasOwn(target, key)) return undefined;
     target = target[key];
   }
@@ -41,21 +61,55 @@ function withoutExtensions(value: Obj): Obj {
   return Object.fromEntries(Object.entries(value).filter(([key]) => !key.startsWith('x-')));
 }
 
-/** Every `$ref` under `value`, in document order; the walk stops at references, which are followed by the caller. */
-function collectRefs(value: unknown, out: string[]): void {
-  if (Array.isArray(value)) {
-    for (const item of value) collectRefs(item, out);
-  } else if (isObject(value)) {
-    if (typeof value.$ref === 'string') out.push(value.$ref);
-    for (const [key, inner] of Object.entries(value)) if (key !== '$ref') collectRefs(inner, out);
+interface Reference {
+  readonly ref: string;
+  /** Where it was found, e.g. `servers/0`. */
+  readonly at: string;
+}
+
+/**
+ * Every reference under `root` that openapi-typescript's resolver would follow: a `$ref`, an example's
+ * `externalValue`, a discriminator mapping to a path or URL. Iterative and counted against `budget`, so that
+ * deep nesting or YAML aliases cost a bounded walk; a value reached twice through an alias counts twice.
+ */
+function references(root: unknown, at: string, budget: { left: number }, source: string): Reference[] {
+  const found: Reference[] = [];
+  const stack: Array<[unknown, string, number]> = [[root, at, 0]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [value, where, depth] = next;
+    budget.left -= 1;
+    if (budget.left < 0) {
+      throw new SpecError(
+        `${source} is too large to vendor: the operations this package calls and what they reference hold more than ${LIMITS.values.toLocaleString('en')} values. Refusing to update; nothing was written.`,
+      );
+    }
+    if (depth > LIMITS.depth) {
+      throw new SpecError(
+        `${source} is nested more than ${LIMITS.depth} levels deep (at ${sanitize(where.length > 200 ? `${where.slice(0, 200)}…` : where)}). Refusing to update; nothing was written.`,
+      );
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    if (isObject(value)) {
+      if (typeof value.$ref === 'string') found.push({ ref: value.$ref, at: where });
+      if (typeof value.externalValue === 'string')
+        found.push({ ref: value.externalValue, at: `${where}/externalValue` });
+      if (typeof value.propertyName === 'string' && isObject(value.mapping)) {
+        for (const [key, target] of Object.entries(value.mapping)) {
+          if (typeof target === 'string' && /^#|\//.test(target))
+            found.push({ ref: target, at: `${where}/mapping/${key}` });
+        }
+      }
+    }
+    for (const [key, inner] of Object.entries(value)) stack.push([inner, `${where}/${key}`, depth + 1]);
   }
+  return found;
 }
 
 /** `#/components/<section>/<name>` → [section, name]; other targets cannot be vendored. */
 function componentOf(ref: string): [string, string] | undefined {
   const match = /^#\/components\/([^/]+)\/([^/]+)$/.exec(ref);
   if (!match?.[1] || !match[2]) return undefined;
-  return [match[1], decodeURIComponent(match[2]).replaceAll('~1', '/').replaceAll('~0', '~')];
+  return [match[1], unescapeToken(match[2])];
 }
 
 /**
@@ -63,7 +117,8 @@ function componentOf(ref: string): [string, string] | undefined {
  * operations name, their path items (only the kept methods, plus path-level `parameters`), and the
  * components they reference transitively (security schemes included). `x-` extensions of operations and
  * path items are dropped. Key order follows the input, so the same input gives the same slice.
- * Throws {@link SliceError} when an operation is missing or a `$ref` points outside the document.
+ * Throws {@link SpecError} when an operation is missing, when anything kept refers outside the document
+ * (a file or URL that generating the types would open), or when it is past {@link LIMITS}.
  */
 export function sliceSpec(doc: Obj, source: string): Obj {
   const paths = isObject(doc.paths) ? doc.paths : {};
@@ -87,56 +142,9 @@ export function sliceSpec(doc: Obj, source: string): Obj {
     keptPaths[operation.path] = kept;
   }
   if (missing.length > 0) {
-    throw new SliceError(
+    throw new SpecError(
       `${source} has no ${missing.join(' and no ')}, which this package calls. Refusing to update; nothing was written.`,
     );
-  }
-
-  // Components reachable from the kept paths, breadth first; a cycle ends at a component already kept.
-  const components = isObject(doc.components) ? doc.components : {};
-  const wanted = new Map<string, Set<string>>();
-  const want = (section: string, name: string) => {
-    const names = wanted.get(section) ?? new Set<string>();
-    wanted.set(section, names);
-    if (names.has(name)) return false;
-    names.add(name);
-    return true;
-  };
-  const queue: string[] = [];
-  collectRefs(keptPaths, queue);
-  while (queue.length > 0) {
-    const ref = queue.shift() as string;
-    const target = componentOf(ref);
-    if (target === undefined || pointer(doc, ref) === undefined) {
-      throw new SliceError(
-        `${source} has a $ref this package cannot follow: ${JSON.stringify(ref)} ` +
-          `(only references to #/components/… inside the same document are supported).`,
-      );
-    }
-    if (want(...target)) collectRefs(pointer(doc, ref), queue);
-  }
-  const security = Array.isArray(doc.security) ? doc.security : [];
-  const operationSecurity = Object.values(keptPaths).flatMap((item) =>
-    Object.values(item as Obj).flatMap((op) =>
-      isObject(op) && Array.isArray(op.security) ? op.security : [],
-    ),
-  );
-  for (const requirement of [...security, ...operationSecurity]) {
-    if (!isObject(requirement)) continue;
-    for (const scheme of Object.keys(requirement)) {
-      if (!isObject(components.securitySchemes) || !isObject(components.securitySchemes[scheme])) {
-        throw new SliceError(
-          `${source} names the security scheme ${JSON.stringify(scheme)} but does not define it.`,
-        );
-      }
-      want('securitySchemes', scheme);
-    }
-  }
-  const keptComponents: Obj = {};
-  for (const [section, entries] of Object.entries(components)) {
-    const names = wanted.get(section);
-    if (names === undefined || !isObject(entries)) continue;
-    keptComponents[section] = Object.fromEntries(Object.entries(entries).filter(([name]) => names.has(name)));
   }
 
   const tagNames = new Set(
@@ -153,6 +161,47 @@ export function sliceSpec(doc: Obj, source: string): Obj {
     if (tags.length > 0) slice.tags = tags;
   }
   slice.paths = keptPaths;
+
+  // Everything kept is walked for references, and so is each component as it is reached (once).
+  const components = isObject(doc.components) ? doc.components : {};
+  const kept = new Map<string, Set<string>>();
+  const budget = { left: LIMITS.values };
+  const queue = references(slice, '', budget, source);
+  const keep = (section: string, name: string, value: unknown) => {
+    const names = kept.get(section) ?? new Set<string>();
+    kept.set(section, names);
+    if (names.has(name)) return;
+    names.add(name);
+    queue.push(...references(value, `/components/${section}/${name}`, budget, source));
+  };
+  // Security requirements name their schemes by key: each is a reference to #/components/securitySchemes.
+  const operations = Object.values(keptPaths).flatMap((item) => Object.values(item as Obj));
+  for (const holder of [doc, ...operations]) {
+    const requirements = isObject(holder) && Array.isArray(holder.security) ? holder.security : [];
+    for (const scheme of requirements.flatMap((r) => (isObject(r) ? Object.keys(r) : []))) {
+      const token = encodeURIComponent(scheme.replaceAll('~', '~0').replaceAll('/', '~1'));
+      queue.push({ ref: `#/components/securitySchemes/${token}`, at: 'security' });
+    }
+  }
+  for (let index = 0; index < queue.length; index += 1) {
+    const next = queue[index] as Reference;
+    const target = componentOf(next.ref);
+    const value = pointer(doc, next.ref);
+    if (target === undefined || value === undefined) {
+      throw new SpecError(
+        `${source} has a reference this package cannot follow at ${sanitize(next.at)}: ${sanitize(JSON.stringify(next.ref))} ` +
+          '(a reference must name something under #/components/ in the same document; nothing is fetched). ' +
+          'Refusing to update; nothing was written.',
+      );
+    }
+    keep(...target, value);
+  }
+  const keptComponents: Obj = {};
+  for (const [section, entries] of Object.entries(components)) {
+    const names = kept.get(section);
+    if (names === undefined || !isObject(entries)) continue;
+    keptComponents[section] = Object.fromEntries(Object.entries(entries).filter(([name]) => names.has(name)));
+  }
   if (Object.keys(keptComponents).length > 0) slice.components = keptComponents;
   return slice;
 }
