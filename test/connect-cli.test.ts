@@ -170,11 +170,17 @@ describe.concurrent('aitoearn-auth connect with URLs the sandbox never sends', {
     expect(existsSync(file)).toBe(false);
   });
 
-  it.each([
-    `data:image/svg+xml;base64,${Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="x()"/>').toString('base64')}`,
-    'https://aitoearn.cn@evil.example/consent',
-  ])('never offers to open %s, and says so', async (url) => {
-    const server = await api(url);
+  it('refuses a start answer with an SVG image as final (exit 5), and opens nothing', async () => {
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="x()"/>').toString('base64');
+    const server = await api(`data:image/svg+xml;base64,${svg}`);
+    const { code, stderr } = await connectTo(server.url, ['--no-callback']).exited;
+    await server.close();
+    expect(code).toBe(5);
+    expect(stderr).toMatch(/bad "data\.url": expected an http\(s\) URL or a data:image\/ URL/);
+  });
+
+  it('never offers to open a URL with credentials in it, and says so', async () => {
+    const server = await api('https://aitoearn.cn@evil.example/consent');
     const { code, stderr } = await connectTo(server.url, ['--no-callback']).exited;
     await server.close();
     expect(code).toBe(0);

@@ -73,15 +73,6 @@ export function createServer(options: ServerOptions): McpServer {
         }
         const { start } = connection;
         const image = qrImage(start.url);
-        if (!image && !/^https?:\/\//i.test(start.url)) {
-          // The client lets through http(s) and any data:image; an SVG can carry script, so only rasters pass.
-          connection.stop();
-          return toolError(
-            new Error(
-              'The API answered a consent image that is not a PNG, JPEG, GIF or WebP QR code; it is not handed on.',
-            ),
-          );
-        }
         if (image || server.server.getClientCapabilities()?.elicitation?.url === undefined) {
           kept.keep(connection);
           return linkResult(platform, start, language, image);

@@ -335,8 +335,12 @@ describe('what the API answers is checked before a host sees it', () => {
     expect(seen.length).toBe(elicitations + 1); // the result only, no elicitation
     const odd = await host.call('connect_account', { platform: 'tiktok' });
     expect(odd.isError).toBe(true);
-    expect(textOf(odd)).toMatch(/not a PNG, JPEG, GIF or WebP QR code/);
-    expect(textOf(odd)).not.toContain(SVG);
+    // The library refuses it before anyone sees it: an SVG can carry script.
+    expect(textOf(odd)).toMatch(
+      /bad "data\.url": expected an http\(s\) URL or a data:image\/ URL \(png, jpeg, gif or webp\)/,
+    );
+    expect(odd.content.some((c) => c.type === 'image')).toBe(false);
+    expect(odd.structuredContent).toBeUndefined();
   });
 });
 
