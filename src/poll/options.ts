@@ -65,9 +65,9 @@ export interface WaitForAuthOptions extends GetAuthStatusParams {
   /**
    * Waits `ms` on `clock`; `signal` aborts it when the wait is poked or stopped. The waiter sleeps with it
    * between checks (re-reading `clock.now()`, so one that returns early is asked again for the rest) and,
-   * when a `clock` is given, times each request with it too; otherwise requests are timed by `setTimeout`.
-   * If it fails on its own, the wait ends with its error. Retries of a failed request are timed by
-   * p-retry, on Node's timers. @default `setTimeout`
+   * when a `clock` is given, times each request with it too. If it fails on its own, the wait ends with its
+   * error. Retries of a failed request are timed by p-retry, on Node's timers.
+   * @default one timer queue shared by the waits of the process (a single `setTimeout`)
    */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** A number in [0, 1) for jitter. @default Math.random */

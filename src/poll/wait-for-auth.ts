@@ -19,6 +19,7 @@ import {
   isTransient,
 } from '../errors.js';
 import { MAX_TIMER_MS } from '../validate.js';
+import { admit } from './admit.js';
 import { backoffDelay } from './backoff.js';
 import {
   type AuthProgress,
@@ -28,6 +29,7 @@ import {
 } from './options.js';
 import { ServerClock } from './server-clock.js';
 import { narrowStatus } from './status.js';
+import { processTimers } from './timers.js';
 
 /** The last check is made this long before the deadline, so that its answer can still count. */
 const FINAL_CHECK_LEAD_MS = 500;
@@ -70,8 +72,11 @@ export function createWaiter(
 
   // On a given clock, a request's timeout is a due time that only its sleep can wait for. A sleep that
   // fails on its own ends the wait, so that a hanging server cannot hold it past the deadline.
-  const timer: RequestTimer | undefined = !o.ownClock
-    ? undefined
+  const timer: RequestTimer = !o.ownClock
+    ? (ms, onTimeout) => {
+        const queued = processTimers().after(ms, onTimeout);
+        return () => processTimers().cancel(queued);
+      }
     : (ms, onTimeout) => {
         const due = clock.now() + ms;
         const cancel = new AbortController();
@@ -245,6 +250,8 @@ export function createWaiter(
         ),
       );
 
+    const admitted = admit();
+    if (admitted !== undefined) await admitted;
     for (;;) {
       let result: AuthStatusResult | undefined;
       try {
