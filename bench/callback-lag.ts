@@ -116,7 +116,7 @@ export function callbackLagTables(data: CallbackLagData): Table[] {
       rows,
       [
         `Each pair of sessions (one per mode) is approved at the same seeded moment, uniform in ${(from / 1000).toFixed(0)}–${(to / 1000).toFixed(0)} s; lag runs from the sandbox's answer to the approval to connectAccount resolving. Default waiter options.`,
-        'With the callback, the check runs at once unless the previous request was less than initialDelayMs (1 s) ago: a poke never sends faster than that, so a flood of forged callbacks cannot turn the waiter into a hot loop.',
+        'With the callback, the first POST of a session is checked at once, even right after a scheduled check; later ones wait for initialDelayMs (1 s) after the last request, so a flood of forged callbacks cannot turn the waiter into a hot loop.',
       ],
     ),
   ];

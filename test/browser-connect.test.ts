@@ -120,3 +120,28 @@ it('Chromium approves on the consent page, the page posts the callback, and the 
   expect(callbackRequests).toEqual(['POST']);
   expect(problems).toEqual([]);
 }, 60_000);
+
+it('a check that sees completed before the browser’s POST still leaves the browser on the done page (issue 16 item 9)', async () => {
+  const command = startCommand(['connect', 'douyin', '--json', '--no-open']);
+  const started = JSON.parse(await command.line(/"type":"started"/)) as { url: string; callbackUrl: string };
+  const page = await browser.newPage();
+  // The browser's POST is held back until polling has found the approval and the command has its result.
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await page.route(started.callbackUrl, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(started.url);
+  // The click waits for the navigation it starts, which is the held POST.
+  const clicked = page.getByRole('button', { name: 'Approve' }).click();
+  expect(JSON.parse(await command.line(/"type":"result"/))).toMatchObject({ outcome: 'completed' });
+  release();
+  await clicked;
+  await page.waitForURL(started.callbackUrl);
+  expect(await page.getByRole('heading').textContent()).toBe('You can close this window');
+  await page.close();
+  expect((await command.closed).code).toBe(0);
+}, 60_000);

@@ -6,6 +6,7 @@ import {
   MAX_CALLBACK_BODY_BYTES,
   startCallbackListener,
 } from '../src/connect/callback-listener.js';
+import { liveResources } from './helpers/leaks.js';
 import { emfile, liveServerAt } from './helpers/live-server.js';
 
 const FORM = 'relayAccountRef=r1&nickname=n&avatar=&platformUid=u1&account=a&platform=douyin&accounts=%5B%5D';
@@ -152,8 +153,7 @@ describe('the connect callback listener', () => {
   });
 
   it('close() stops listening and destroys idle keep-alive sockets, leaving no handle behind', async () => {
-    const handles = () =>
-      process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap' || r === 'TCPSocketWrap').length;
+    const handles = () => liveResources('TCPServerWrap', 'TCPSocketWrap');
     const before = handles();
     const listener = await startCallbackListener({ onCallback: () => {} });
     const { port } = new URL(listener.url);

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAitoearnClient, waitForAuth } from '../src/index.js';
+import { liveResources } from './helpers/leaks.js';
 
 const BODY = JSON.stringify({
   code: 0,
@@ -47,7 +48,6 @@ function memoryClient(mode: 'answer' | 'hang') {
   return { client, calls, sessions };
 }
 
-const live = (type: string) => process.getActiveResourcesInfo().filter((r) => r === type).length;
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 let warnings: Error[] = [];
@@ -66,7 +66,7 @@ describe('thousands of waits on one AbortSignal', () => {
     async (mode) => {
       const waits = 3000;
       const { client, calls, sessions } = memoryClient(mode);
-      const timers = live('Timeout');
+      const timers = liveResources('Timeout');
       const stop = new AbortController();
       const settled: Promise<unknown>[] = [];
       for (let i = 0; i < waits; i++)
@@ -89,8 +89,8 @@ describe('thousands of waits on one AbortSignal', () => {
       await new Promise((resolve) => setTimeout(resolve, 1200));
       expect(calls.length).toBe(sent);
       await turn();
-      expect(live('Timeout')).toBeLessThanOrEqual(timers);
-      expect(live('Immediate')).toBe(0);
+      expect(liveResources('Timeout')).toBeLessThanOrEqual(timers);
+      expect(liveResources('Immediate')).toBe(0);
       expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
     },
     60_000,
@@ -162,7 +162,7 @@ describe('requests are timed by a timer of their own, never the caller’s sleep
 
   it('a sleep that ignores its signal leaves no request timer alive', async () => {
     await turn();
-    const timers = live('Timeout');
+    const timers = liveResources('Timeout');
     const session = await waitForAuth(slowClient(0), {
       platform: 'douyin',
       sessionId: 's',
@@ -172,6 +172,6 @@ describe('requests are timed by a timer of their own, never the caller’s sleep
     });
     expect(session.status).toBe('completed');
     await turn();
-    expect(live('Timeout')).toBeLessThanOrEqual(timers);
+    expect(liveResources('Timeout')).toBeLessThanOrEqual(timers);
   });
 });

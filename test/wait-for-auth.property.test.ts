@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { expect, it } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import {
   AitoearnApiError,
   AitoearnTransportError,
@@ -82,6 +82,10 @@ const isTerminal = (r: Reply) =>
   ('status' in r && r.status !== 'pending') ||
   ('code' in r && r.code !== 429 && r.code !== 500) ||
   ('http' in r && [401, 403, 404, 307].includes(r.http));
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 it('always settles, by deadline + 1 s, with the outcome of the first terminal answer (1,000 scripts)', async () => {
   await fc.assert(

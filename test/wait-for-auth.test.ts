@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { describe, expect, it, test } from 'vitest';
+import { afterEach, describe, expect, it, test, vi } from 'vitest';
 import {
   AitoearnApiError,
   AitoearnInputError,
@@ -20,6 +20,10 @@ import { type FakeApiOptions, fakeApi, type Reply, SERVER_START_MS } from './hel
 import { FakeClock } from './helpers/fake-clock.js';
 
 const MINUTE = 60_000;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 /** A virtual clock, a scripted API on it, and a client that calls that API. */
 function fakeClient(script: readonly Reply[] | ((i: number) => Reply), api: FakeApiOptions = {}) {
@@ -349,7 +353,7 @@ describe('abort', () => {
     const reason = new Error('user pressed Ctrl-C');
     const waiting = waitForAuth(client, {
       platform: 'douyin',
-      sessionId: 's',
+      sessionId: 'sess-1',
       clock,
       sleep: clock.sleep,
       signal: controller.signal,
@@ -372,7 +376,7 @@ describe('abort', () => {
     const outcome = rejection(
       waitForAuth(client, {
         platform: 'douyin',
-        sessionId: 's',
+        sessionId: 'sess-1',
         clock,
         sleep: clock.sleep,
         signal: controller.signal,
@@ -399,7 +403,7 @@ describe('poke', () => {
     );
     const watch = watchAuth(client, {
       platform: 'douyin',
-      sessionId: 's',
+      sessionId: 'sess-1',
       clock,
       sleep: clock.sleep,
       random: () => 0,
@@ -433,7 +437,7 @@ describe('watchAuth', () => {
       const seen: AuthProgress[] = [];
       for await (const e of watchAuth(client, {
         platform: 'douyin',
-        sessionId: 's',
+        sessionId: 'sess-1',
         clock,
         sleep: clock.sleep,
       })) {
@@ -455,7 +459,7 @@ describe('watchAuth', () => {
     const run = async () => {
       for await (const _ of watchAuth(client, {
         platform: 'douyin',
-        sessionId: 's',
+        sessionId: 'sess-1',
         clock,
         sleep: clock.sleep,
       })) {
@@ -470,7 +474,7 @@ describe('watchAuth', () => {
     const run = async () => {
       for await (const _ of watchAuth(client, {
         platform: 'douyin',
-        sessionId: 's',
+        sessionId: 'sess-1',
         clock,
         sleep: clock.sleep,
       }))
@@ -505,7 +509,7 @@ describe('options are checked before any request', () => {
     const { clock, server, client } = fakeClient([{ status: 'completed' }]);
     const options = {
       platform: 'douyin',
-      sessionId: 's',
+      sessionId: 'sess-1',
       clock,
       sleep: clock.sleep,
       ...bad,
@@ -525,7 +529,7 @@ describe('what the caller’s callbacks throw ends the wait with that error, at 
     const reports: AuthProgress[] = [];
     const waiting = waitForAuth(client, {
       platform: 'douyin',
-      sessionId: 's',
+      sessionId: 'sess-1',
       clock,
       sleep: clock.sleep,
       // A budget, so that the old behaviour (retrying the callback's throw) ends instead of spinning.
@@ -548,7 +552,7 @@ describe('what the caller’s callbacks throw ends the wait with that error, at 
     const thrown = new AitoearnTransportError('network', 'looks transient, but the caller threw it');
     const waiting = waitForAuth(client, {
       platform: 'douyin',
-      sessionId: 's',
+      sessionId: 'sess-1',
       clock,
       sleep: clock.sleep,
       onProgress: () => {
@@ -566,7 +570,7 @@ describe('what the caller’s callbacks throw ends the wait with that error, at 
     const broken = new AitoearnTransportError('timeout', 'thrown by the caller’s sleep');
     const waiting = waitForAuth(client, {
       platform: 'douyin',
-      sessionId: 's',
+      sessionId: 'sess-1',
       clock,
       sleep: () => Promise.reject(broken),
       retries: 50,
@@ -580,7 +584,7 @@ describe('what the caller’s callbacks throw ends the wait with that error, at 
     const run = async () => {
       for await (const _ of watchAuth(client, {
         platform: 'douyin',
-        sessionId: 's',
+        sessionId: 'sess-1',
         clock,
         sleep: clock.sleep,
         retries: 50,
@@ -655,7 +659,7 @@ describe('options spread from a larger object', () => {
 
   it('a likely typo (`timeout`) is ignored with a one-time warning that names the option meant', async () => {
     const { clock, server, client } = fakeClient([{ status: 'pending' }], { expiresInMs: 30_000 });
-    const options = { platform: 'douyin', sessionId: 's', clock, sleep: clock.sleep, timeout: 5000 };
+    const options = { platform: 'douyin', sessionId: 'sess-1', clock, sleep: clock.sleep, timeout: 5000 };
     const warnings = await warningsDuring(async () => {
       // `timeout` is not `timeoutMs`: the wait runs to expiresAt, not 5 s.
       expect(await rejection(clock.drive(waitForAuth(client, options)))).toBeInstanceOf(AuthExpiredError);
@@ -736,14 +740,14 @@ describe('watchAuth with concurrent next() calls', () => {
     const { clock, client } = fakeClient([{ status: 'pending' }, { status: 'completed' }], {
       expiresInMs: 5 * MINUTE,
     });
-    const watch = watchAuth(client, { platform: 'douyin', sessionId: 's', clock, sleep: clock.sleep });
+    const watch = watchAuth(client, { platform: 'douyin', sessionId: 'sess-1', clock, sleep: clock.sleep });
     const results = await clock.drive(Promise.all([watch.next(), watch.next(), watch.next()]));
     expect(results.map((r) => (r.done ? 'done' : r.value.status))).toEqual(['pending', 'completed', 'done']);
   });
 
   it('ends every queued call when the loop is left', async () => {
     const { clock, server, client } = fakeClient([{ status: 'pending' }], { expiresInMs: 5 * MINUTE });
-    const watch = watchAuth(client, { platform: 'douyin', sessionId: 's', clock, sleep: clock.sleep });
+    const watch = watchAuth(client, { platform: 'douyin', sessionId: 'sess-1', clock, sleep: clock.sleep });
     const first = await clock.drive(watch.next());
     expect(first.done).toBe(false);
     const queued = [watch.next(), watch.next()];
@@ -787,7 +791,7 @@ describe('the final check keeps the initialDelayMs floor', () => {
 });
 
 describe('many waits on one AbortSignal', () => {
-  it('5,000 waits share one signal without a MaxListenersExceededWarning; abort settles all, leaves no listener', {
+  it('500 waits share one signal without a MaxListenersExceededWarning; abort settles all, leaves no listener', {
     timeout: 120_000,
   }, async () => {
     const { clock, server, client } = fakeClient([{ status: 'pending' }], { expiresInMs: 5 * MINUTE });
@@ -797,19 +801,20 @@ describe('many waits on one AbortSignal', () => {
     try {
       const controller = new AbortController();
       const reason = new Error('service shutting down');
-      const waits = Array.from({ length: 5000 }, () =>
+      const waits = Array.from({ length: 500 }, () =>
         rejection(
           waitForAuth(client, {
             platform: 'douyin',
-            sessionId: 's',
+            sessionId: 'sess-1',
             clock,
             sleep: clock.sleep,
             signal: controller.signal,
           }),
         ),
       );
-      await clock.advance(10); // every first request in flight
-      expect(server.calls).toHaveLength(5000);
+      // The first requests go out 32 per turn of the event loop.
+      for (let i = 0; i < 100 && server.calls.length < 500; i++) await clock.advance(0);
+      expect(server.calls).toHaveLength(500);
       expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);
       await clock.advance(500); // every wait asleep after its first answer
       expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);
@@ -820,7 +825,7 @@ describe('many waits on one AbortSignal', () => {
       expect(clock.pending).toBe(0);
       await new Promise<void>((resolve) => setImmediate(resolve));
       expect(warnings.map((w) => w.name)).toEqual([]);
-      expect(server.calls).toHaveLength(5000);
+      expect(server.calls).toHaveLength(500);
     } finally {
       process.off('warning', onWarning);
     }
@@ -833,12 +838,119 @@ describe('many waits on one AbortSignal', () => {
     const controller = new AbortController();
     const options = {
       platform: 'douyin',
-      sessionId: 's',
+      sessionId: 'sess-1',
       clock,
       sleep: clock.sleep,
       signal: controller.signal,
     };
     await clock.drive(Promise.all([waitForAuth(client, options), waitForAuth(client, options)]));
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('nothing surprises (issue 16)', () => {
+  const at = (ms: number) => new Date(SERVER_START_MS + ms).toISOString();
+
+  it('item 1: an answer that moves expiresAt later keeps the checking going, and the final check is re-planned', async () => {
+    // expiresAt 10.5 s until the final check's answer moves it to 70 s; the person finishes at ~20 s.
+    const { server, run } = setup(
+      (i) =>
+        i < 4
+          ? { status: 'pending', extra: { expiresAt: at(10_500) } }
+          : {
+              status: (server.calls.at(-1) ?? 0) < 20_000 ? 'pending' : 'completed',
+              extra: { expiresAt: at(70_000) },
+            },
+      { latencyMs: 0 },
+    );
+    expect((await run()).status).toBe('completed');
+    expect(server.calls[4]).toBeGreaterThanOrEqual(9500);
+    expect(server.calls.at(-1)).toBeGreaterThanOrEqual(20_000);
+  });
+
+  it('item 1: an answer that moves expiresAt earlier ends the wait at the new expiry', async () => {
+    const { server, clock, run } = setup(
+      (i) => ({ status: 'pending', extra: { expiresAt: at(i === 0 ? 5 * MINUTE : 8000) } }),
+      { latencyMs: 0 },
+    );
+    expect(await rejection(run())).toBeInstanceOf(AuthExpiredError);
+    expect(clock.now()).toBeLessThanOrEqual(9000);
+    expect(server.calls.at(-1)).toBeLessThan(8000);
+  });
+
+  it('item 2: a promise returned by onProgress is awaited, and its rejection ends the wait with that error', async () => {
+    const { clock, server, client } = fakeClient([{ status: 'pending' }], {
+      expiresInMs: 5 * MINUTE,
+      latencyMs: 0,
+    });
+    const thrown = new Error('could not open the browser');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const waiting = waitForAuth(client, {
+        platform: 'douyin',
+        sessionId: 'sess-1',
+        clock,
+        sleep: clock.sleep,
+        onProgress: async () => {
+          await clock.sleep(3000, new AbortController().signal);
+          throw thrown;
+        },
+      });
+      expect(await rejection(clock.drive(waiting))).toBe(thrown);
+      // No check was sent while the callback ran (the next one was due after 1 s).
+      expect(server.calls).toEqual([0]);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('item 8: the first poke checks at once, even right after a scheduled check; 5,000 more cause about one check a second', async () => {
+    const { clock, server, client } = fakeClient([{ status: 'pending' }], {
+      expiresInMs: 5 * MINUTE,
+      latencyMs: 0,
+    });
+    const watch = watchAuth(client, {
+      platform: 'douyin',
+      sessionId: 'sess-1',
+      clock,
+      sleep: clock.sleep,
+      random: () => 0,
+    });
+    const consumed = (async () => {
+      for await (const _ of watch);
+    })();
+    await clock.advance(1000);
+    expect(server.calls).toEqual([0, 1000]);
+    watch.poke();
+    await clock.advance(0);
+    expect(server.calls).toEqual([0, 1000, 1000]);
+    for (let i = 1; i <= 5000; i++) {
+      watch.poke();
+      if (i % 500 === 0) await clock.advance(1000);
+    }
+    // 10 s of forged pokes: one check per initialDelayMs (1 s) after the last request, no more.
+    const flood = server.calls.slice(3);
+    expect(flood.length).toBeGreaterThanOrEqual(9);
+    expect(flood.length).toBeLessThanOrEqual(10);
+    expect(Math.min(...gaps(server.calls.slice(2)))).toBeGreaterThanOrEqual(1000);
+    await watch.return?.();
+    await clock.drive(consumed);
+  });
+
+  it('a request is still timed out when an injected sleep fails on its own: the wait ends with its error', async () => {
+    const { clock, server, client } = fakeClient([{ deaf: true }], { expiresInMs: 5 * MINUTE });
+    const broken = new Error('the caller’s sleep broke');
+    const waiting = waitForAuth(client, {
+      platform: 'douyin',
+      sessionId: 'sess-1',
+      clock,
+      sleep: () => Promise.reject(broken),
+    });
+    expect(await rejection(clock.drive(waiting))).toBe(broken);
+    expect(server.calls).toHaveLength(1);
   });
 });

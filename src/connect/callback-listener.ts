@@ -17,7 +17,7 @@ export interface CallbackListener {
 }
 
 export interface CallbackListenerOptions {
-  /** Called for each POST to the token path whose body arrived within the cap. It is a hint, nothing more. */
+  /** Called for each POST to the token path, within the cap, once its page is sent. A hint, nothing more. */
   readonly onCallback: () => void;
   /** Bytes for the token. @default crypto.randomBytes */
   readonly randomBytes?: (size: number) => Buffer;
@@ -81,7 +81,8 @@ export async function startCallbackListener(options: CallbackListenerOptions): P
     });
     request.on('end', () => {
       if (response.headersSent) return;
-      options.onCallback();
+      // Reported once the page is sent, so that a caller may close the listener at once.
+      response.once('finish', options.onCallback);
       response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8' });
       response.end(DONE_PAGE);
     });

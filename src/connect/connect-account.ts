@@ -2,9 +2,13 @@ import { type AitoearnClient, type AuthSession, checkClient, startAuth } from '.
 import { AitoearnInputError } from '../errors.js';
 import type { AuthProgress, WaitForAuthOptions } from '../poll/options.js';
 import { resolveWaitOptions } from '../poll/options.js';
+import { sleep } from '../poll/sleep.js';
 import { type AuthWatch, watchAuth } from '../poll/watch-auth.js';
 import { checkFunction, show } from '../validate.js';
 import { type CallbackListener, startCallbackListener } from './callback-listener.js';
+
+/** How long the listener keeps serving after a completion found by polling, unless the POST comes first. */
+export const LINGER_MS = 3000;
 
 type Started = Awaited<ReturnType<typeof startAuth>>;
 
@@ -33,8 +37,8 @@ export interface ConnectAccountOptions extends Omit<WaitForAuthOptions, 'session
    * @default true
    */
   readonly callback?: boolean;
-  /** Called once the session exists, with a frozen {@link ConnectStart}: show its `url` to the person. If it throws, connecting stops with that error. */
-  readonly onStart?: (start: ConnectStart) => void;
+  /** Called once the session exists, with a frozen {@link ConnectStart}: show its `url` to the person. A promise it returns is awaited; if it throws or rejects, connecting stops with that error. */
+  readonly onStart?: (start: ConnectStart) => unknown;
 }
 
 /**
@@ -63,13 +67,22 @@ export function watchConnect(
   const { platform, signal } = waitOptions;
 
   let inner: AuthWatch | undefined;
+  // Ends the lingering listener early: the browser's POST was answered with the "done" page.
+  let answered: AbortController | undefined;
   async function* run(): AsyncGenerator<AuthProgress, undefined, undefined> {
     signal?.throwIfAborted();
     let listener: CallbackListener | undefined;
+    let posted = false;
     if (callback) {
+      const onCallback = () => {
+        posted = true;
+        answered?.abort();
+        inner?.poke();
+      };
       // Without a listener (no loopback, no free port) polling alone still finishes the job.
-      listener = await listen({ onCallback: () => inner?.poke() }).catch(() => undefined);
+      listener = await listen({ onCallback }).catch(() => undefined);
     }
+    let completed = false;
     try {
       const started = await startAuth(client, {
         platform,
@@ -77,7 +90,7 @@ export function watchConnect(
         ...(listener === undefined ? {} : { callbackUrl: listener.url }),
         ...(signal === undefined ? {} : { signal }),
       });
-      onStart?.(
+      await onStart?.(
         Object.freeze({
           url: started.url,
           sessionId: started.sessionId,
@@ -88,9 +101,23 @@ export function watchConnect(
         }),
       );
       inner = watchAuth(client, { ...waitOptions, sessionId: started.sessionId });
-      yield* inner;
+      for await (const event of inner) {
+        completed = event.status === 'completed';
+        yield event;
+      }
     } finally {
-      await listener?.close();
+      if (listener !== undefined && completed && !posted) {
+        // Polling saw the end first; the browser's POST may be a moment behind. Keep answering it for a
+        // little while (ended by the POST), so that the person lands on the "done" page, not on an error.
+        const stop = new AbortController();
+        answered = stop;
+        const closing = listener;
+        const nap = waitOptions.sleep ?? sleep;
+        void Promise.resolve()
+          .then(() => nap(LINGER_MS, stop.signal))
+          .catch(() => {})
+          .then(() => closing.close());
+      } else await listener?.close();
     }
     return undefined;
   }

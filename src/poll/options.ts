@@ -1,11 +1,11 @@
 import { type AuthSession, type AuthStatus, checkStatusParams, type GetAuthStatusParams } from '../client.js';
-import { AitoearnInputError } from '../errors.js';
 import {
   checkFunction,
   checkInteger,
   checkNumber,
   checkPositiveMs,
   MAX_TIMER_MS,
+  refuse,
   show,
 } from '../validate.js';
 import { sleep } from './sleep.js';
@@ -27,10 +27,7 @@ export interface AuthProgress {
   readonly elapsedMs: number;
   /** Milliseconds left until the deadline (the earlier of `expiresAt` and `timeoutMs`). */
   readonly remainingMs: number;
-  /**
-   * Milliseconds until the next request; `undefined` when none is planned: on the last event (`completed`,
-   * `failed`, or the final check's answer before the deadline), where only a `poke()` can still cause one.
-   */
+  /** Milliseconds until the next request; `undefined` when none is planned (only a `poke()` can cause one). */
   readonly nextDelayMs: number | undefined;
   /** The latest session snapshot, if any answer arrived yet. */
   readonly session: AuthSession | undefined;
@@ -49,15 +46,15 @@ export interface AuthProgress {
 export interface WaitForAuthOptions extends GetAuthStatusParams {
   /** Give up after this many ms (`AuthTimeoutError`); the session's own `expiresAt` usually ends the wait first. @default 600000 */
   readonly timeoutMs?: number;
-  /** Called with a frozen event after each check and each retry. If it throws, the wait ends at once with that error. */
-  readonly onProgress?: (event: AuthProgress) => void;
-  /** The delay after the first check, in ms. @default 1000 */
+  /** Called with a frozen event after each check and each retry; a promise it returns is awaited. If it throws or rejects, the wait ends at once with that error. */
+  readonly onProgress?: (event: AuthProgress) => unknown;
+  /** The delay after the first check, and before the first retry, in ms. @default 1000 */
   readonly initialDelayMs?: number;
-  /** The longest delay between checks, in ms. @default 5000 */
+  /** The longest delay between checks or retries, in ms. @default 5000 */
   readonly maxDelayMs?: number;
   /** How much each delay grows over the previous one. @default 2 */
   readonly factor?: number;
-  /** The fraction by which a delay is randomly shortened, from 0 to 1. @default 0.1 */
+  /** The fraction by which a delay between checks is randomly shortened, from 0 to 1. @default 0.1 */
   readonly jitter?: number;
   /** How long one request may take, in ms; always clipped to the time left. @default the client's `requestTimeoutMs` */
   readonly requestTimeoutMs?: number;
@@ -66,12 +63,10 @@ export interface WaitForAuthOptions extends GetAuthStatusParams {
   /** Time source. @default `{ now: () => performance.now(), wallNow: () => Date.now() }` */
   readonly clock?: WaitClock;
   /**
-   * Waits `ms` between checks and before a retry; `signal` aborts it when the wait is poked or stopped.
-   * Nothing else is timed with it: the waiter re-reads `clock.now()` after each sleep (one that returns
-   * early is asked again for the rest, after a turn of the event loop), and it never times requests. A
-   * request's timeout is a timer of its own: with the default `clock`, in the process's timer queue; with
-   * an injected `clock`, whose time only this `sleep` can wait for, a sleep on that clock that counts only
-   * once `clock.now()` has reached the timeout (so a fake clock runs request timeouts too).
+   * Waits `ms` on `clock`; `signal` aborts it when the wait is poked or stopped. The waiter sleeps with it
+   * between checks (re-reading `clock.now()`, so one that returns early is asked again for the rest) and,
+   * when a `clock` is given, times each request with it too. If it fails on its own, the wait ends with its
+   * error. Retries of a failed request are timed by p-retry, on Node's timers.
    * @default one timer queue shared by the waits of the process (a single `setTimeout`)
    */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -89,108 +84,81 @@ export const waitDefaults = Object.freeze({
   retries: Number.POSITIVE_INFINITY,
 });
 
-export interface ResolvedWaitOptions {
-  readonly platform: string;
-  readonly sessionId: string;
+type Resolved = Required<Omit<WaitForAuthOptions, 'signal' | 'onProgress'>>;
+export interface ResolvedWaitOptions extends Resolved {
+  /** A clock was given: its time only `sleep` can wait for, so requests are timed with `sleep` too. */
+  readonly ownClock: boolean;
   readonly signal: AbortSignal | undefined;
-  readonly timeoutMs: number;
-  readonly onProgress: ((event: AuthProgress) => void) | undefined;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly factor: number;
-  readonly jitter: number;
-  readonly requestTimeoutMs: number;
-  readonly retries: number;
-  readonly clock: WaitClock;
-  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
-  readonly random: () => number;
+  readonly onProgress: WaitForAuthOptions['onProgress'];
 }
 
 // Every option; `satisfies` keeps this list in step with the type.
-const OPTION_KEYS = {
-  platform: true,
-  sessionId: true,
-  signal: true,
-  timeoutMs: true,
-  onProgress: true,
-  initialDelayMs: true,
-  maxDelayMs: true,
-  factor: true,
-  jitter: true,
-  requestTimeoutMs: true,
-  retries: true,
-  clock: true,
-  sleep: true,
-  random: true,
-} satisfies Record<keyof WaitForAuthOptions, true>;
-const KNOWN = Object.keys(OPTION_KEYS);
+const KNOWN = Object.keys({
+  platform: 0,
+  sessionId: 0,
+  signal: 0,
+  timeoutMs: 0,
+  onProgress: 0,
+  initialDelayMs: 0,
+  maxDelayMs: 0,
+  factor: 0,
+  jitter: 0,
+  requestTimeoutMs: 0,
+  retries: 0,
+  clock: 0,
+  sleep: 0,
+  random: 0,
+} satisfies Record<keyof WaitForAuthOptions, 0>);
 
-/**
- * The option an unknown key was probably meant to be, if any: one that starts with it, ignoring case
- * (`timeout` → `timeoutMs`, `onprogress` → `onProgress`). Short keys (`url`) are never taken for typos.
- */
+/** The option an unknown key was probably meant to be (`timeout` → `timeoutMs`); short keys never match. */
 export function likelyOption(key: string): string | undefined {
   const typed = key.toLowerCase();
   return typed.length < 4 ? undefined : KNOWN.find((known) => known.toLowerCase().startsWith(typed));
 }
 
-// Keys already warned about: each typo is reported once per process.
 const warned = new Set<string>();
 
+const systemClock: WaitClock = Object.freeze({ now: () => performance.now(), wallNow: () => Date.now() });
+
 /**
- * Unknown keys are ignored, as TypeScript lets them through when options are spread from a larger object
- * (`{ ...started, timeoutMs }`). One that looks like a typo of an option gets a one-time process warning
- * (code `AITOEARN_UNKNOWN_OPTION`), the way Node reports deprecations: visible, never fatal.
+ * Checks every option before any request. Unknown keys are ignored, as TypeScript lets them through when
+ * options are spread from a larger object (`{ ...started, timeoutMs }`); a likely typo gets a one-time
+ * process warning (code `AITOEARN_UNKNOWN_OPTION`), the way Node reports deprecations.
  */
-function hintUnknownKeys(options: object): void {
-  for (const key of Object.keys(options)) {
-    if (Object.hasOwn(OPTION_KEYS, key) || warned.has(key)) continue;
-    const hint = likelyOption(key);
-    if (hint === undefined) continue;
-    warned.add(key);
-    process.emitWarning(
-      `Unknown option ${show(key)} of waitForAuth/watchAuth is ignored; did you mean "${hint}"?`,
-      { code: 'AITOEARN_UNKNOWN_OPTION' },
-    );
-  }
-}
-
-export const systemClock: WaitClock = Object.freeze({
-  now: () => performance.now(),
-  wallNow: () => Date.now(),
-});
-
-/** Checks every option before any request; unknown keys are ignored (a likely typo is warned about once). */
 export function resolveWaitOptions(
   options: WaitForAuthOptions,
   clientTimeoutMs: number,
 ): ResolvedWaitOptions {
   checkStatusParams(options);
-  hintUnknownKeys(options);
+  for (const key of Object.keys(options)) {
+    const hint = KNOWN.includes(key) || warned.has(key) ? undefined : likelyOption(key);
+    if (hint === undefined) continue;
+    warned.add(key);
+    process.emitWarning(
+      `Unknown option ${show(key)} of waitForAuth/watchAuth is ignored; did you mean "${hint}"?`,
+      {
+        code: 'AITOEARN_UNKNOWN_OPTION',
+      },
+    );
+  }
   const opt = <K extends keyof typeof waitDefaults>(key: K): number => options[key] ?? waitDefaults[key];
   const initialDelayMs = checkPositiveMs('initialDelayMs', opt('initialDelayMs'));
   const maxDelayMs = checkPositiveMs('maxDelayMs', opt('maxDelayMs'));
-  if (maxDelayMs < initialDelayMs) {
-    throw new AitoearnInputError(
-      'maxDelayMs',
-      `Expected "maxDelayMs" to be at least "initialDelayMs" (${initialDelayMs}), got ${maxDelayMs}.`,
-    );
-  }
+  if (maxDelayMs < initialDelayMs)
+    refuse('maxDelayMs', `at least "initialDelayMs" (${initialDelayMs})`, maxDelayMs);
   const retries = opt('retries');
   if (retries !== Number.POSITIVE_INFINITY) checkInteger('retries', retries, 0, 1_000_000);
   const clock = options.clock ?? systemClock;
-  if (typeof clock !== 'object' || clock === null) {
-    throw new AitoearnInputError('clock', `Expected "clock" to be an object, got ${show(clock)}.`);
-  }
+  if (typeof clock !== 'object' || clock === null) refuse('clock', 'an object', clock);
   checkFunction('clock.now', clock.now);
   checkFunction('clock.wallNow', clock.wallNow);
+  const { onProgress, sleep: customSleep, random } = options;
   return {
     platform: options.platform,
     sessionId: options.sessionId,
     signal: options.signal,
     timeoutMs: checkPositiveMs('timeoutMs', opt('timeoutMs'), Number.MAX_SAFE_INTEGER),
-    onProgress:
-      options.onProgress === undefined ? undefined : checkFunction('onProgress', options.onProgress),
+    onProgress: onProgress === undefined ? undefined : checkFunction('onProgress', onProgress),
     initialDelayMs,
     maxDelayMs,
     factor: checkNumber('factor', opt('factor'), 1, 10),
@@ -202,7 +170,8 @@ export function resolveWaitOptions(
     ),
     retries,
     clock,
-    sleep: options.sleep === undefined ? sleep : checkFunction('sleep', options.sleep),
-    random: options.random === undefined ? Math.random : checkFunction('random', options.random),
+    ownClock: options.clock !== undefined,
+    sleep: customSleep === undefined ? sleep : checkFunction('sleep', customSleep),
+    random: random === undefined ? Math.random : checkFunction('random', random),
   };
 }

@@ -1,21 +1,21 @@
+import { processTimers } from './timers.js';
+
 /**
- * Waits `ms` milliseconds; rejects with the signal's reason as soon as `signal` aborts. It clears its
- * timer and listener either way, so nothing is left to keep the process alive.
+ * Waits `ms` milliseconds on the process's timer queue (one host timer for every wait); rejects with the
+ * signal's reason as soon as `signal` aborts. Nothing is left behind either way.
  */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
+    if (signal.aborted) return reject(signal.reason);
+    const queue = processTimers();
     const onAbort = () => {
-      clearTimeout(timer);
+      queue.cancel(timer);
       reject(signal.reason);
     };
-    const timer = setTimeout(() => {
+    const timer = queue.after(ms, () => {
       signal.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    });
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -50,30 +50,11 @@ export class TimerQueue {
   #timer: unknown;
   #timerDue = Number.POSITIVE_INFINITY;
   #deferred = false;
-  #startsThisTurn = 0;
-  readonly #syncStarts: number;
 
-  constructor(host: TimerHost = systemTimerHost, batch = 32, syncStarts = 8) {
+  constructor(host: TimerHost = systemTimerHost, batch = 32) {
     this.#host = host;
     this.#batch = Math.max(1, batch);
-    this.#syncStarts = syncStarts;
   }
-
-  /**
-   * Whether something costly (a wait's first request) may start at once: true for the first few in this
-   * turn of the event loop, false after that (then queue it with `soon`). A lone start is not delayed; a
-   * burst of thousands in one tick returns at once and is spread over later batches.
-   */
-  mayStartNow(): boolean {
-    if (this.#startsThisTurn >= this.#syncStarts) return false;
-    if (this.#startsThisTurn === 0) this.#host.defer(this.#newTurn);
-    this.#startsThisTurn += 1;
-    return true;
-  }
-
-  readonly #newTurn = (): void => {
-    this.#startsThisTurn = 0;
-  };
 
   /** The host clock, in ms. */
   now(): number {
@@ -97,11 +78,6 @@ export class TimerQueue {
   /** Runs `fn` after `ms` milliseconds. */
   after(ms: number, fn: () => void): QueuedTimer {
     return this.at(this.#host.now() + ms, fn);
-  }
-
-  /** Runs `fn` in the next batch, behind the timers already due. */
-  soon(fn: () => void): QueuedTimer {
-    return this.at(this.#host.now(), fn);
   }
 
   /** Removes a timer that has not run yet; does nothing for one that ran or was cancelled. */
@@ -200,51 +176,6 @@ export class TimerQueue {
     heap[i] = entry;
     entry.index = i;
   }
-}
-
-/**
- * The pause of one waiter between checks, on a {@link TimerQueue}: no timer handle, controller or listener
- * of its own. `interrupt()` (a poke, or the wait being stopped) ends the pause in progress early.
- */
-export class Pause {
-  readonly #queue: TimerQueue;
-  #timer: QueuedTimer | undefined;
-  #resolve: (() => void) | undefined;
-
-  constructor(queue: TimerQueue) {
-    this.#queue = queue;
-  }
-
-  /** Resolves once the queue's clock reaches `due`, or at `interrupt()`; one pause at a time. */
-  until(due: number): Promise<void> {
-    return this.#wait(due);
-  }
-
-  /** Resolves in the queue's next batch (behind the timers due already), or at `interrupt()`. */
-  soon(): Promise<void> {
-    return this.#wait(undefined);
-  }
-
-  #wait(due: number | undefined): Promise<void> {
-    this.interrupt();
-    return new Promise<void>((resolve) => {
-      this.#resolve = resolve;
-      this.#timer = due === undefined ? this.#queue.soon(this.#end) : this.#queue.at(due, this.#end);
-    });
-  }
-
-  /** Ends the pause in progress now, if any; its timer is removed from the queue. */
-  interrupt(): void {
-    if (this.#timer !== undefined) this.#queue.cancel(this.#timer);
-    this.#end();
-  }
-
-  readonly #end = (): void => {
-    const resolve = this.#resolve;
-    this.#timer = undefined;
-    this.#resolve = undefined;
-    resolve?.();
-  };
 }
 
 function before(a: Entry, b: Entry): boolean {

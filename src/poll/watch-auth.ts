@@ -1,6 +1,6 @@
 import { type AitoearnClient, checkClient } from '../client.js';
 import { type AuthProgress, resolveWaitOptions, type WaitForAuthOptions } from './options.js';
-import { AuthWaiter } from './wait-for-auth.js';
+import { createWaiter } from './wait-for-auth.js';
 
 /** The iterable returned by {@link watchAuth}; it is also the handle to `poke` the wait. */
 export interface AuthWatch extends AsyncIterableIterator<AuthProgress> {
@@ -23,43 +23,35 @@ const STOPPED = Symbol('watchAuth stopped by its consumer');
  */
 export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): AuthWatch {
   checkClient(client);
-  const resolved = resolveWaitOptions(options, client.requestTimeoutMs);
-  const queue: AuthProgress[] = [];
+  const events: AuthProgress[] = [];
   let wakeConsumer: (() => void) | undefined;
-  let finished: { readonly error?: unknown } | undefined;
-  let started = false;
+  const waiter = createWaiter(client, resolveWaitOptions(options, client.requestTimeoutMs), (event) => {
+    events.push(event);
+    wakeConsumer?.();
+  });
+  let ended: Promise<{ readonly error?: unknown }> | undefined;
+  let done = false;
   // Each next() starts after the previous one settled, so concurrent calls are answered in order.
   let previous: Promise<unknown> = Promise.resolve();
 
-  const waiter = new AuthWaiter(client, resolved, (event) => {
-    queue.push(event);
-    wakeConsumer?.();
-  });
-
-  const start = () => {
-    started = true;
-    waiter
-      .run()
-      .then(
-        () => {
-          finished = {};
-        },
-        (error: unknown) => {
-          finished = error === STOPPED ? {} : { error };
-        },
-      )
-      .finally(() => wakeConsumer?.());
-  };
-
   const pull = async (): Promise<IteratorResult<AuthProgress>> => {
-    if (!started) start();
+    if (done) return { value: undefined, done: true };
+    ended ??= waiter.run().then(
+      () => ({}),
+      (error: unknown) => (error === STOPPED ? {} : { error }),
+    );
+    let finished: { readonly error?: unknown } | undefined;
+    void ended.then((outcome) => {
+      finished = outcome;
+      wakeConsumer?.();
+    });
     for (;;) {
-      const event = queue.shift();
+      const event = events.shift();
       if (event) return { value: event, done: false };
+      if (done) return { value: undefined, done: true };
       if (finished) {
-        const ended = finished;
-        finished = {};
-        if ('error' in ended) throw ended.error;
+        done = true;
+        if ('error' in finished) throw finished.error;
         return { value: undefined, done: true };
       }
       await new Promise<void>((resolve) => {
@@ -71,15 +63,16 @@ export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): 
 
   const iterator: AuthWatch = {
     poke: () => waiter.poke(),
-    next(): Promise<IteratorResult<AuthProgress>> {
+    next() {
       const result = previous.then(pull);
       previous = result.catch(() => {});
       return result;
     },
-    async return(): Promise<IteratorResult<AuthProgress>> {
+    async return() {
       waiter.stop(STOPPED);
-      queue.length = 0;
-      if (!started) finished = {};
+      events.length = 0;
+      done = true;
+      wakeConsumer?.();
       return { value: undefined, done: true };
     },
     [Symbol.asyncIterator]() {

@@ -249,18 +249,6 @@ describe('generated responses (prism mock -d)', () => {
     expect(tally.size, JSON.stringify([...tally])).toBeGreaterThanOrEqual(2);
   });
 
-  it(`ends each of ${RUNS} waitForAuth calls (timeoutMs 300) in a session or one of our errors`, async () => {
-    const rec = recorder();
-    const client = createAitoearnClient({ apiKey: API_KEY, baseUrl: dynamic?.url ?? '', fetch: rec.fetch });
-
-    const tally = await runAll(async () =>
-      classify(await settle(waitForAuth(client, { ...PARAMS, timeoutMs: 300, initialDelayMs: 10 }))),
-    );
-
-    expect(rec.exchanges.length).toBeGreaterThanOrEqual(RUNS);
-    expect(tally.size, JSON.stringify([...tally])).toBeGreaterThanOrEqual(2);
-  });
-
   it('leaves no Prism process behind after stop()', async () => {
     if (!dynamic) throw new Error('The dynamic mock never started.');
     await dynamic.stop();

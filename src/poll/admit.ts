@@ -1,0 +1,27 @@
+/** First requests sent in one turn of the event loop before the rest wait for the next turns. */
+const PER_TURN = 32;
+
+let admitted = 0;
+const waiting: (() => void)[] = [];
+
+const nextTurn = (): void => {
+  admitted = 0;
+  while (admitted < PER_TURN && waiting.length > 0) {
+    admitted += 1;
+    waiting.shift()?.();
+  }
+  if (admitted > 0) setImmediate(nextTurn);
+};
+
+/**
+ * Resolves when a wait may send its first request. A lone wait (or a few) goes at once; a burst of
+ * thousands started in one tick goes 32 per turn of the event loop, in order, so that the starts return at
+ * once and the loop keeps turning instead of sending every request in one synchronous stretch.
+ */
+export function admit(): Promise<void> | undefined {
+  if (admitted < PER_TURN && waiting.length === 0) {
+    if (admitted++ === 0) setImmediate(nextTurn);
+    return undefined;
+  }
+  return new Promise<void>((resolve) => waiting.push(resolve));
+}
