@@ -337,4 +337,29 @@ describe('connectAccount', () => {
     endLinger();
     expect(await closed(start.callbackUrl ?? '')).toBe('ECONNREFUSED');
   });
+
+  it('ends the linger on Node’s own timer when an injected sleep never does (a fake clock that stopped)', async () => {
+    const sleep = (ms: number, signal: AbortSignal) =>
+      ms === LINGER_MS
+        ? new Promise<void>(() => {})
+        : new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(resolve, ms);
+            signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              reject(signal.reason);
+            });
+          });
+    const run = begin({ initialDelayMs: 200, factor: 1, maxDelayMs: 200, sleep });
+    const start = await run.started;
+    await run.event((e) => e.attempt === 1);
+    await visitConsentPage(start.url, 'approve', { submit: false });
+    expect((await run.result).status).toBe('completed');
+    let fate = await probe(start.callbackUrl ?? '');
+    expect(fate).toBe('connected');
+    for (let i = 0; i < 400 && fate === 'connected'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      fate = await probe(start.callbackUrl ?? '');
+    }
+    expect(fate).toBe('ECONNREFUSED');
+  });
 });

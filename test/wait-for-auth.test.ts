@@ -878,6 +878,47 @@ describe('nothing surprises (issue 16)', () => {
     expect(server.calls.at(-1)).toBeLessThan(8000);
   });
 
+  it('what an injected sleep throws during a retry ends the wait as it is, never wrapped by p-retry', async () => {
+    const { clock, client } = fakeClient([{ http: 503, headers: { 'retry-after': '2' } }], { latencyMs: 0 });
+    let sleeps = 0;
+    const sleep = (ms: number, signal: AbortSignal) => {
+      sleeps += 1;
+      // The retry's floor (the Retry-After) is the second sleep: it fails on its own, with a non-Error.
+      return sleeps === 1 ? clock.sleep(ms, signal) : Promise.reject('boom');
+    };
+    const waiting = waitForAuth(client, { platform: 'douyin', sessionId: 'sess-1', clock, sleep });
+    expect(await rejection(clock.drive(waiting))).toBe('boom');
+  });
+
+  it('a wait held back in a burst settles on abort without its turn, and sends nothing', async () => {
+    const controller = new AbortController();
+    let sent = 0;
+    const client = createAitoearnClient({
+      apiKey: 'test-key',
+      baseUrl: 'http://127.0.0.1:9',
+      fetch: async () => {
+        sent += 1;
+        return new Promise<Response>(() => {});
+      },
+    });
+    let settled = 0;
+    const waits = Array.from({ length: 320 }, () =>
+      waitForAuth(client, { platform: 'douyin', sessionId: 'sess-1', signal: controller.signal })
+        .catch((e: unknown) => e)
+        .finally(() => {
+          settled += 1;
+        }),
+    );
+    controller.abort(new Error('stop'));
+    // Admitted 32 a turn, the last would wait ten turns of the event loop; aborted, none waits for its turn.
+    for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(settled).toBe(320);
+    const outcomes = await Promise.all(waits);
+    // Only the waits admitted in the first turn may have sent; the rest went nowhere.
+    expect(sent).toBeLessThan(320);
+    expect(outcomes.every((e) => e instanceof Error && e.message === 'stop')).toBe(true);
+  });
+
   it('item 2: a promise returned by onProgress is awaited, and its rejection ends the wait with that error', async () => {
     const { clock, server, client } = fakeClient([{ status: 'pending' }], {
       expiresInMs: 5 * MINUTE,

@@ -68,7 +68,7 @@ export function watchConnect(
 
   let inner: AuthWatch | undefined;
   // Ends the lingering listener early: the browser's POST was answered with the "done" page.
-  let answered: AbortController | undefined;
+  let endLinger: (() => void) | undefined;
   async function* run(): AsyncGenerator<AuthProgress, undefined, undefined> {
     signal?.throwIfAborted();
     let listener: CallbackListener | undefined;
@@ -76,7 +76,7 @@ export function watchConnect(
     if (callback) {
       const onCallback = () => {
         posted = true;
-        answered?.abort();
+        endLinger?.();
         inner?.poke();
       };
       // Without a listener (no loopback, no free port) polling alone still finishes the job.
@@ -110,13 +110,21 @@ export function watchConnect(
         // Polling saw the end first; the browser's POST may be a moment behind. Keep answering it for a
         // little while (ended by the POST), so that the person lands on the "done" page, not on an error.
         const stop = new AbortController();
-        answered = stop;
         const closing = listener;
         const nap = waitOptions.sleep ?? sleep;
+        // Also bounded on Node's own timer: an injected clock that stops, or a sleep that ignores its
+        // signal, must not keep the port open.
+        const bound = setTimeout(() => endLinger?.(), LINGER_MS);
+        endLinger = () => {
+          endLinger = undefined;
+          clearTimeout(bound);
+          stop.abort();
+          closing.close().catch(() => {});
+        };
         void Promise.resolve()
           .then(() => nap(LINGER_MS, stop.signal))
           .catch(() => {})
-          .then(() => closing.close());
+          .then(() => endLinger?.());
       } else await listener?.close();
     }
     return undefined;

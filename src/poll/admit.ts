@@ -18,10 +18,20 @@ const nextTurn = (): void => {
  * thousands started in one tick goes 32 per turn of the event loop, in order, so that the starts return at
  * once and the loop keeps turning instead of sending every request in one synchronous stretch.
  */
-export function admit(): Promise<void> | undefined {
+export function admit(signal: AbortSignal): Promise<void> | undefined {
   if (admitted < PER_TURN && waiting.length === 0) {
     if (admitted++ === 0) setImmediate(nextTurn);
     return undefined;
   }
-  return new Promise<void>((resolve) => waiting.push(resolve));
+  // An abort lets the wait go at once (it then sends nothing); its place in the queue is given up.
+  return new Promise<void>((resolve) => {
+    const go = () => {
+      signal.removeEventListener('abort', go);
+      const at = waiting.indexOf(go);
+      if (at >= 0) waiting.splice(at, 1);
+      resolve();
+    };
+    waiting.push(go);
+    signal.addEventListener('abort', go, { once: true });
+  });
 }

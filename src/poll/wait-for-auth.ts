@@ -38,9 +38,11 @@ const REQUEST_GRACE_MS = 500;
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** What a caller's callback threw inside p-retry's `onFailedAttempt`, carried out of it untouched. */
-class Thrown {
-  constructor(readonly error: unknown) {}
+/** What a caller's callback or sleep threw inside a p-retry run, carried out of it untouched. */
+class Thrown extends Error {
+  constructor(readonly error: unknown) {
+    super('thrown by a callback');
+  }
 }
 
 /** One wait: `run()` is the loop; `poke()` ends its current sleep early; `stop()` ends it with `reason`. */
@@ -212,7 +214,10 @@ export function createWaiter(
             // A retry keeps the server's hints and `initialDelayMs` after the last request as floors.
             const floor = Math.max(hintUntil, lastRequestAt + o.initialDelayMs);
             if (floor >= deadline()) throw new AbortError(lastFailure as Error);
-            await sleepUntil(floor);
+            // The caller's sleep may throw anything: p-retry must neither judge nor wrap it.
+            await sleepUntil(floor).catch((error: unknown) => {
+              throw new AbortError(new Thrown(error));
+            });
             return request();
           },
           {
@@ -250,8 +255,9 @@ export function createWaiter(
         ),
       );
 
-    const admitted = admit();
+    const admitted = admit(stopper.signal);
     if (admitted !== undefined) await admitted;
+    stopper.signal.throwIfAborted();
     for (;;) {
       let result: AuthStatusResult | undefined;
       try {
@@ -268,8 +274,10 @@ export function createWaiter(
         checks += 1;
         failures = 0;
         lastFailure = undefined;
-        if (session.expiresAt !== undefined)
-          expiresAt = serverClock.toMonotonic(Date.parse(session.expiresAt));
+        // The decoder holds expiresAt to RFC 3339 while the spec says `format: date-time`; a spec that drops
+        // the format must not turn the deadline into NaN (every comparison false: a wait without end).
+        const expiry = Date.parse(session.expiresAt ?? '');
+        if (Number.isFinite(expiry)) expiresAt = serverClock.toMonotonic(expiry);
         const status = narrowStatus(session.status);
         if (status === 'completed') {
           await emit('status');
