@@ -52,13 +52,10 @@ export function redactorFor(key: string): Redact {
     if (text.length < key.length) return text;
     let out = find.test(text) ? text.replace(every, REDACTED) : text;
     if (out.includes('%')) {
-      const decoded = out.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
-        try {
-          return decodeURIComponent(run);
-        } catch {
-          return run;
-        }
-      });
+      // Keys are printable ASCII: decoding each ASCII escape alone, a malformed neighbour cannot shield one.
+      const decoded = out.replace(/%([0-7][0-9a-f])/gi, (_, hex: string) =>
+        String.fromCharCode(Number.parseInt(hex, 16)),
+      );
       if (decoded !== out && find.test(decoded)) out = decoded.replace(every, REDACTED);
     }
     return out;
@@ -86,7 +83,22 @@ function got(value: unknown, redact: Redact): string {
 
 // RFC 3339 `date-time`: a time without an offset would be read in this machine's zone, and Date.parse reads
 // "1" as the year 2001.
-const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i;
+const DATE_TIME = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/i;
+
+/** RFC 3339, and a real instant: no February 30th, no hour 24 (Date.parse would roll them over). */
+function isDateTime(text: string): boolean {
+  const match = DATE_TIME.exec(text);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as number[];
+  const utc = new Date(Date.UTC(year as number, (month as number) - 1, day, hour, minute, second));
+  return (
+    utc.getUTCMonth() === (month as number) - 1 &&
+    utc.getUTCDate() === day &&
+    utc.getUTCHours() === hour &&
+    utc.getUTCMinutes() === minute &&
+    utc.getUTCSeconds() === second
+  );
+}
 
 const EXPECTED = {
   string: 'a string',
@@ -120,7 +132,7 @@ function decode(shape: Shape, value: unknown, at: string, redact: Redact): unkno
       return Object.freeze(value.map((item, i) => decode(shape.items, item, `${at}[${i}]`, redact)));
     case 'string':
       if (typeof value !== 'string') break;
-      if (shape.format === 'date-time' && !(DATE_TIME.test(value) && Number.isFinite(Date.parse(value)))) {
+      if (shape.format === 'date-time' && !isDateTime(value)) {
         throw new BadField(at, `expected an RFC 3339 date-time with an offset, got ${got(value, redact)}`);
       }
       return redact(value);
@@ -172,11 +184,20 @@ function checkedUrl(text: string, redact: Redact): string {
   if (!image && !/^https?:\/\//i.test(text)) {
     refuse('expected an http(s) URL or a data:image/ URL (png, jpeg, gif or webp)');
   }
+  let url: URL;
   try {
-    return new URL(text).href;
+    url = new URL(text);
   } catch {
     return refuse('expected a URL');
   }
+  // `https://aitoearn.ai@evil.example/` shows one host and opens another.
+  if (url.username || url.password) refuse('expected a URL without a user name or password');
+  if (image && !/^data:image\/[a-z]+;base64,[A-Za-z0-9+/]+=*$/i.test(url.href)) {
+    refuse('expected a base64 data:image/ URL');
+  }
+  // Percent-encoding can make the href far longer than the text (each CJK character becomes nine).
+  if (url.href.length > cap) refuse(`expected a URL of at most ${cap} characters`);
+  return url.href;
 }
 
 /** A start answer's `data`: a checked `url`, a `sessionId` safe to send back, instructions as plain text. */

@@ -383,7 +383,14 @@ async function exchange<T>(
               'network',
               `failed on the network: ${redact(error instanceof Error ? describeCause(error) : String(error))}`,
             ];
-        throw new AitoearnTransportError(reason, `${call.operation()} ${what}`, {}, { cause: error });
+        // A custom fetch's error may carry the request, headers and key included: the cause keeps only
+        // its redacted text and code.
+        const code = error instanceof Error && 'code' in error ? { code: error.code } : {};
+        const cause = Object.assign(
+          new Error(redact(error instanceof Error ? describeCause(error) : String(error))),
+          code,
+        );
+        throw new AitoearnTransportError(reason, `${call.operation()} ${what}`, {}, { cause });
       },
     );
     return interpret(received, call, redact, client.baseUrl);
@@ -399,6 +406,11 @@ interface Received {
 }
 
 /** undici hides the useful part ("ECONNREFUSED", "other side closed") in `cause`. */
+/** Server text kept for a message: a real message or request id is far shorter than `max`. */
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+}
+
 function describeCause(error: Error): string {
   const inner = error.cause instanceof Error ? error.cause : undefined;
   const code = inner && 'code' in inner ? ` (${String(inner.code)})` : '';
@@ -414,7 +426,7 @@ function interpret<T>(
   const { status, headers } = response;
   const headerId = () => {
     const id = headers.get('x-request-id');
-    return id === null ? undefined : redact(id);
+    return id === null ? undefined : cut(redact(id), 200);
   };
   const fail = (reason: TransportFailure, what: string, requestId = headerId()): never => {
     const facts: ResponseFacts = { httpStatus: status, requestId, retryAfterMs: retryAfterMs(headers) };
@@ -450,9 +462,9 @@ function interpret<T>(
   if (!body || typeof body !== 'object' || !Number.isInteger(body.code)) {
     return fail('bad-body', 'answered a body without an integer "code"');
   }
-  const requestId = typeof body.requestId === 'string' ? redact(body.requestId) : headerId();
+  const requestId = typeof body.requestId === 'string' ? cut(redact(body.requestId), 200) : headerId();
   if (body.code !== 0) {
-    const message = typeof body.message === 'string' ? redact(body.message) : '';
+    const message = typeof body.message === 'string' ? cut(redact(body.message), 1000) : '';
     throw new AitoearnApiError(body.code as number, message, call.operation(), {
       httpStatus: status,
       requestId,

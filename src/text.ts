@@ -5,10 +5,11 @@
  *   CR, LF and TAB break the one-line-per-event layout);
  * - every format character (Unicode category Cf): bidi controls reorder a line; zero-width characters,
  *   the soft hyphen, U+FEFF, U+2060 and tag characters are invisible, so a key with one inside looks whole;
+ *   so are the other default-ignorable characters (Hangul fillers, variation selectors, U+034F);
  * - U+2028/U+2029, line breaks to some readers that `JSON.stringify` leaves raw.
  * Each becomes `\xNN` (up to U+00FF) or `\uNNNN`/`\u{NNNNN}`, so a person sees that something was there.
  */
-const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029]/gu;
 
 function escapeChar(char: string): string {
   const code = char.codePointAt(0) ?? 0;

@@ -553,6 +553,17 @@ describe('startAuth', () => {
     ['a URL starting with -', '-https://example.com', NOT_OPENABLE],
     ['an unparsable URL', 'https://', 'expected a URL'],
     [
+      'a URL that shows one host and opens another',
+      'https://aitoearn.ai@evil.example/consent',
+      'expected a URL without a user name or password',
+    ],
+    ['an image that is not base64', 'data:image/png,abc', 'expected a base64 data:image/ URL'],
+    [
+      'a page URL that percent-encodes past 8 KiB',
+      `https://example.com/${'认'.repeat(8000)}`,
+      'expected a URL of at most 8192 characters',
+    ],
+    [
       'a page URL over 8 KiB',
       `https://example.com/${'a'.repeat(8192)}`,
       'expected a URL of at most 8192 characters',
@@ -602,9 +613,15 @@ describe('expiresAt is an RFC 3339 date-time with an offset or Z', () => {
   const data = { status: SESSION, start: STARTED };
   test.each(
     (['status', 'start'] as const).flatMap((op) =>
-      ['1', '2030-01-01T00:00:00', '2030-01-01', '2030-13-01T00:00:00Z', 'NaN'].map(
-        (expiresAt) => [op, expiresAt] as const,
-      ),
+      [
+        '1',
+        '2030-01-01T00:00:00',
+        '2030-01-01',
+        '2030-13-01T00:00:00Z',
+        '2026-02-30T00:00:00Z',
+        '2030-01-01T24:00:00Z',
+        'NaN',
+      ].map((expiresAt) => [op, expiresAt] as const),
     ),
   )('%s: refuses %j, naming data.expiresAt', async (op, expiresAt) => {
     const { client: c } = faked(() => ok({ ...data[op], expiresAt }));
@@ -941,6 +958,43 @@ describe('answers are read with a 1 MiB cap', () => {
       res.end();
     });
     expect((await getAuthStatus(client({ baseUrl: server.url }), ASK)).session).toEqual(SESSION);
+  });
+});
+
+describe('what a custom fetch throws', () => {
+  it('keeps only its redacted text and code as the cause: the request it may carry holds the key', async () => {
+    const c = client({
+      fetch: async (request) => {
+        throw Object.assign(new TypeError(`fetch failed for ${request.headers.get('x-api-key')}`), {
+          request,
+          code: 'ECONNRESET',
+        });
+      },
+    });
+    const error = await caught(() => getAuthStatus(c, ASK));
+    expect(error).toMatchObject({ reason: 'network', cause: { code: 'ECONNRESET' } });
+    expect(String((error.cause as Error).message)).toContain('fetch failed for [redacted]');
+    expect(inspect(error, { showHidden: true, depth: 8 })).not.toContain(NEEDLE);
+  });
+});
+
+describe('server text in errors', () => {
+  it('is cut to a readable length, the full length named', async () => {
+    const { client: c } = faked(() => ({
+      text: JSON.stringify({ code: 15039, message: 'x'.repeat(900_000), data: {} }),
+    }));
+    const error = await caught(() => getAuthStatus(c, ASK));
+    expect((error as AitoearnApiError).serverMessage).toHaveLength(1000 + '… (900000 characters)'.length);
+    expect(error.message.length).toBeLessThan(1200);
+  });
+
+  it('a malformed percent escape beside an encoded key does not shield it from redaction', async () => {
+    const encoded = `${CANARY.slice(0, -1)}%${CANARY.charCodeAt(CANARY.length - 1).toString(16)}%FF`;
+    const { client: c } = faked(() => ({
+      text: JSON.stringify({ code: 15039, message: `key=${encoded}`, data: {} }),
+    }));
+    const error = await caught(() => getAuthStatus(c, ASK));
+    expect(error.message).not.toContain(NEEDLE);
   });
 });
 

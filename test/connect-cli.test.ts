@@ -158,14 +158,15 @@ describe.concurrent('aitoearn-auth connect with URLs the sandbox never sends', {
   });
 
   it.each([
-    ['SIGHUP (the terminal closed)', ['SIGHUP'], 129],
+    ['SIGHUP (the terminal closed)', ['SIGHUP'], [129]],
     // Two of the same signal sent at once merge in the kernel: a second, different one is what arrives.
-    ['Ctrl-C followed at once by SIGTERM (a second signal)', ['SIGINT', 'SIGTERM'], 143],
-  ] as const)('removes the temporary image on %s too', async (_name, signals, code) => {
+    // Whichever the process reads first decides the exit (on a busy machine the first may finish alone).
+    ['Ctrl-C followed at once by SIGTERM (a second signal)', ['SIGINT', 'SIGTERM'], [130, 143]],
+  ] as const)('removes the temporary image on %s too', async (_name, signals, codes) => {
     const { run, file, close } = await imageRun(1000);
     await run.line('stderr', /^aitoearn-auth: pending/);
     for (const signal of signals) run.child.kill(signal);
-    expect((await run.exited).code).toBe(code);
+    expect(codes).toContain((await run.exited).code);
     await close();
     expect(existsSync(file)).toBe(false);
   });
@@ -179,12 +180,13 @@ describe.concurrent('aitoearn-auth connect with URLs the sandbox never sends', {
     expect(stderr).toMatch(/bad "data\.url": expected an http\(s\) URL or a data:image\/ URL/);
   });
 
-  it('never offers to open a URL with credentials in it, and says so', async () => {
+  it('refuses a start answer whose URL holds a user name as final (exit 5): it shows one host and opens another', async () => {
     const server = await api('https://aitoearn.cn@evil.example/consent');
     const { code, stderr } = await connectTo(server.url, ['--no-callback']).exited;
     await server.close();
-    expect(code).toBe(0);
-    expect(stderr).toMatch(/not opening that URL: only http\(s\) pages and PNG, JPEG, GIF or WebP images/);
+    expect(code).toBe(5);
+    expect(stderr).toMatch(/bad "data\.url": expected a URL without a user name or password/);
+    expect(stderr).not.toMatch(/^ {2}https:/m);
   });
 
   it('shows the instructions in the locale LC_ALL names, cleaned of control characters', async () => {

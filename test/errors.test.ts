@@ -178,6 +178,8 @@ describe('printable and show', () => {
     ['a word joiner', '\u2060', '\\u2060'],
     ['a tag character', '\u{E0041}', '\\u{e0041}'],
     ['a bidi override', '\u202e', '\\u202e'],
+    ['a Hangul filler (default-ignorable)', '\u3164', '\\u3164'],
+    ['a variation selector (default-ignorable)', '\u{E0100}', '\\u{e0100}'],
   ])('escapes %s visibly, in printable and in show', (_name, char, escaped) => {
     expect(printable(`key${char}end`)).toBe(`key${escaped}end`);
     expect(show(`key${char}end`)).toBe(`"key${escaped}end"`);

@@ -131,7 +131,10 @@ export async function presentStart(start: ConnectStart, o: PresentOptions): Prom
   if (o.open && target !== undefined) {
     const where =
       link.kind === 'image' ? 'the file above' : o.json ? 'the "url" of the started line' : 'the URL above';
-    const failed = () => err(`aitoearn-auth: no browser could be opened; ${where} is the way in.`);
+    // The opener fails late, when the live line may already be drawn: on a terminal, clear it first (the
+    // line is redrawn on its next tick).
+    const clear = o.qrColumns === undefined ? '' : '\r\x1b[2K';
+    const failed = () => err(`${clear}aitoearn-auth: no browser could be opened; ${where} is the way in.`);
     const { default: open } = await import('open');
     // The opener (xdg-open, open, start) exits non-zero when there is no browser to hand the URL to.
     await open(target).then(
