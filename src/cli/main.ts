@@ -210,6 +210,8 @@ async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<ne
     ...(command.host === undefined ? {} : { host: command.host }),
     ...(command.lifetimeMs === undefined ? {} : { sessionLifetimeMs: command.lifetimeMs }),
     ...(command.verbose ? { onRequest: (request) => err(formatSandboxRequest(request)) } : {}),
+    // A Ctrl-C during start-up rejects the start (and closes what it opened); after it, closes the sandbox.
+    signal,
   });
   for (const warning of running.warnings) err(`aitoearn-auth: warning: ${printable(warning)}`);
   if (command.json) json({ type: 'ready', url: running.url, apiKey: running.apiKey });
@@ -227,7 +229,8 @@ async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<ne
       );
     }
   }
-  await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  if (!signal.aborted)
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   await running.close();
   throw signal.reason;
 }
