@@ -15,26 +15,32 @@ export const CHECKS_FILE = 'src/generated/checks.ts';
 type Schema = Record<string, unknown>;
 
 /** The table's shape of one schema: only what the decoder reads, nothing the spec merely describes. */
-function shape(schema: Schema, spec: Schema): Schema {
+function shape(schema: Schema, spec: Schema, through: readonly string[] = []): Schema {
   const ref = schema.$ref;
   if (typeof ref === 'string') {
+    // The decoder walks known fields only, to a fixed depth: a schema that contains itself has no table.
+    if (through.includes(ref)) {
+      throw new Error(
+        `the answer schema is recursive (${[...through, ref].join(' → ')}); the decoder cannot check it`,
+      );
+    }
     const target = ref
       .replace(/^#\//, '')
       .split('/')
       .reduce<unknown>((at, key) => (at as Schema)?.[key], spec);
     if (!target || typeof target !== 'object') throw new Error(`unresolved $ref ${ref}`);
-    return shape(target as Schema, spec);
+    return shape(target as Schema, spec, [...through, ref]);
   }
   const { type } = schema;
   if (type === 'object') {
     const properties = Object.entries((schema.properties ?? {}) as Record<string, Schema>);
     return {
       type,
-      properties: Object.fromEntries(properties.map(([key, value]) => [key, shape(value, spec)])),
+      properties: Object.fromEntries(properties.map(([key, value]) => [key, shape(value, spec, through)])),
       required: schema.required ?? [],
     };
   }
-  if (type === 'array') return { type, items: shape(schema.items as Schema, spec) };
+  if (type === 'array') return { type, items: shape(schema.items as Schema, spec, through) };
   if (type === 'string' || type === 'number' || type === 'integer' || type === 'boolean') {
     const out: Schema = { type };
     if (typeof schema.format === 'string') out.format = schema.format;

@@ -37,6 +37,18 @@ it.each([
   expect(generateChecks(spec.replace(from, to))).toContain(shows);
 });
 
+it('refuses an answer schema that contains itself, naming the cycle (not a RangeError)', () => {
+  const from = 'requiresSelection:\n          type: boolean';
+  const recursive = spec.replace(
+    from,
+    `${from}\n        previous:\n          $ref: '#/components/schemas/AuthSessionStatusVo'`,
+  );
+  expect(recursive).not.toBe(spec);
+  expect(() => generateChecks(recursive)).toThrow(
+    /the answer schema is recursive \(.*AuthSessionStatusVo → /,
+  );
+});
+
 it('--check fails when the spec moved without regenerating, and passes when it did not', async () => {
   const project = await copyProject();
   try {
