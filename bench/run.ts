@@ -34,13 +34,13 @@ const END = '<!-- bench:end -->';
 
 const sizes = quick
   ? {
-      sessions: 300,
-      calls: 500,
-      waiters: [100],
+      sessions: 100,
+      calls: 200,
+      waiters: [50],
       pools: [],
-      lifetimeMs: 5000,
-      startups: 3,
-      manyWaits: { waits: [100], durationMs: 2500, steadyFromMs: 1000 },
+      lifetimeMs: 2000,
+      startups: 2,
+      manyWaits: { waits: [100], durationMs: 1500, steadyFromMs: 500 },
     }
   : {
       sessions: 10_000,

@@ -12,7 +12,7 @@ function runQuickBench(): Promise<{ stdout: string; stderr: string }> {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'bench/run.ts', '--quick', '--json'],
-      { cwd: ROOT, maxBuffer: 32 * 1024 * 1024, timeout: 90_000 },
+      { cwd: ROOT, maxBuffer: 32 * 1024 * 1024, timeout: 170_000 },
       (error, stdout, stderr) =>
         error ? reject(Object.assign(error, { stderr })) : resolve({ stdout, stderr }),
     );
@@ -69,5 +69,5 @@ describe('npm run bench -- --quick', () => {
       'p-retry (factor 2, 1 s)',
     ]);
     expect(existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : undefined).toBe(before);
-  }, 120_000);
+  }, 180_000);
 });
