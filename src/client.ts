@@ -297,8 +297,7 @@ export async function requestAuthStatus(
       return session;
     },
   });
-  const date = answer.response.headers.get('date');
-  const serverDateMs = date ? Date.parse(date) : Number.NaN;
+  const serverDateMs = Date.parse(answer.response.headers.get('date') ?? '');
   return {
     session: answer.value,
     requestId: answer.requestId,

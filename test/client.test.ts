@@ -109,7 +109,12 @@ describe('getAuthStatus', () => {
     const { client: c } = faked(
       () => new Response(JSON.stringify(ok(SESSION).json), { headers: { 'x-request-id': 'h-1' } }),
     );
-    expect(await getAuthStatus(c, ASK)).toMatchObject({ requestId: 'h-1', session: SESSION });
+    // No Date header: no server time (not NaN).
+    expect(await getAuthStatus(c, ASK)).toEqual({
+      requestId: 'h-1',
+      session: SESSION,
+      serverDateMs: undefined,
+    });
   });
 
   // Item 4 of issue 16.
