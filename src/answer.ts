@@ -89,15 +89,11 @@ const DATE_TIME = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-](?:
 function isDateTime(text: string): boolean {
   const match = DATE_TIME.exec(text);
   if (!match) return false;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as number[];
-  const utc = new Date(Date.UTC(year as number, (month as number) - 1, day, hour, minute, second));
-  return (
-    utc.getUTCMonth() === (month as number) - 1 &&
-    utc.getUTCDate() === day &&
-    utc.getUTCHours() === hour &&
-    utc.getUTCMinutes() === minute &&
-    utc.getUTCSeconds() === second
-  );
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, ...number[]];
+  const utc = new Date(Date.UTC(year, (month as number) - 1, day, hour, minute, second));
+  // Date.UTC reads years 0–99 as 1900–1999.
+  utc.setUTCFullYear(year);
+  return utc.toISOString().slice(0, 19) === text.slice(0, 19).toUpperCase();
 }
 
 const EXPECTED = {

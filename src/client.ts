@@ -21,6 +21,7 @@ import { START_PATH, STATUS_PATH } from './operations.js';
 import type { AuthSession, AuthStart, Platform } from './types.js';
 import {
   checkApiKey,
+  checkFunction,
   checkObject,
   checkPathParam,
   checkPositiveMs,
@@ -103,7 +104,7 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
     headers['Accept-Language'] = language;
   }
   const custom = options.fetch;
-  if (custom !== undefined && typeof custom !== 'function') refuse('fetch', 'a function', custom);
+  if (custom !== undefined) checkFunction('fetch', custom);
   const api = createClient<paths>({
     baseUrl,
     headers,
@@ -251,12 +252,8 @@ export async function startAuth(client: AitoearnClient, params: StartAuthParams)
   return Object.freeze({ ...answer.value, requestId: answer.requestId });
 }
 
-/** Throws unless `client` came from {@link createAitoearnClient}. */
-export function checkClient(client: AitoearnClient): void {
-  internalsOf(client);
-}
-
-function internalsOf(client: AitoearnClient) {
+/** Throws unless `client` came from {@link createAitoearnClient}; returns what it holds out of sight. */
+export function checkClient(client: AitoearnClient) {
   const found = typeof client === 'object' && client !== null ? internals.get(client) : undefined;
   return found ?? refuse('client', 'a client from createAitoearnClient()', client);
 }
@@ -300,8 +297,7 @@ export async function requestAuthStatus(
       return session;
     },
   });
-  const date = answer.response.headers.get('date');
-  const serverDateMs = date ? Date.parse(date) : Number.NaN;
+  const serverDateMs = Date.parse(answer.response.headers.get('date') ?? '');
   return {
     session: answer.value,
     requestId: answer.requestId,
@@ -331,7 +327,7 @@ async function exchange<T>(
   timer: RequestTimer,
   call: Call<T>,
 ): Promise<Answer<T>> {
-  const { api, redact } = internalsOf(client);
+  const { api, redact } = checkClient(client);
   signal?.throwIfAborted();
   const controller = new AbortController();
   // Settle on abort even when a custom fetch ignores the signal (or undici loses the link to it: it follows
@@ -377,19 +373,14 @@ async function exchange<T>(
     const received = await Promise.race([call.send(api, controller.signal).then(read), aborted]).catch(
       (error: unknown) => {
         if (signal?.aborted) throw signal.reason;
+        const text = redact(error instanceof Error ? describeCause(error) : String(error));
         const [reason, what]: [TransportFailure, string] = timedOut
           ? ['timeout', `timed out after ${Math.round(timeoutMs)} ms`]
-          : [
-              'network',
-              `failed on the network: ${redact(error instanceof Error ? describeCause(error) : String(error))}`,
-            ];
+          : ['network', `failed on the network: ${text}`];
         // A custom fetch's error may carry the request, headers and key included: the cause keeps only
         // its redacted text and code.
         const code = error instanceof Error && 'code' in error ? { code: error.code } : {};
-        const cause = Object.assign(
-          new Error(redact(error instanceof Error ? describeCause(error) : String(error))),
-          code,
-        );
+        const cause = Object.assign(new Error(text), code);
         throw new AitoearnTransportError(reason, `${call.operation()} ${what}`, {}, { cause });
       },
     );
@@ -405,12 +396,12 @@ interface Received {
   readonly text: string | typeof TOO_LARGE;
 }
 
-/** undici hides the useful part ("ECONNREFUSED", "other side closed") in `cause`. */
 /** Server text kept for a message: a real message or request id is far shorter than `max`. */
 function cut(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
 }
 
+/** undici hides the useful part ("ECONNREFUSED", "other side closed") in `cause`. */
 function describeCause(error: Error): string {
   const inner = error.cause instanceof Error ? error.cause : undefined;
   const code = inner && 'code' in inner ? ` (${String(inner.code)})` : '';
@@ -428,9 +419,13 @@ function interpret<T>(
     const id = headers.get('x-request-id');
     return id === null ? undefined : cut(redact(id), 200);
   };
+  const facts = (requestId: string | undefined): ResponseFacts => ({
+    httpStatus: status,
+    requestId,
+    retryAfterMs: retryAfterMs(headers),
+  });
   const fail = (reason: TransportFailure, what: string, requestId = headerId()): never => {
-    const facts: ResponseFacts = { httpStatus: status, requestId, retryAfterMs: retryAfterMs(headers) };
-    throw new AitoearnTransportError(reason, `${call.operation()} ${what}`, facts);
+    throw new AitoearnTransportError(reason, `${call.operation()} ${what}`, facts(requestId));
   };
   const type = () => redact(headers.get('content-type') ?? 'no content type');
   if (status >= 300 && status < 400) {
@@ -465,11 +460,7 @@ function interpret<T>(
   const requestId = typeof body.requestId === 'string' ? cut(redact(body.requestId), 200) : headerId();
   if (body.code !== 0) {
     const message = typeof body.message === 'string' ? cut(redact(body.message), 1000) : '';
-    throw new AitoearnApiError(body.code as number, message, call.operation(), {
-      httpStatus: status,
-      requestId,
-      retryAfterMs: retryAfterMs(headers),
-    });
+    throw new AitoearnApiError(body.code as number, message, call.operation(), facts(requestId));
   }
   try {
     return { value: call.decode(body.data, redact), requestId, response };
