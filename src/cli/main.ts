@@ -146,7 +146,8 @@ class Ended {
 }
 
 async function session(command: SessionCommand, interrupts: Interrupts): Promise<number> {
-  const { platform, sessionId, signal = interrupts.signal } = { ...command, signal: interrupts.signal };
+  const { platform, sessionId } = command;
+  const { signal } = interrupts;
   const timeout = command.timeoutMs === undefined ? {} : { timeoutMs: command.timeoutMs };
   if (command.kind === 'status') {
     const { session, requestId } = await getAuthStatus(await client(command, signal), {
@@ -243,12 +244,10 @@ async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof UsageError) return fail(error, argv);
     throw error;
   }
-  if (command.kind === 'help') {
-    stdout.write(command.topic === undefined ? mainHelp() : commandHelp(command.topic));
-    return EXIT.ok;
-  }
-  if (command.kind === 'version') {
-    out(VERSION);
+  if (command.kind === 'help' || command.kind === 'version') {
+    stdout.write(
+      command.kind === 'version' ? `${VERSION}\n` : command.topic ? commandHelp(command.topic) : mainHelp(),
+    );
     return EXIT.ok;
   }
   const interrupts = new Interrupts().install();

@@ -46,10 +46,7 @@ export function listenForEnter(stdin: NodeJS.ReadStream, onEnter: () => void): (
     }
   };
   stdin.on('data', onData).resume();
-  let stopped = false;
   return () => {
-    if (stopped) return;
-    stopped = true;
     stdin.off('data', onData);
     stdin.setRawMode?.(false);
     stdin.pause();
