@@ -128,8 +128,6 @@ const PARSE_OPTIONS = {
   v: { type: 'boolean' };
 };
 
-const KEY_FLAGS = ['--api-key', '--apikey', '--key'];
-
 /** A word the user typed, shown only when it cannot be a secret pasted in the wrong place. */
 const shown = (text: string, pattern = /^[\w.+-]{1,20}$/) =>
   pattern.test(text) ? `"${text}"` : 'a value (not shown)';
@@ -150,7 +148,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   // A key given as an argument is refused first, and never echoed.
   for (const arg of flagsOf(argv)) {
     const flag = arg.split('=', 1)[0] ?? '';
-    if (KEY_FLAGS.includes(flag)) {
+    if (['--api-key', '--apikey', '--key'].includes(flag)) {
       throw new UsageError(
         `${flag} is refused: a key given as an argument is visible to other users in 'ps' and shell history; set AITOEARN_API_KEY or use --api-key-file PATH ('-' = stdin)`,
       );

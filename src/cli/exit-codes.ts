@@ -52,9 +52,6 @@ export const EXITS = {
 } as const;
 
 export type ExitName = keyof typeof EXITS;
-export const EXIT = Object.fromEntries(Object.entries(EXITS).map(([n, e]) => [n, e.code])) as {
-  readonly [N in ExitName]: (typeof EXITS)[N]['code'];
-};
 
 export type InterruptSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 

@@ -21,7 +21,7 @@ import {
   wantsJson,
 } from './args.js';
 import { personLanguage, presentStart } from './connect.js';
-import { classify, EXIT, Interrupted, UsageError } from './exit-codes.js';
+import { classify, EXITS, Interrupted, UsageError } from './exit-codes.js';
 import { commandHelp, mainHelp } from './help.js';
 import {
   accountLines,
@@ -79,7 +79,7 @@ function fail(
       for (const line of hideKey(error.stack).split('\n').slice(1)) err(printable(line));
     } else err('Please report it with this output; AITOEARN_DEBUG=1 adds the stack trace.');
   }
-  return EXIT[exit];
+  return EXITS[exit].code;
 }
 
 async function client(
@@ -146,7 +146,8 @@ class Ended {
 }
 
 async function session(command: SessionCommand, interrupts: Interrupts): Promise<number> {
-  const { platform, sessionId, signal = interrupts.signal } = { ...command, signal: interrupts.signal };
+  const { platform, sessionId } = command;
+  const { signal } = interrupts;
   const timeout = command.timeoutMs === undefined ? {} : { timeoutMs: command.timeoutMs };
   if (command.kind === 'status') {
     const { session, requestId } = await getAuthStatus(await client(command, signal), {
@@ -156,14 +157,14 @@ async function session(command: SessionCommand, interrupts: Interrupts): Promise
     });
     if (command.json) json({ ...resultRecord('ok', session, undefined, 'ok'), requestId });
     else for (const line of sessionLines({ platform, ...session })) out(line);
-    return EXIT.ok;
+    return EXITS.ok.code;
   }
   if (command.kind === 'wait') {
     await follow(
       watchAuth(await client(command, signal), { platform, sessionId, signal, ...timeout }),
       command,
     );
-    return EXIT.ok;
+    return EXITS.ok.code;
   }
   const language = personLanguage(env);
   let shown: Promise<void> | undefined;
@@ -199,7 +200,7 @@ async function session(command: SessionCommand, interrupts: Interrupts): Promise
   } finally {
     await shown;
   }
-  return EXIT.ok;
+  return EXITS.ok.code;
 }
 
 async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<never> {
@@ -243,13 +244,11 @@ async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof UsageError) return fail(error, argv);
     throw error;
   }
-  if (command.kind === 'help') {
-    stdout.write(command.topic === undefined ? mainHelp() : commandHelp(command.topic));
-    return EXIT.ok;
-  }
-  if (command.kind === 'version') {
-    out(VERSION);
-    return EXIT.ok;
+  if (command.kind === 'help' || command.kind === 'version') {
+    stdout.write(
+      command.kind === 'version' ? `${VERSION}\n` : command.topic ? commandHelp(command.topic) : mainHelp(),
+    );
+    return EXITS.ok.code;
   }
   const interrupts = new Interrupts().install();
   try {

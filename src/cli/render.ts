@@ -233,24 +233,6 @@ export function accountLines(session: AuthSession | undefined, platform: string)
   return ids.map((id) => printable(`${platform} (${id})`));
 }
 
-/** A library option's name in the command's words: `--timeout` rather than `timeoutMs`. */
-function wordFor(field: string, command: SessionCommand): string | undefined {
-  if (field === 'apiKey') {
-    if (command.key.from === 'env') return 'AITOEARN_API_KEY';
-    return command.key.path === '-'
-      ? 'the API key on stdin'
-      : `the API key in ${JSON.stringify(command.key.path)}`;
-  }
-  const words: Record<string, string> = {
-    baseUrl: command.baseUrlFrom ?? '--base-url',
-    site: '--site',
-    platform: '<platform>',
-    sessionId: '<sessionId>',
-    timeoutMs: '--timeout',
-  };
-  return words[field];
-}
-
 /** The message a person sees (and the result line carries), in the command's words. */
 export function messageOf(error: unknown, command: SessionCommand | undefined): string {
   if (error instanceof AuthTimeoutError && command) {
@@ -260,10 +242,25 @@ export function messageOf(error: unknown, command: SessionCommand | undefined): 
         : `--timeout ${command.timeoutText}`;
     return `gave up after ${limit} (last status: ${error.session?.status ?? 'none seen'})`;
   }
-  const prefix = error instanceof AitoearnInputError ? `Expected "${error.field}" to be` : undefined;
-  const word = error instanceof AitoearnInputError && command ? wordFor(error.field, command) : undefined;
-  if (error instanceof Error && prefix && word && error.message.startsWith(prefix)) {
-    return `${word} must be${error.message.slice(prefix.length).replace(/\.$/, '')}`;
+  if (error instanceof AitoearnInputError && command) {
+    // A library option's name in the command's words: `--timeout` rather than `timeoutMs`.
+    const { key } = command;
+    const word = {
+      apiKey:
+        key.from === 'env'
+          ? 'AITOEARN_API_KEY'
+          : key.path === '-'
+            ? 'the API key on stdin'
+            : `the API key in ${JSON.stringify(key.path)}`,
+      baseUrl: command.baseUrlFrom ?? '--base-url',
+      site: '--site',
+      platform: '<platform>',
+      sessionId: '<sessionId>',
+      timeoutMs: '--timeout',
+    }[error.field];
+    const prefix = `Expected "${error.field}" to be`;
+    if (word && error.message.startsWith(prefix))
+      return `${word} must be${error.message.slice(prefix.length).replace(/\.$/, '')}`;
   }
   return error instanceof Error ? error.message : String(error);
 }

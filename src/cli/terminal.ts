@@ -1,5 +1,5 @@
 import type { AuthProgress } from '../index.js';
-import { classify, EXIT, Interrupted, type InterruptSignal } from './exit-codes.js';
+import { classify, EXITS, Interrupted, type InterruptSignal } from './exit-codes.js';
 import { type EnterHint, fitLine, type Paint, progressSegments } from './render.js';
 
 /**
@@ -28,7 +28,7 @@ export class Interrupts {
 
   #receive(signal: InterruptSignal): void {
     if (!this.signal.aborted) this.#controller.abort(new Interrupted(signal));
-    else void this.cleanUp().finally(() => process.exit(EXIT[classify(new Interrupted(signal))]));
+    else void this.cleanUp().finally(() => process.exit(EXITS[classify(new Interrupted(signal))].code));
   }
 }
 
@@ -46,10 +46,7 @@ export function listenForEnter(stdin: NodeJS.ReadStream, onEnter: () => void): (
     }
   };
   stdin.on('data', onData).resume();
-  let stopped = false;
   return () => {
-    if (stopped) return;
-    stopped = true;
     stdin.off('data', onData);
     stdin.setRawMode?.(false);
     stdin.pause();
