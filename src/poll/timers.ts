@@ -56,11 +56,6 @@ export class TimerQueue {
     this.#batch = Math.max(1, batch);
   }
 
-  /** The host clock, in ms. */
-  now(): number {
-    return this.#host.now();
-  }
-
   /** Timers waiting to run. */
   get size(): number {
     return this.#heap.length;
