@@ -200,13 +200,17 @@ describe('deadline on the server clock', () => {
 });
 
 describe('server hints are floors', () => {
-  it('waits at least Retry-After before retrying a business 429', async () => {
-    const { server, run } = setup([{ code: 429, headers: { 'retry-after': '7' } }, { status: 'completed' }], {
+  test.each([
+    ['a business 429', { code: 429 }, 7],
+    ['an HTTP 503 from a gateway', { http: 503 }, 3],
+  ] as const)('waits at least Retry-After before retrying %s', async (_, reply, seconds) => {
+    const headers = { 'retry-after': String(seconds) };
+    const { server, run } = setup([{ ...reply, headers }, { status: 'completed' }], {
       latencyMs: 0,
       expiresInMs: 5 * MINUTE,
     });
     await run();
-    expect(server.calls).toEqual([0, 7000]);
+    expect(server.calls).toEqual([0, seconds * 1000]);
   });
 
   it('waits until X-RateLimit-Reset (epoch ms, server clock) before retrying', async () => {
@@ -220,14 +224,6 @@ describe('server hints are floors', () => {
     await run();
     expect(server.calls[1]).toBeGreaterThanOrEqual(12_000 - 1000);
     expect(server.calls[1]).toBeLessThanOrEqual(13_000);
-  });
-
-  it('honours Retry-After on an HTTP 503 from a gateway', async () => {
-    const { server, run } = setup([{ http: 503, headers: { 'retry-after': '3' } }, { status: 'completed' }], {
-      latencyMs: 0,
-    });
-    await run();
-    expect(server.calls).toEqual([0, 3000]);
   });
 });
 
