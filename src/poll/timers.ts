@@ -17,7 +17,6 @@ export interface QueuedTimer {
 }
 
 interface Entry extends QueuedTimer {
-  due: number;
   readonly seq: number;
   fn: (() => void) | undefined;
   /** Position in the heap; -1 once fired or cancelled. */
@@ -56,7 +55,6 @@ export class TimerQueue {
     this.#batch = Math.max(1, batch);
   }
 
-  /** Timers waiting to run. */
   get size(): number {
     return this.#heap.length;
   }
@@ -70,7 +68,6 @@ export class TimerQueue {
     return entry;
   }
 
-  /** Runs `fn` after `ms` milliseconds. */
   after(ms: number, fn: () => void): QueuedTimer {
     return this.at(this.#host.now() + ms, fn);
   }
