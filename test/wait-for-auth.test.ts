@@ -20,6 +20,9 @@ import { FakeClock } from './helpers/fake-clock.js';
 
 const MINUTE = 60_000;
 
+/** The session every test here waits for, on the fake clock. */
+const on = (clock: FakeClock) => ({ platform: 'douyin', sessionId: 'sess-1', clock, sleep: clock.sleep });
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -46,10 +49,7 @@ function setup(
   const run = () =>
     clock.drive(
       waitForAuth(client, {
-        platform: 'douyin',
-        sessionId: 'sess-1',
-        clock,
-        sleep: clock.sleep,
+        ...on(clock),
         random: () => 0,
         onProgress: (event) => events.push(event),
         ...options,
@@ -274,13 +274,7 @@ describe('abort', () => {
       phase === 'sleep' ? [{ status: 'pending' }] : [{ status: 'pending' }, { hang: true }],
     );
     const reason = new Error('user pressed Ctrl-C');
-    const waiting = waitForAuth(client, {
-      platform: 'douyin',
-      sessionId: 'sess-1',
-      clock,
-      sleep: clock.sleep,
-      signal: controller.signal,
-    });
+    const waiting = waitForAuth(client, { ...on(clock), signal: controller.signal });
     const outcome = rejection(waiting);
     await clock.advance(phase === 'sleep' ? 500 : 1500);
     expect(server.calls).toHaveLength(phase === 'sleep' ? 1 : 2);
@@ -298,10 +292,7 @@ describe('abort', () => {
     const reason = new AitoearnTransportError('network', 'the caller aborted with a transport error');
     const outcome = rejection(
       waitForAuth(client, {
-        platform: 'douyin',
-        sessionId: 'sess-1',
-        clock,
-        sleep: clock.sleep,
+        ...on(clock),
         signal: controller.signal,
         onProgress: (event) => events.push(event),
       }),
@@ -325,10 +316,7 @@ describe('poke', () => {
       },
     );
     const watch = watchAuth(client, {
-      platform: 'douyin',
-      sessionId: 'sess-1',
-      clock,
-      sleep: clock.sleep,
+      ...on(clock),
       random: () => 0,
     });
     const collected = (async () => {
@@ -358,12 +346,7 @@ describe('watchAuth', () => {
     });
     const run = async () => {
       const seen: AuthProgress[] = [];
-      for await (const e of watchAuth(client, {
-        platform: 'douyin',
-        sessionId: 'sess-1',
-        clock,
-        sleep: clock.sleep,
-      })) {
+      for await (const e of watchAuth(client, on(clock))) {
         seen.push(e);
       }
       return seen;
@@ -380,12 +363,7 @@ describe('watchAuth', () => {
   it('throws the same outcome errors as waitForAuth', async () => {
     const { clock, client } = fakeClient([{ code: 15039 }]);
     const run = async () => {
-      for await (const _ of watchAuth(client, {
-        platform: 'douyin',
-        sessionId: 'sess-1',
-        clock,
-        sleep: clock.sleep,
-      })) {
+      for await (const _ of watchAuth(client, on(clock))) {
         // no events: the first answer is terminal
       }
     };
@@ -395,13 +373,7 @@ describe('watchAuth', () => {
   it('stops polling when the loop breaks', async () => {
     const { clock, server, client } = fakeClient([{ status: 'pending' }], { expiresInMs: 5 * MINUTE });
     const run = async () => {
-      for await (const _ of watchAuth(client, {
-        platform: 'douyin',
-        sessionId: 'sess-1',
-        clock,
-        sleep: clock.sleep,
-      }))
-        break;
+      for await (const _ of watchAuth(client, on(clock))) break;
     };
     await clock.drive(run());
     await clock.advance(5 * MINUTE);
@@ -430,13 +402,7 @@ describe('options are checked before any request', () => {
     [{ platform: '' }, 'platform'],
   ])('%o is refused, naming %s', async (bad, field) => {
     const { clock, server, client } = fakeClient([{ status: 'completed' }]);
-    const options = {
-      platform: 'douyin',
-      sessionId: 'sess-1',
-      clock,
-      sleep: clock.sleep,
-      ...bad,
-    } as WaitForAuthOptions;
+    const options = { ...on(clock), ...bad } as WaitForAuthOptions;
     const error = await rejection(waitForAuth(client, options));
     expect(error).toBeInstanceOf(AitoearnInputError);
     expect((error as AitoearnInputError).field).toBe(field);
@@ -451,10 +417,7 @@ describe('what the caller’s callbacks throw ends the wait with that error, at 
     const { clock, server, client } = fakeClient([{ http: 503 }, { status: 'completed' }], { latencyMs: 0 });
     const reports: AuthProgress[] = [];
     const waiting = waitForAuth(client, {
-      platform: 'douyin',
-      sessionId: 'sess-1',
-      clock,
-      sleep: clock.sleep,
+      ...on(clock),
       // A budget, so that the old behaviour (retrying the callback's throw) ends instead of spinning.
       retries: 50,
       onProgress: (event) => {
@@ -474,10 +437,7 @@ describe('what the caller’s callbacks throw ends the wait with that error, at 
     const { clock, server, client } = fakeClient([{ status: 'pending' }], { expiresInMs: 5 * MINUTE });
     const thrown = new AitoearnTransportError('network', 'looks transient, but the caller threw it');
     const waiting = waitForAuth(client, {
-      platform: 'douyin',
-      sessionId: 'sess-1',
-      clock,
-      sleep: clock.sleep,
+      ...on(clock),
       onProgress: () => {
         throw thrown;
       },
@@ -506,10 +466,7 @@ describe('what the caller’s callbacks throw ends the wait with that error, at 
     const { clock, server, client } = fakeClient([{ code: 500 }, { status: 'completed' }], { latencyMs: 0 });
     const run = async () => {
       for await (const _ of watchAuth(client, {
-        platform: 'douyin',
-        sessionId: 'sess-1',
-        clock,
-        sleep: clock.sleep,
+        ...on(clock),
         retries: 50,
         onProgress: (event) => {
           if (event.error) throw event.error;
@@ -725,15 +682,7 @@ describe('many waits on one AbortSignal', () => {
       const controller = new AbortController();
       const reason = new Error('service shutting down');
       const waits = Array.from({ length: 500 }, () =>
-        rejection(
-          waitForAuth(client, {
-            platform: 'douyin',
-            sessionId: 'sess-1',
-            clock,
-            sleep: clock.sleep,
-            signal: controller.signal,
-          }),
-        ),
+        rejection(waitForAuth(client, { ...on(clock), signal: controller.signal })),
       );
       // The first requests go out 32 per turn of the event loop.
       for (let i = 0; i < 100 && server.calls.length < 500; i++) await clock.advance(0);
@@ -759,13 +708,7 @@ describe('many waits on one AbortSignal', () => {
       expiresInMs: 5 * MINUTE,
     });
     const controller = new AbortController();
-    const options = {
-      platform: 'douyin',
-      sessionId: 'sess-1',
-      clock,
-      sleep: clock.sleep,
-      signal: controller.signal,
-    };
+    const options = { ...on(clock), signal: controller.signal };
     await clock.drive(Promise.all([waitForAuth(client, options), waitForAuth(client, options)]));
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
@@ -853,10 +796,7 @@ describe('nothing surprises (issue 16)', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       const waiting = waitForAuth(client, {
-        platform: 'douyin',
-        sessionId: 'sess-1',
-        clock,
-        sleep: clock.sleep,
+        ...on(clock),
         onProgress: async () => {
           await clock.sleep(3000, new AbortController().signal);
           throw thrown;
@@ -878,10 +818,7 @@ describe('nothing surprises (issue 16)', () => {
       latencyMs: 0,
     });
     const watch = watchAuth(client, {
-      platform: 'douyin',
-      sessionId: 'sess-1',
-      clock,
-      sleep: clock.sleep,
+      ...on(clock),
       random: () => 0,
     });
     const consumed = (async () => {
