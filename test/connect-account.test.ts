@@ -31,6 +31,9 @@ afterAll(() => sandbox?.close());
 /** The second check comes 1 s after the first and the third 10 s after that: only a poke explains a quick third. */
 const SLOW_AFTER_SECOND = { initialDelayMs: 1000, factor: 10, maxDelayMs: 60_000, jitter: 0 } as const;
 
+/** A check every 200 ms. */
+const STEADY = { initialDelayMs: 200, factor: 1, maxDelayMs: 200 } as const;
+
 function statusChecks(sessionId: string) {
   return sandbox.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/status/${sessionId}`));
 }
@@ -137,7 +140,7 @@ describe('connectAccount', () => {
   });
 
   it('notices a denial by polling (there is no callback on failure)', async () => {
-    const run = begin({ initialDelayMs: 200, factor: 1, maxDelayMs: 200 });
+    const run = begin(STEADY);
     const start = await run.started;
     await run.event((e) => e.attempt === 1);
     const visit = await visitConsentPage(start.url, 'deny');
@@ -152,7 +155,7 @@ describe('connectAccount', () => {
   });
 
   it('with callback: false sends no callbackUrl and finishes by polling alone', async () => {
-    const run = begin({ callback: false, initialDelayMs: 200, factor: 1, maxDelayMs: 200 });
+    const run = begin({ ...STEADY, callback: false });
     const start = await run.started;
     expect(start.callbackUrl).toBeUndefined();
     await run.event((e) => e.attempt === 1);
@@ -163,7 +166,7 @@ describe('connectAccount', () => {
   });
 
   it('finishes by polling when the browser never reaches the listener', async () => {
-    const run = begin({ initialDelayMs: 200, factor: 1, maxDelayMs: 200 });
+    const run = begin(STEADY);
     const start = await run.started;
     await run.event((e) => e.attempt === 1);
     const visit = await visitConsentPage(start.url, 'approve', { submit: false });
@@ -178,9 +181,7 @@ describe('connectAccount', () => {
       client,
       {
         platform: 'douyin',
-        initialDelayMs: 200,
-        factor: 1,
-        maxDelayMs: 200,
+        ...STEADY,
         onStart: (start) => {
           sawStart = start;
         },
@@ -292,7 +293,7 @@ describe('connectAccount', () => {
   );
 
   it('after a completion found by polling, keeps answering the callback until the POST comes (issue 16 item 9)', async () => {
-    const run = begin({ initialDelayMs: 200, factor: 1, maxDelayMs: 200 });
+    const run = begin(STEADY);
     const start = await run.started;
     await run.event((e) => e.attempt === 1);
     // The browser is slower than the next check: polling sees the approval first.
@@ -327,7 +328,7 @@ describe('connectAccount', () => {
           { once: true },
         );
       });
-    const run = begin({ initialDelayMs: 200, factor: 1, maxDelayMs: 200, sleep });
+    const run = begin({ ...STEADY, sleep });
     const start = await run.started;
     await run.event((e) => e.attempt === 1);
     await visitConsentPage(start.url, 'approve', { submit: false });
@@ -349,7 +350,7 @@ describe('connectAccount', () => {
               reject(signal.reason);
             });
           });
-    const run = begin({ initialDelayMs: 200, factor: 1, maxDelayMs: 200, sleep });
+    const run = begin({ ...STEADY, sleep });
     const start = await run.started;
     await run.event((e) => e.attempt === 1);
     await visitConsentPage(start.url, 'approve', { submit: false });

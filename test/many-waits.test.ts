@@ -21,9 +21,7 @@ const BODY = JSON.stringify({
 /** A client whose fetch answers `pending` at once, or never (until its request aborts) with `hang`. */
 function memoryClient(mode: 'answer' | 'hang') {
   const calls: number[] = [];
-  /** The sessions asked about so far. */
   const sessions = new Set<string>();
-  const held = new Set<Request>();
   const client = createAitoearnClient({
     apiKey: 'many-key',
     baseUrl: 'http://127.0.0.1:9',
@@ -32,16 +30,8 @@ function memoryClient(mode: 'answer' | 'hang') {
       sessions.add(request.url.slice(request.url.lastIndexOf('/') + 1));
       if (mode === 'answer')
         return Promise.resolve(new Response(BODY, { headers: { date: new Date().toUTCString() } }));
-      held.add(request);
       return new Promise<Response>((_, reject) => {
-        request.signal.addEventListener(
-          'abort',
-          () => {
-            held.delete(request);
-            reject(request.signal.reason);
-          },
-          { once: true },
-        );
+        request.signal.addEventListener('abort', () => reject(request.signal.reason), { once: true });
       });
     },
   });

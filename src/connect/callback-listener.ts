@@ -50,17 +50,12 @@ const SECURITY_HEADERS = {
 export async function startCallbackListener(options: CallbackListenerOptions): Promise<CallbackListener> {
   const token = (options.randomBytes ?? randomBytes)(24).toString('base64url');
   const expected = Buffer.from(`/${token}`);
-  const sockets = new Set<Socket>();
 
   // Loaded here, not on import: importing the package must not load node:http (only connecting does).
   const { createServer } = await import('node:http');
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS });
   server.keepAliveTimeout = 1000;
   server.maxHeadersCount = 64;
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const path = Buffer.from((request.url ?? '').split('?', 1)[0] ?? '');
     if (path.length !== expected.length || !timingSafeEqual(path, expected)) {
@@ -112,7 +107,7 @@ export async function startCallbackListener(options: CallbackListenerOptions): P
     close(): Promise<void> {
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
+        server.closeAllConnections();
       });
       return closed;
     },

@@ -4,13 +4,13 @@ const PER_TURN = 32;
 let admitted = 0;
 const waiting: (() => void)[] = [];
 
-const nextTurn = (): void => {
+const releaseTurn = (): void => {
   admitted = 0;
   while (admitted < PER_TURN && waiting.length > 0) {
     admitted += 1;
     waiting.shift()?.();
   }
-  if (admitted > 0) setImmediate(nextTurn);
+  if (admitted > 0) setImmediate(releaseTurn);
 };
 
 /**
@@ -20,7 +20,7 @@ const nextTurn = (): void => {
  */
 export function admit(signal: AbortSignal): Promise<void> | undefined {
   if (admitted < PER_TURN && waiting.length === 0) {
-    if (admitted++ === 0) setImmediate(nextTurn);
+    if (admitted++ === 0) setImmediate(releaseTurn);
     return undefined;
   }
   // An abort lets the wait go at once (it then sends nothing); its place in the queue is given up.

@@ -30,15 +30,9 @@ export class ServerClock {
     }
   }
 
-  /** Server time minus monotonic time, in ms; undefined before any observation. */
-  offset(): number | undefined {
-    if (Number.isFinite(this.#low)) return (this.#low + this.#high) / 2;
-    return this.#fallback;
-  }
-
   /** A server timestamp (epoch ms) on the monotonic clock, or undefined before any observation. */
   toMonotonic(serverMs: number): number | undefined {
-    const offset = this.offset();
+    const offset = Number.isFinite(this.#low) ? (this.#low + this.#high) / 2 : this.#fallback;
     return offset === undefined ? undefined : serverMs - offset;
   }
 }

@@ -17,7 +17,6 @@ export interface QueuedTimer {
 }
 
 interface Entry extends QueuedTimer {
-  due: number;
   readonly seq: number;
   fn: (() => void) | undefined;
   /** Position in the heap; -1 once fired or cancelled. */
@@ -56,12 +55,6 @@ export class TimerQueue {
     this.#batch = Math.max(1, batch);
   }
 
-  /** The host clock, in ms. */
-  now(): number {
-    return this.#host.now();
-  }
-
-  /** Timers waiting to run. */
   get size(): number {
     return this.#heap.length;
   }
@@ -75,7 +68,6 @@ export class TimerQueue {
     return entry;
   }
 
-  /** Runs `fn` after `ms` milliseconds. */
   after(ms: number, fn: () => void): QueuedTimer {
     return this.at(this.#host.now() + ms, fn);
   }
