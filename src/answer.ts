@@ -1,26 +1,40 @@
 /**
- * Reading what the server answers. The server is untrusted: the body is read with a size cap, `data` is
- * walked only along the fields the spec declares (src/generated/checks.ts, generated from the spec), so
- * unknown fields are dropped unread; every string is redacted after JSON decoding (a key echoed with JSON
- * escapes would survive redacting the raw text); a wrong field is named by its path.
+ * Reading what the untrusted server answers: the body with a size cap; `data` walked only along the fields
+ * the spec declares (src/generated/checks.ts), so unknown fields are dropped unread; every string redacted
+ * after JSON decoding (a key echoed with JSON escapes would survive redacting the raw text).
  */
 import { type Shape, START_DATA, STATUS_DATA } from './generated/checks.js';
-import { plain } from './text.js';
+import { plain, show } from './text.js';
 import type { AuthSession, AuthStart } from './types.js';
-import { checkPathParam, show } from './validate.js';
+import { checkPathParam } from './validate.js';
 
 /** The most bytes of an answer that are read. Real answers are under 4 KB; a QR code data URL, tens of KB. */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
 
-/** What {@link readCapped} returns for a body over {@link MAX_ANSWER_BYTES}. */
-export const TOO_LARGE: unique symbol = Symbol('too large');
-
 const utf8 = new TextDecoder();
 
-/** Reads a body as text, at most {@link MAX_ANSWER_BYTES}; past that it cancels the reader (closing the connection). */
-export async function readCapped(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): Promise<string | typeof TOO_LARGE> {
+/**
+ * Reads `stream` (openapi-fetch's `parseAs: 'stream'`) as text, or cancels it and returns `undefined` past
+ * {@link MAX_ANSWER_BYTES}; `hold` gets the function that cancels the read (on abort).
+ */
+export async function readBody(
+  response: Response,
+  stream: ReadableStream<Uint8Array> | undefined,
+  hold: (cancel: () => void) => void,
+): Promise<string | undefined> {
+  // Duck-typed: a custom fetch may build its streams from another copy of the class.
+  if (typeof stream?.getReader !== 'function') return '';
+  if (Number(response.headers.get('content-length')) > MAX_ANSWER_BYTES) {
+    stream.cancel().catch(() => {});
+    return undefined;
+  }
+  const reader = stream.getReader();
+  hold(() =>
+    reader.cancel().then(
+      () => reader.releaseLock(),
+      () => {},
+    ),
+  );
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -29,20 +43,18 @@ export async function readCapped(
     size += value.byteLength;
     if (size > MAX_ANSWER_BYTES) {
       reader.cancel().catch(() => {});
-      return TOO_LARGE;
+      return undefined;
     }
     chunks.push(value);
   }
   return utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
 }
 
-export const REDACTED = '[redacted]';
-
 export type Redact = (text: string) => string;
 
 /**
  * A redactor for one key: case-insensitive (a host name is lower-cased on the way back), and also applied
- * to the percent-decoded text (a key echoed inside a URL's path or query is percent-encoded).
+ * to the percent-decoded text (a key echoed inside a URL is percent-encoded).
  */
 export function redactorFor(key: string): Redact {
   const source = key.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
@@ -50,13 +62,13 @@ export function redactorFor(key: string): Redact {
   const every = new RegExp(source, 'gi');
   return (text) => {
     if (text.length < key.length) return text;
-    let out = find.test(text) ? text.replace(every, REDACTED) : text;
+    let out = find.test(text) ? text.replace(every, '[redacted]') : text;
     if (out.includes('%')) {
       // Keys are printable ASCII: decoding each ASCII escape alone, a malformed neighbour cannot shield one.
       const decoded = out.replace(/%([0-7][0-9a-f])/gi, (_, hex: string) =>
         String.fromCharCode(Number.parseInt(hex, 16)),
       );
-      if (decoded !== out && find.test(decoded)) out = decoded.replace(every, REDACTED);
+      if (decoded !== out && find.test(decoded)) out = decoded.replace(every, '[redacted]');
     }
     return out;
   };
@@ -68,31 +80,27 @@ export function redactorFor(key: string): Redact {
  */
 export class BadField extends Error {
   constructor(
-    readonly field: string,
+    field: string,
     problem: string,
+    value: unknown,
+    redact: Redact,
     readonly final = false,
   ) {
-    super(`"${field}": ${problem}`);
+    const got = value === undefined ? 'nothing' : show(typeof value === 'string' ? redact(value) : value);
+    super(`"${field}": ${problem}, got ${got}`);
   }
 }
 
-/** A value the server sent, for a message: redacted, then escaped and cut by `show`. */
-function got(value: unknown, redact: Redact): string {
-  return value === undefined ? 'nothing' : show(typeof value === 'string' ? redact(value) : value);
-}
-
-// RFC 3339 `date-time`: a time without an offset would be read in this machine's zone, and Date.parse reads
-// "1" as the year 2001.
+// RFC 3339 `date-time`: without an offset it would be read in this machine's zone; Date.parse reads "1" as 2001.
 const DATE_TIME = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/i;
 
-/** RFC 3339, and a real instant: no February 30th, no hour 24 (Date.parse would roll them over). */
+/** RFC 3339, and a real instant: no February 30th, no hour 24 (Date.UTC would roll them over). */
 function isDateTime(text: string): boolean {
-  const match = DATE_TIME.exec(text);
-  if (!match) return false;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, ...number[]];
-  const utc = new Date(Date.UTC(year, (month as number) - 1, day, hour, minute, second));
-  // Date.UTC reads years 0–99 as 1900–1999.
-  utc.setUTCFullYear(year);
+  const parts = DATE_TIME.exec(text)?.slice(1, 7).map(Number);
+  if (!parts) return false;
+  const [year = 0, month = 0, ...rest] = parts;
+  const utc = new Date(Date.UTC(year, month - 1, ...rest));
+  utc.setUTCFullYear(year); // Date.UTC reads years 0–99 as 1900–1999.
   return utc.toISOString().slice(0, 19) === text.slice(0, 19).toUpperCase();
 }
 
@@ -106,42 +114,36 @@ const EXPECTED = {
 } as const;
 
 /**
- * `value` read as `shape` says, into a new frozen value with only the declared fields. An absent or `null`
- * optional field is left out. Enums are not enforced: the server sends new values before the spec names
- * them (the waiter treats an unknown status as pending; a new platform's account is still an account).
+ * `value` read as `shape` says, into a new frozen value with only the declared fields; an absent or `null`
+ * optional field is left out. Enums are not enforced: the server sends new values before the spec names them.
  */
 function decode(shape: Shape, value: unknown, at: string, redact: Redact): unknown {
-  switch (shape.type) {
-    case 'object': {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) break;
-      const from = value as Readonly<Record<string, unknown>>;
-      const out: Record<string, unknown> = {};
-      for (const key in shape.properties) {
-        const field = from[key];
-        if ((field === undefined || field === null) && !shape.required.includes(key)) continue;
+  const type = shape.type;
+  if (type === 'object' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const out: Record<string, unknown> = {};
+    for (const key in shape.properties) {
+      const field = (value as Record<string, unknown>)[key];
+      if (field != null || shape.required.includes(key)) {
         out[key] = decode(shape.properties[key] as Shape, field, `${at}.${key}`, redact);
       }
-      return Object.freeze(out);
     }
-    case 'array':
-      if (!Array.isArray(value)) break;
-      return Object.freeze(value.map((item, i) => decode(shape.items, item, `${at}[${i}]`, redact)));
-    case 'string':
-      if (typeof value !== 'string') break;
-      if (shape.format === 'date-time' && !isDateTime(value)) {
-        throw new BadField(at, `expected an RFC 3339 date-time with an offset, got ${got(value, redact)}`);
-      }
-      return redact(value);
-    case 'integer':
-      if (Number.isInteger(value)) return value;
-      break;
-    case 'number':
-      if (Number.isFinite(value)) return value;
-      break;
-    case 'boolean':
-      if (typeof value === 'boolean') return value;
+    return Object.freeze(out);
   }
-  throw new BadField(at, `expected ${EXPECTED[shape.type]}, got ${got(value, redact)}`);
+  if (type === 'array' && Array.isArray(value)) {
+    return Object.freeze(value.map((item, i) => decode(shape.items, item, `${at}[${i}]`, redact)));
+  }
+  if (type === 'string' && typeof value === 'string') {
+    if (shape.format !== 'date-time' || isDateTime(value)) return redact(value);
+    throw new BadField(at, 'expected an RFC 3339 date-time with an offset', value, redact);
+  }
+  const ok =
+    type === 'integer'
+      ? Number.isInteger(value)
+      : type === 'number'
+        ? Number.isFinite(value)
+        : type === 'boolean' && typeof value === 'boolean';
+  if (ok) return value;
+  throw new BadField(at, `expected ${EXPECTED[type]}`, value, redact);
 }
 
 /** A status answer's session: the spec's fields only, redacted, frozen. */
@@ -158,41 +160,34 @@ const START_SHAPE: Shape = {
   },
 };
 
-/** The longest consent page URL accepted; browsers and servers cut longer ones anyway. */
-export const MAX_PAGE_URL_LENGTH = 8 * 1024;
-/** The longest QR code image URL accepted: a QR code PNG is a few KB; printing 1 MB costs hundreds of MB. */
-export const MAX_IMAGE_URL_LENGTH = 256 * 1024;
-
-const IMAGE_URL = /^data:image\/(png|jpeg|gif|webp)[;,]/i;
-
 /**
- * The page a browser opens (or the QR code image some platforms send), as `new URL(url).href`: exactly what
- * a browser would open and what is printed, punycode for non-ASCII hosts. Only http(s) pages and raster
- * `data:image/` URLs are accepted; `javascript:`, `file:`, `data:text/html` and SVG (which runs scripts) are not.
+ * The page a browser opens (or a QR code image), as `new URL(url).href`: what a browser would open, punycode
+ * for non-ASCII hosts. Only http(s) pages up to 8 KiB and raster base64 `data:image/` URLs up to 256 KiB;
+ * not `javascript:`, `file:`, `data:text/html` nor SVG (which runs scripts).
  */
 function checkedUrl(text: string, redact: Redact): string {
   const refuse = (why: string): never => {
-    throw new BadField('data.url', `${why}, got ${got(text, redact)}`, true);
+    throw new BadField('data.url', `expected ${why}`, text, redact, true);
   };
-  const image = IMAGE_URL.test(text);
-  const cap = image ? MAX_IMAGE_URL_LENGTH : MAX_PAGE_URL_LENGTH;
-  if (text.length > cap) refuse(`expected a URL of at most ${cap} characters`);
+  const image = /^data:image\/(png|jpeg|gif|webp)[;,]/i.test(text);
+  const cap = image ? 256 * 1024 : 8 * 1024;
+  if (text.length > cap) refuse(`a URL of at most ${cap} characters`);
   if (!image && !/^https?:\/\//i.test(text)) {
-    refuse('expected an http(s) URL or a data:image/ URL (png, jpeg, gif or webp)');
+    refuse('an http(s) URL or a data:image/ URL (png, jpeg, gif or webp)');
   }
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    return refuse('expected a URL');
+    return refuse('a URL');
   }
   // `https://aitoearn.ai@evil.example/` shows one host and opens another.
-  if (url.username || url.password) refuse('expected a URL without a user name or password');
+  if (url.username || url.password) refuse('a URL without a user name or password');
   if (image && !/^data:image\/[a-z]+;base64,[A-Za-z0-9+/]+=*$/i.test(url.href)) {
-    refuse('expected a base64 data:image/ URL');
+    refuse('a base64 data:image/ URL');
   }
   // Percent-encoding can make the href far longer than the text (each CJK character becomes nine).
-  if (url.href.length > cap) refuse(`expected a URL of at most ${cap} characters`);
+  if (url.href.length > cap) refuse(`a URL of at most ${cap} characters`);
   return url.href;
 }
 
@@ -207,11 +202,8 @@ export function decodeStart(data: unknown, redact: Redact): AuthStart {
   try {
     checkPathParam('sessionId', sessionId);
   } catch {
-    // The status operation's path gets this id next: the server's fault, not a bad input of the caller's.
-    throw new BadField(
-      'data.sessionId',
-      `expected an id that is safe in a URL path, got ${got(sessionId, redact)}`,
-    );
+    // The status operation's path gets this id next: the server's fault, not the caller's.
+    throw new BadField('data.sessionId', 'expected an id that is safe in a URL path', sessionId, redact);
   }
   const start: { -readonly [K in keyof AuthStart]: AuthStart[K] } = {
     url: checkedUrl(url, redact),

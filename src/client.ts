@@ -1,15 +1,6 @@
 import createClient from 'openapi-fetch';
 import { linkAbort, unlinkAbort } from './abort-link.js';
-import {
-  BadField,
-  decodeSession,
-  decodeStart,
-  MAX_ANSWER_BYTES,
-  type Redact,
-  readCapped,
-  redactorFor,
-  TOO_LARGE,
-} from './answer.js';
+import { BadField, decodeSession, decodeStart, type Redact, readBody, redactorFor } from './answer.js';
 import {
   AitoearnApiError,
   AitoearnTransportError,
@@ -108,7 +99,7 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
   const api = createClient<paths>({
     baseUrl,
     headers,
-    // A redirect would carry X-Api-Key to wherever it points: never follow one.
+    // A redirect would carry X-Api-Key to wherever it points.
     redirect: 'manual',
     ...(custom ? { fetch: (request: Request) => custom(request).then(withoutErrorBody) } : plainTransport),
   });
@@ -118,10 +109,9 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
 }
 
 /**
- * openapi-fetch builds a `Request` for every call, and the global `fetch` copies it into one of its own
- * (with another abort controller following the first one's signal): with no custom `fetch`, openapi-fetch
- * gets this plain holder of the URL and init instead, which `fetch` takes as they are. A custom `fetch`
- * still gets a real `Request` (the documented contract).
+ * The global `fetch` would copy openapi-fetch's `Request` into one of its own (with one more abort
+ * controller): without a custom `fetch`, openapi-fetch builds this plain holder instead, which `fetch`
+ * takes as it is. A custom `fetch` still gets a real `Request`, as documented.
  */
 class PlainRequest {
   readonly method: string;
@@ -139,9 +129,8 @@ const plainTransport = {
 };
 
 /**
- * openapi-fetch reads the body of a non-2xx answer whole, however large, and only the status and headers of
- * an answer other than 200 matter: hand it a stand-in without a body (never `new Response`, which throws on a
- * status outside 200–599 that a custom `fetch` may return) and drop the real body, closing the connection.
+ * openapi-fetch reads a non-2xx body whole, however large, and only its status and headers matter: hand it
+ * a stand-in (not `new Response`, which throws on a status outside 200–599) and drop the real body.
  */
 function withoutErrorBody(response: Response): Response {
   if (response.status === 200) return response;
@@ -221,12 +210,11 @@ export interface AuthStartResult extends Readonly<AuthStart> {
 /**
  * Starts the authorization of an account: resolves with the `url` to open (or a `data:image/…` QR code for
  * platforms authorized in their app), the `sessionId` to wait for with {@link getAuthStatus} or
- * `waitForAuth`, and its `expiresAt`. The `url` is checked and normalised (`new URL(url).href`: an http(s)
- * page up to 8 KiB, or a PNG, JPEG, GIF or WebP `data:` image up to 256 KiB); any other is refused as
- * final (`reason: 'refused-url'`, not transient). `authInstructions` holds the languages that came, as
- * plain text (control, bidi and format characters removed). Errors as for {@link getAuthStatus};
- * business codes 15032 (platform not supported), 12601 (group not found) and 400 (a refused URL) are
- * {@link AitoearnApiError}s.
+ * `waitForAuth`, and its `expiresAt`. The `url` is normalised (`new URL(url).href`: an http(s) page up to
+ * 8 KiB, or a PNG, JPEG, GIF or WebP `data:` image up to 256 KiB); any other is refused as final
+ * (`reason: 'refused-url'`). `authInstructions` holds the languages that came, as plain text. Errors as for
+ * {@link getAuthStatus}; business codes 15032 (platform not supported), 12601 (group not found) and 400
+ * (a refused URL) are {@link AitoearnApiError}s.
  *
  * @example
  * const started = await startAuth(client, { platform: 'douyin' });
@@ -242,14 +230,18 @@ export async function startAuth(client: AitoearnClient, params: StartAuthParams)
   if (params.redirectUri !== undefined) query.redirectUri = checkUrl('redirectUri', params.redirectUri);
   if (params.groupId !== undefined) query.groupId = checkQueryText('groupId', params.groupId);
   const signal = checkSignal(params.signal);
-  const answer = await exchange(client, signal, client.requestTimeoutMs, setTimeoutTimer, {
+  const { value, requestId } = await exchange(
+    client,
+    signal,
+    client.requestTimeoutMs,
+    setTimeoutTimer,
     // Without the query: a callback URL may carry a token of the caller's.
-    operation: () => `GET ${START_PATH.replace('{platform}', platform)}`,
-    send: (api, aborter) =>
+    () => `GET ${START_PATH.replace('{platform}', platform)}`,
+    (api, aborter) =>
       api.GET(START_PATH, { params: { path: { platform }, query }, signal: aborter, parseAs: 'stream' }),
-    decode: decodeStart,
-  });
-  return Object.freeze({ ...answer.value, requestId: answer.requestId });
+    decodeStart,
+  );
+  return Object.freeze({ ...value, requestId });
 }
 
 /** Throws unless `client` came from {@link createAitoearnClient}; returns what it holds out of sight. */
@@ -271,8 +263,7 @@ const setTimeoutTimer: RequestTimer = (ms, onTimeout) => {
 
 /**
  * The status request for parameters already checked with {@link checkStatusParams} (the waiter checks
- * them once, not per request), timed by `timer`. An answer about another session than the one asked for
- * is a bad answer, never taken as ours.
+ * them once, not per request). An answer about another session is a bad answer, never taken as ours.
  * @internal
  */
 export async function requestAuthStatus(
@@ -282,57 +273,53 @@ export async function requestAuthStatus(
   timer: RequestTimer = setTimeoutTimer,
 ): Promise<AuthStatusResult> {
   const { platform, sessionId } = params;
-  const answer = await exchange(client, params.signal, timeoutMs, timer, {
-    operation: () => `GET ${STATUS_PATH.replace('{platform}', platform).replace('{sessionId}', sessionId)}`,
-    send: (api, signal) =>
+  const { value, requestId, headers } = await exchange(
+    client,
+    params.signal,
+    timeoutMs,
+    timer,
+    () => `GET ${STATUS_PATH.replace('{platform}', platform).replace('{sessionId}', sessionId)}`,
+    (api, signal) =>
       api.GET(STATUS_PATH, { params: { path: { platform, sessionId } }, signal, parseAs: 'stream' }),
-    decode: (data, redact) => {
+    (data, redact) => {
       const session = decodeSession(data, redact);
-      if (session.sessionId !== sessionId) {
-        throw new BadField(
-          'data.sessionId',
-          `expected the session asked for, ${show(sessionId)}, got ${show(session.sessionId)}`,
-        );
-      }
-      return session;
+      if (session.sessionId === sessionId) return session;
+      throw new BadField(
+        'data.sessionId',
+        `expected the session asked for, ${show(sessionId)}`,
+        session.sessionId,
+        redact,
+      );
     },
-  });
-  const serverDateMs = Date.parse(answer.response.headers.get('date') ?? '');
+  );
+  const serverDateMs = Date.parse(headers.get('date') ?? '');
   return {
-    session: answer.value,
-    requestId: answer.requestId,
+    session: value,
+    requestId,
     serverDateMs: Number.isFinite(serverDateMs) ? serverDateMs : undefined,
   };
 }
 
-/** One operation: its name for messages (built only on failure), how to send it, how to read its `data`. */
-interface Call<T> {
-  readonly operation: () => string;
-  /** With `parseAs: 'stream'`, so that the body is read here, capped. */
-  readonly send: (api: Api, signal: AbortSignal) => Promise<{ response: Response; data?: unknown }>;
-  readonly decode: (data: unknown, redact: Redact) => T;
-}
+type Send = (api: Api, signal: AbortSignal) => Promise<{ response: Response; data?: unknown }>;
 
-interface Answer<T> {
-  readonly value: T;
-  readonly requestId: string | undefined;
-  readonly response: Response;
-}
-
-/** Sends one request with one timeout, settles on abort, and reads the answer. */
+/**
+ * Sends one request (`parseAs: 'stream'`, so that the body is read here, capped) with one timeout, settles
+ * on abort, and reads the answer. `operation` names it in messages, built only on failure.
+ */
 async function exchange<T>(
   client: AitoearnClient,
   signal: AbortSignal | undefined,
   timeoutMs: number,
   timer: RequestTimer,
-  call: Call<T>,
-): Promise<Answer<T>> {
+  operation: () => string,
+  send: Send,
+  decode: (data: unknown, redact: Redact) => T,
+): Promise<{ value: T; requestId: string | undefined; headers: Headers }> {
   const { api, redact } = checkClient(client);
   signal?.throwIfAborted();
   const controller = new AbortController();
-  // Settle on abort even when a custom fetch ignores the signal (or undici loses the link to it: it follows
-  // the caller's signal only through a WeakRef to the Request), and then cancel the body, so that no
-  // locked, pending stream is left behind.
+  // Settle on abort even when a custom fetch ignores the signal (undici follows it only through a WeakRef
+  // to the Request), then cancel the body, so that no locked, pending stream is left behind.
   let rejectAborted: (reason: unknown) => void = () => {};
   const aborted = new Promise<never>((_, reject) => {
     rejectAborted = reject;
@@ -351,49 +338,94 @@ async function exchange<T>(
     timedOut = true;
     abort(TIMED_OUT);
   });
-  const read = async ({ response, data }: { response: Response; data?: unknown }): Promise<Received> => {
-    // Duck-typed: a custom fetch (the undici package, say) may build its streams from another copy of the class.
-    const stream = data as ReadableStream<Uint8Array> | undefined;
-    if (typeof stream?.getReader !== 'function') return { response, text: '' };
-    if (Number(response.headers.get('content-length')) > MAX_ANSWER_BYTES) {
-      stream.cancel().catch(() => {});
-      return { response, text: TOO_LARGE };
-    }
-    const reader = stream.getReader();
-    cancelBody = () => {
-      reader.cancel().then(
-        () => reader.releaseLock(),
-        () => {},
-      );
-    };
-    if (controller.signal.aborted) cancelBody();
-    return { response, text: await readCapped(reader) };
+  const read = async ({ response, data }: { response: Response; data?: unknown }) => {
+    const text = await readBody(response, data as ReadableStream<Uint8Array> | undefined, (cancel) => {
+      cancelBody = cancel;
+      if (controller.signal.aborted) cancel();
+    });
+    return { response, text };
   };
+  let received: Awaited<ReturnType<typeof read>>;
   try {
-    const received = await Promise.race([call.send(api, controller.signal).then(read), aborted]).catch(
-      (error: unknown) => {
-        if (signal?.aborted) throw signal.reason;
-        const text = redact(error instanceof Error ? describeCause(error) : String(error));
-        const [reason, what]: [TransportFailure, string] = timedOut
-          ? ['timeout', `timed out after ${Math.round(timeoutMs)} ms`]
-          : ['network', `failed on the network: ${text}`];
-        // A custom fetch's error may carry the request, headers and key included: the cause keeps only
-        // its redacted text and code.
-        const code = error instanceof Error && 'code' in error ? { code: error.code } : {};
-        const cause = Object.assign(new Error(text), code);
-        throw new AitoearnTransportError(reason, `${call.operation()} ${what}`, {}, { cause });
-      },
+    received = await Promise.race([send(api, controller.signal).then(read), aborted]);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    const text = redact(error instanceof Error ? describeCause(error) : String(error));
+    const what = timedOut ? `timed out after ${Math.round(timeoutMs)} ms` : `failed on the network: ${text}`;
+    // A custom fetch's error may carry the request, key included: the cause keeps its redacted text and code.
+    const cause = Object.assign(
+      new Error(text),
+      error instanceof Error && 'code' in error ? { code: error.code } : {},
     );
-    return interpret(received, call, redact, client.baseUrl);
+    throw new AitoearnTransportError(
+      timedOut ? 'timeout' : 'network',
+      `${operation()} ${what}`,
+      {},
+      { cause },
+    );
   } finally {
     cancelTimer();
     if (signal) unlinkAbort(signal, abort);
   }
-}
-
-interface Received {
-  readonly response: Response;
-  readonly text: string | typeof TOO_LARGE;
+  const { response, text } = received;
+  const { status, headers } = response;
+  const headerId = () => {
+    const id = headers.get('x-request-id');
+    return id === null ? undefined : cut(redact(id), 200);
+  };
+  const facts = (requestId: string | undefined): ResponseFacts => ({
+    httpStatus: status,
+    requestId,
+    retryAfterMs: retryAfterMs(headers),
+  });
+  const fail = (reason: TransportFailure, what: string, requestId = headerId()): never => {
+    throw new AitoearnTransportError(reason, `${operation()} ${what}`, facts(requestId));
+  };
+  const type = () => redact(headers.get('content-type') ?? 'no content type');
+  if (status >= 300 && status < 400) {
+    fail(
+      'redirect',
+      `answered HTTP ${status}, a redirect (to ${redact(redirectTarget(headers, client.baseUrl))}); redirects are not followed so that the API key stays with this origin`,
+    );
+  }
+  if (status !== 200) {
+    fail(
+      'http-status',
+      `answered HTTP ${status} (${type()}); the API answers every business outcome with HTTP 200`,
+    );
+  }
+  if (text === undefined) {
+    return fail(
+      'too-large',
+      `answered a body over 1048576 bytes (1 MiB; real answers are a few KB): stopped reading it`,
+    );
+  }
+  let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
+  try {
+    // Not redacted here: a key echoed JSON-escaped would survive. Each string is redacted once decoded.
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    // The parser's message quotes the body, which could echo our headers back.
+    fail('bad-body', `answered HTTP 200 with a body that is not JSON (${type()}, ${text.length} characters)`);
+  }
+  if (!body || typeof body !== 'object' || !Number.isInteger(body.code)) {
+    return fail('bad-body', 'answered a body without an integer "code"');
+  }
+  const requestId = typeof body.requestId === 'string' ? cut(redact(body.requestId), 200) : headerId();
+  if (body.code !== 0) {
+    const message = typeof body.message === 'string' ? cut(redact(body.message), 1000) : '';
+    throw new AitoearnApiError(body.code as number, message, operation(), facts(requestId));
+  }
+  try {
+    return { value: decode(body.data, redact), requestId, headers };
+  } catch (error) {
+    if (!(error instanceof BadField)) throw error;
+    return fail(
+      error.final ? 'refused-url' : 'bad-body',
+      `answered code 0 with a bad ${error.message}`,
+      requestId,
+    );
+  }
 }
 
 /** Server text kept for a message: a real message or request id is far shorter than `max`. */
@@ -406,72 +438,6 @@ function describeCause(error: Error): string {
   const inner = error.cause instanceof Error ? error.cause : undefined;
   const code = inner && 'code' in inner ? ` (${String(inner.code)})` : '';
   return inner ? `${error.message}: ${inner.message}${code}` : error.message;
-}
-
-function interpret<T>(
-  { response, text }: Received,
-  call: Call<T>,
-  redact: Redact,
-  baseUrl: string,
-): Answer<T> {
-  const { status, headers } = response;
-  const headerId = () => {
-    const id = headers.get('x-request-id');
-    return id === null ? undefined : cut(redact(id), 200);
-  };
-  const facts = (requestId: string | undefined): ResponseFacts => ({
-    httpStatus: status,
-    requestId,
-    retryAfterMs: retryAfterMs(headers),
-  });
-  const fail = (reason: TransportFailure, what: string, requestId = headerId()): never => {
-    throw new AitoearnTransportError(reason, `${call.operation()} ${what}`, facts(requestId));
-  };
-  const type = () => redact(headers.get('content-type') ?? 'no content type');
-  if (status >= 300 && status < 400) {
-    fail(
-      'redirect',
-      `answered HTTP ${status}, a redirect (to ${redact(redirectTarget(headers, baseUrl))}); redirects are not followed so that the API key stays with this origin`,
-    );
-  }
-  if (status !== 200) {
-    fail(
-      'http-status',
-      `answered HTTP ${status} (${type()}); the API answers every business outcome with HTTP 200`,
-    );
-  }
-  if (text === TOO_LARGE) {
-    return fail(
-      'too-large',
-      `answered a body over ${MAX_ANSWER_BYTES} bytes (1 MiB; real answers are a few KB): stopped reading it`,
-    );
-  }
-  let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
-  try {
-    // Not redacted here: a key echoed JSON-escaped would survive. Each string is redacted once decoded.
-    body = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    // The parser's message quotes the body, which could echo our headers back: never include it.
-    fail('bad-body', `answered HTTP 200 with a body that is not JSON (${type()}, ${text.length} characters)`);
-  }
-  if (!body || typeof body !== 'object' || !Number.isInteger(body.code)) {
-    return fail('bad-body', 'answered a body without an integer "code"');
-  }
-  const requestId = typeof body.requestId === 'string' ? cut(redact(body.requestId), 200) : headerId();
-  if (body.code !== 0) {
-    const message = typeof body.message === 'string' ? cut(redact(body.message), 1000) : '';
-    throw new AitoearnApiError(body.code as number, message, call.operation(), facts(requestId));
-  }
-  try {
-    return { value: call.decode(body.data, redact), requestId, response };
-  } catch (error) {
-    if (!(error instanceof BadField)) throw error;
-    return fail(
-      error.final ? 'refused-url' : 'bad-body',
-      `answered code 0 with a bad ${error.message}`,
-      requestId,
-    );
-  }
 }
 
 /** The origin a redirect points to (a relative `Location` is resolved against the request's origin). */

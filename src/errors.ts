@@ -1,7 +1,4 @@
-/**
- * Every error this package throws extends {@link AitoearnError}: a constant `name`, structured readonly
- * fields, state never stringified into `message`, and never the API key.
- */
+/** Every error this package throws extends {@link AitoearnError}; none carries the API key. */
 import { type AitoearnApiErrorKind, AUTH_ERROR_CODES, codeFacts, PLATFORM_API_CODES } from './codes.js';
 import { printable } from './text.js';
 import type { AuthSession } from './types.js';
@@ -46,11 +43,8 @@ export interface ResponseFacts {
 
 /** A request reached the API (or something in front of it) and failed: what the response told us. */
 export class AitoearnResponseError extends AitoearnError {
-  /** The API's request id, for support tickets, when the response carried one. */
   readonly requestId: string | undefined;
-  /** The HTTP status, when a response arrived. */
   readonly httpStatus: number | undefined;
-  /** How long the server asked us to wait (`Retry-After`, `X-RateLimit-Reset`), in ms, when it did. */
   readonly retryAfterMs: number | undefined;
 
   constructor(message: string, facts: ResponseFacts = {}, options?: ErrorOptions) {
@@ -62,16 +56,14 @@ export class AitoearnResponseError extends AitoearnError {
 }
 
 /**
- * The API answered with a non-zero business `code` (every business answer is HTTP 200). Besides the status
- * operation's codes, starting an authorization can answer 15032 (`platform-unsupported`), 12601
- * (`group-not-found`) and 400 (`validation`: a refused `callbackUrl` or `redirectUri`).
+ * The API answered with a non-zero business `code` (every business answer is HTTP 200). Starting an
+ * authorization can also answer 15032 (`platform-unsupported`), 12601 (`group-not-found`) and 400.
  */
 export class AitoearnApiError extends AitoearnResponseError {
   /** What the code means; `'unknown'` for codes this package does not know. */
   readonly kind: AitoearnApiErrorKind;
 
   constructor(
-    /** The business code, e.g. `15040`. */
     readonly code: number,
     /** The server's own message, in the language asked for with `acceptLanguage`. Never match on it. */
     readonly serverMessage: string,
@@ -79,8 +71,9 @@ export class AitoearnApiError extends AitoearnResponseError {
     facts: ResponseFacts = {},
   ) {
     const id = facts.requestId ? ` (request id ${printable(facts.requestId)})` : '';
+    const meaning = codeFacts(code)?.meaning ?? 'unknown code';
     super(
-      `AiToEarn API answered code ${code} (${codeFacts(code)?.meaning ?? 'unknown code'}) for ${operation}${id}: ${printable(JSON.stringify(serverMessage))}`,
+      `AiToEarn API answered code ${code} (${meaning}) for ${operation}${id}: ${printable(JSON.stringify(serverMessage))}`,
       facts,
     );
     this.kind = apiErrorKind(code);
@@ -98,10 +91,9 @@ export type TransportFailure =
   | 'refused-url';
 
 /**
- * The request did not produce a usable business answer: the network failed, it timed out, a gateway
- * answered with an HTTP status other than 200, the body was not the API's JSON or was too large to read
- * (over 1 MiB; real answers are a few KB), the server redirected, or a start answer's `url` was not one
- * to open (`refused-url`: `javascript:`, `file:`, `data:text/html`, SVG, too long).
+ * No usable business answer came: the network failed, the request timed out, a gateway answered an HTTP
+ * status other than 200, the body was not the API's JSON or was over 1 MiB, the server redirected, or a
+ * start answer's `url` was not one to open (`refused-url`).
  */
 export class AitoearnTransportError extends AitoearnResponseError {
   constructor(
@@ -115,10 +107,8 @@ export class AitoearnTransportError extends AitoearnResponseError {
 }
 
 /**
- * Whether retrying the same request may succeed. Transient: network errors, timeouts, HTTP 408/429/5xx,
- * non-JSON, shapeless or oversized bodies, business codes 429 and 500. Everything else is terminal: HTTP
- * 401/403/404 and other statuses, redirects, a refused start URL (an answer that will not change),
- * business 401/10002/400/15039/15040/15032/12601 and unknown codes, and any error not of this package.
+ * Whether retrying the same request may succeed: network errors, timeouts, HTTP 408/429/5xx, broken or
+ * oversized bodies, business codes 429 and 500. Everything else is terminal.
  *
  * @example
  * try { await getAuthStatus(client, params) } catch (error) { if (!isTransient(error)) throw error }
@@ -177,8 +167,9 @@ export class AuthTimeoutError extends AitoearnError {
     override readonly session: AuthSession | undefined,
     options?: ErrorOptions,
   ) {
+    const last = printable(session?.status ?? 'none seen');
     super(
-      `Gave up waiting for the authorization after timeoutMs=${timeoutMs} (last status: ${printable(session?.status ?? 'none seen')})`,
+      `Gave up waiting for the authorization after timeoutMs=${timeoutMs} (last status: ${last})`,
       options,
     );
   }
@@ -191,31 +182,30 @@ export class AitoearnUnavailableError extends AitoearnError {
     readonly failures: number,
     override readonly session: AuthSession | undefined,
     cause: unknown,
-    /**
-     * Set when the failures lasted until the session's `expiresAt` (server time, ISO 8601): the person may
-     * have finished meanwhile, so the outcome is unknown — not expired.
-     */
+    /** Set when the failures lasted until the session's `expiresAt`: the outcome is unknown, not expired. */
     readonly expiresAt?: string,
   ) {
     const expiry =
       expiresAt === undefined ? '' : `; the session expired at ${expiresAt} meanwhile (outcome unknown)`;
+    const last = cause instanceof Error ? cause.message : String(cause);
     super(
-      `AiToEarn API unavailable: ${failures} request(s) in a row failed${expiry}; the last one: ${cause instanceof Error ? cause.message : String(cause)}`,
-      { cause },
+      `AiToEarn API unavailable: ${failures} request(s) in a row failed${expiry}; the last one: ${last}`,
+      {
+        cause,
+      },
     );
   }
 }
 
-for (const [cls, name] of [
-  [AitoearnError, 'AitoearnError'],
-  [AitoearnInputError, 'AitoearnInputError'],
-  [AitoearnResponseError, 'AitoearnResponseError'],
-  [AitoearnApiError, 'AitoearnApiError'],
-  [AitoearnTransportError, 'AitoearnTransportError'],
-  [AuthFailedError, 'AuthFailedError'],
-  [AuthExpiredError, 'AuthExpiredError'],
-  [AuthTimeoutError, 'AuthTimeoutError'],
-  [AitoearnUnavailableError, 'AitoearnUnavailableError'],
-] as const) {
-  named(cls, name);
-}
+const CLASSES = {
+  AitoearnError,
+  AitoearnInputError,
+  AitoearnResponseError,
+  AitoearnApiError,
+  AitoearnTransportError,
+  AuthFailedError,
+  AuthExpiredError,
+  AuthTimeoutError,
+  AitoearnUnavailableError,
+};
+for (const [name, cls] of Object.entries(CLASSES)) named(cls, name);
