@@ -1,20 +1,11 @@
 /**
- * Links waits to the caller's `AbortSignal` with ONE listener per signal, however many waits share it.
- *
- * A service typically hands the same shutdown signal to every wait. One listener per wait would make Node
- * print `MaxListenersExceededWarning` from the 11th wait on, and `removeEventListener` walks the signal's
- * listener list, so settling thousands of waits would cost quadratic time. Raising the signal's listener
- * limit instead would change the caller's object and hide their own leaks.
+ * Links waits to the caller's `AbortSignal` with ONE listener per signal, however many waits share it: one
+ * listener per wait would print `MaxListenersExceededWarning` from the 11th wait on, and removing each
+ * would walk the signal's listener list (quadratic over thousands of waits).
  */
-
 type OnAbort = (reason: unknown) => void;
 
-interface Link {
-  readonly callbacks: Set<OnAbort>;
-  readonly listener: () => void;
-}
-
-const links = new WeakMap<AbortSignal, Link>();
+const links = new WeakMap<AbortSignal, { readonly callbacks: Set<OnAbort>; readonly listener: () => void }>();
 
 /** Calls `callback` with the signal's reason when it aborts, until {@link unlinkAbort}. */
 export function linkAbort(signal: AbortSignal, callback: OnAbort): void {
@@ -33,7 +24,7 @@ export function linkAbort(signal: AbortSignal, callback: OnAbort): void {
   link.callbacks.add(callback);
 }
 
-/** Forgets `callback`; the last one to go removes the signal's listener, so nothing of ours stays on it. */
+/** Forgets `callback`; the last one to go removes the signal's listener. */
 export function unlinkAbort(signal: AbortSignal, callback: OnAbort): void {
   const link = links.get(signal);
   if (link === undefined || !link.callbacks.delete(callback) || link.callbacks.size > 0) return;

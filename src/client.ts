@@ -1,12 +1,7 @@
 import createClient from 'openapi-fetch';
 import { linkAbort, unlinkAbort } from './abort-link.js';
 import { BadField, decodeSession, decodeStart, type Redact, readBody, redactorFor } from './answer.js';
-import {
-  AitoearnApiError,
-  AitoearnTransportError,
-  type ResponseFacts,
-  type TransportFailure,
-} from './errors.js';
+import { AitoearnApiError, AitoearnTransportError, type TransportFailure } from './errors.js';
 import type { paths } from './generated/aitoearn.js';
 import { START_PATH, STATUS_PATH } from './operations.js';
 import type { AuthSession, AuthStart, Platform } from './types.js';
@@ -230,15 +225,15 @@ export async function startAuth(client: AitoearnClient, params: StartAuthParams)
   if (params.redirectUri !== undefined) query.redirectUri = checkUrl('redirectUri', params.redirectUri);
   if (params.groupId !== undefined) query.groupId = checkQueryText('groupId', params.groupId);
   const signal = checkSignal(params.signal);
+  const timeoutMs = client.requestTimeoutMs;
   const { value, requestId } = await exchange(
     client,
     signal,
-    client.requestTimeoutMs,
+    timeoutMs,
     setTimeoutTimer,
-    // Without the query: a callback URL may carry a token of the caller's.
-    () => `GET ${START_PATH.replace('{platform}', platform)}`,
-    (api, aborter) =>
-      api.GET(START_PATH, { params: { path: { platform }, query }, signal: aborter, parseAs: 'stream' }),
+    START_PATH,
+    { platform },
+    query,
     decodeStart,
   );
   return Object.freeze({ ...value, requestId });
@@ -273,14 +268,15 @@ export async function requestAuthStatus(
   timer: RequestTimer = setTimeoutTimer,
 ): Promise<AuthStatusResult> {
   const { platform, sessionId } = params;
+  const path = { platform, sessionId };
   const { value, requestId, headers } = await exchange(
     client,
     params.signal,
     timeoutMs,
     timer,
-    () => `GET ${STATUS_PATH.replace('{platform}', platform).replace('{sessionId}', sessionId)}`,
-    (api, signal) =>
-      api.GET(STATUS_PATH, { params: { path: { platform, sessionId } }, signal, parseAs: 'stream' }),
+    STATUS_PATH,
+    path,
+    {},
     (data, redact) => {
       const session = decodeSession(data, redact);
       if (session.sessionId === sessionId) return session;
@@ -300,23 +296,26 @@ export async function requestAuthStatus(
   };
 }
 
-type Send = (api: Api, signal: AbortSignal) => Promise<{ response: Response; data?: unknown }>;
+type Get = (path: string, init: object) => Promise<{ response: Response; data?: unknown }>;
 
 /**
- * Sends one request (`parseAs: 'stream'`, so that the body is read here, capped) with one timeout, settles
- * on abort, and reads the answer. `operation` names it in messages, built only on failure.
+ * Sends one request with one timeout, settles on abort, and reads the answer (`parseAs: 'stream'`, so that
+ * the body is read here, capped). Messages name the operation without its query: a callback URL may carry
+ * a token of the caller's.
  */
 async function exchange<T>(
   client: AitoearnClient,
   signal: AbortSignal | undefined,
   timeoutMs: number,
   timer: RequestTimer,
-  operation: () => string,
-  send: Send,
+  path: typeof START_PATH | typeof STATUS_PATH,
+  pathParams: Readonly<Record<string, string>>,
+  query: Readonly<Record<string, string>>,
   decode: (data: unknown, redact: Redact) => T,
 ): Promise<{ value: T; requestId: string | undefined; headers: Headers }> {
   const { api, redact } = checkClient(client);
   signal?.throwIfAborted();
+  const operation = () => `GET ${path.replace(/\{(\w+)\}/g, (_, name: string) => pathParams[name] ?? '')}`;
   const controller = new AbortController();
   // Settle on abort even when a custom fetch ignores the signal (undici follows it only through a WeakRef
   // to the Request), then cancel the body, so that no locked, pending stream is left behind.
@@ -338,6 +337,8 @@ async function exchange<T>(
     timedOut = true;
     abort(TIMED_OUT);
   });
+  const init = { params: { path: pathParams, query }, signal: controller.signal, parseAs: 'stream' } as const;
+  // Read even when aborted meanwhile: the body of a late answer must be cancelled too.
   const read = async ({ response, data }: { response: Response; data?: unknown }) => {
     const text = await readBody(response, data as ReadableStream<Uint8Array> | undefined, (cancel) => {
       cancelBody = cancel;
@@ -345,61 +346,49 @@ async function exchange<T>(
     });
     return { response, text };
   };
-  let received: Awaited<ReturnType<typeof read>>;
+  let received: { response: Response; text: string | undefined };
   try {
-    received = await Promise.race([send(api, controller.signal).then(read), aborted]);
+    received = await Promise.race([(api.GET as Get)(path, init).then(read), aborted]);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    const text = redact(error instanceof Error ? describeCause(error) : String(error));
-    const what = timedOut ? `timed out after ${Math.round(timeoutMs)} ms` : `failed on the network: ${text}`;
-    // A custom fetch's error may carry the request, key included: the cause keeps its redacted text and code.
-    const cause = Object.assign(
-      new Error(text),
-      error instanceof Error && 'code' in error ? { code: error.code } : {},
-    );
-    throw new AitoearnTransportError(
-      timedOut ? 'timeout' : 'network',
-      `${operation()} ${what}`,
-      {},
-      { cause },
-    );
+    const cause = redact(error instanceof Error ? describeCause(error) : String(error));
+    const what = timedOut ? `timed out after ${Math.round(timeoutMs)} ms` : `failed on the network: ${cause}`;
+    // A custom fetch's error may carry the request, key included: keep only its redacted text and code.
+    const code = error instanceof Error && 'code' in error ? { code: error.code } : {};
+    const options = { cause: Object.assign(new Error(cause), code) };
+    throw new AitoearnTransportError(timedOut ? 'timeout' : 'network', `${operation()} ${what}`, {}, options);
   } finally {
     cancelTimer();
     if (signal) unlinkAbort(signal, abort);
   }
-  const { response, text } = received;
-  const { status, headers } = response;
-  const headerId = () => {
-    const id = headers.get('x-request-id');
-    return id === null ? undefined : cut(redact(id), 200);
-  };
-  const facts = (requestId: string | undefined): ResponseFacts => ({
-    httpStatus: status,
-    requestId,
-    retryAfterMs: retryAfterMs(headers),
-  });
-  const fail = (reason: TransportFailure, what: string, requestId = headerId()): never => {
-    throw new AitoearnTransportError(reason, `${operation()} ${what}`, facts(requestId));
+  const {
+    response: { status, headers },
+    text,
+  } = received;
+  const headerId = headers.has('x-request-id')
+    ? cut(redact(headers.get('x-request-id') ?? ''), 200)
+    : undefined;
+  const fail = (reason: TransportFailure, what: string, requestId = headerId): never => {
+    const facts = { httpStatus: status, requestId, retryAfterMs: retryAfterMs(headers) };
+    throw new AitoearnTransportError(reason, `${operation()} ${what}`, facts);
   };
   const type = () => redact(headers.get('content-type') ?? 'no content type');
   if (status >= 300 && status < 400) {
+    const location = headers.get('location');
+    const to =
+      location === null
+        ? 'no location'
+        : URL.canParse(location, client.baseUrl)
+          ? new URL(location, client.baseUrl).origin
+          : 'an unparsable location';
     fail(
       'redirect',
-      `answered HTTP ${status}, a redirect (to ${redact(redirectTarget(headers, client.baseUrl))}); redirects are not followed so that the API key stays with this origin`,
+      `answered HTTP ${status}, a redirect to ${redact(to)}, not followed (the API key stays here)`,
     );
   }
-  if (status !== 200) {
-    fail(
-      'http-status',
-      `answered HTTP ${status} (${type()}); the API answers every business outcome with HTTP 200`,
-    );
-  }
-  if (text === undefined) {
-    return fail(
-      'too-large',
-      `answered a body over 1048576 bytes (1 MiB; real answers are a few KB): stopped reading it`,
-    );
-  }
+  if (status !== 200)
+    fail('http-status', `answered HTTP ${status} (${type()}); the API answers everything with 200`);
+  if (text === undefined) return fail('too-large', 'answered a body over 1 MiB (real answers are a few KB)');
   let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
   try {
     // Not redacted here: a key echoed JSON-escaped would survive. Each string is redacted once decoded.
@@ -411,10 +400,11 @@ async function exchange<T>(
   if (!body || typeof body !== 'object' || !Number.isInteger(body.code)) {
     return fail('bad-body', 'answered a body without an integer "code"');
   }
-  const requestId = typeof body.requestId === 'string' ? cut(redact(body.requestId), 200) : headerId();
+  const requestId = typeof body.requestId === 'string' ? cut(redact(body.requestId), 200) : headerId;
   if (body.code !== 0) {
     const message = typeof body.message === 'string' ? cut(redact(body.message), 1000) : '';
-    throw new AitoearnApiError(body.code as number, message, operation(), facts(requestId));
+    const facts = { httpStatus: status, requestId, retryAfterMs: retryAfterMs(headers) };
+    throw new AitoearnApiError(body.code as number, message, operation(), facts);
   }
   try {
     return { value: decode(body.data, redact), requestId, headers };
@@ -440,27 +430,14 @@ function describeCause(error: Error): string {
   return inner ? `${error.message}: ${inner.message}${code}` : error.message;
 }
 
-/** The origin a redirect points to (a relative `Location` is resolved against the request's origin). */
-function redirectTarget(headers: Headers, baseUrl: string): string {
-  const location = headers.get('location');
-  if (!location) return 'no location';
-  try {
-    return new URL(location, baseUrl).origin;
-  } catch {
-    return 'an unparsable location';
-  }
-}
-
 /** `Retry-After` (seconds or an HTTP date) or `X-RateLimit-Reset` (epoch ms), as a delay from now. */
 export function retryAfterMs(headers: Headers, localNowMs = Date.now()): number | undefined {
-  const serverNow = Date.parse(headers.get('date') ?? '') || localNowMs;
-  let delay: number | undefined;
-  const retryAfter = headers.get('retry-after')?.trim();
-  if (retryAfter) {
-    delay = /^\d+(\.\d+)?$/.test(retryAfter) ? Number(retryAfter) * 1000 : Date.parse(retryAfter) - serverNow;
-    if (!Number.isFinite(delay)) delay = undefined;
-  }
-  const reset = headers.get('x-ratelimit-reset')?.trim();
-  if (reset && /^\d+$/.test(reset)) delay = Math.max(delay ?? 0, Number(reset) - serverNow);
-  return delay === undefined ? undefined : Math.max(0, delay);
+  const now = Date.parse(headers.get('date') ?? '') || localNowMs;
+  const after = headers.get('retry-after')?.trim() ?? '';
+  const reset = headers.get('x-ratelimit-reset')?.trim() ?? '';
+  const delays = [
+    /^\d+(\.\d+)?$/.test(after) ? Number(after) * 1000 : Date.parse(after) - now,
+    /^\d+$/.test(reset) ? Number(reset) - now : Number.NaN,
+  ].filter(Number.isFinite);
+  return delays.length > 0 ? Math.max(0, ...delays) : undefined;
 }

@@ -1,7 +1,7 @@
 /**
- * The API's business codes, written once: what each means to a caller (the errors and the command read it)
- * and the real server's own message texts (the sandbox answers with them). The English texts come from the
- * server's i18n table; 400 and 401 come from Nest's exceptions, which are English in both languages.
+ * The API's business codes, written once: what each means (the errors and the command read it) and the
+ * real server's texts (the sandbox answers with them: English from its i18n table; 400 and 401 from Nest,
+ * English in both languages).
  */
 
 /** What a non-zero business `code` means, so callers need not compare numbers. */
@@ -19,7 +19,6 @@ export type AitoearnApiErrorKind =
 interface CodeFacts {
   readonly kind: AitoearnApiErrorKind;
   readonly meaning: string;
-  /** The real server's message, where the sandbox answers this code. */
   readonly text?: { readonly en: string; readonly zh: string };
 }
 
@@ -59,13 +58,10 @@ export const API_CODES = {
 /** The success message, whatever `Accept-Language` says: the real server hard-codes it. */
 export const SUCCESS_MESSAGE = '请求成功';
 
-/** A business code this package knows. */
 export type ApiCode = keyof typeof API_CODES;
 
-/** The facts of a business code, or undefined for one this package does not know. */
-export function codeFacts(code: number): CodeFacts | undefined {
-  return (API_CODES as Readonly<Record<number, CodeFacts>>)[code];
-}
+export const codeFacts = (code: number): CodeFacts | undefined =>
+  (API_CODES as Record<number, CodeFacts>)[code];
 
 /** The `errorCode` of a session whose person denied consent. */
 export const CONSENT_DENIED = 15045;

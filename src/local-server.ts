@@ -1,7 +1,4 @@
-/**
- * Facts shared by the package's own local servers (the connect callback listener and the sandbox): where
- * they listen, how much of a request body they read, and the Content-Security-Policy of their pages.
- */
+/** Facts shared by the package's local servers (the connect callback listener and the sandbox). */
 
 /** The only interface the package's servers bind by default, and the host of every callback URL. */
 export const LOOPBACK_HOST = '127.0.0.1';
@@ -9,10 +6,7 @@ export const LOOPBACK_HOST = '127.0.0.1';
 /** The most bytes of a request body a local server reads (a consent form or a callback is far smaller). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/**
- * The CSP of every page the package serves: nothing loads, nothing frames it. `script` allows one nonce'd
- * inline script; `formAction` is where its forms may post (`'none'` when they post nowhere).
- */
+/** The CSP of every page we serve: nothing loads or frames it; one nonce'd inline script at most. */
 export function pagePolicy(formAction: string, scriptNonce?: string): string {
   const script = scriptNonce === undefined ? '' : ` script-src 'nonce-${scriptNonce}';`;
   return `default-src 'none'; style-src 'unsafe-inline';${script} form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;

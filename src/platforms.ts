@@ -6,7 +6,6 @@ export const PLATFORMS: readonly Platform[] = STATUS_DATA.properties.accounts.it
 
 const KNOWN: ReadonlySet<string> = new Set(PLATFORMS);
 
-/** Whether `value` is a platform the spec names, spelled exactly (the API's platform ids are case-sensitive). */
-export function isPlatform(value: unknown): value is Platform {
-  return typeof value === 'string' && KNOWN.has(value);
-}
+/** Whether `value` is a platform the spec names, spelled exactly (platform ids are case-sensitive). */
+export const isPlatform = (value: unknown): value is Platform =>
+  typeof value === 'string' && KNOWN.has(value);

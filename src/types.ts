@@ -1,11 +1,10 @@
 /**
  * The types derived from the spec's two operations (never from its named schemas, which upstream may
- * orphan). A leaf: it imports only the generated types and the operation list, so nothing can cycle through it.
+ * orphan). A leaf: it imports only the generated types and the operation list.
  */
 import type { paths } from './generated/aitoearn.js';
 import type { START_PATH, STATUS_PATH } from './operations.js';
 
-/** What an operation answers in `data` when `code` is 0: the types come from the operations, not from named schemas. */
 type AnswerData<P extends typeof START_PATH | typeof STATUS_PATH> = NonNullable<
   paths[P]['get']['responses'][200]['content']['application/json']['data']
 >;
@@ -23,5 +22,5 @@ export type Platform = ConnectedAccount['platform'];
 type StartData = AnswerData<typeof START_PATH>;
 /** Text to show the person while they authorize, in whichever of English and Chinese the API sent. */
 export type AuthInstructions = Partial<NonNullable<StartData['authInstructions']>>;
-/** A started authorization, as `GET …/auth/{platform}` reports it: the page to open, the session, its expiry. */
+/** A started authorization: the page to open, the session, its expiry. */
 export type AuthStart = Omit<StartData, 'authInstructions'> & { authInstructions?: AuthInstructions };

@@ -1,6 +1,6 @@
 /**
- * Every input check of the package, read from two tables (texts, URLs): a refused value throws
- * {@link AitoearnInputError} naming the field, what was expected and the value, before anything is sent.
+ * Every input check of the package: a refused value throws {@link AitoearnInputError} naming the field,
+ * what was expected and the value, before anything is sent.
  */
 import { AitoearnInputError } from './errors.js';
 import { show } from './text.js';
@@ -18,26 +18,13 @@ export function refuse(
   why?: string,
   got = show(value),
 ): never {
-  throw new AitoearnInputError(
-    field,
-    `Expected "${field}" to be ${expected}, got ${got}${why ? `: ${why}` : ''}.`,
-  );
-}
-
-// Whitespace, C0/C1 controls and invisible format characters (zero-width, bidi overrides).
-const INVISIBLE = /[\s\p{Cc}\p{Cf}]/u;
-
-interface TextRule {
-  readonly expected: string;
-  readonly max: number;
-  /** What the text must not contain, and why (`%s`: what was found). */
-  readonly bad?: readonly (readonly [RegExp, string])[];
-  /** Never show the value (an API key). */
-  readonly secret?: boolean;
+  const reason = why ? `: ${why}` : '';
+  throw new AitoearnInputError(field, `Expected "${field}" to be ${expected}, got ${got}${reason}.`);
 }
 
 const PLAIN = 'a non-empty string without whitespace or control characters';
 
+/** Text rules: what is expected, the longest length, and what it must not contain (`%s`: what was found). */
 const TEXTS = {
   // openapi-fetch encodes path parameters with encodeURIComponent, which leaves `.` and `..` alone; the URL
   // parser then resolves them to another path. The rest would change or hide the path.
@@ -49,37 +36,32 @@ const TEXTS = {
       [/[/\\?#%]/, 'it contains %s'],
     ],
   },
-  query: { expected: PLAIN, max: 256 },
-  // A header carries printable ASCII only. (Quotes and backslashes are fine: the key is redacted from
-  // decoded strings, so JSON escaping cannot hide an echo of it.)
-  apiKey: {
-    expected: PLAIN,
-    max: 4096,
-    bad: [[/[^\x21-\x7e]/, 'it contains non-ASCII characters']],
-    secret: true,
-  },
-} as const satisfies Readonly<Record<string, TextRule>>;
+  query: { expected: PLAIN, max: 256, bad: [] },
+  // A header carries printable ASCII only; the message never shows the key.
+  apiKey: { expected: PLAIN, max: 4096, bad: [[/[^\x21-\x7e]/, 'it contains non-ASCII characters']] },
+} as const;
 
-function checkText(rule: TextRule, field: string, value: unknown): string {
+function checkText(kind: keyof typeof TEXTS, field: string, value: unknown): string {
+  const rule = TEXTS[kind];
   const fail = (why?: string): never =>
     refuse(
       field,
       rule.expected,
       value,
       why,
-      // A number or a long string may still be the key: name its type or length only.
-      rule.secret && value != null && value !== ''
+      // A number or a long string may still be the key: name its type and length only.
+      kind === 'apiKey' && value != null && value !== ''
         ? `a ${typeof value} of length ${String(value).length} (not shown)`
         : undefined,
     );
   if (typeof value !== 'string') return fail();
   if (value.length === 0) fail('it is empty');
   if (value.length > rule.max) fail(`it is longer than ${rule.max} characters`);
-  if (INVISIBLE.test(value)) fail('it contains whitespace or control characters');
-  // encodeURIComponent throws on a lone surrogate, before any request.
+  if (/[\s\p{Cc}\p{Cf}]/u.test(value)) fail('it contains whitespace or control characters');
+  // encodeURIComponent throws on a lone surrogate.
   if (!(value as string & { isWellFormed(): boolean }).isWellFormed())
     fail('it contains a lone UTF-16 surrogate');
-  for (const [pattern, why] of rule.bad ?? []) {
+  for (const [pattern, why] of rule.bad) {
     const found = pattern.exec(value);
     if (found) fail(why.replace('%s', JSON.stringify(found[0])));
   }
@@ -87,19 +69,11 @@ function checkText(rule: TextRule, field: string, value: unknown): string {
 }
 
 /** One path parameter (a platform, a session id). */
-export function checkPathParam(field: string, value: unknown): string {
-  return checkText(TEXTS.path, field, value);
-}
-
+export const checkPathParam = (field: string, value: unknown): string => checkText('path', field, value);
 /** A short text sent as a query parameter, such as a group id. */
-export function checkQueryText(field: string, value: unknown): string {
-  return checkText(TEXTS.query, field, value);
-}
-
+export const checkQueryText = (field: string, value: unknown): string => checkText('query', field, value);
 /** The API key; the message never shows it. */
-export function checkApiKey(value: unknown, field = 'apiKey'): string {
-  return checkText(TEXTS.apiKey, field, value);
-}
+export const checkApiKey = (value: unknown, field = 'apiKey'): string => checkText('apiKey', field, value);
 
 /** A finite number in [min, max], an integer if asked. */
 export function checkNumber(
@@ -110,8 +84,9 @@ export function checkNumber(
   integer = false,
 ): number {
   const ok = typeof value === 'number' && (integer ? Number.isInteger(value) : Number.isFinite(value));
-  if (!ok || value < min || value > max)
+  if (!ok || value < min || value > max) {
     refuse(field, `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`, value);
+  }
   return value as number;
 }
 
@@ -128,13 +103,13 @@ export function checkPositiveMs(field: string, value: unknown, max = MAX_TIMER_M
 }
 
 export function checkFunction<T>(field: string, value: T): T {
-  if (typeof value !== 'function') refuse(field, 'a function', value);
-  return value;
+  return typeof value === 'function' ? value : refuse(field, 'a function', value);
 }
 
 export function checkSignal(value: unknown): AbortSignal | undefined {
-  if (value !== undefined && !(value instanceof AbortSignal)) refuse('signal', 'an AbortSignal', value);
-  return value;
+  return value === undefined || value instanceof AbortSignal
+    ? value
+    : refuse('signal', 'an AbortSignal', value);
 }
 
 /** The object of options or parameters itself. */
@@ -142,64 +117,36 @@ export function checkObject(field: string, value: unknown): void {
   if (typeof value !== 'object' || value === null) refuse(field, 'an object', value);
 }
 
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
-
 /** Whether a URL's host is this machine (the sandbox, Prism, tests). */
 export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK.test(hostname);
+  return /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i.test(hostname);
 }
 
 /** What the API's validation (zod `httpUrl()`) accepts as a host: a domain name with a letter-only top label. */
 export const DOMAIN_NAME = /^([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,}$/;
 
-interface UrlRule {
-  readonly expected: string;
-  /** Where plain http is allowed: everywhere, or loopback hosts only (the API key must not travel in clear). */
-  readonly http: 'any' | 'loopback';
-  /** The host the API itself requires, and why. */
-  readonly host?: readonly [RegExp, (host: string) => string];
-  /** The base of every request: a query or fragment would be sent with, or silently change, each one. */
-  readonly base?: boolean;
-}
-
+/** URL rules; `base`: the base of every request, where a query or fragment would change each one. */
 const URLS = {
   baseUrl: {
     expected: 'an https URL (or http to a loopback host) without credentials, query or fragment',
-    http: 'loopback',
     base: true,
   },
   // Where the browser POSTs the result; loopback is fine (the API accepts it too).
-  callbackUrl: { expected: 'an http or https URL', http: 'any' },
-  // The API refuses localhost, 127.0.0.1, [::1] and any IP address here (code 400): refused before sending.
-  redirectUri: {
-    expected: 'an http or https URL with a domain name',
-    http: 'any',
-    host: [
-      DOMAIN_NAME,
-      (host) =>
-        `the AiToEarn API accepts only a domain name there, not ${host} (localhost, 127.0.0.1, [::1] and IP addresses are refused); use "callbackUrl" for a local address`,
-    ],
-  },
-} as const satisfies Readonly<Record<string, UrlRule>>;
-
-/** The longest URL passed on as a query parameter; browsers and servers cut far longer ones anyway. */
-export const MAX_URL_LENGTH = 2048;
+  callbackUrl: { expected: 'an http or https URL', base: false },
+  // The API refuses localhost, 127.0.0.1, [::1] and any IP address here (code 400).
+  redirectUri: { expected: 'an http or https URL with a domain name', base: false },
+} as const;
 
 /** A URL of one of the kinds in the table, normalised (`URL.href`; a base URL without a trailing slash). */
 export function checkUrl(field: keyof typeof URLS, value: unknown): string {
-  const rule: UrlRule = URLS[field];
+  const rule = URLS[field];
   if (typeof value !== 'string' && !(value instanceof URL)) refuse(field, rule.expected, value);
   const text = String(value);
   // Credentials are secrets: a URL that may hold them ("@") is never echoed, whichever check refuses it.
-  const fail = (why: string): never =>
-    refuse(
-      field,
-      rule.expected,
-      text,
-      why,
-      text.includes('@') ? 'a URL that may hold credentials (not shown)' : undefined,
-    );
-  if (!rule.base && text.length > MAX_URL_LENGTH) fail(`it is longer than ${MAX_URL_LENGTH} characters`);
+  const got = text.includes('@') ? 'a URL that may hold credentials (not shown)' : undefined;
+  const fail = (why: string): never => refuse(field, rule.expected, text, why, got);
+  // Browsers and servers cut far longer ones anyway.
+  if (!rule.base && text.length > 2048) fail('it is longer than 2048 characters');
   let url: URL;
   try {
     url = new URL(text);
@@ -209,14 +156,16 @@ export function checkUrl(field: keyof typeof URLS, value: unknown): string {
   if (url.username || url.password) fail(`it holds credentials for ${url.host}`);
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     fail(`the scheme ${url.protocol} is not supported`);
-  if (url.protocol === 'http:' && rule.http === 'loopback' && !isLoopbackHost(url.hostname)) {
+  if (rule.base && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     fail('plain http would send the API key unencrypted; use https');
   }
-  if (rule.host && !rule.host[0].test(url.hostname)) fail(rule.host[1](url.hostname));
-  if (rule.base) {
-    if (url.search || text.includes('?')) fail('it has a query');
-    if (url.hash || text.includes('#')) fail('it has a fragment');
-    return url.href.replace(/\/+$/, '');
+  if (field === 'redirectUri' && !DOMAIN_NAME.test(url.hostname)) {
+    fail(
+      `the AiToEarn API accepts only a domain name there, not ${url.hostname} (localhost, 127.0.0.1, [::1] and IP addresses are refused); use "callbackUrl" for a local address`,
+    );
   }
-  return url.href;
+  if (!rule.base) return url.href;
+  if (url.search || text.includes('?')) fail('it has a query');
+  if (url.hash || text.includes('#')) fail('it has a fragment');
+  return url.href.replace(/\/+$/, '');
 }

@@ -835,7 +835,7 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
       res.writeHead(302, { Location: `https://${CANARY}.evil.example/collect` }).end(),
     );
     const error = await caught(() => getAuthStatus(client({ baseUrl: server.url }), ASK));
-    expect(error.message).toContain('(to https://[redacted].evil.example)');
+    expect(error.message).toContain('a redirect to https://[redacted].evil.example,');
   });
 });
 
@@ -925,13 +925,13 @@ describe('answers are read with a 1 MiB cap', () => {
       'a 64 MB body past 1 MiB: a transient too-large',
       200,
       { reason: 'too-large', httpStatus: 200 },
-      `answered a body over 1048576 bytes (1 MiB; real answers are a few KB): stopped reading it`,
+      'answered a body over 1 MiB (real answers are a few KB)',
     ],
     [
       "a gateway's 64 MB error page, unread: an http-status",
       502,
       { reason: 'http-status', httpStatus: 502 },
-      'answered HTTP 502 (application/json); the API answers every business outcome with HTTP 200',
+      'answered HTTP 502 (application/json); the API answers everything with 200',
     ],
   ])('stops reading %s error, the connection closed', async (_name, status, fields, says) => {
     const { report, respond } = endlessBody(TOTAL, status);
