@@ -146,9 +146,12 @@ function decode(shape: Shape, value: unknown, at: string, redact: Redact): unkno
   throw new BadField(at, `expected ${EXPECTED[type]}`, value, redact);
 }
 
-/** A status answer's session: the spec's fields only, redacted, frozen. */
-export function decodeSession(data: unknown, redact: Redact): AuthSession {
-  return decode(STATUS_DATA, data, 'data', redact) as AuthSession;
+/** A status answer's session: the spec's fields only, redacted, frozen; about the session asked for. */
+export function decodeSession(data: unknown, redact: Redact, sessionId: string): AuthSession {
+  const session = decode(STATUS_DATA, data, 'data', redact) as AuthSession;
+  if (session.sessionId === sessionId) return session;
+  const problem = `expected the session asked for, ${show(sessionId)}`;
+  throw new BadField('data.sessionId', problem, session.sessionId, redact);
 }
 
 // Read more leniently than the spec: the person needs whichever language came.

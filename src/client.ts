@@ -15,19 +15,10 @@ import {
   checkSignal,
   checkUrl,
   refuse,
-  show,
 } from './validate.js';
 import { VERSION } from './version.js';
 
-export type {
-  AuthInstructions,
-  AuthSession,
-  AuthStart,
-  AuthStatus,
-  ConnectedAccount,
-  Platform,
-  SelectableAccount,
-} from './types.js';
+export type { AuthSession, AuthStatus } from './types.js';
 
 /** The two public sites of the AiToEarn Open Platform. */
 export const SITES = { cn: 'https://aitoearn.cn', ai: 'https://aitoearn.ai' } as const;
@@ -180,15 +171,9 @@ export function checkStatusParams(params: GetAuthStatusParams): void {
 export interface StartAuthParams {
   /** The platform to connect an account of, e.g. `douyin`. */
   readonly platform: Platform | (string & {});
-  /**
-   * Where the person's browser POSTs the result when the authorization succeeds: an http or https URL
-   * (a loopback one is fine). Treat that POST as a hint to check the status, never as the outcome.
-   */
+  /** Where the browser POSTs the result on success: an http(s) URL, loopback allowed. A hint, never the outcome. */
   readonly callbackUrl?: string | URL;
-  /**
-   * Where the person's browser goes after a successful authorization (when there is no `callbackUrl`): an
-   * http or https URL with a domain name. The API refuses loopback addresses and IP literals here.
-   */
+  /** Where the browser goes on success without `callbackUrl`: an http(s) URL with a domain name (no IP). */
   readonly redirectUri?: string | URL;
   /** The account group to put the connected account in. @default the API key owner's default group */
   readonly groupId?: string;
@@ -203,13 +188,10 @@ export interface AuthStartResult extends Readonly<AuthStart> {
 }
 
 /**
- * Starts the authorization of an account: resolves with the `url` to open (or a `data:image/…` QR code for
- * platforms authorized in their app), the `sessionId` to wait for with {@link getAuthStatus} or
- * `waitForAuth`, and its `expiresAt`. The `url` is normalised (`new URL(url).href`: an http(s) page up to
- * 8 KiB, or a PNG, JPEG, GIF or WebP `data:` image up to 256 KiB); any other is refused as final
- * (`reason: 'refused-url'`). `authInstructions` holds the languages that came, as plain text. Errors as for
- * {@link getAuthStatus}; business codes 15032 (platform not supported), 12601 (group not found) and 400
- * (a refused URL) are {@link AitoearnApiError}s.
+ * Starts the authorization of an account: resolves with the `url` to open (an http(s) page, or a raster
+ * `data:image/` QR code; any other is a final `refused-url`), the `sessionId` to wait for, its `expiresAt`
+ * and `authInstructions` as plain text. Errors as for {@link getAuthStatus}, and business codes 15032
+ * (platform not supported), 12601 (group not found) and 400 (a refused URL).
  *
  * @example
  * const started = await startAuth(client, { platform: 'douyin' });
@@ -225,17 +207,7 @@ export async function startAuth(client: AitoearnClient, params: StartAuthParams)
   if (params.redirectUri !== undefined) query.redirectUri = checkUrl('redirectUri', params.redirectUri);
   if (params.groupId !== undefined) query.groupId = checkQueryText('groupId', params.groupId);
   const signal = checkSignal(params.signal);
-  const timeoutMs = client.requestTimeoutMs;
-  const { value, requestId } = await exchange(
-    client,
-    signal,
-    timeoutMs,
-    setTimeoutTimer,
-    START_PATH,
-    { platform },
-    query,
-    decodeStart,
-  );
+  const { value, requestId } = await exchange(client, START_PATH, { platform }, query, signal, decodeStart);
   return Object.freeze({ ...value, requestId });
 }
 
@@ -256,38 +228,18 @@ const setTimeoutTimer: RequestTimer = (ms, onTimeout) => {
   return () => clearTimeout(handle);
 };
 
-/**
- * The status request for parameters already checked with {@link checkStatusParams} (the waiter checks
- * them once, not per request). An answer about another session is a bad answer, never taken as ours.
- * @internal
- */
+/** The status request for parameters checked once with {@link checkStatusParams} (by the waiter). @internal */
 export async function requestAuthStatus(
   client: AitoearnClient,
   params: GetAuthStatusParams,
   timeoutMs: number,
   timer: RequestTimer = setTimeoutTimer,
 ): Promise<AuthStatusResult> {
-  const { platform, sessionId } = params;
+  const { platform, sessionId, signal } = params;
+  const decode = (data: unknown, redact: Redact) => decodeSession(data, redact, sessionId);
   const path = { platform, sessionId };
-  const { value, requestId, headers } = await exchange(
-    client,
-    params.signal,
-    timeoutMs,
-    timer,
-    STATUS_PATH,
-    path,
-    {},
-    (data, redact) => {
-      const session = decodeSession(data, redact);
-      if (session.sessionId === sessionId) return session;
-      throw new BadField(
-        'data.sessionId',
-        `expected the session asked for, ${show(sessionId)}`,
-        session.sessionId,
-        redact,
-      );
-    },
-  );
+  const answer = await exchange(client, STATUS_PATH, path, {}, signal, decode, timeoutMs, timer);
+  const { value, requestId, headers } = answer;
   const serverDateMs = Date.parse(headers.get('date') ?? '');
   return {
     session: value,
@@ -305,13 +257,13 @@ type Get = (path: string, init: object) => Promise<{ response: Response; data?: 
  */
 async function exchange<T>(
   client: AitoearnClient,
-  signal: AbortSignal | undefined,
-  timeoutMs: number,
-  timer: RequestTimer,
   path: typeof START_PATH | typeof STATUS_PATH,
   pathParams: Readonly<Record<string, string>>,
   query: Readonly<Record<string, string>>,
+  signal: AbortSignal | undefined,
   decode: (data: unknown, redact: Redact) => T,
+  timeoutMs = client.requestTimeoutMs,
+  timer = setTimeoutTimer,
 ): Promise<{ value: T; requestId: string | undefined; headers: Headers }> {
   const { api, redact } = checkClient(client);
   signal?.throwIfAborted();

@@ -4,20 +4,8 @@
  * English in both languages).
  */
 
-/** What a non-zero business `code` means, so callers need not compare numbers. */
-export type AitoearnApiErrorKind =
-  | 'unauthorized'
-  | 'validation'
-  | 'session-invalid'
-  | 'platform-mismatch'
-  | 'platform-unsupported'
-  | 'group-not-found'
-  | 'rate-limited'
-  | 'internal'
-  | 'unknown';
-
 interface CodeFacts {
-  readonly kind: AitoearnApiErrorKind;
+  readonly kind: string;
   readonly meaning: string;
   readonly text?: { readonly en: string; readonly zh: string };
 }
@@ -59,9 +47,12 @@ export const API_CODES = {
 export const SUCCESS_MESSAGE = '请求成功';
 
 export type ApiCode = keyof typeof API_CODES;
+type Facts = (typeof API_CODES)[ApiCode];
 
-export const codeFacts = (code: number): CodeFacts | undefined =>
-  (API_CODES as Record<number, CodeFacts>)[code];
+/** What a non-zero business `code` means, so callers need not compare numbers. */
+export type AitoearnApiErrorKind = Facts['kind'] | 'unknown';
+
+export const codeFacts = (code: number): Facts | undefined => (API_CODES as Record<number, Facts>)[code];
 
 /** The `errorCode` of a session whose person denied consent. */
 export const CONSENT_DENIED = 15045;

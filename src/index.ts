@@ -5,16 +5,9 @@
 export type {
   AitoearnClient,
   AitoearnClientOptions,
-  AuthInstructions,
-  AuthSession,
-  AuthStart,
   AuthStartResult,
-  AuthStatus,
   AuthStatusResult,
-  ConnectedAccount,
   GetAuthStatusParams,
-  Platform,
-  SelectableAccount,
   Site,
   StartAuthParams,
 } from './client.js';
@@ -41,3 +34,12 @@ export type { AuthProgress, WaitClock, WaitForAuthOptions } from './poll/options
 export { waitForAuth } from './poll/wait-for-auth.js';
 export type { AuthWatch } from './poll/watch-auth.js';
 export { watchAuth } from './poll/watch-auth.js';
+export type {
+  AuthInstructions,
+  AuthSession,
+  AuthStart,
+  AuthStatus,
+  ConnectedAccount,
+  Platform,
+  SelectableAccount,
+} from './types.js';
