@@ -4,7 +4,7 @@
  * openapi-typescript, so a spec change moves the types and the runtime checks together; `--check` fails
  * when the committed file is stale.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { OPERATIONS } from '../src/operations.js';
@@ -84,18 +84,21 @@ export function generateChecks(yaml: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Writes the table under `root`, or with `check` compares it and returns 1 (after saying so) when the
+ * committed file is stale.
+ */
+export function run(root: string, check: boolean): number {
+  const text = generateChecks(readFileSync(`${root}/${SPEC_FILE}`, 'utf8'));
+  const file = `${root}/${CHECKS_FILE}`;
+  if (!check) writeFileSync(file, text);
+  else if (!existsSync(file) || readFileSync(file, 'utf8') !== text) {
+    console.error(`${CHECKS_FILE} is stale: run \`npm run generate\`.`);
+    return 1;
+  }
+  return 0;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const text = generateChecks(readFileSync(`${root}${SPEC_FILE}`, 'utf8'));
-  const file = `${root}${CHECKS_FILE}`;
-  if (process.argv.includes('--check')) {
-    let committed = '';
-    try {
-      committed = readFileSync(file, 'utf8');
-    } catch {}
-    if (committed !== text) {
-      console.error(`${CHECKS_FILE} is stale: run \`npm run generate\`.`);
-      process.exit(1);
-    }
-  } else writeFileSync(file, text);
+  process.exitCode = run(fileURLToPath(new URL('..', import.meta.url)), process.argv.includes('--check'));
 }
