@@ -317,10 +317,12 @@ async function exchange<T>(
     response: { status, headers },
     text,
   } = received;
-  const headerId = headers.has('x-request-id')
-    ? cut(redact(headers.get('x-request-id') ?? ''), 200)
-    : undefined;
-  const fail = (reason: TransportFailure, what: string, requestId = headerId): never => {
+  // Built only when needed: the success path of the status request stays cheap.
+  const headerId = () => {
+    const id = headers.get('x-request-id');
+    return id === null ? undefined : cut(redact(id), 200);
+  };
+  const fail = (reason: TransportFailure, what: string, requestId = headerId()): never => {
     const facts = { httpStatus: status, requestId, retryAfterMs: retryAfterMs(headers) };
     throw new AitoearnTransportError(reason, `${operation()} ${what}`, facts);
   };
@@ -352,7 +354,7 @@ async function exchange<T>(
   if (!body || typeof body !== 'object' || !Number.isInteger(body.code)) {
     return fail('bad-body', 'answered a body without an integer "code"');
   }
-  const requestId = typeof body.requestId === 'string' ? cut(redact(body.requestId), 200) : headerId;
+  const requestId = typeof body.requestId === 'string' ? cut(redact(body.requestId), 200) : headerId();
   if (body.code !== 0) {
     const message = typeof body.message === 'string' ? cut(redact(body.message), 1000) : '';
     const facts = { httpStatus: status, requestId, retryAfterMs: retryAfterMs(headers) };
