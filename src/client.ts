@@ -99,17 +99,12 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
  * controller): without a custom `fetch`, openapi-fetch builds this plain holder instead, which `fetch`
  * takes as it is. A custom `fetch` still gets a real `Request`, as documented.
  */
-class PlainRequest {
-  readonly method: string;
-  constructor(
-    readonly url: string,
-    readonly init: RequestInit,
-  ) {
-    this.method = init.method ?? 'GET';
-  }
-}
+type PlainRequest = { readonly url: string; readonly init: RequestInit; readonly method: string };
 const plainTransport = {
-  Request: PlainRequest as unknown as typeof Request,
+  // openapi-fetch calls it with `new`: a constructor that returns an object makes that object the instance.
+  Request: function PlainRequest(url: string, init: RequestInit): PlainRequest {
+    return { url, init, method: init.method ?? 'GET' };
+  } as unknown as typeof Request,
   fetch: (request: Request) =>
     fetch(request.url, (request as unknown as PlainRequest).init).then(withoutErrorBody),
 };
@@ -239,13 +234,7 @@ export async function requestAuthStatus(
   const decode = (data: unknown, redact: Redact) => decodeSession(data, redact, sessionId);
   const path = { platform, sessionId };
   const answer = await exchange(client, STATUS_PATH, path, {}, signal, decode, timeoutMs, timer);
-  const { value, requestId, headers } = answer;
-  const serverDateMs = Date.parse(headers.get('date') ?? '');
-  return {
-    session: value,
-    requestId,
-    serverDateMs: Number.isFinite(serverDateMs) ? serverDateMs : undefined,
-  };
+  return { session: answer.value, requestId: answer.requestId, serverDateMs: answer.serverDateMs };
 }
 
 type Get = (path: string, init: object) => Promise<{ response: Response; data?: unknown }>;
@@ -264,7 +253,7 @@ async function exchange<T>(
   decode: (data: unknown, redact: Redact) => T,
   timeoutMs = client.requestTimeoutMs,
   timer = setTimeoutTimer,
-): Promise<{ value: T; requestId: string | undefined; headers: Headers }> {
+): Promise<{ value: T; requestId: string | undefined; serverDateMs: number | undefined }> {
   const { api, redact } = checkClient(client);
   signal?.throwIfAborted();
   const operation = () => `GET ${path.replace(/\{(\w+)\}/g, (_, name: string) => pathParams[name] ?? '')}`;
@@ -328,20 +317,15 @@ async function exchange<T>(
   };
   const type = () => redact(headers.get('content-type') ?? 'no content type');
   if (status >= 300 && status < 400) {
-    const location = headers.get('location');
-    const to =
-      location === null
-        ? 'no location'
-        : URL.canParse(location, client.baseUrl)
-          ? new URL(location, client.baseUrl).origin
-          : 'an unparsable location';
+    const [at, base] = [headers.get('location') ?? '', client.baseUrl];
+    const to = at && URL.canParse(at, base) ? new URL(at, base).origin : 'no usable location';
     fail(
       'redirect',
-      `answered HTTP ${status}, a redirect to ${redact(to)}, not followed (the API key stays here)`,
+      `answered HTTP ${status}, a redirect to ${redact(to)}, not followed (the key stays here)`,
     );
   }
   if (status !== 200)
-    fail('http-status', `answered HTTP ${status} (${type()}); the API answers everything with 200`);
+    fail('http-status', `answered HTTP ${status} (${type()}); the API answers all with 200`);
   if (text === undefined) return fail('too-large', 'answered a body over 1 MiB (real answers are a few KB)');
   let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
   try {
@@ -361,14 +345,13 @@ async function exchange<T>(
     throw new AitoearnApiError(body.code as number, message, operation(), facts);
   }
   try {
-    return { value: decode(body.data, redact), requestId, headers };
+    const serverDateMs = Date.parse(headers.get('date') ?? '');
+    const value = decode(body.data, redact);
+    return { value, requestId, serverDateMs: Number.isFinite(serverDateMs) ? serverDateMs : undefined };
   } catch (error) {
     if (!(error instanceof BadField)) throw error;
-    return fail(
-      error.final ? 'refused-url' : 'bad-body',
-      `answered code 0 with a bad ${error.message}`,
-      requestId,
-    );
+    const reason = error.final ? 'refused-url' : 'bad-body';
+    return fail(reason, `answered code 0 with a bad ${error.message}`, requestId);
   }
 }
 

@@ -693,11 +693,7 @@ describe('answers are read with a 1 MiB cap', () => {
   const TOTAL = 64 * 1024 * 1024;
   test.each([
     [200, { reason: 'too-large' }, 'answered a body over 1 MiB (real answers are a few KB)'],
-    [
-      502,
-      { reason: 'http-status' },
-      'answered HTTP 502 (application/json); the API answers everything with 200',
-    ],
+    [502, { reason: 'http-status' }, 'answered HTTP 502 (application/json); the API answers all with 200'],
   ])('stops reading a 64 MB body with HTTP %i, the connection closed', async (status, fields, says) => {
     const { report, respond } = endlessBody(TOTAL, status);
     const server = await serve(respond);
