@@ -104,14 +104,8 @@ function isDateTime(text: string): boolean {
   return utc.toISOString().slice(0, 19) === text.slice(0, 19).toUpperCase();
 }
 
-const EXPECTED = {
-  string: 'a string',
-  number: 'a number',
-  integer: 'an integer',
-  boolean: 'true or false',
-  array: 'an array',
-  object: 'an object',
-} as const;
+const expected = ({ type }: Shape) =>
+  type === 'boolean' ? 'true or false' : `a${/^[aio]/.test(type) ? 'n' : ''} ${type}`;
 
 /**
  * `value` read as `shape` says, into a new frozen value with only the declared fields; an absent or `null`
@@ -143,7 +137,7 @@ function decode(shape: Shape, value: unknown, at: string, redact: Redact): unkno
         ? Number.isFinite(value)
         : type === 'boolean' && typeof value === 'boolean';
   if (ok) return value;
-  throw new BadField(at, `expected ${EXPECTED[type]}`, value, redact);
+  throw new BadField(at, `expected ${expected(shape)}`, value, redact);
 }
 
 /** A status answer's session: the spec's fields only, redacted, frozen; about the session asked for. */

@@ -43,17 +43,10 @@ const TEXTS = {
 
 function checkText(kind: keyof typeof TEXTS, field: string, value: unknown): string {
   const rule = TEXTS[kind];
-  const fail = (why?: string): never =>
-    refuse(
-      field,
-      rule.expected,
-      value,
-      why,
-      // A number or a long string may still be the key: name its type and length only.
-      kind === 'apiKey' && value != null && value !== ''
-        ? `a ${typeof value} of length ${String(value).length} (not shown)`
-        : undefined,
-    );
+  // A number or a long string may still be the key: name its type and length only.
+  const secret = kind === 'apiKey' && value != null && value !== '';
+  const got = secret ? `a ${typeof value} of length ${String(value).length} (not shown)` : undefined;
+  const fail = (why?: string): never => refuse(field, rule.expected, value, why, got);
   if (typeof value !== 'string') return fail();
   if (value.length === 0) fail('it is empty');
   if (value.length > rule.max) fail(`it is longer than ${rule.max} characters`);
