@@ -167,11 +167,8 @@ export class AuthTimeoutError extends AitoearnError {
     override readonly session: AuthSession | undefined,
     options?: ErrorOptions,
   ) {
-    const last = printable(session?.status ?? 'none seen');
-    super(
-      `Gave up waiting for the authorization after timeoutMs=${timeoutMs} (last status: ${last})`,
-      options,
-    );
+    const last = `last status: ${printable(session?.status ?? 'none seen')}`;
+    super(`Gave up waiting for the authorization after timeoutMs=${timeoutMs} (${last})`, options);
   }
 }
 
@@ -185,15 +182,9 @@ export class AitoearnUnavailableError extends AitoearnError {
     /** Set when the failures lasted until the session's `expiresAt`: the outcome is unknown, not expired. */
     readonly expiresAt?: string,
   ) {
-    const expiry =
-      expiresAt === undefined ? '' : `; the session expired at ${expiresAt} meanwhile (outcome unknown)`;
-    const last = cause instanceof Error ? cause.message : String(cause);
-    super(
-      `AiToEarn API unavailable: ${failures} request(s) in a row failed${expiry}; the last one: ${last}`,
-      {
-        cause,
-      },
-    );
+    const expiry = expiresAt ? `; the session expired at ${expiresAt} meanwhile (outcome unknown)` : '';
+    const last = `the last one: ${cause instanceof Error ? cause.message : String(cause)}`;
+    super(`AiToEarn API unavailable: ${failures} request(s) in a row failed${expiry}; ${last}`, { cause });
   }
 }
 
