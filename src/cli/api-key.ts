@@ -3,18 +3,18 @@ import { Socket } from 'node:net';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { isatty, ReadStream as TtyReadStream } from 'node:tty';
 import { promisify } from 'node:util';
-import type { KeySource } from './args.js';
+import type { SessionCommand } from './args.js';
 import { UsageError } from './exit-codes.js';
 
 /** A key file larger than this is not a key file (`/dev/zero` has no end). */
-export const MAX_KEY_FILE_BYTES = 16 * 1024;
+const MAX_KEY_FILE_BYTES = 16 * 1024;
 
 /**
  * The API key from env `AITOEARN_API_KEY` or a file (`-` = stdin), without one trailing newline. Messages
  * name the source, never the content; an abort (Ctrl-C) ends the read at once, even of a silent FIFO.
  */
 export async function readApiKey(
-  source: KeySource,
+  source: SessionCommand['key'],
   env: NodeJS.ProcessEnv,
   stdin: NodeJS.ReadStream,
   signal: AbortSignal,
@@ -33,13 +33,13 @@ export async function readApiKey(
   let size = 0;
   try {
     const stream = addAbortSignal(signal, fromStdin ? stdin : await openKeyFile(source.path));
-    for await (const chunk of stream) {
-      size += (chunk as Buffer).length;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
       if (size > MAX_KEY_FILE_BYTES) {
         stream.on('error', () => {}).destroy();
         throw new UsageError(`${where} is over ${MAX_KEY_FILE_BYTES} bytes`);
       }
-      chunks.push(Buffer.from(chunk as Buffer));
+      chunks.push(Buffer.from(chunk));
     }
   } catch (error) {
     if (signal.aborted) throw signal.reason;
