@@ -159,6 +159,7 @@ test.each([
   [new AitoearnApiError(401, 'bad key', op), 'apiError'],
   [new AitoearnApiError(99999, '?', op), 'apiError'],
   [new AitoearnTransportError('redirect', 'moved'), 'apiError'],
+  [new AitoearnTransportError('refused-url', 'an SVG start URL'), 'apiError'],
   [new AitoearnTransportError('http-status', 'not found', { httpStatus: 404 }), 'apiError'],
   [new AitoearnUnavailableError(3, undefined, new Error('x')), 'unavailable'],
   [new AitoearnTransportError('http-status', 'down', { httpStatus: 503 }), 'unavailable'],
@@ -330,12 +331,9 @@ describe('showing the person where to go (issue 16: items 10, 11, 13, 14)', () =
     } finally {
       process.env = saved;
     }
-    await until(() => existsSync(browser.opened) || lines.some((l) => l.includes('no browser')));
-    return {
-      lines,
-      cleanups,
-      opened: existsSync(browser.opened) ? readFileSync(browser.opened, 'utf8') : undefined,
-    };
+    const opened = () => (existsSync(browser.opened) ? readFileSync(browser.opened, 'utf8') : '');
+    await until(() => opened() !== '' || lines.some((l) => l.includes('no browser')));
+    return { lines, cleanups, opened: opened() };
   }
 
   it('draws the QR code dark on bright white with a 4-module quiet zone, or says why there is none', async () => {

@@ -1,7 +1,6 @@
 import { close, constants, createReadStream, fstat, open } from 'node:fs';
 import { Socket } from 'node:net';
 import { addAbortSignal, type Readable } from 'node:stream';
-import { isatty, ReadStream as TtyReadStream } from 'node:tty';
 import { promisify } from 'node:util';
 import type { SessionCommand } from './args.js';
 import { UsageError } from './exit-codes.js';
@@ -56,16 +55,14 @@ export async function readApiKey(
 
 /**
  * Opens the key file without ever blocking a thread: a FIFO is opened non-blocking and read as a socket
- * (so Ctrl-C ends the wait for its writer), a terminal as a terminal, anything else as a file stream.
+ * (so Ctrl-C ends the wait for its writer), anything else as a file stream.
  */
 async function openKeyFile(path: string): Promise<Readable> {
   const fd = await promisify(open)(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = await promisify(fstat)(fd);
     if (stats.isFIFO() || stats.isSocket()) return new Socket({ fd, readable: true, writable: false });
-    return isatty(fd)
-      ? new TtyReadStream(fd)
-      : createReadStream('', { fd, highWaterMark: MAX_KEY_FILE_BYTES + 1 });
+    return createReadStream('', { fd, highWaterMark: MAX_KEY_FILE_BYTES + 1 });
   } catch (error) {
     close(fd, () => {});
     throw error;
