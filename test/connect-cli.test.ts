@@ -30,7 +30,7 @@ const probe = (url: string) =>
   });
 
 describe.concurrent('aitoearn-auth connect', { timeout: 60_000 }, () => {
-  it('--json: started, polls, and an approval noticed through the callback before the next scheduled check', async () => {
+  it('--json: started with a callbackUrl the consent page posts to, polls, the result; the listener closes after', async () => {
     const run = connectTo(sandbox.url, ['--json']);
     const start = await started(run);
     expect(Object.keys(start)).toEqual(['type', 'platform', 'sessionId', 'url', 'expiresAt', 'callbackUrl']);
@@ -42,9 +42,6 @@ describe.concurrent('aitoearn-auth connect', { timeout: 60_000 }, () => {
     expect(code).toBe(0);
     const lines = ndjson(stdout);
     expect(lines.at(-1)).toMatchObject({ outcome: 'completed', session: { accounts: [expect.any(Object)] } });
-    // On the waiter's clock: the check that saw the approval came before the one the last poll planned.
-    const [planned, completed] = lines.slice(-3, -1) as { elapsedMs: number; nextDelayMs: number }[];
-    expect(completed?.elapsedMs).toBeLessThan((planned?.elapsedMs ?? 0) + (planned?.nextDelayMs ?? 0));
     expect(await probe(start.callbackUrl ?? '')).toBe('ECONNREFUSED');
   });
 
