@@ -34,7 +34,7 @@ import {
   resultRecord,
   sessionLines,
 } from './render.js';
-import { type Interrupts, interrupts, listenForEnter, ProgressView } from './terminal.js';
+import { type Interrupts, interrupts, listenForEnter, progressView } from './terminal.js';
 
 const { stdout, stderr, stdin, env } = process;
 const paint = painter(stderr, env);
@@ -90,8 +90,7 @@ async function follow(
   command: SessionCommand,
   before?: () => Promise<void>,
 ): Promise<void> {
-  const view =
-    command.json || command.quiet ? undefined : new ProgressView(stderr, paint, stdin.isTTY === true);
+  const view = command.json || command.quiet ? undefined : progressView(stderr, paint, stdin.isTTY === true);
   if (view && stderr.isTTY) await loadWidths();
   const stopKeys = listenForEnter(stdin, () => {
     view?.checking();

@@ -57,53 +57,43 @@ const CLEAR_LINE = '\r\x1b[2K';
 
 /**
  * Progress on stderr. On a terminal: one line redrawn in place on each event and every second (the clocks
- * move), fitted to the width. Elsewhere: one line per change of status, selection or warning.
+ * move), fitted to the width; `enterChecks` says Enter is wired to `poke()`, so the line says so. Elsewhere:
+ * one line per change of status, selection or warning.
  */
-export class ProgressView {
-  #last: { event: AuthProgress; at: number } | undefined;
-  #checking = false;
-  #lastKey = '';
-  #ticker: NodeJS.Timeout | undefined;
-
-  /** `enterChecks`: Enter is wired to `poke()`, so the live line says so. */
-  constructor(
-    readonly stream: NodeJS.WriteStream,
-    readonly paint: Paint,
-    readonly enterChecks: boolean,
-  ) {}
-
-  update(event: AuthProgress): void {
-    if (this.stream.isTTY) {
-      this.#last = { event, at: performance.now() };
-      this.#checking = false;
-      this.#draw();
-      this.#ticker ??= setInterval(() => this.#draw(), 1000).unref();
-      return;
-    }
-    const key = JSON.stringify([event.status, event.selectionRequired, event.warning]);
-    if (key !== this.#lastKey)
-      this.stream.write(`aitoearn-auth: ${fitLine(progressSegments(event), this.paint)}\n`);
-    this.#lastKey = key;
-  }
-
-  /** Enter was pressed: a check is on its way, until its answer arrives. */
-  checking(): void {
-    this.#checking = true;
-    this.#draw();
-  }
-
-  /** Removes the live line so that the next output starts on a clean line. */
-  stop(): void {
-    clearInterval(this.#ticker);
-    if (this.#last && this.stream.isTTY) this.stream.write(CLEAR_LINE);
-    this.#last = undefined;
-  }
-
-  #draw(): void {
-    if (!this.#last) return;
-    const enter: EnterHint = !this.enterChecks ? 'none' : this.#checking ? 'checking' : 'hint';
-    const segments = progressSegments(this.#last.event, performance.now() - this.#last.at, enter);
+export function progressView(stream: NodeJS.WriteStream, paint: Paint, enterChecks: boolean) {
+  let last: { event: AuthProgress; at: number } | undefined;
+  let enter: EnterHint = enterChecks ? 'hint' : 'none';
+  let lastKey = '';
+  let ticker: NodeJS.Timeout | undefined;
+  const draw = () => {
+    if (!last) return;
+    const segments = progressSegments(last.event, performance.now() - last.at, enter);
     // A line that wraps cannot be redrawn with \r: it must fit the width, less one column.
-    this.stream.write(`${CLEAR_LINE}${fitLine(segments, this.paint, (this.stream.columns || 80) - 1)}`);
-  }
+    stream.write(`${CLEAR_LINE}${fitLine(segments, paint, (stream.columns || 80) - 1)}`);
+  };
+  return {
+    update(event: AuthProgress): void {
+      if (stream.isTTY) {
+        last = { event, at: performance.now() };
+        enter = enterChecks ? 'hint' : 'none';
+        draw();
+        ticker ??= setInterval(draw, 1000).unref();
+        return;
+      }
+      const key = JSON.stringify([event.status, event.selectionRequired, event.warning]);
+      if (key !== lastKey) stream.write(`aitoearn-auth: ${fitLine(progressSegments(event), paint)}\n`);
+      lastKey = key;
+    },
+    /** Enter was pressed: a check is on its way, until its answer arrives. */
+    checking(): void {
+      enter = 'checking';
+      draw();
+    },
+    /** Removes the live line so that the next output starts on a clean line. */
+    stop(): void {
+      clearInterval(ticker);
+      if (last && stream.isTTY) stream.write(CLEAR_LINE);
+      last = undefined;
+    },
+  };
 }
