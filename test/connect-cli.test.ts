@@ -3,7 +3,7 @@
  * scripts/stand-in-person.ts, which submits the callback form as a browser would) and scripted APIs for the
  * URLs the sandbox never sends.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visitConsentPage } from '../scripts/stand-in-person.js';
@@ -19,7 +19,6 @@ afterAll(() => sandbox?.close());
 
 const connectTo = (baseUrl: string, args: string[] = [], env: Env = {}) =>
   start(['connect', 'douyin', ...args], { env: { AITOEARN_BASE_URL: baseUrl, ...env } });
-const checks = (id: string) => sandbox.requests.filter((r) => r.path.endsWith(`/status/${id}`)).length;
 const started = async (run: ReturnType<typeof start>) =>
   JSON.parse(await run.line('stdout', /"type":"started"/)) as Record<string, string>;
 /** Whether anything still listens at `url`'s port. */
@@ -31,27 +30,18 @@ const probe = (url: string) =>
   });
 
 describe.concurrent('aitoearn-auth connect', { timeout: 60_000 }, () => {
-  it('--json: started, polls, and an approval noticed through the callback before the next scheduled check', async () => {
+  it('--json: started with a callbackUrl the consent page posts to, polls, the result; the listener closes after', async () => {
     const run = connectTo(sandbox.url, ['--json']);
     const start = await started(run);
     expect(Object.keys(start)).toEqual(['type', 'platform', 'sessionId', 'url', 'expiresAt', 'callbackUrl']);
     expect(start.callbackUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}$/);
-    // A scheduled check is at least 1.8 s away: the callback must beat it.
-    const poll = JSON.parse(await run.line('stdout', /"nextDelayMs":(1[89]\d\d|[2-9]\d\d\d)\b/)) as Record<
-      string,
-      number
-    >;
-    const before = checks(start.sessionId ?? '');
+    await run.line('stdout', /"type":"poll"/);
     const visit = await visitConsentPage(start.url ?? '', 'approve');
     expect(visit.callbackForm?.action).toBe(start.callbackUrl);
     const { code, stdout } = await run.exited;
     expect(code).toBe(0);
     const lines = ndjson(stdout);
     expect(lines.at(-1)).toMatchObject({ outcome: 'completed', session: { accounts: [expect.any(Object)] } });
-    const completed = lines.at(-2) as Record<string, number>;
-    expect(completed.attempt).toBe((poll.attempt ?? 0) + 1);
-    expect(completed.elapsedMs).toBeLessThan((poll.elapsedMs ?? 0) + (poll.nextDelayMs ?? 0));
-    expect(checks(start.sessionId ?? '')).toBe(before + 1);
     expect(await probe(start.callbackUrl ?? '')).toBe('ECONNREFUSED');
   });
 
@@ -145,17 +135,9 @@ describe.concurrent('aitoearn-auth connect with URLs the sandbox never sends', {
     const line = await run.line('stderr', /^Scan the QR code in \S+ with the douyin app/);
     const file = /in (\S+) with/.exec(line)?.[1] ?? '';
     expect(readFileSync(file)).toEqual(PNG);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
     return { run, file, close: () => server.close() };
   }
-
-  it('writes a data:image URL to a private temporary file, prints its path, and removes it at the end', async () => {
-    const { run, file, close } = await imageRun(1);
-    const { code, stderr } = await run.exited;
-    await close();
-    expect(code).toBe(0);
-    expect(stderr).not.toContain('data:image');
-    expect(existsSync(file)).toBe(false);
-  });
 
   it.each([
     ['SIGHUP (the terminal closed)', ['SIGHUP'], [129]],
@@ -169,24 +151,6 @@ describe.concurrent('aitoearn-auth connect with URLs the sandbox never sends', {
     expect(codes).toContain((await run.exited).code);
     await close();
     expect(existsSync(file)).toBe(false);
-  });
-
-  it('refuses a start answer with an SVG image as final (exit 5), and opens nothing', async () => {
-    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="x()"/>').toString('base64');
-    const server = await api(`data:image/svg+xml;base64,${svg}`);
-    const { code, stderr } = await connectTo(server.url, ['--no-callback']).exited;
-    await server.close();
-    expect(code).toBe(5);
-    expect(stderr).toMatch(/bad "data\.url": expected an http\(s\) URL or a data:image\/ URL/);
-  });
-
-  it('refuses a start answer whose URL holds a user name as final (exit 5): it shows one host and opens another', async () => {
-    const server = await api('https://aitoearn.cn@evil.example/consent');
-    const { code, stderr } = await connectTo(server.url, ['--no-callback']).exited;
-    await server.close();
-    expect(code).toBe(5);
-    expect(stderr).toMatch(/bad "data\.url": expected a URL without a user name or password/);
-    expect(stderr).not.toMatch(/^ {2}https:/m);
   });
 
   it('shows the instructions in the locale LC_ALL names, cleaned of control characters', async () => {

@@ -1,20 +1,19 @@
 import { close, constants, createReadStream, fstat, open } from 'node:fs';
 import { Socket } from 'node:net';
 import { addAbortSignal, type Readable } from 'node:stream';
-import { isatty, ReadStream as TtyReadStream } from 'node:tty';
 import { promisify } from 'node:util';
-import type { KeySource } from './args.js';
+import type { SessionCommand } from './args.js';
 import { UsageError } from './exit-codes.js';
 
 /** A key file larger than this is not a key file (`/dev/zero` has no end). */
-export const MAX_KEY_FILE_BYTES = 16 * 1024;
+const MAX_KEY_FILE_BYTES = 16 * 1024;
 
 /**
  * The API key from env `AITOEARN_API_KEY` or a file (`-` = stdin), without one trailing newline. Messages
  * name the source, never the content; an abort (Ctrl-C) ends the read at once, even of a silent FIFO.
  */
 export async function readApiKey(
-  source: KeySource,
+  source: SessionCommand['key'],
   env: NodeJS.ProcessEnv,
   stdin: NodeJS.ReadStream,
   signal: AbortSignal,
@@ -33,13 +32,13 @@ export async function readApiKey(
   let size = 0;
   try {
     const stream = addAbortSignal(signal, fromStdin ? stdin : await openKeyFile(source.path));
-    for await (const chunk of stream) {
-      size += (chunk as Buffer).length;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
       if (size > MAX_KEY_FILE_BYTES) {
         stream.on('error', () => {}).destroy();
         throw new UsageError(`${where} is over ${MAX_KEY_FILE_BYTES} bytes`);
       }
-      chunks.push(Buffer.from(chunk as Buffer));
+      chunks.push(Buffer.from(chunk));
     }
   } catch (error) {
     if (signal.aborted) throw signal.reason;
@@ -56,16 +55,14 @@ export async function readApiKey(
 
 /**
  * Opens the key file without ever blocking a thread: a FIFO is opened non-blocking and read as a socket
- * (so Ctrl-C ends the wait for its writer), a terminal as a terminal, anything else as a file stream.
+ * (so Ctrl-C ends the wait for its writer), anything else as a file stream.
  */
 async function openKeyFile(path: string): Promise<Readable> {
   const fd = await promisify(open)(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = await promisify(fstat)(fd);
     if (stats.isFIFO() || stats.isSocket()) return new Socket({ fd, readable: true, writable: false });
-    return isatty(fd)
-      ? new TtyReadStream(fd)
-      : createReadStream('', { fd, highWaterMark: MAX_KEY_FILE_BYTES + 1 });
+    return createReadStream('', { fd, highWaterMark: MAX_KEY_FILE_BYTES + 1 });
   } catch (error) {
     close(fd, () => {});
     throw error;

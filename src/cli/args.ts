@@ -1,15 +1,11 @@
 import { parseArgs } from 'node:util';
 import { clientDefaults, type Site } from '../client.js';
-import { isPlatform, PLATFORMS } from '../platforms.js';
+import { isPlatform, PLATFORMS, type Platform } from '../index.js';
 import { waitDefaults } from '../poll/options.js';
-import type { Platform } from '../types.js';
 import { MAX_TIMER_MS } from '../validate.js';
 import { EXITS, type ExitName, UsageError } from './exit-codes.js';
-import { didYouMean } from './suggest.js';
 
-const SITES = ['cn', 'ai'] as const satisfies readonly Site[];
-
-/** Every option, once: the parser's table, the help and "did you mean" read it. `value` names its argument. */
+/** Every option, once: the parser, the help and "did you mean" read it. `value` names its argument. */
 export const OPTIONS = {
   site: {
     value: 'cn|ai',
@@ -48,12 +44,11 @@ export const OPTIONS = {
 } satisfies Record<string, { readonly value?: string; readonly short?: string; readonly help: string }>;
 
 export type OptionName = keyof typeof OPTIONS;
-const GLOBAL: readonly OptionName[] = ['json', 'quiet', 'help'];
+export const GLOBAL = ['json', 'quiet', 'help'] as const satisfies readonly OptionName[];
 const ACCESS = ['site', 'base-url', 'api-key-file'] as const;
-/** `wait` and `connect` can end in any of them. */
-const WAIT_EXITS = Object.keys(EXITS) as ExitName[];
+const ALL_EXITS = Object.keys(EXITS) as ExitName[];
 
-/** The commands, in help order: usage, help, options besides the global ones, exits, examples. */
+/** The commands, in help order. */
 export const COMMANDS = {
   connect: {
     args: ['<platform>'],
@@ -61,8 +56,8 @@ export const COMMANDS = {
     details:
       'Prints the URL and the platform\'s instructions (in Chinese when LC_ALL/LC_MESSAGES/LANG is zh_*), a QR\ncode on a terminal wide enough, and opens the browser; a data:image URL is written to a temporary file\nand opened. The browser\'s last page posts to a one-time 127.0.0.1 address, so the end is noticed at\nonce; polling runs anyway and has the last word. Then as \'wait\'. --json starts with\n{"type":"started","platform","sessionId","url","expiresAt","callbackUrl"}.',
     options: [...ACCESS, 'timeout', 'group-id', 'no-open', 'no-callback'],
-    exits: WAIT_EXITS,
-    examples: ['AITOEARN_API_KEY=... aitoearn-auth connect douyin --site cn'],
+    exits: ALL_EXITS,
+    example: 'AITOEARN_API_KEY=... aitoearn-auth connect douyin --site cn',
   },
   wait: {
     args: ['<platform>', '<sessionId>'],
@@ -70,8 +65,8 @@ export const COMMANDS = {
     details:
       'On a terminal, one live line on stderr; press Enter to check now. Elsewhere, one line per change.\nOn success, stdout names the connected accounts, one per line: platform displayName (accountId).',
     options: [...ACCESS, 'timeout'],
-    exits: WAIT_EXITS,
-    examples: ['AITOEARN_API_KEY=... aitoearn-auth wait douyin 3f1c... --timeout 120'],
+    exits: ALL_EXITS,
+    example: 'AITOEARN_API_KEY=... aitoearn-auth wait douyin 3f1c... --timeout 120',
   },
   status: {
     args: ['<platform>', '<sessionId>'],
@@ -79,7 +74,7 @@ export const COMMANDS = {
     details: 'Prints one "field: value" line per fact; exits 0 whatever the status is.',
     options: [...ACCESS],
     exits: ['ok', 'usage', 'expired', 'apiError', 'unavailable', 'bug', 'sighup', 'sigint', 'sigterm'],
-    examples: ['aitoearn-auth status youtube 3f1c... --api-key-file ~/.aitoearn-key --json'],
+    example: 'aitoearn-auth status youtube 3f1c... --api-key-file ~/.aitoearn-key --json',
   },
   sandbox: {
     args: [],
@@ -88,7 +83,7 @@ export const COMMANDS = {
       'Prints its URL and key as export lines; the sandbox accepts the key "sandbox-key". --json prints\n{"type":"ready","url","apiKey"} instead, and the result line when it stops.',
     options: ['port', 'host', 'lifetime', 'verbose'],
     exits: ['usage', 'unavailable', 'bug', 'sighup', 'sigint', 'sigterm'],
-    examples: ['aitoearn-auth sandbox --port 8787'],
+    example: 'aitoearn-auth sandbox --port 8787',
   },
 } as const satisfies Record<
   string,
@@ -98,18 +93,14 @@ export const COMMANDS = {
     details: string;
     options: readonly OptionName[];
     exits: readonly ExitName[];
-    examples: readonly string[];
+    example: string;
   }
 >;
 
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
-export const optionsOf = (command: CommandName): readonly OptionName[] => [
-  ...COMMANDS[command].options,
-  ...GLOBAL,
-];
+export const optionsOf = (command: CommandName): OptionName[] => [...COMMANDS[command].options, ...GLOBAL];
 
-export type KeySource = { readonly from: 'env' } | { readonly from: 'file'; readonly path: string };
 export type Command = ReturnType<typeof parseCommandLine>;
 export type SessionCommand = Extract<Command, { kind: 'wait' | 'status' | 'connect' }>;
 export type SandboxCommand = Extract<Command, { kind: 'sandbox' }>;
@@ -118,99 +109,118 @@ const PARSE_OPTIONS = {
   ...Object.fromEntries(
     Object.entries(OPTIONS).map(([name, o]) => [
       name,
-      { type: 'value' in o ? 'string' : 'boolean', ...('short' in o ? { short: o.short } : {}) },
+      { type: 'value' in o ? 'string' : 'boolean', ...('short' in o && { short: o.short }) },
     ]),
   ),
   v: { type: 'boolean' },
 } as {
   [K in OptionName]: (typeof OPTIONS)[K] extends { value: string } ? { type: 'string' } : { type: 'boolean' };
-} & {
-  v: { type: 'boolean' };
+} & { v: { type: 'boolean' } };
+
+/** Optimal string alignment distance: an adjacent transposition is one edit, so `wiat` is one from `wait`. */
+function distance(a: string, b: string): number {
+  let [before, previous] = [[] as number[], Array.from({ length: b.length + 1 }, (_, j) => j)];
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const options = [(previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1];
+      options.push((previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) options.push((before[j - 2] ?? 0) + 1);
+      row.push(Math.min(...options));
+    }
+    [before, previous] = [previous, row];
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** The candidate `word` most likely meant: the closest ignoring case, within a third of its length (1 to 3). */
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  if (word.length > 40) return undefined;
+  const scored = candidates.map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) }));
+  return scored
+    .filter(({ c, d }) => d <= Math.min(3, Math.max(1, Math.floor(c.length / 3))))
+    .sort((x, y) => x.d - y.d)[0]?.c;
+}
+
+const suggest = (word: string, candidates: readonly string[]) => {
+  const guess = didYouMean(word, candidates);
+  return guess === undefined ? '' : `; did you mean ${guess}?`;
 };
 
 /** A word the user typed, shown only when it cannot be a secret pasted in the wrong place. */
 const shown = (text: string, pattern = /^[\w.+-]{1,20}$/) =>
   pattern.test(text) ? `"${text}"` : 'a value (not shown)';
-const suggestion = (guess: string | undefined) => (guess === undefined ? '' : `; did you mean ${guess}?`);
 
-/** The words before `--`. */
 const flagsOf = (argv: readonly string[]) => (argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv);
 
 /** The first word that names a command, for the usage hint of a line that did not parse. */
 export const commandIn = (argv: readonly string[]) =>
   flagsOf(argv).find((a): a is CommandName => Object.hasOwn(COMMANDS, a));
 
-/** Whether the line asks for `--json`, even when it does not parse: its result line is then JSON too. */
+/** Whether the line asks for `--json` even when it does not parse: its result line is then JSON too. */
 export const wantsJson = (argv: readonly string[]) => flagsOf(argv).includes('--json');
 
 /** Parses `argv` (without `node` and the script). Throws {@link UsageError}; reads nothing, sends nothing. */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv) {
-  // A key given as an argument is refused first, and never echoed.
-  for (const arg of flagsOf(argv)) {
-    const flag = arg.split('=', 1)[0] ?? '';
-    if (['--api-key', '--apikey', '--key'].includes(flag)) {
-      throw new UsageError(
-        `${flag} is refused: a key given as an argument is visible to other users in 'ps' and shell history; set AITOEARN_API_KEY or use --api-key-file PATH ('-' = stdin)`,
-      );
-    }
-  }
+  // Refused before anything else, and never echoed.
+  const keyFlag = flagsOf(argv)
+    .map((arg) => arg.split('=', 1)[0] ?? '')
+    .find((flag) => ['--api-key', '--apikey', '--key'].includes(flag));
+  if (keyFlag)
+    throw new UsageError(
+      `${keyFlag} is refused: a key given as an argument is visible to other users in 'ps' and shell history; set AITOEARN_API_KEY or use --api-key-file PATH ('-' = stdin)`,
+    );
   let parsed: ReturnType<typeof parseArgs<{ options: typeof PARSE_OPTIONS; allowPositionals: true }>>;
   try {
-    parsed = parseArgs({ args: [...argv], options: PARSE_OPTIONS, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: [...argv], options: PARSE_OPTIONS, allowPositionals: true });
   } catch (error) {
     throw new UsageError(parseErrorText(error, argv));
   }
   const { values, positionals } = parsed;
   const [name, ...rest] = positionals;
-  if (name === 'help' || (values.help && name === undefined)) {
-    return {
-      kind: 'help' as const,
-      topic: name === 'help' && rest[0] !== undefined ? commandName(rest[0]) : undefined,
-    };
-  }
+  if (name === 'help' || (values.help && name === undefined))
+    return { kind: 'help' as const, topic: rest[0] === undefined ? undefined : commandName(rest[0]) };
   if (name === 'version' || values.version || values.v) return { kind: 'version' as const };
   if (name === undefined) throw new UsageError(`missing a command: ${COMMAND_NAMES.join(', ')}`);
   const command = commandName(name);
   if (values.help) return { kind: 'help' as const, topic: command };
-  const stray = (Object.keys(values) as (OptionName | 'v')[]).find(
-    (n) => values[n] !== undefined && !optionsOf(command).includes(n as OptionName),
-  );
+  const stray = Object.keys(values).find((n) => !optionsOf(command).includes(n as OptionName));
   if (stray !== undefined)
     throw new UsageError(`${stray === 'v' ? '-v' : `--${stray}`} does not apply to ${command}`);
   const common = { json: values.json === true, quiet: values.quiet === true };
 
   if (command === 'sandbox') {
     if (rest.length > 0) throw new UsageError(`sandbox takes no arguments, got ${rest.length}`);
+    const port = /^\d{1,5}$/.test(values.port ?? '0') ? Number(values.port ?? '0') : Number.NaN;
+    if (!(port <= 65_535))
+      throw new UsageError(`--port must be an integer from 0 to 65535, got ${shown(values.port ?? '')}`);
     return {
       kind: command,
-      port: parsePort(values.port),
+      port,
       host: values.host,
       lifetimeMs: values.lifetime === undefined ? undefined : seconds('--lifetime', values.lifetime),
       verbose: values.verbose === true,
       ...common,
     };
   }
-  const wanted = COMMANDS[command].args;
-  const [platform, sessionId = ''] = rest;
   // Extra arguments are counted, never echoed: a pasted key is the usual extra one.
+  const wanted = COMMANDS[command].args;
   if (rest.length < wanted.length) {
     const missing = wanted.slice(rest.length);
     throw new UsageError(
       `${command} needs ${wanted.join(' ')}; ${missing.length > 1 ? 'both are' : `${missing[0]} is`} missing`,
     );
   }
-  if (rest.length > wanted.length) {
+  if (rest.length > wanted.length)
     throw new UsageError(`${command} takes exactly ${wanted.join(' ')}, got ${rest.length} arguments`);
-  }
+  const [platform = '', sessionId = ''] = rest;
+  const keyFile = values['api-key-file'];
   return {
     kind: command,
-    platform: parsePlatform(platform ?? ''),
+    platform: parsePlatform(platform),
     sessionId,
     ...connection(values.site, values['base-url'], env),
-    key:
-      values['api-key-file'] === undefined
-        ? { from: 'env' as const }
-        : { from: 'file' as const, path: values['api-key-file'] },
+    key: keyFile === undefined ? { from: 'env' as const } : { from: 'file' as const, path: keyFile },
     timeoutMs: values.timeout === undefined ? undefined : seconds('--timeout', values.timeout),
     timeoutText: values.timeout,
     groupId: values['group-id'],
@@ -224,29 +234,26 @@ function commandName(name: string): CommandName {
   if (Object.hasOwn(COMMANDS, name)) return name as CommandName;
   const word = /^[a-z]{1,20}$/.test(name) ? ` "${name}"` : ' (not shown)';
   throw new UsageError(
-    `unknown command${word}: expected ${COMMAND_NAMES.join(', ')}${suggestion(didYouMean(name, COMMAND_NAMES))}`,
+    `unknown command${word}: expected ${COMMAND_NAMES.join(', ')}${suggest(name, COMMAND_NAMES)}`,
   );
 }
 
-/** A platform the spec names, spelled as the API expects; platform names have no digits, keys do. */
-export function parsePlatform(text: string): Platform {
+/** Platform names have no digits; keys do. */
+function parsePlatform(text: string): Platform {
   if (isPlatform(text)) return text;
   throw new UsageError(
-    `unknown platform ${shown(text, /^[A-Za-z_-]{1,24}$/)}${suggestion(didYouMean(text, PLATFORMS))} (platforms: ${PLATFORMS.join(', ')})`,
+    `unknown platform ${shown(text, /^[A-Za-z_-]{1,24}$/)}${suggest(text, PLATFORMS)} (platforms: ${PLATFORMS.join(', ')})`,
   );
 }
 
 function parseErrorText(error: unknown, argv: readonly string[]): string {
-  const code = (error as { code?: unknown }).code;
-  const message = error instanceof Error ? error.message : String(error);
+  const { code, message } = error as { code?: unknown; message: string };
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const option = /'([^']*)'/.exec(message)?.[1] ?? 'option';
     const command = commandIn(argv);
-    const flags = (command === undefined ? (Object.keys(OPTIONS) as OptionName[]) : optionsOf(command)).map(
-      (n) => `--${n}`,
-    );
-    const guess = option.startsWith('--') ? didYouMean(option, flags) : undefined;
-    return `unknown option ${/^--?[\w-]{1,30}$/.test(option) ? `'${option}'` : '(not shown)'}${suggestion(guess)}`;
+    const flags = (command ? optionsOf(command) : Object.keys(OPTIONS)).map((n) => `--${n}`);
+    const text = /^--?[\w-]{1,30}$/.test(option) ? `'${option}'` : '(not shown)';
+    return `unknown option ${text}${option.startsWith('--') ? suggest(option, flags) : ''}`;
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes('ambiguous')) {
     const option = /'(--?[\w-]+)/.exec(message)?.[1] ?? 'the option';
@@ -263,21 +270,15 @@ function connection(siteFlag: string | undefined, urlFlag: string | undefined, e
   const fromFlags = siteFlag !== undefined || urlFlag !== undefined;
   const site = fromFlags ? siteFlag : env.AITOEARN_SITE || undefined;
   const baseUrl = fromFlags ? urlFlag : env.AITOEARN_BASE_URL || undefined;
-  if (site !== undefined && !(SITES as readonly string[]).includes(site) && baseUrl === undefined) {
+  if (site !== undefined && site !== 'cn' && site !== 'ai' && baseUrl === undefined)
     throw new UsageError(
-      `${fromFlags ? '--site' : 'AITOEARN_SITE'} must be cn or ai, got ${shown(site, /^[\w.-]{1,20}$/)}${suggestion(didYouMean(site, SITES))}`,
+      `${fromFlags ? '--site' : 'AITOEARN_SITE'} must be cn or ai, got ${shown(site, /^[\w.-]{1,20}$/)}${suggest(site, ['cn', 'ai'])}`,
     );
-  }
-  // The URL itself is checked by createAitoearnClient (https, or http to loopback only).
+  // createAitoearnClient checks the URL itself; messages name where it came from.
   return {
     site: baseUrl === undefined ? (site as Site | undefined) : undefined,
     baseUrl,
-    baseUrlFrom:
-      baseUrl === undefined
-        ? undefined
-        : fromFlags
-          ? ('--base-url' as const)
-          : ('AITOEARN_BASE_URL' as const),
+    baseUrlFrom: baseUrl === undefined ? undefined : fromFlags ? '--base-url' : 'AITOEARN_BASE_URL',
   };
 }
 
@@ -286,17 +287,9 @@ const MAX_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 /** Seconds (a person types them) as milliseconds, below Node's timer limit. */
 function seconds(flag: string, text: string): number {
   const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
-  if (!(value > 0) || value > MAX_SECONDS) {
+  if (!(value > 0) || value > MAX_SECONDS)
     throw new UsageError(
       `${flag} must be a positive number of seconds up to ${MAX_SECONDS}, got ${shown(text)}`,
     );
-  }
   return Math.ceil(value * 1000);
-}
-
-function parsePort(text: string | undefined): number {
-  const port = text === undefined ? 0 : /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(port >= 0 && port <= 65_535))
-    throw new UsageError(`--port must be an integer from 0 to 65535, got ${shown(text ?? '')}`);
-  return port;
 }

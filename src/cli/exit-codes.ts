@@ -8,19 +8,15 @@ import {
   AuthFailedError,
   AuthTimeoutError,
   isTransient,
-} from '../errors.js';
+} from '../index.js';
 
-/** The business codes of a kind, from the one table: `400, 10002`. */
 const codes = (...kinds: string[]) =>
   Object.entries(API_CODES)
     .filter(([, facts]) => kinds.includes(facts.kind))
     .map(([code]) => code)
     .join(', ');
 
-/**
- * The exit codes of `aitoearn-auth`, each with its `--json` outcome and meaning (for `--help` and the
- * README). Scripts branch on these, so they never change meaning.
- */
+/** Exit codes with their `--json` outcome and meaning (for `--help`). Scripts branch on these: never re-mean one. */
 export const EXITS = {
   ok: { code: 0, outcome: 'completed', meaning: 'completed (status: the request succeeded)' },
   failed: { code: 1, outcome: 'failed', meaning: 'authorization failed (the session ended "failed")' },
@@ -53,12 +49,10 @@ export const EXITS = {
 
 export type ExitName = keyof typeof EXITS;
 
-export type InterruptSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
-
 /** The abort reason for a signal, told apart from the library's errors. */
 export class Interrupted extends Error {
   override readonly name = 'Interrupted';
-  constructor(readonly signal: InterruptSignal) {
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP') {
     super(`interrupted by ${signal}`);
   }
 }
@@ -73,19 +67,17 @@ export class UsageError extends Error {
  * gateway, an answer the client refused) is a configuration problem, not an outage: 5.
  */
 export function classify(error: unknown): ExitName {
-  if (error instanceof Interrupted)
-    return error.signal === 'SIGINT' ? 'sigint' : error.signal === 'SIGTERM' ? 'sigterm' : 'sighup';
+  if (error instanceof Interrupted) return error.signal.toLowerCase() as 'sigint' | 'sigterm' | 'sighup';
   if (error instanceof UsageError || error instanceof AitoearnInputError) return 'usage';
-  // A busy port is the machine's state, not a usage error or a bug (by name: the sandbox loads on demand).
+  // A busy port is the machine's state, not a bug (by name: the sandbox loads on demand).
   if (error instanceof Error && error.name === 'SandboxListenError') return 'unavailable';
   if (error instanceof AuthFailedError) return 'failed';
   if (error instanceof AuthExpiredError) return 'expired';
   if (error instanceof AuthTimeoutError) return 'timeout';
   if (error instanceof AitoearnUnavailableError) return 'unavailable';
   if (error instanceof AitoearnApiError && error.kind === 'session-invalid') return 'expired';
-  if (error instanceof AitoearnApiError || error instanceof AitoearnTransportError) {
+  if (error instanceof AitoearnApiError || error instanceof AitoearnTransportError)
     return isTransient(error) ? 'unavailable' : 'apiError';
-  }
-  // Not one of ours: a bug. Not "unavailable": a script must not retry it forever.
+  // Not "unavailable": a script must not retry a bug forever.
   return 'bug';
 }

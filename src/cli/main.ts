@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { watchConnect } from '../connect/connect-account.js';
 import {
-  type AitoearnClient,
   type AuthProgress,
   type AuthSession,
   type AuthWatch,
@@ -21,7 +20,7 @@ import {
   wantsJson,
 } from './args.js';
 import { personLanguage, presentStart } from './connect.js';
-import { classify, EXITS, Interrupted, UsageError } from './exit-codes.js';
+import { classify, EXITS, Interrupted } from './exit-codes.js';
 import { commandHelp, mainHelp } from './help.js';
 import {
   accountLines,
@@ -35,34 +34,27 @@ import {
   resultRecord,
   sessionLines,
 } from './render.js';
-import { Interrupts, listenForEnter, ProgressView } from './terminal.js';
+import { type Interrupts, interrupts, listenForEnter, progressView } from './terminal.js';
 
 const { stdout, stderr, stdin, env } = process;
 const paint = painter(stderr, env);
-const out = (line: string) => stdout.write(`${line}\n`);
-const err = (line: string) => stderr.write(`${line}\n`);
+const out = (line: string): void => void stdout.write(`${line}\n`);
+const err = (line: string): void => void stderr.write(`${line}\n`);
 const json = (record: object) => out(jsonLine(record));
-/** The API key once read, so that a bug report (whose text we do not control) never shows it. */
+/** A bug report's text is not ours to control: the key, once read, is cut out of it. */
 let keyToHide: string | undefined;
 const hideKey = (text: string) => (keyToHide ? text.split(keyToHide).join('[redacted]') : text);
+/** The last progress seen, for the result line of a wait that ends in an error. */
+let last: AuthProgress | undefined;
 
 /** Prints how a run ended: the result line with `--json`, the reason on stderr; returns the exit code. */
-function fail(
-  error: unknown,
-  argv: readonly string[],
-  command?: SessionCommand | SandboxCommand,
-  last?: AuthSession,
-): number {
+function fail(error: unknown, argv: readonly string[], command?: SessionCommand | SandboxCommand): number {
   const exit = classify(error);
   const message = messageOf(error, command?.kind === 'sandbox' ? undefined : command);
-  if (command?.json ?? wantsJson(argv))
-    json(
-      resultRecord(
-        exit,
-        (error as { session?: AuthSession }).session ?? last,
-        errorRecord(error, exit === 'bug' ? hideKey(message) : message),
-      ),
-    );
+  if (command?.json ?? wantsJson(argv)) {
+    const record = errorRecord(error, exit === 'bug' ? hideKey(message) : message);
+    json(resultRecord(exit, (error as { session?: AuthSession }).session ?? last?.session, record));
+  }
   if (exit === 'usage') {
     const topic = command?.kind ?? commandIn(argv);
     err(`aitoearn-auth: ${printable(message)}`);
@@ -82,97 +74,73 @@ function fail(
   return EXITS[exit].code;
 }
 
-async function client(
-  command: SessionCommand,
-  signal: AbortSignal,
-  acceptLanguage?: string,
-): Promise<AitoearnClient> {
-  const apiKey = await readApiKey(command.key, env, stdin, signal);
-  keyToHide = apiKey;
+async function client(command: SessionCommand, signal: AbortSignal, acceptLanguage?: string) {
+  keyToHide = await readApiKey(command.key, env, stdin, signal);
   return createAitoearnClient({
-    apiKey,
+    apiKey: keyToHide,
     ...(acceptLanguage && { acceptLanguage }),
     ...(command.baseUrl && { baseUrl: command.baseUrl }),
     ...(command.site && { site: command.site }),
   });
 }
 
-/** `wait` and `connect`: the live view, Enter checks now, the accounts on stdout; returns the last session. */
+/** `wait` and `connect`: the live view, Enter checks now, then the accounts on stdout. */
 async function follow(
   watch: AuthWatch,
   command: SessionCommand,
   before?: () => Promise<void>,
-): Promise<AuthSession | undefined> {
-  const view =
-    command.json || command.quiet ? undefined : new ProgressView(stderr, paint, stdin.isTTY === true);
+): Promise<void> {
+  const view = command.json || command.quiet ? undefined : progressView(stderr, paint, stdin.isTTY === true);
   if (view && stderr.isTTY) await loadWidths();
   const stopKeys = listenForEnter(stdin, () => {
     view?.checking();
     watch.poke();
   });
-  let last: AuthProgress | undefined;
   try {
     for await (const event of watch) {
       if (command.json && !command.quiet) json(pollRecord(event));
+      // The person's instructions come before the first progress line.
       if (!last) await before?.();
       last = event;
       view?.update(event);
     }
-  } catch (error) {
-    throw Object.assign(new Ended(error), { session: last?.session });
   } finally {
     view?.stop();
     stopKeys();
   }
   const session = last?.session;
-  if (command.json) json(resultRecord('ok', session));
-  else {
-    const accounts = accountLines(session, command.platform);
-    for (const line of accounts) out(line);
-    const id = command.kind === 'connect' && session ? ` (session ${printable(session.sessionId)})` : '';
-    const count = `${accounts.length} account${accounts.length === 1 ? '' : 's'}`;
-    if (!command.quiet)
-      err(
-        `aitoearn-auth: ${paint('completed', 'green')} after ${formatDuration(last?.elapsedMs ?? 0)}; ${count} connected${id}`,
-      );
-  }
-  return session;
+  if (command.json) return json(resultRecord('ok', session));
+  const accounts = accountLines(session, command.platform);
+  for (const line of accounts) out(line);
+  const id = command.kind === 'connect' && session ? ` (session ${printable(session.sessionId)})` : '';
+  const count = `${accounts.length} account${accounts.length === 1 ? '' : 's'}`;
+  const after = formatDuration(last?.elapsedMs ?? 0);
+  if (!command.quiet)
+    err(`aitoearn-auth: ${paint('completed', 'green')} after ${after}; ${count} connected${id}`);
 }
 
-/** A wait that ended with `error`, carrying the last session seen for the result line. */
-class Ended {
-  session: AuthSession | undefined;
-  constructor(readonly error: unknown) {}
-}
-
-async function session(command: SessionCommand, interrupts: Interrupts): Promise<number> {
+async function session(command: SessionCommand, { signal, cleanups }: Interrupts): Promise<void> {
   const { platform, sessionId } = command;
-  const { signal } = interrupts;
   const timeout = command.timeoutMs === undefined ? {} : { timeoutMs: command.timeoutMs };
   if (command.kind === 'status') {
-    const { session, requestId } = await getAuthStatus(await client(command, signal), {
-      platform,
-      sessionId,
-      signal,
-    });
-    if (command.json) json({ ...resultRecord('ok', session, undefined, 'ok'), requestId });
-    else for (const line of sessionLines({ platform, ...session })) out(line);
-    return EXITS.ok.code;
+    const answer = await getAuthStatus(await client(command, signal), { platform, sessionId, signal });
+    if (command.json)
+      json({ ...resultRecord('ok', answer.session, undefined, 'ok'), requestId: answer.requestId });
+    else for (const line of sessionLines({ platform, ...answer.session })) out(line);
+    return;
   }
-  if (command.kind === 'wait') {
-    await follow(
+  if (command.kind === 'wait')
+    return follow(
       watchAuth(await client(command, signal), { platform, sessionId, signal, ...timeout }),
       command,
     );
-    return EXITS.ok.code;
-  }
   const language = personLanguage(env);
   let shown: Promise<void> | undefined;
   const watch = watchConnect(await client(command, signal, language), {
     platform,
     signal,
     callback: command.callback,
-    ...(command.groupId === undefined ? {} : { groupId: command.groupId }),
+    ...(command.groupId !== undefined && { groupId: command.groupId }),
     ...timeout,
     onStart: (start) => {
       if (command.json) {
@@ -188,19 +156,17 @@ async function session(command: SessionCommand, interrupts: Interrupts): Promise
         language,
         err,
         paint,
-        cleanups: interrupts.cleanups,
-      }).catch((error: unknown) => {
-        err(`aitoearn-auth: ${printable(error instanceof Error ? error.message : String(error))}`);
-      });
+        cleanups,
+      }).catch((error: unknown) =>
+        err(`aitoearn-auth: ${printable(error instanceof Error ? error.message : String(error))}`),
+      );
     },
   });
   try {
-    // The person's instructions come before the first progress line.
     await follow(watch, command, () => shown ?? Promise.resolve());
   } finally {
     await shown;
   }
-  return EXITS.ok.code;
 }
 
 async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<never> {
@@ -208,27 +174,25 @@ async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<ne
   const { formatSandboxRequest, startSandbox } = await import('../sandbox/index.js');
   const running = await startSandbox({
     port: command.port,
-    ...(command.host === undefined ? {} : { host: command.host }),
-    ...(command.lifetimeMs === undefined ? {} : { sessionLifetimeMs: command.lifetimeMs }),
-    ...(command.verbose ? { onRequest: (request) => err(formatSandboxRequest(request)) } : {}),
-    // A Ctrl-C during start-up rejects the start (and closes what it opened); after it, closes the sandbox.
+    ...(command.host !== undefined && { host: command.host }),
+    ...(command.lifetimeMs !== undefined && { sessionLifetimeMs: command.lifetimeMs }),
+    ...(command.verbose && { onRequest: (request) => err(formatSandboxRequest(request)) }),
+    // A Ctrl-C during start-up rejects the start (closing what it opened); after it, closes the sandbox.
     signal,
   });
+  const { url, apiKey } = running;
   for (const warning of running.warnings) err(`aitoearn-auth: warning: ${printable(warning)}`);
-  if (command.json) json({ type: 'ready', url: running.url, apiKey: running.apiKey });
-  else {
+  if (command.json) json({ type: 'ready', url, apiKey });
+  else
     out(
-      `Sandbox listening on ${running.url}\n  export AITOEARN_BASE_URL=${running.url}\n  export AITOEARN_API_KEY=${running.apiKey}`,
+      `Sandbox listening on ${url}\n  export AITOEARN_BASE_URL=${url}\n  export AITOEARN_API_KEY=${apiKey}`,
     );
-    if (!command.quiet) {
-      err(
-        `Create a session:  curl -s -X POST ${running.url}/sandbox/sessions -H 'X-Api-Key: ${running.apiKey}' \\`,
-      );
-      err(`  -H 'Content-Type: application/json' -d '{"platform":"douyin","outcome":{"type":"manual"}}'`);
-      err(
-        'Then open its consentUrl, and run: aitoearn-auth wait douyin <sessionId>. Ctrl-C stops the sandbox.',
-      );
-    }
+  if (!command.json && !command.quiet) {
+    err(`Create a session:  curl -s -X POST ${url}/sandbox/sessions -H 'X-Api-Key: ${apiKey}' \\`);
+    err(`  -H 'Content-Type: application/json' -d '{"platform":"douyin","outcome":{"type":"manual"}}'`);
+    err(
+      'Then open its consentUrl, and run: aitoearn-auth wait douyin <sessionId>. Ctrl-C stops the sandbox.',
+    );
   }
   if (!signal.aborted)
     await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
@@ -241,8 +205,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     command = parseCommandLine(argv, env);
   } catch (error) {
-    if (error instanceof UsageError) return fail(error, argv);
-    throw error;
+    return fail(error, argv);
   }
   if (command.kind === 'help' || command.kind === 'version') {
     stdout.write(
@@ -250,16 +213,14 @@ async function main(argv: readonly string[]): Promise<number> {
     );
     return EXITS.ok.code;
   }
-  const interrupts = new Interrupts().install();
+  const running = interrupts();
   try {
-    return await (command.kind === 'sandbox'
-      ? sandbox(command, interrupts.signal)
-      : session(command, interrupts));
+    await (command.kind === 'sandbox' ? sandbox(command, running.signal) : session(command, running));
+    return EXITS.ok.code;
   } catch (error) {
-    const ended = error instanceof Ended ? error : undefined;
-    return fail(ended ? ended.error : error, argv, command, ended?.session);
+    return fail(error, argv, command);
   } finally {
-    await interrupts.cleanUp();
+    await running.cleanUp();
   }
 }
 

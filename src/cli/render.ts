@@ -1,24 +1,26 @@
-import { AitoearnApiError, AitoearnInputError, AitoearnTransportError, AuthTimeoutError } from '../errors.js';
-import type { AuthProgress, AuthSession } from '../index.js';
+import {
+  AitoearnApiError,
+  AitoearnInputError,
+  AitoearnTransportError,
+  type AuthProgress,
+  type AuthSession,
+  AuthTimeoutError,
+} from '../index.js';
 import { printable } from '../text.js';
 import type { SessionCommand } from './args.js';
 import { EXITS, type ExitName } from './exit-codes.js';
 
-/**
- * One NDJSON line: every string (server text included) made printable, so that the line is valid JSON and
- * `jq -r` prints the same safe text a person sees.
- */
+/** One NDJSON line, every string escaped: valid JSON, and `jq -r` prints the same safe text a person sees. */
 export const jsonLine = (record: object) =>
   JSON.stringify(record, (_key, value: unknown) => (typeof value === 'string' ? printable(value) : value));
 
-/** `0s`, `42s`, `4m 05s`, `1h 02m`: short enough for a live line, exact enough to act on. */
+/** `0s`, `42s`, `4m 05s`, `1h 02m`. */
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   const m = Math.floor(s / 60);
   if (s < 60) return `${s}s`;
-  return m < 60
-    ? `${m}m ${String(s % 60).padStart(2, '0')}s`
-    : `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+  const [big, small, unit] = m < 60 ? [m, s % 60, 'm'] : [Math.floor(m / 60), m % 60, 'h'];
+  return `${big}${unit} ${String(small).padStart(2, '0')}${unit === 'm' ? 's' : 'm'}`;
 }
 
 const COLORS = { green: 32, red: 31, yellow: 33, dim: 2, bold: 1 } as const;
@@ -30,7 +32,7 @@ export const painter = (stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): Pa
     ? (text, color) => `\x1b[${COLORS[color]}m${text}\x1b[0m`
     : (text) => text;
 
-/** Terminal columns of a text: string-width once loaded; only a live line needs it, and it takes ~40 ms to load. */
+/** string-width takes ~40 ms to load, and only a live line needs it. */
 let columnsOf = (text: string) => text.length;
 export async function loadWidths(): Promise<void> {
   columnsOf = (await import('string-width')).default;
@@ -48,34 +50,15 @@ export function cutToWidth(text: string, width: number): string {
 }
 
 /**
- * One part of the live line, in forms from full to shortest; `keep` says how much that form is worth over
- * the next shorter one (or, for the last, over nothing). On a narrow terminal the lowest goes first.
+ * One part of the live line, in forms from full to shortest; `keep` is what that form is worth over the next
+ * shorter one (or, for the last, over nothing). On a narrow terminal the lowest goes first.
  */
-export interface Segment {
+interface Segment {
   readonly forms: readonly (readonly [text: string, keep: number])[];
   readonly color?: keyof typeof COLORS;
 }
 export type EnterHint = 'none' | 'hint' | 'checking';
 const ALWAYS = Number.POSITIVE_INFINITY;
-
-const CAUSES: Readonly<Record<string, string>> = {
-  timeout: 'request timed out',
-  network: 'network error',
-  'bad-body': 'not an API answer',
-  'too-large': 'answer too large',
-  redirect: 'redirected',
-};
-
-/** The retry's cause in a few words, from the error's structured fields. */
-function shortCause(error: Error | undefined): string | undefined {
-  if (error instanceof AitoearnApiError) return `code ${error.code} (${error.kind})`;
-  if (error instanceof AitoearnTransportError) {
-    return error.reason === 'http-status'
-      ? `HTTP ${error.httpStatus ?? '?'}`
-      : (CAUSES[error.reason] ?? error.reason);
-  }
-  return error && printable(error.name);
-}
 
 /** Elapsed and left in whole seconds that always add up to the same total, however the clock is rounded. */
 export function clocks(event: AuthProgress, sinceEventMs = 0): { elapsedS: number; leftS: number } {
@@ -84,103 +67,82 @@ export function clocks(event: AuthProgress, sinceEventMs = 0): { elapsedS: numbe
   return { elapsedS, leftS: Math.max(0, totalS - elapsedS) };
 }
 
+/** The retry's cause in a few words, from the error's structured fields. */
+function shortCause(error: Error | undefined): string | undefined {
+  if (error instanceof AitoearnApiError) return `code ${error.code} (${error.kind})`;
+  if (error instanceof AitoearnTransportError)
+    return error.reason === 'http-status' ? `HTTP ${error.httpStatus ?? '?'}` : error.reason;
+  return error && printable(error.name);
+}
+
 /** The parts of the progress line, in display order; `sinceEventMs` ages the event for the live line. */
-export function progressSegments(
-  event: AuthProgress,
-  sinceEventMs = 0,
-  enter: EnterHint = 'none',
-): Segment[] {
+export function progressSegments(event: AuthProgress, sinceEventMs = 0, enter: EnterHint = 'none') {
   const status = printable(event.status ?? 'no answer yet');
   const { elapsedS, leftS } = clocks(event, sinceEventMs);
-  const segments: Segment[] = [
+  const next = formatDuration((event.nextDelayMs ?? 0) - sinceEventMs);
+  const full = printable(`${event.type === 'retry' ? 'retrying: ' : ''}${event.warning}`);
+  const cause = event.type === 'retry' ? shortCause(event.error) : undefined;
+  const segments: (Segment | false)[] = [
     {
       forms: [[status, ALWAYS]],
       color: status === 'pending' ? 'yellow' : status === 'completed' ? 'green' : 'bold',
     },
     { forms: [[`${formatDuration(elapsedS * 1000)} elapsed`, 30]] },
     { forms: [[`${formatDuration(leftS * 1000)} left`, 60]] },
-  ];
-  if (event.nextDelayMs !== undefined) {
-    const next = formatDuration(event.nextDelayMs - sinceEventMs);
-    segments.push({
+    event.nextDelayMs !== undefined && {
       forms: [
         [`next check in ${next}`, 35],
         [`next in ${next}`, 40],
       ],
-    });
-  }
-  if (event.selectionRequired) {
-    segments.push({
+    },
+    event.selectionRequired && {
       forms: [
         ['choose your accounts in the browser', 90],
         ['choose accounts in the browser', 91],
         ['choose accounts', ALWAYS],
       ],
       color: 'bold',
-    });
-  }
-  if (event.warning !== undefined) {
-    const retry = event.type === 'retry';
-    const full = printable(`${retry ? 'retrying: ' : ''}${event.warning}`);
-    const cause = retry ? shortCause(event.error) : undefined;
-    // The full message names the request; once it does not fit, its cause is what counts.
-    segments.push({
+    },
+    // The full warning names the request; once it does not fit, its cause is what counts.
+    event.warning !== undefined && {
       forms: [
         [full, 20],
         [cause === undefined ? cutToWidth(full, 40) : `retrying: ${cause}`, ALWAYS],
       ],
       color: 'red',
-    });
-  }
-  if (enter === 'hint')
-    segments.push({
+    },
+    enter === 'hint' && {
       forms: [
         ['Enter: check now', 80],
         ['Enter: check', 70],
       ],
       color: 'dim',
-    });
-  if (enter === 'checking') segments.push({ forms: [['checking now…', 80]], color: 'bold' });
-  return segments;
+    },
+    enter === 'checking' && { forms: [['checking now…', 80]], color: 'bold' },
+  ];
+  return segments.filter((s): s is Segment => s !== false);
 }
 
 /** The segments shortened to `width` columns, least worth keeping first; a line still too long is cut. */
 export function fitLine(segments: readonly Segment[], paint: Paint, width = ALWAYS): string {
   const level = segments.map(() => 0);
-  const parts = () =>
-    segments.flatMap((s, i) =>
-      s.forms[level[i] ?? 0] ? [{ text: s.forms[level[i] ?? 0]?.[0] ?? '', color: s.color }] : [],
-    );
-  const plainLine = () =>
-    parts()
-      .map((p) => p.text)
-      .join(' · ');
-  while (columnsOf(plainLine()) > width) {
+  const shown = () => segments.flatMap((s, i) => (s.forms[level[i] ?? 0] ? [{ s, i }] : []));
+  const text = ({ s, i }: { s: Segment; i: number }) => s.forms[level[i] ?? 0]?.[0] ?? '';
+  while (columnsOf(shown().map(text).join(' · ')) > width) {
     const keeps = segments.map((s, i) => s.forms[level[i] ?? 0]?.[1] ?? ALWAYS);
     const pick = keeps.indexOf(Math.min(...keeps));
-    if (keeps[pick] === ALWAYS) return cutToWidth(plainLine(), width);
+    if (keeps[pick] === ALWAYS) return cutToWidth(shown().map(text).join(' · '), width);
     level[pick] = (level[pick] ?? 0) + 1;
   }
-  return parts()
-    .map(({ text, color }) => (color ? paint(text, color) : text))
+  return shown()
+    .map((part) => (part.s.color ? paint(text(part), part.s.color) : text(part)))
     .join(paint(' · ', 'dim'));
 }
 
 /** One NDJSON `poll` line. */
 export function pollRecord(event: AuthProgress): object {
-  return {
-    type: 'poll',
-    kind: event.type,
-    status: event.status ?? null,
-    attempt: event.attempt,
-    elapsedMs: event.elapsedMs,
-    remainingMs: event.remainingMs,
-    nextDelayMs: event.nextDelayMs ?? null,
-    selectionRequired: event.selectionRequired,
-    expiresAt: event.session?.expiresAt,
-    warning: event.warning,
-    requestId: event.requestId,
-  };
+  const { type, session, error, status = null, nextDelayMs = null, ...rest } = event;
+  return { type: 'poll', kind: type, status, nextDelayMs, ...rest, expiresAt: session?.expiresAt };
 }
 
 /** The last NDJSON line: exactly one per run. The session is the decoder's, as it kept it. */
@@ -189,20 +151,14 @@ export const resultRecord = (
   session?: AuthSession,
   error?: object,
   outcome: string = EXITS[exit].outcome,
-): object => ({
-  type: 'result',
-  outcome,
-  exitCode: EXITS[exit].code,
-  session,
-  error,
-});
+): object => ({ type: 'result', outcome, exitCode: EXITS[exit].code, session, error });
 
 const isScalar = (v: unknown): v is string | number | boolean =>
   typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
 /**
- * The error's structured facts for `--json`: its name, the message in the command's words, and its own
- * scalar fields, then its causes' (an expiry's 15039, an outage's request id). No error holds the key.
+ * The error for `--json`: its name, the message in the command's words, its own scalar fields, then its
+ * causes' (an expiry's 15039, an outage's request id). No error holds the key.
  */
 export function errorRecord(error: unknown, message: string): Record<string, unknown> {
   const record: Record<string, unknown> = { name: error instanceof Error ? error.name : 'Error', message };
@@ -213,10 +169,7 @@ export function errorRecord(error: unknown, message: string): Record<string, unk
   return record;
 }
 
-/**
- * The `status` command's lines: one `path: value` per scalar of the decoded session, in its order (the
- * decoder kept only the fields the spec names, so nothing here is a list of our own).
- */
+/** The `status` lines: one `path: value` per scalar of the decoded session, in its order. */
 export function sessionLines(value: unknown, path = ''): string[] {
   if (isScalar(value)) return [printable(`${path}: ${value}`)];
   if (!value || typeof value !== 'object') return [];
@@ -243,7 +196,6 @@ export function messageOf(error: unknown, command: SessionCommand | undefined): 
     return `gave up after ${limit} (last status: ${error.session?.status ?? 'none seen'})`;
   }
   if (error instanceof AitoearnInputError && command) {
-    // A library option's name in the command's words: `--timeout` rather than `timeoutMs`.
     const { key } = command;
     const word = {
       apiKey:

@@ -1,40 +1,39 @@
 import type { AuthProgress } from '../index.js';
-import { classify, EXITS, Interrupted, type InterruptSignal } from './exit-codes.js';
+import { classify, EXITS, Interrupted } from './exit-codes.js';
 import { type EnterHint, fitLine, type Paint, progressSegments } from './render.js';
 
 /**
- * Turns SIGINT, SIGTERM and SIGHUP (the terminal closed) into an abort of what the command is doing, so that
- * it prints its result, undoes what it made and exits by itself. A second signal means "stop now": the
- * cleanups still run first (a temporary file must not outlive a fast double Ctrl-C), then it exits.
+ * SIGINT, SIGTERM and SIGHUP (the terminal closed) abort what the command is doing, so that it prints its
+ * result, undoes what it made and exits by itself. A second signal means "stop now": the cleanups still run
+ * first (a temporary file must not outlive a fast double Ctrl-C), then it exits.
  */
-export class Interrupts {
-  readonly #controller = new AbortController();
-  readonly signal: AbortSignal = this.#controller.signal;
-  /** What must be undone on every way out: the command's finally, or a second signal. */
-  readonly cleanups: (() => Promise<void>)[] = [];
+export interface Interrupts {
+  readonly signal: AbortSignal;
+  readonly cleanups: (() => Promise<void>)[];
+  cleanUp(): Promise<unknown>;
+}
 
-  install(): this {
-    for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(name, () => this.#receive(name));
-    return this;
-  }
-
-  #cleaning: Promise<unknown> = Promise.resolve();
-
+export function interrupts(): Interrupts {
+  const controller = new AbortController();
+  const cleanups: (() => Promise<void>)[] = [];
+  let cleaning: Promise<unknown> = Promise.resolve();
   /** Runs each cleanup once; settles when those already started have settled too. */
-  cleanUp(): Promise<unknown> {
-    this.#cleaning = Promise.allSettled([this.#cleaning, ...this.cleanups.splice(0).map((c) => c())]);
-    return this.#cleaning;
+  const cleanUp = () => {
+    cleaning = Promise.allSettled([cleaning, ...cleanups.splice(0).map((c) => c())]);
+    return cleaning;
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (!controller.signal.aborted) controller.abort(new Interrupted(signal));
+      else void cleanUp().finally(() => process.exit(EXITS[classify(new Interrupted(signal))].code));
+    });
   }
-
-  #receive(signal: InterruptSignal): void {
-    if (!this.signal.aborted) this.#controller.abort(new Interrupted(signal));
-    else void this.cleanUp().finally(() => process.exit(EXITS[classify(new Interrupted(signal))].code));
-  }
+  return { signal: controller.signal, cleanups, cleanUp };
 }
 
 /**
- * On a terminal, calls `onEnter` when Enter is pressed. stdin goes to raw mode, so Ctrl-C arrives as a byte
- * and is re-raised as SIGINT. Returns the function that restores the terminal and lets the process exit.
+ * On a terminal, calls `onEnter` when Enter is pressed. In raw mode Ctrl-C arrives as a byte and is re-raised
+ * as SIGINT. Returns the function that restores the terminal and lets the process exit.
  */
 export function listenForEnter(stdin: NodeJS.ReadStream, onEnter: () => void): () => void {
   if (!stdin.isTTY) return () => {};
@@ -57,56 +56,44 @@ export function listenForEnter(stdin: NodeJS.ReadStream, onEnter: () => void): (
 const CLEAR_LINE = '\r\x1b[2K';
 
 /**
- * Human progress on stderr. On a terminal: one line redrawn in place on each event and every second (the
- * clocks move), fitted to the width. Elsewhere: one line per change of status, selection or warning.
+ * Progress on stderr. On a terminal: one line redrawn in place on each event and every second (the clocks
+ * move), fitted to the width; `enterChecks` says Enter is wired to `poke()`, so the line says so. Elsewhere:
+ * one line per change of status, selection or warning.
  */
-export class ProgressView {
-  #last: { event: AuthProgress; at: number } | undefined;
-  #checking = false;
-  #lastKey = '';
-  #ticker: NodeJS.Timeout | undefined;
-  #drawn = false;
-
-  /** `enterChecks`: Enter is wired to `poke()`, so the live line says so. */
-  constructor(
-    readonly stream: NodeJS.WriteStream,
-    readonly paint: Paint,
-    readonly enterChecks: boolean,
-  ) {}
-
-  update(event: AuthProgress): void {
-    if (!this.stream.isTTY) {
-      const key = JSON.stringify([event.status, event.selectionRequired, event.warning]);
-      if (key !== this.#lastKey)
-        this.stream.write(`aitoearn-auth: ${fitLine(progressSegments(event), this.paint)}\n`);
-      this.#lastKey = key;
-      return;
-    }
-    this.#last = { event, at: performance.now() };
-    this.#checking = false;
-    this.#draw();
-    this.#ticker ??= setInterval(() => this.#draw(), 1000).unref();
-  }
-
-  /** Enter was pressed: say that a check is on its way, until its answer arrives. */
-  checking(): void {
-    this.#checking = true;
-    this.#draw();
-  }
-
-  /** Removes the live line so that the next output starts on a clean line. */
-  stop(): void {
-    clearInterval(this.#ticker);
-    if (this.#drawn) this.stream.write(CLEAR_LINE);
-    this.#drawn = false;
-  }
-
-  #draw(): void {
-    if (!this.#last) return;
-    const enter: EnterHint = !this.enterChecks ? 'none' : this.#checking ? 'checking' : 'hint';
-    const segments = progressSegments(this.#last.event, performance.now() - this.#last.at, enter);
+export function progressView(stream: NodeJS.WriteStream, paint: Paint, enterChecks: boolean) {
+  let last: { event: AuthProgress; at: number } | undefined;
+  let enter: EnterHint = enterChecks ? 'hint' : 'none';
+  let lastKey = '';
+  let ticker: NodeJS.Timeout | undefined;
+  const draw = () => {
+    if (!last) return;
+    const segments = progressSegments(last.event, performance.now() - last.at, enter);
     // A line that wraps cannot be redrawn with \r: it must fit the width, less one column.
-    this.stream.write(`${CLEAR_LINE}${fitLine(segments, this.paint, (this.stream.columns || 80) - 1)}`);
-    this.#drawn = true;
-  }
+    stream.write(`${CLEAR_LINE}${fitLine(segments, paint, (stream.columns || 80) - 1)}`);
+  };
+  return {
+    update(event: AuthProgress): void {
+      if (stream.isTTY) {
+        last = { event, at: performance.now() };
+        enter = enterChecks ? 'hint' : 'none';
+        draw();
+        ticker ??= setInterval(draw, 1000).unref();
+        return;
+      }
+      const key = JSON.stringify([event.status, event.selectionRequired, event.warning]);
+      if (key !== lastKey) stream.write(`aitoearn-auth: ${fitLine(progressSegments(event), paint)}\n`);
+      lastKey = key;
+    },
+    /** Enter was pressed: a check is on its way, until its answer arrives. */
+    checking(): void {
+      enter = 'checking';
+      draw();
+    },
+    /** Removes the live line so that the next output starts on a clean line. */
+    stop(): void {
+      clearInterval(ticker);
+      if (last && stream.isTTY) stream.write(CLEAR_LINE);
+      last = undefined;
+    },
+  };
 }
