@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, test, vi } from 'vitest';
 import { createAitoearnClient } from '../src/client.js';
 import { AitoearnInputError } from '../src/errors.js';
-import { describeBinding, hostAllowed, hostPolicy } from '../src/sandbox/guard.js';
+import { describeBinding, hostGuard } from '../src/sandbox/guard.js';
 import {
   formatSandboxRequest,
   SANDBOX_API_KEY,
@@ -697,10 +697,10 @@ describe('cross-site requests and DNS rebinding', () => {
   });
 
   it('lets IP addresses through only when bound beyond loopback (a policy: nothing binds 0.0.0.0)', () => {
-    const wide = hostPolicy('0.0.0.0', 4000, new Set());
+    const wide = hostGuard('0.0.0.0', 4000, new Set());
     const hosts = ['192.168.1.20:4000', '[fe80::1]:4000', 'evil.example:4000', '192.168.1.20:4001'];
-    expect(hosts.map((host) => hostAllowed(host, wide))).toEqual([true, true, false, false]);
-    expect(hostAllowed('192.168.1.20:4000', hostPolicy('127.0.0.1', 4000, new Set()))).toBe(false);
+    expect(hosts.map(wide)).toEqual([true, true, false, false]);
+    expect(hostGuard('127.0.0.1', 4000, new Set())('192.168.1.20:4000')).toBe(false);
   });
 
   test.each([
