@@ -49,12 +49,8 @@ ${form('deny', 'Deny')}`,
   );
 }
 
-/** A page with a title and a sentence, and a link back to the consent page when it is worth another try. */
-export function resultPage(title: string, text: string, backTo?: string): string {
-  const href = `/sandbox/consent/${encodeURIComponent(backTo ?? '')}`;
-  const back = backTo ? `\n<p><a href="${escapeHtml(href)}">Back to the consent page</a></p>` : '';
-  return page(title, `<p>${escapeHtml(text)}</p>${back}`);
-}
+/** A page with a title and a sentence. */
+export const resultPage = (title: string, text: string) => page(title, `<p>${escapeHtml(text)}</p>`);
 
 /**
  * The page after an approval, as the real server's: with a `callbackUrl`, a form that POSTs the first

@@ -9,18 +9,19 @@ import { START_PATH, STATUS_PATH } from '../operations.js';
 import { isPlatform } from '../platforms.js';
 import { printable } from '../text.js';
 import type { AuthStart } from '../types.js';
-import { DOMAIN_NAME, refuse } from '../validate.js';
+import { DOMAIN_NAME, refuse, show } from '../validate.js';
 import { crossSiteReason, describeBinding, hostGuard, urlHost } from './guard.js';
 import { resolveSandboxOptions } from './options.js';
 import { consentPage, endingPage, resultPage } from './pages.js';
 import {
   type BrowserTargets,
+  decide,
   iso,
   newRequestId,
+  newSessionId,
   parseSessionSpec,
   Refused,
   SandboxFullError,
-  SessionStore,
   type StoredSession,
   view,
 } from './sessions.js';
@@ -61,18 +62,6 @@ export class SandboxListenError extends AitoearnError {
 
 /** The codes the sandbox answers; the compiler checks that `API_CODES` holds the real text of each. */
 type Answered = 0 | 400 | 401 | 12601 | 15032 | 15039 | 15040;
-type Language = 'en' | 'zh';
-
-/** The best-ranked `en` or `zh` of an `Accept-Language` header (ties: the first); English otherwise. */
-function pickLanguage(header = ''): Language {
-  let [best, bestQ]: [Language, number] = ['en', 0];
-  for (const part of header.toLowerCase().split(',')) {
-    const [tag = '', q = 'q=1'] = part.split(';').map((s) => s.trim());
-    const [language, weight] = [tag.split('-')[0], Number(q.replace(/^q=/, ''))];
-    if ((language === 'en' || language === 'zh') && weight > bestQ) [best, bestQ] = [language, weight];
-  }
-  return best;
-}
 
 /** What the sandbox tells the person for every platform (the real server has a text per platform). */
 const INSTRUCTIONS = Object.freeze({
@@ -115,26 +104,6 @@ const HTML_HEADERS: OutgoingHttpHeaders = {
   'Referrer-Policy': 'same-origin',
 };
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
-const route = (template: string) => new RegExp(`^${template.replace(/\{\w+\}/g, '([^/]+)')}$`);
-
-/** One request and what every answer to it carries. */
-function exchange(req: IncomingMessage, res: ServerResponse, now: number) {
-  const [path = '', query = ''] = (req.url ?? '/').split(/\?(.*)/s);
-  const id = req.headers['x-request-id'];
-  return {
-    req,
-    res,
-    now,
-    path: path || '/',
-    query: new URLSearchParams(query),
-    startedAt: performance.now(),
-    requestId: typeof id === 'string' && REQUEST_ID.test(id) ? id : newRequestId(),
-    language: pickLanguage(req.headers['accept-language']),
-    /** Set where a refusal is answered with a page: the session to link back to, or ''. */
-    page: undefined as string | undefined,
-  };
-}
-type Exchange = ReturnType<typeof exchange>;
 
 /** The body, read to its end so that an answer over the cap (413) can still be read. */
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -171,27 +140,60 @@ function json(text: string, example = '') {
  */
 export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbox> {
   const config = resolveSandboxOptions(options);
-  const { signal, apiKeys } = config;
+  const { signal, apiKeys, maxSessions } = config;
   signal?.throwIfAborted();
-  const store = new SessionStore(config.maxSessions, config.sessionLifetimeMs);
+  const sessions = new Map<string, StoredSession>();
   const log: T.SandboxRequest[] = [];
-  let requestCount = 0;
-  let url = '';
-  let hostOk = hostGuard(config.host, config.port, config.allowedHosts);
-  const create = (spec: unknown, now: number, targets?: BrowserTargets): T.CreatedSandboxSession => {
-    const { id: sessionId, platform, expiresAt } = store.create(parseSessionSpec(spec), now, targets);
-    const consentUrl = `${url}/sandbox/consent/${encodeURIComponent(sessionId)}`;
-    return { sessionId, platform, expiresAt: iso(expiresAt), consentUrl };
-  };
+  let [requestCount, url, hostOk] = [0, '', hostGuard(config.host, config.port, config.allowedHosts)];
 
-  /** Answers JSON, or HTML when `body` is a string, and logs it; `code` is an API operation's business code. */
-  function send(
-    x: Exchange,
-    status: number,
-    body: unknown,
-    headers: OutgoingHttpHeaders = {},
-    code?: number,
-  ) {
+  /** The session unless it never existed or has expired (the real API forgets it at `expiresAt`). */
+  function find(id: string, now: number): StoredSession | undefined {
+    const session = sessions.get(id);
+    if (session && now >= session.expiresAt) sessions.delete(id);
+    return session && now < session.expiresAt ? session : undefined;
+  }
+
+  function create(spec: unknown, now: number, targets?: BrowserTargets): T.CreatedSandboxSession {
+    const checked = parseSessionSpec(spec);
+    if (sessions.size >= maxSessions) for (const id of sessions.keys()) find(id, now);
+    if (sessions.size >= maxSessions) {
+      const earliest = [...sessions.values()].reduce((min, s) => Math.min(min, s.expiresAt), Infinity);
+      throw new SandboxFullError(maxSessions, earliest - now);
+    }
+    let sessionId = newSessionId();
+    while (sessions.has(sessionId)) sessionId = newSessionId();
+    const expiresAt = now + (checked.lifetimeMs ?? config.sessionLifetimeMs);
+    sessions.set(sessionId, { ...checked, ...targets, id: sessionId, createdAt: now, expiresAt });
+    const consentUrl = `${url}/sandbox/consent/${encodeURIComponent(sessionId)}`;
+    return { sessionId, platform: checked.platform, expiresAt: iso(expiresAt), consentUrl };
+  }
+
+  /** One request and what every answer to it carries. */
+  function exchange(req: IncomingMessage, res: ServerResponse) {
+    const [path = '', query = ''] = (req.url ?? '/').split(/\?(.*)/s);
+    const id = req.headers['x-request-id'];
+    // The first `en` or `zh` of Accept-Language (browsers list by preference); English otherwise.
+    const language = /(?:^|,)\s*(en|zh)\b/i.exec(req.headers['accept-language'] ?? '')?.[1]?.toLowerCase();
+    return {
+      req,
+      res,
+      now: config.now(),
+      path: path || '/',
+      query: new URLSearchParams(query),
+      startedAt: performance.now(),
+      requestId: typeof id === 'string' && REQUEST_ID.test(id) ? id : newRequestId(),
+      language: language === 'zh' ? ('zh' as const) : ('en' as const),
+      keyOk: apiKeys.has(String(req.headers['x-api-key'])),
+      /** Set where a refusal is answered with a page (a browser's form). */
+      page: false as boolean,
+      /** The business code of an API answer, for the log. */
+      code: undefined as number | undefined,
+    };
+  }
+  type Exchange = ReturnType<typeof exchange>;
+
+  /** Answers JSON, or HTML when `body` is a string, and logs it. */
+  function send(x: Exchange, status: number, body: unknown, headers: OutgoingHttpHeaders = {}) {
     const html = typeof body === 'string';
     const text = html ? body : JSON.stringify(body);
     x.res.writeHead(status, {
@@ -206,17 +208,11 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     });
     x.res.end(text);
     requestCount += 1;
-    const method = x.req.method ?? 'GET';
     const path = [...apiKeys].reduce((p, key) => p.replaceAll(key, '[redacted]'), x.path);
-    const entry: T.SandboxRequest = Object.freeze({
-      method,
-      path,
-      at: x.now,
-      httpStatus: status,
-      ...(code === undefined ? {} : { code }),
-      durationMs: performance.now() - x.startedAt,
-    });
-    if (log.push(entry) > 1000) log.shift();
+    const [method, at, httpStatus, code] = [x.req.method ?? 'GET', x.now, status, x.code];
+    const entry = { method, path, at, httpStatus, ...(code === undefined ? {} : { code }), durationMs: 0 };
+    entry.durationMs = performance.now() - x.startedAt;
+    if (log.push(Object.freeze(entry)) > 1000) log.shift();
     try {
       config.onRequest?.(entry);
     } catch {
@@ -228,15 +224,16 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
   function api(x: Exchange, code: Answered, data?: object) {
     const message = code === 0 ? SUCCESS_MESSAGE : API_CODES[code].text[x.language];
     const body = code === 0 ? { code, message, data } : { code, message, data: {}, timestamp: x.now };
-    send(x, 200, { ...body, requestId: x.requestId }, {}, code);
+    x.code = code;
+    send(x, 200, { ...body, requestId: x.requestId });
   }
 
-  const keyOk = (x: Exchange) => apiKeys.has(String(x.req.headers['x-api-key']));
-
-  const handlers = {
-    start(x: Exchange, [platform = '']: string[]) {
+  const on = (method: string, template: string, run: (x: Exchange, params: string[]) => unknown) =>
+    [method, new RegExp(`^${template.replace(/\{\w+\}/g, '([^/]+)')}$`), run] as const;
+  const routes = [
+    on('GET', START_PATH, (x, [platform = '']) => {
       // The real server's order: the key guard, the query's zod pipe, the platform, then the group.
-      if (!keyOk(x)) return api(x, 401);
+      if (!x.keyOk) return api(x, 401);
       const query = startQuery(x.query);
       if (!query) return api(x, 400);
       if (!isPlatform(platform) || config.unsupportedPlatforms.has(platform)) return api(x, 15032);
@@ -244,67 +241,49 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
       const { consentUrl, sessionId, expiresAt } = create({ platform }, x.now, query);
       const data: AuthStart = { url: consentUrl, sessionId, expiresAt, authInstructions: INSTRUCTIONS };
       api(x, 0, data);
-    },
-
-    status(x: Exchange, [platform, id = '']: string[]) {
+    }),
+    on('GET', STATUS_PATH, (x, [platform, id = '']) => {
       // The key, then the session (unknown, expired or another user's), then the platform: the path's platform
       // is not checked on its own, so an unknown one gives 15039 or 15040, as on the real server.
-      if (!keyOk(x)) return api(x, 401);
-      const session = store.get(id, x.now);
+      if (!x.keyOk) return api(x, 401);
+      const session = find(id, x.now);
       if (!session) return api(x, 15039);
       if (session.platform !== platform) return api(x, 15040);
       api(x, 0, view(session, x.now));
-    },
-
-    async create(x: Exchange) {
-      if (!keyOk(x)) throw new Refused(401, 'Missing or unknown "X-Api-Key" header.');
+    }),
+    on('POST', '/sandbox/sessions', async (x) => {
+      if (!x.keyOk) throw new Refused(401, 'Missing or unknown "X-Api-Key" header.');
       send(x, 201, create(json(await readBody(x.req), ' such as {"platform":"douyin"}'), x.now));
-    },
-
-    async act(x: Exchange, [id = '', action]: string[]) {
+    }),
+    on('POST', '/sandbox/sessions/{id}/(approve|deny|select)', async (x, [id = '', action = '']) => {
       const text = await readBody(x.req);
       // A browser's form gets a page back; a script sending JSON (or nothing) gets JSON.
-      const form = /^application\/x-www-form-urlencoded\b/i.test(x.req.headers['content-type'] ?? '');
-      const verb = action as 'approve' | 'deny' | 'select';
-      if (!form) return send(x, 200, store.act(id, verb, x.now, json(text)?.platformUids));
-      x.page = id;
-      const uids = new URLSearchParams(text).getAll('platformUids');
-      if (verb === 'select' && uids.length === 0)
+      x.page = /^application\/x-www-form-urlencoded\b/i.test(x.req.headers['content-type'] ?? '');
+      const uids = x.page ? new URLSearchParams(text).getAll('platformUids') : json(text)?.platformUids;
+      const session = find(id, x.now);
+      if (!session) throw new Refused(404, `No session ${show(id)}: it never existed or it expired.`);
+      if (x.page && action === 'select' && uids.length === 0)
         throw new Refused(400, 'Tick at least one account to connect.');
-      const answered = store.act(id, verb, x.now, uids);
+      const answered = decide(session, action, x.now, uids);
+      if (!x.page) return send(x, 200, answered);
       // Denied: as on the real server, an error page, and no callback, no redirect.
-      if (answered.status === 'failed') {
-        return send(
-          x,
-          200,
-          resultPage('Authorization denied', 'Nothing was connected. You can close this window.'),
-        );
-      }
-      const { callbackUrl, redirectUri } = store.get(id, x.now) as StoredSession;
+      const denied = resultPage('Authorization denied', 'Nothing was connected. You can close this window.');
+      if (answered.status === 'failed') return send(x, 200, denied);
       // A fresh nonce per page: a nonce that repeats would let an injected script run.
       const nonce = randomBytes(18).toString('base64');
-      const formAction = callbackUrl ? new URL(callbackUrl).origin : "'none'";
+      const formAction = session.callbackUrl ? new URL(session.callbackUrl).origin : "'none'";
       const csp = { 'Content-Security-Policy': pagePolicy(formAction, nonce) };
-      send(x, 200, endingPage(answered, { callbackUrl, redirectUri }, nonce), csp);
-    },
-
-    consent(x: Exchange, [id = '']: string[]) {
-      x.page = '';
-      const session = store.get(id, x.now);
+      send(x, 200, endingPage(answered, session, nonce), csp);
+    }),
+    on('GET', '/sandbox/consent/{id}', (x, [id = '']) => {
+      x.page = true;
+      const session = find(id, x.now);
       if (!session) throw new Refused(404, 'This authorization session does not exist or has expired.');
       const { status, requiresSelection } = view(session, x.now);
       if (status !== 'pending') throw new Refused(409, `This authorization is already ${status}.`);
       send(x, 200, consentPage(session, requiresSelection));
-    },
-  };
-
-  const routes = [
-    ['GET', route(START_PATH), handlers.start],
-    ['GET', route(STATUS_PATH), handlers.status],
-    ['POST', route('/sandbox/sessions'), handlers.create],
-    ['POST', route('/sandbox/sessions/{id}/(approve|deny|select)'), handlers.act],
-    ['GET', route('/sandbox/consent/{id}'), handlers.consent],
-  ] as const;
+    }),
+  ];
 
   async function handle(x: Exchange): Promise<unknown> {
     // Before anything else: a page that reached us through a name of its own (DNS rebinding) gets nothing.
@@ -334,28 +313,20 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
 
   /** A refusal: JSON whose `code` is the HTTP status, or a page where a browser's form is answered. */
   function refusal(x: Exchange, error: unknown) {
-    const input = error instanceof AitoearnInputError;
-    const full = error instanceof SandboxFullError;
+    const [input, full] = [
+      error instanceof AitoearnInputError && error,
+      error instanceof SandboxFullError && error,
+    ];
     const status = error instanceof Refused ? error.httpStatus : input ? 400 : full ? 429 : 500;
     const message = status === 500 ? `Sandbox internal error: ${error}` : (error as Error).message;
-    if (x.page !== undefined && status < 500) {
-      return send(x, status, resultPage('Not possible', message, status === 404 ? '' : x.page));
-    }
-    const headers = full
-      ? { 'Retry-After': Math.ceil(error.retryAfterMs / 1000) }
-      : error instanceof Refused
-        ? error.headers
-        : {};
-    send(
-      x,
-      status,
-      { code: status, message, ...(input && { field: error.field }), requestId: x.requestId },
-      headers,
-    );
+    if (x.page && status < 500) return send(x, status, resultPage('Not possible', message));
+    const retry = full && { 'Retry-After': Math.ceil(full.retryAfterMs / 1000) };
+    const body = { code: status, message, ...(input && { field: input.field }), requestId: x.requestId };
+    send(x, status, body, retry || (error instanceof Refused ? error.headers : {}));
   }
 
   const server = createServer((req, res) => {
-    const x = exchange(req, res, config.now());
+    const x: Exchange = exchange(req, res);
     handle(x).catch((error: unknown) =>
       res.headersSent || res.destroyed ? res.destroy() : refusal(x, error),
     );

@@ -1,12 +1,11 @@
 /**
- * The sandbox's sessions: a scripted spec checked, sessions stored up to a limit, and what each says at an
- * instant. A session's state is computed from timestamps when asked, so no timer exists.
+ * The sandbox's sessions: a scripted spec checked, what a session says at an instant, and a person's answer. A session's state is computed from timestamps when asked, so no timer exists.
  */
 import { randomInt } from 'node:crypto';
 import { CONSENT_DENIED } from '../codes.js';
 import { AitoearnError, AitoearnInputError, named } from '../errors.js';
 import { isPlatform, PLATFORMS } from '../platforms.js';
-import { checkInteger, checkNumber, checkPositiveMs, MAX_TIMER_MS, refuse, show } from '../validate.js';
+import { checkInteger, checkNumber, checkPositiveMs, MAX_TIMER_MS, refuse } from '../validate.js';
 import type { SandboxOutcome } from './types.js';
 
 const NANOID = 'useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict';
@@ -160,55 +159,19 @@ export function view(session: StoredSession, now: number) {
   return { ...base, status: 'completed', accountId: accountIds[0] ?? '', accountIds, accounts } as const;
 }
 
-/** The sessions of one sandbox; expired ones are dropped when met. */
-export class SessionStore {
-  readonly #sessions = new Map<string, StoredSession>();
-
-  constructor(
-    readonly max: number,
-    readonly lifetimeMs: number,
-  ) {}
-
-  create(spec: ReturnType<typeof parseSessionSpec>, now: number, targets: BrowserTargets = {}) {
-    let earliest = Number.POSITIVE_INFINITY;
-    for (const [id, s] of this.#sessions.size < this.max ? [] : this.#sessions) {
-      if (now >= s.expiresAt) this.#sessions.delete(id);
-      else earliest = Math.min(earliest, s.expiresAt);
-    }
-    if (this.#sessions.size >= this.max) throw new SandboxFullError(this.max, earliest - now);
-    let id = newSessionId();
-    while (this.#sessions.has(id)) id = newSessionId();
-    const expiresAt = now + (spec.lifetimeMs ?? this.lifetimeMs);
-    const session = { ...spec, ...targets, id, createdAt: now, expiresAt };
-    this.#sessions.set(id, session);
-    return session;
+/** A person's answer, which replaces the scripted outcome from `now` on; {@link Refused} when impossible. */
+export function decide(session: StoredSession, action: string, now: number, platformUids: unknown) {
+  const { id } = session;
+  const { status, requiresSelection: selecting } = view(session, now);
+  if (status !== 'pending') throw new Refused(409, `Session ${id} is no longer pending: it is ${status}.`);
+  if (action !== 'deny' && (action === 'select') !== selecting) {
+    const select = `requires choosing accounts: POST /sandbox/sessions/${id}/select with {"platformUids": [...]}`;
+    throw new Refused(409, `Session ${id} ${selecting ? select : 'asks for no choice: approve or deny it'}.`);
   }
-
-  /** The session unless it never existed or has expired (the real API forgets it at `expiresAt`). */
-  get(id: string, now: number): StoredSession | undefined {
-    const session = this.#sessions.get(id);
-    if (session && now >= session.expiresAt) this.#sessions.delete(id);
-    return session && now < session.expiresAt ? session : undefined;
-  }
-
-  /** A person's answer; a bad `platformUids` throws `AitoearnInputError`, an impossible action {@link Refused}. */
-  act(id: string, action: 'approve' | 'deny' | 'select', now: number, platformUids?: unknown) {
-    const session = this.get(id, now);
-    if (!session) throw new Refused(404, `No session ${show(id)}: it never existed or it expired.`);
-    const { status, requiresSelection: selecting } = view(session, now);
-    if (status !== 'pending') throw new Refused(409, `Session ${id} is no longer pending: it is ${status}.`);
-    if (action !== 'deny' && (action === 'select') !== selecting) {
-      const select = `requires choosing accounts: POST /sandbox/sessions/${id}/select with {"platformUids": [...]}`;
-      throw new Refused(
-        409,
-        `Session ${id} ${selecting ? select : 'asks for no choice: approve or deny it'}.`,
-      );
-    }
-    const chosen = action === 'select' ? choose(session, platformUids) : undefined;
-    const [type, afterMs] = [action === 'deny' ? 'fail' : 'complete', now - session.createdAt] as const;
-    session.outcome = { ...session.outcome, type, afterMs, errorCode: CONSENT_DENIED, chosen };
-    return view(session, now);
-  }
+  const chosen = action === 'select' ? choose(session, platformUids) : undefined;
+  const [type, afterMs] = [action === 'deny' ? 'fail' : 'complete', now - session.createdAt] as const;
+  session.outcome = { ...session.outcome, type, afterMs, errorCode: CONSENT_DENIED, chosen };
+  return view(session, now);
 }
 
 function choose(session: StoredSession, platformUids: unknown): number[] {
