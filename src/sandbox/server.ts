@@ -160,8 +160,8 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
       const earliest = [...sessions.values()].reduce((min, s) => Math.min(min, s.expiresAt), Infinity);
       throw new SandboxFullError(maxSessions, earliest - now);
     }
-    let sessionId = newSessionId();
-    while (sessions.has(sessionId)) sessionId = newSessionId();
+    // 96 random bits: a repeated id is not worth a check.
+    const sessionId = newSessionId();
     const expiresAt = now + (checked.lifetimeMs ?? config.sessionLifetimeMs);
     sessions.set(sessionId, { ...checked, ...targets, id: sessionId, createdAt: now, expiresAt });
     const consentUrl = `${url}/sandbox/consent/${encodeURIComponent(sessionId)}`;
@@ -300,23 +300,16 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     }
     if (!found || !params) throw new Refused(404, `No route for ${method} ${x.path}.`);
     const [allowed, , run] = found;
-    if (method !== allowed)
-      throw new Refused(405, `${x.path} answers ${allowed} only, not ${method}.`, { Allow: allowed });
+    if (method !== allowed) throw new Refused(405, `${x.path} answers ${allowed} only.`, { Allow: allowed });
     const crossSite = method === 'POST' && crossSiteReason(x.req.headers);
-    if (crossSite)
-      throw new Refused(
-        403,
-        `Cross-site request refused: ${crossSite}; only the sandbox's own pages may post.`,
-      );
+    if (crossSite) throw new Refused(403, `Cross-site request refused: ${crossSite}.`);
     return run(x, params);
   }
 
   /** A refusal: JSON whose `code` is the HTTP status, or a page where a browser's form is answered. */
   function refusal(x: Exchange, error: unknown) {
-    const [input, full] = [
-      error instanceof AitoearnInputError && error,
-      error instanceof SandboxFullError && error,
-    ];
+    const input = error instanceof AitoearnInputError && error;
+    const full = error instanceof SandboxFullError && error;
     const status = error instanceof Refused ? error.httpStatus : input ? 400 : full ? 429 : 500;
     const message = status === 500 ? `Sandbox internal error: ${error}` : (error as Error).message;
     if (x.page && status < 500) return send(x, status, resultPage('Not possible', message));

@@ -61,11 +61,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 function onlyFields(prefix: string, value: object, known: readonly string[]): void {
   const extra = Object.keys(value).find((key) => !known.includes(key));
   if (extra === undefined) return;
-  const expected = known.map((key) => `"${prefix}${key}"`).join(', ');
-  throw new AitoearnInputError(
-    prefix + extra,
-    `Unexpected field "${prefix}${extra}"; expected only ${expected}.`,
-  );
+  const message = `Unexpected field "${prefix}${extra}"; expected only "${prefix}${known.join(`", "${prefix}`)}".`;
+  throw new AitoearnInputError(prefix + extra, message);
 }
 
 function accountNames(value: unknown = 1): string[] {
