@@ -133,27 +133,28 @@ describe('scripted sessions, on a fake clock', () => {
     expect(await data('tiktok', sessionId)).toEqual(pending);
   });
 
-  it('completes once afterMs has passed, with the accounts asked for', async () => {
-    const id = session({ platform: 'douyin', outcome: { type: 'complete', afterMs: 3000, accounts: 2 } });
+  const TWO = ['sandbox-douyin-1', 'sandbox-douyin-2'];
+  test.each([
+    ['completes with the accounts asked for', { type: 'complete', accounts: 2 }, { accountIds: TWO }],
+    ['fails with the errorCode asked for', { type: 'fail', errorCode: 15045 }, { errorCode: 15045 }],
+    ['picks the first account of a selection', { type: 'select', accounts: 2 }, { accountIds: [TWO[0]] }],
+  ] as const)('%s once afterMs has passed', async (_name, outcome, after) => {
+    const id = session({ platform: 'douyin', outcome: { ...outcome, afterMs: 3000 } });
     clock += 2999;
-    expect(await data('douyin', id)).toMatchObject({ status: 'pending', requiresSelection: false });
+    expect(await data('douyin', id)).toMatchObject({ status: 'pending' });
     clock += 1;
-    const accountIds = ['sandbox-douyin-1', 'sandbox-douyin-2'];
-    const accounts = [1, 2].map((n) => ({
-      ...{ accountId: `sandbox-douyin-${n}`, platform: 'douyin' },
-      ...{ platformUid: uid(n), displayName: `Sandbox account ${n}` },
-    }));
-    const completed = { status: 'completed', requiresSelection: false, accountId: accountIds[0], accountIds };
-    const expiresAt = expect.any(String);
-    expect(await data('douyin', id)).toEqual({ ...completed, accounts, sessionId: id, expiresAt });
-  });
-
-  it('fails with the errorCode asked for once afterMs has passed', async () => {
-    const id = session({ platform: 'xhs', outcome: { type: 'fail', afterMs: 500, errorCode: 15045 } });
-    expect(await data('xhs', id)).toMatchObject({ status: 'pending' });
-    clock += 500;
-    const failed = { status: 'failed', requiresSelection: false, errorCode: 15045 };
-    expect(await data('xhs', id)).toEqual({ sessionId: id, ...failed, expiresAt: expect.any(String) });
+    const status = outcome.type === 'fail' ? 'failed' : 'completed';
+    const fields = {
+      status,
+      requiresSelection: false,
+      ...after,
+      sessionId: id,
+      expiresAt: expect.any(String),
+    };
+    const done = await data('douyin', id);
+    expect(done).toEqual(
+      status === 'failed' ? fields : { ...fields, accountId: TWO[0], accounts: expect.any(Array) },
+    );
   });
 
   it('asks for a selection, then completes with the accounts chosen, in order', async () => {
@@ -167,17 +168,8 @@ describe('scripted sessions, on a fake clock', () => {
     expect([res.status, body.status, body.accountIds]).toEqual([200, 'completed', accountIds]);
     const done = await data('youtube', id);
     expect(done).toMatchObject({ status: 'completed', requiresSelection: false, accountIds });
-    expect([done.selectableAccounts, done.accounts.map((a: Json) => a.displayName)]).toEqual([
-      undefined,
-      ['Cy', 'Bob'],
-    ]);
-  });
-
-  it('picks the first account by itself when a selection has afterMs', async () => {
-    const id = session({ platform: 'bilibili', outcome: { type: 'select', accounts: 3, afterMs: 1000 } });
-    expect(await data('bilibili', id)).toMatchObject({ requiresSelection: true });
-    clock += 1000;
-    expect((await data('bilibili', id)).accountIds).toEqual(['sandbox-bilibili-1']);
+    const accounts = [2, 1].map((i, n) => ({ accountId: accountIds[n], ...selectableAccounts[i] }));
+    expect([done.selectableAccounts, done.accounts]).toEqual([undefined, accounts]);
   });
 
   it('refuses a choice not offered, an approval without the choice, a choice not asked for', async () => {
@@ -435,9 +427,12 @@ describe('the start operation', () => {
 });
 
 describe('the end of an approval in the browser', () => {
-  it('with a callbackUrl, answers a page that POSTs the upstream fields there by itself', async () => {
-    const callbackUrl = 'http://127.0.0.1:5999/4f9a-token';
-    const { page, html, sessionId, csp } = await startAndApprove({ callbackUrl });
+  it('with a callbackUrl, answers a page that POSTs the upstream fields there by itself; nothing redirects', async () => {
+    const [callbackUrl, redirectUri] = [
+      'http://127.0.0.1:5999/4f9a-token',
+      'https://app.example.com/done?x=1',
+    ];
+    const { page, html, sessionId, csp } = await startAndApprove({ callbackUrl, redirectUri });
     expect(page.status).toBe(200);
     expect(html).toContain(`<form id="callback" method="post" action="${callbackUrl}">`);
     const [relayAccountRef, nickname, platformUid] = ['sandbox-douyin-1', 'Sandbox account 1', uid(1)];
@@ -448,48 +443,33 @@ describe('the end of an approval in the browser', () => {
       ['platformUid', platformUid],
       ['account', ''],
       ['platform', 'douyin'],
+      ['redirectUri', redirectUri],
       ['accounts', JSON.stringify([{ relayAccountRef, nickname, platformUid, platform: 'douyin' }])],
     ]);
     // The only script: nonce'd, and it submits exactly that form.
     const scripts = [...html.matchAll(/<script([^>]*)>([^<]*)<\/script>/g)];
     expect(scripts.map((s) => s[2])).toEqual(["document.getElementById('callback').submit();"]);
     const nonce = /^ nonce="([A-Za-z0-9+/=]{16,})"$/.exec(scripts[0]?.[1] ?? '')?.[1];
-    const script = `script-src 'nonce-${nonce}'`;
-    const form = 'form-action http://127.0.0.1:5999';
-    expect(csp).toBe(
-      `default-src 'none'; style-src 'unsafe-inline'; ${script}; ${form}; frame-ancestors 'none'; base-uri 'none'`,
-    );
+    const [script, form] = [`script-src 'nonce-${nonce}'`, 'form-action http://127.0.0.1:5999'];
+    const policy = `default-src 'none'; style-src 'unsafe-inline'; ${script}; ${form}`;
+    expect(csp).toBe(`${policy}; frame-ancestors 'none'; base-uri 'none'`);
     expect(await data('douyin', sessionId)).toMatchObject({ status: 'completed' });
   });
 
-  it('uses a fresh nonce for every page', async () => {
-    const nonces = new Set<string>();
-    for (let i = 0; i < 3; i += 1) {
-      const { csp } = await startAndApprove({ callbackUrl: 'https://example.com/relay' });
-      expect(csp).toContain('form-action https://example.com;');
-      nonces.add(/'nonce-([^']+)'/.exec(csp)?.[1] ?? '');
+  it('with only a redirectUri, goes there by location.replace after 800 ms, no form; a fresh nonce each time', async () => {
+    const nonces = [];
+    for (let i = 0; i < 2; i += 1) {
+      const { html, csp } = await startAndApprove({ redirectUri: 'https://app.example.com/done' });
+      expect(html).not.toContain('<form');
+      expect(html).toContain('<a id="redirect" href="https://app.example.com/done">');
+      const [, nonce, code] = /<script nonce="([^"]+)">([^<]*)<\/script>/.exec(html) ?? [];
+      expect(code).toBe(
+        "setTimeout(function () { location.replace(document.getElementById('redirect').href); }, 800);",
+      );
+      expect(csp).toContain(`script-src 'nonce-${nonce}'; form-action 'none';`);
+      nonces.push(nonce);
     }
-    expect(nonces.size).toBe(3);
-  });
-
-  it('with a callbackUrl and a redirectUri, the form carries redirectUri; nothing redirects', async () => {
-    const redirectUri = 'https://app.example.com/done?x=1';
-    const { html } = await startAndApprove({ callbackUrl: 'http://localhost:6000/t', redirectUri });
-    const names = hiddenFields(html).map(([name]) => name);
-    expect(names.slice(5)).toEqual(['platform', 'redirectUri', 'accounts']);
-    expect(hiddenFields(html)[6]?.[1]).toBe(redirectUri);
-    expect(html).not.toContain('location.replace');
-  });
-
-  it('with only a redirectUri, goes there by location.replace after 800 ms, no form', async () => {
-    const { html, csp } = await startAndApprove({ redirectUri: 'https://app.example.com/done' });
-    expect(html).not.toContain('<form');
-    expect(html).toContain('<a id="redirect" href="https://app.example.com/done">');
-    const [, nonce, code] = /<script nonce="([^"]+)">([^<]*)<\/script>/.exec(html) ?? [];
-    expect(code).toBe(
-      "setTimeout(function () { location.replace(document.getElementById('redirect').href); }, 800);",
-    );
-    expect(csp).toContain(`script-src 'nonce-${nonce}'; form-action 'none';`);
+    expect(nonces[0]).not.toBe(nonces[1]);
   });
 
   it('on deny, shows no form, no redirect and no script, and the session fails', async () => {
