@@ -210,9 +210,9 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     requestCount += 1;
     const path = [...apiKeys].reduce((p, key) => p.replaceAll(key, '[redacted]'), x.path);
     const [method, at, httpStatus, code] = [x.req.method ?? 'GET', x.now, status, x.code];
-    const entry = { method, path, at, httpStatus, ...(code === undefined ? {} : { code }), durationMs: 0 };
-    entry.durationMs = performance.now() - x.startedAt;
-    if (log.push(Object.freeze(entry)) > 1000) log.shift();
+    const [coded, durationMs] = [code === undefined ? {} : { code }, performance.now() - x.startedAt];
+    const entry = Object.freeze({ method, path, at, httpStatus, ...coded, durationMs });
+    if (log.push(entry) > 1000) log.shift();
     try {
       config.onRequest?.(entry);
     } catch {
