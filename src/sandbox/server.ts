@@ -2,19 +2,29 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { API_CODES, type ApiCode, SUCCESS_MESSAGE } from '../codes.js';
+import { API_CODES, SUCCESS_MESSAGE } from '../codes.js';
 import { AitoearnError, AitoearnInputError, named } from '../errors.js';
 import { MAX_BODY_BYTES, pagePolicy } from '../local-server.js';
 import { START_PATH, STATUS_PATH } from '../operations.js';
 import { isPlatform } from '../platforms.js';
 import { printable } from '../text.js';
-import type { AuthSession, AuthStart } from '../types.js';
-import { DOMAIN_NAME, refuse } from '../validate.js';
-import { crossSiteReason, describeBinding, hostAllowed, hostPolicy, urlHost } from './guard.js';
+import type { AuthStart } from '../types.js';
+import { DOMAIN_NAME, refuse, show } from '../validate.js';
+import { crossSiteReason, describeBinding, hostGuard, urlHost } from './guard.js';
 import { resolveSandboxOptions } from './options.js';
-import { type BrowserTargets, consentPage, endingPage, resultPage } from './pages.js';
-import * as sessions from './sessions.js';
-import { Refused } from './sessions.js';
+import { consentPage, endingPage, resultPage } from './pages.js';
+import {
+  type BrowserTargets,
+  decide,
+  iso,
+  newRequestId,
+  newSessionId,
+  parseSessionSpec,
+  Refused,
+  SandboxFullError,
+  type StoredSession,
+  view,
+} from './sessions.js';
 import type * as T from './types.js';
 
 /** One line of a traffic log, e.g. `GET /api/v2/channels/accounts/auth/douyin 200 code=0 2ms`; never the query. */
@@ -44,34 +54,14 @@ export class SandboxListenError extends AitoearnError {
     cause: NodeJS.ErrnoException,
   ) {
     const code = cause.code ?? 'UNKNOWN';
-    super(`Cannot listen on ${urlHost(host)}:${port}: ${LISTEN_FAILURES[code] ?? cause.message} (${code}).`, {
-      cause,
-    });
+    const why = LISTEN_FAILURES[code] ?? cause.message;
+    super(`Cannot listen on ${urlHost(host)}:${port}: ${why} (${code}).`, { cause });
     this.code = code;
   }
 }
 
-type Language = 'en' | 'zh';
-/** A code the sandbox answers with: success, or one whose real text `API_CODES` holds. */
-type AnsweredCode =
-  | 0
-  | { [C in ApiCode]: (typeof API_CODES)[C] extends { text: object } ? C : never }[ApiCode];
-
-/** The real server's message for `code`. */
-export function apiMessage(code: AnsweredCode, language: Language): string {
-  return code === 0 ? SUCCESS_MESSAGE : API_CODES[code].text[language];
-}
-
-/** The best-ranked `en` or `zh` of an `Accept-Language` header (ties: the first); English otherwise. */
-function pickLanguage(header = ''): Language {
-  let [best, bestQ]: [Language, number] = ['en', 0];
-  for (const part of header.toLowerCase().split(',')) {
-    const [tag = '', q = 'q=1'] = part.split(';').map((s) => s.trim());
-    const [language, weight] = [tag.split('-')[0], Number(q.replace(/^q=/, ''))];
-    if ((language === 'en' || language === 'zh') && weight > bestQ) [best, bestQ] = [language, weight];
-  }
-  return best;
-}
+/** The codes the sandbox answers; the compiler checks that `API_CODES` holds the real text of each. */
+type Answered = 0 | 400 | 401 | 12601 | 15032 | 15039 | 15040;
 
 /** What the sandbox tells the person for every platform (the real server has a text per platform). */
 const INSTRUCTIONS = Object.freeze({
@@ -89,9 +79,7 @@ const CSP_SAFE_HOST = /^([a-z0-9-]+(\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])$/;
  * `redirectUri` one with a domain name (zod's `httpUrl()`), each at most once; unknown ones are ignored.
  * Undefined when the real server would answer 400; URLs normalised, so the form and the CSP agree.
  */
-function startQuery(
-  search: URLSearchParams,
-): (BrowserTargets & { groupId?: string | undefined }) | undefined {
+function startQuery(search: URLSearchParams): (BrowserTargets & { groupId?: string }) | undefined {
   const one = (name: string, host?: RegExp) => {
     const [text, ...more] = search.getAll(name);
     if (more.length > 0) throw new RangeError(name);
@@ -102,7 +90,7 @@ function startQuery(
   };
   try {
     const [callbackUrl, redirectUri] = [one('callbackUrl', CSP_SAFE_HOST), one('redirectUri', DOMAIN_NAME)];
-    return { callbackUrl, redirectUri, groupId: one('groupId') };
+    return { callbackUrl, redirectUri, groupId: one('groupId') ?? '' };
   } catch {
     return undefined;
   }
@@ -116,28 +104,26 @@ const HTML_HEADERS: OutgoingHttpHeaders = {
   'Referrer-Policy': 'same-origin',
 };
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
-const iso = (ms: number) => new Date(ms).toISOString();
-const route = (template: string) => new RegExp(`^${template.replace(/\{\w+\}/g, '([^/]+)')}$`);
 
-/** One request and what every answer to it carries. */
-function exchange(req: IncomingMessage, res: ServerResponse, now: number) {
-  const [path = '', query = ''] = (req.url ?? '/').split(/\?(.*)/s);
-  const id = req.headers['x-request-id'];
-  return {
-    req,
-    res,
-    now,
-    method: req.method ?? 'GET',
-    path: path || '/',
-    query: new URLSearchParams(query),
-    startedAt: performance.now(),
-    requestId: typeof id === 'string' && REQUEST_ID.test(id) ? id : sessions.newRequestId(),
-    language: pickLanguage(req.headers['accept-language']),
-    /** Set where a refusal is answered with a page: the session to link back to, or ''. */
-    page: undefined as string | undefined,
-  };
+/** The body, read to its end so that an answer over the cap (413) can still be read. */
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+  }
+  if (size > MAX_BODY_BYTES) throw new Refused(413, `The request body is over ${MAX_BODY_BYTES} bytes.`);
+  return Buffer.concat(chunks).toString('utf8');
 }
-type Exchange = ReturnType<typeof exchange>;
+
+function json(text: string, example = '') {
+  try {
+    return text.trim() === '' ? undefined : JSON.parse(text);
+  } catch (error) {
+    refuse('body', `a JSON object${example}`, text, (error as Error).message);
+  }
+}
 
 /**
  * Starts a local, stateful stand-in for the AiToEarn authorization API: the start and status operations as
@@ -154,20 +140,60 @@ type Exchange = ReturnType<typeof exchange>;
  */
 export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbox> {
   const config = resolveSandboxOptions(options);
-  const { signal, apiKeys } = config;
+  const { signal, apiKeys, maxSessions } = config;
   signal?.throwIfAborted();
-  const store = new sessions.SessionStore(config.maxSessions, config.sessionLifetimeMs);
+  const sessions = new Map<string, StoredSession>();
   const log: T.SandboxRequest[] = [];
-  let requestCount = 0;
-  let url = '';
-  let policy = hostPolicy(config.host, config.port, config.allowedHosts);
-  const created = (s: sessions.StoredSession): T.CreatedSandboxSession => {
-    const consentUrl = `${url}/sandbox/consent/${encodeURIComponent(s.id)}`;
-    return { sessionId: s.id, platform: s.platform, expiresAt: iso(s.expiresAt), consentUrl };
-  };
+  let [requestCount, url, hostOk] = [0, '', hostGuard(config.host, config.port, config.allowedHosts)];
 
-  /** Answers JSON, or HTML when `body` is a string, and logs it; `code` is an API operation's business code. */
-  function send(x: Exchange, status: number, body: unknown, headers: OutgoingHttpHeaders = {}, code = NaN) {
+  /** The session unless it never existed or has expired (the real API forgets it at `expiresAt`). */
+  function find(id: string, now: number): StoredSession | undefined {
+    const session = sessions.get(id);
+    if (session && now >= session.expiresAt) sessions.delete(id);
+    return session && now < session.expiresAt ? session : undefined;
+  }
+
+  function create(spec: unknown, now: number, targets?: BrowserTargets): T.CreatedSandboxSession {
+    const checked = parseSessionSpec(spec);
+    if (sessions.size >= maxSessions) for (const id of sessions.keys()) find(id, now);
+    if (sessions.size >= maxSessions) {
+      const earliest = [...sessions.values()].reduce((min, s) => Math.min(min, s.expiresAt), Infinity);
+      throw new SandboxFullError(maxSessions, earliest - now);
+    }
+    // 96 random bits: a repeated id is not worth a check.
+    const sessionId = newSessionId();
+    const expiresAt = now + (checked.lifetimeMs ?? config.sessionLifetimeMs);
+    sessions.set(sessionId, { ...checked, ...targets, id: sessionId, createdAt: now, expiresAt });
+    const consentUrl = `${url}/sandbox/consent/${encodeURIComponent(sessionId)}`;
+    return { sessionId, platform: checked.platform, expiresAt: iso(expiresAt), consentUrl };
+  }
+
+  /** One request and what every answer to it carries. */
+  function exchange(req: IncomingMessage, res: ServerResponse) {
+    const [path = '', query = ''] = (req.url ?? '/').split(/\?(.*)/s);
+    const id = req.headers['x-request-id'];
+    // The first `en` or `zh` of Accept-Language (browsers list by preference); English otherwise.
+    const language = /(?:^|,)\s*(en|zh)\b/i.exec(req.headers['accept-language'] ?? '')?.[1]?.toLowerCase();
+    return {
+      req,
+      res,
+      now: config.now(),
+      path: path || '/',
+      query: new URLSearchParams(query),
+      startedAt: performance.now(),
+      requestId: typeof id === 'string' && REQUEST_ID.test(id) ? id : newRequestId(),
+      language: language === 'zh' ? ('zh' as const) : ('en' as const),
+      keyOk: apiKeys.has(String(req.headers['x-api-key'])),
+      /** Set where a refusal is answered with a page (a browser's form). */
+      page: false as boolean,
+      /** The business code of an API answer, for the log. */
+      code: undefined as number | undefined,
+    };
+  }
+  type Exchange = ReturnType<typeof exchange>;
+
+  /** Answers JSON, or HTML when `body` is a string, and logs it. */
+  function send(x: Exchange, status: number, body: unknown, headers: OutgoingHttpHeaders = {}) {
     const html = typeof body === 'string';
     const text = html ? body : JSON.stringify(body);
     x.res.writeHead(status, {
@@ -182,11 +208,11 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     });
     x.res.end(text);
     requestCount += 1;
-    const path = [...apiKeys].reduce((p, key) => p.split(key).join('[redacted]'), x.path);
-    const durationMs = performance.now() - x.startedAt;
-    const [at, httpStatus, coded] = [x.now, status, code >= 0 && { code }];
-    const entry: T.SandboxRequest = { method: x.method, path, at, httpStatus, ...coded, durationMs };
-    if (log.push(Object.freeze(entry)) > 1000) log.shift();
+    const path = [...apiKeys].reduce((p, key) => p.replaceAll(key, '[redacted]'), x.path);
+    const [method, at, httpStatus, code] = [x.req.method ?? 'GET', x.now, status, x.code];
+    const [coded, durationMs] = [code === undefined ? {} : { code }, performance.now() - x.startedAt];
+    const entry = Object.freeze({ method, path, at, httpStatus, ...coded, durationMs });
+    if (log.push(entry) > 1000) log.shift();
     try {
       config.onRequest?.(entry);
     } catch {
@@ -195,115 +221,76 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
   }
 
   /** An answer of the API operations: HTTP 200 whatever the outcome, as the real API answers. */
-  function api(x: Exchange, code: AnsweredCode, data?: AuthSession | AuthStart) {
-    const message = apiMessage(code, x.language);
+  function api(x: Exchange, code: Answered, data?: object) {
+    const message = code === 0 ? SUCCESS_MESSAGE : API_CODES[code].text[x.language];
     const body = code === 0 ? { code, message, data } : { code, message, data: {}, timestamp: x.now };
-    send(x, 200, { ...body, requestId: x.requestId }, {}, code);
+    x.code = code;
+    send(x, 200, { ...body, requestId: x.requestId });
   }
 
-  const keyOk = (x: Exchange) => apiKeys.has(String(x.req.headers['x-api-key']));
-
-  /** The body; over the cap a 413, after draining the rest so that the answer can be read. */
-  async function readBody(x: Exchange): Promise<string> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    await new Promise((resolve, reject) => {
-      x.req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      });
-      x.req.on('end', resolve);
-      x.req.on('error', reject);
-      x.req.on('close', () => reject(new Error('The connection closed before the request body ended.')));
-    });
-    if (size > MAX_BODY_BYTES) throw new Refused(413, `The request body is over ${MAX_BODY_BYTES} bytes.`);
-    return Buffer.concat(chunks).toString('utf8');
-  }
-  const json = (text: string, example = '') => {
-    try {
-      return text.trim() === '' ? undefined : JSON.parse(text);
-    } catch (error) {
-      refuse('body', `a JSON object${example}`, text, (error as Error).message);
-    }
-  };
-
-  function start(x: Exchange, [platform = '']: string[]) {
-    // The real server's order: the key guard, the query's zod pipe, the platform, then the group.
-    if (!keyOk(x)) return api(x, 401);
-    const query = startQuery(x.query);
-    if (!query) return api(x, 400);
-    if (!isPlatform(platform) || config.unsupportedPlatforms.has(platform)) return api(x, 15032);
-    if (query.groupId && !config.groupIds.has(query.groupId)) return api(x, 12601);
-    const session = store.create(sessions.parseSessionSpec({ platform }), x.now, query);
-    const { sessionId, expiresAt, consentUrl } = created(session);
-    api(x, 0, { url: consentUrl, sessionId, expiresAt, authInstructions: INSTRUCTIONS });
-  }
-
-  function status(x: Exchange, [platform, id = '']: string[]) {
-    // The key, then the session (unknown, expired or another user's), then the platform: the path's platform
-    // is not checked on its own, so an unknown one gives 15039 or 15040, as on the real server.
-    if (!keyOk(x)) return api(x, 401);
-    const session = store.get(id, x.now);
-    if (!session) return api(x, 15039);
-    if (session.platform !== platform) return api(x, 15040);
-    api(x, 0, sessions.view(session, x.now));
-  }
-
-  async function create(x: Exchange) {
-    if (!keyOk(x)) throw new Refused(401, 'Missing or unknown "X-Api-Key" header.');
-    const spec = json(await readBody(x), ' such as {"platform":"douyin"}');
-    send(x, 201, created(store.create(sessions.parseSessionSpec(spec), x.now)));
-  }
-
-  async function act(x: Exchange, [id = '', action]: string[]) {
-    const text = await readBody(x);
-    // A browser's form gets a page back; a script sending JSON (or nothing) gets JSON.
-    const form = /^application\/x-www-form-urlencoded\b/i.test(x.req.headers['content-type'] ?? '');
-    x.page = form ? id : undefined;
-    const uids = form ? new URLSearchParams(text).getAll('platformUids') : json(text)?.platformUids;
-    if (form && action === 'select' && uids.length === 0)
-      throw new Refused(400, 'Tick at least one account to connect.');
-    const answered = store.act(id, action as 'select', x.now, uids);
-    if (!form) return send(x, 200, answered);
-    // Denied: as on the real server, an error page, and no callback, no redirect.
-    if (answered.status === 'failed') {
-      const text = 'Nothing was connected. You can close this window.';
-      return send(x, 200, resultPage('Authorization denied', text));
-    }
-    const targets: BrowserTargets = store.get(id, x.now) ?? {};
-    if (!targets.callbackUrl && !targets.redirectUri) return send(x, 200, endingPage(answered, {}, ''));
-    // A fresh nonce per page: a nonce that repeats would let an injected script run.
-    const nonce = randomBytes(18).toString('base64');
-    const formAction = targets.callbackUrl ? new URL(targets.callbackUrl).origin : "'none'";
-    send(x, 200, endingPage(answered, targets, nonce), {
-      'Content-Security-Policy': pagePolicy(formAction, nonce),
-    });
-  }
-
-  function consent(x: Exchange, [id = '']: string[]) {
-    x.page = '';
-    const session = store.get(id, x.now);
-    if (!session) throw new Refused(404, 'This authorization session does not exist or has expired.');
-    const { status, requiresSelection: selecting } = sessions.view(session, x.now);
-    if (status !== 'pending') throw new Refused(409, `This authorization is already ${status}.`);
-    const { platform, expiresAt } = session;
-    const accounts = sessions.candidates(session);
-    send(x, 200, consentPage({ sessionId: id, platform, expiresAt: iso(expiresAt), selecting, accounts }));
-  }
-
+  const on = (method: string, template: string, run: (x: Exchange, params: string[]) => unknown) =>
+    [method, new RegExp(`^${template.replace(/\{\w+\}/g, '([^/]+)')}$`), run] as const;
   const routes = [
-    ['GET', route(START_PATH), start],
-    ['GET', route(STATUS_PATH), status],
-    ['POST', /^\/sandbox\/sessions$/, create],
-    ['POST', /^\/sandbox\/sessions\/([^/]+)\/(approve|deny|select)$/, act],
-    ['GET', /^\/sandbox\/consent\/([^/]+)$/, consent],
-  ] as const;
+    on('GET', START_PATH, (x, [platform = '']) => {
+      // The real server's order: the key guard, the query's zod pipe, the platform, then the group.
+      if (!x.keyOk) return api(x, 401);
+      const query = startQuery(x.query);
+      if (!query) return api(x, 400);
+      if (!isPlatform(platform) || config.unsupportedPlatforms.has(platform)) return api(x, 15032);
+      if (query.groupId && !config.groupIds.has(query.groupId)) return api(x, 12601);
+      const { consentUrl, sessionId, expiresAt } = create({ platform }, x.now, query);
+      const data: AuthStart = { url: consentUrl, sessionId, expiresAt, authInstructions: INSTRUCTIONS };
+      api(x, 0, data);
+    }),
+    on('GET', STATUS_PATH, (x, [platform, id = '']) => {
+      // The key, then the session (unknown, expired or another user's), then the platform: the path's platform
+      // is not checked on its own, so an unknown one gives 15039 or 15040, as on the real server.
+      if (!x.keyOk) return api(x, 401);
+      const session = find(id, x.now);
+      if (!session) return api(x, 15039);
+      if (session.platform !== platform) return api(x, 15040);
+      api(x, 0, view(session, x.now));
+    }),
+    on('POST', '/sandbox/sessions', async (x) => {
+      if (!x.keyOk) throw new Refused(401, 'Missing or unknown "X-Api-Key" header.');
+      send(x, 201, create(json(await readBody(x.req), ' such as {"platform":"douyin"}'), x.now));
+    }),
+    on('POST', '/sandbox/sessions/{id}/(approve|deny|select)', async (x, [id = '', action = '']) => {
+      const text = await readBody(x.req);
+      // A browser's form gets a page back; a script sending JSON (or nothing) gets JSON.
+      x.page = /^application\/x-www-form-urlencoded\b/i.test(x.req.headers['content-type'] ?? '');
+      const uids = x.page ? new URLSearchParams(text).getAll('platformUids') : json(text)?.platformUids;
+      const session = find(id, x.now);
+      if (!session) throw new Refused(404, `No session ${show(id)}: it never existed or it expired.`);
+      if (x.page && action === 'select' && uids.length === 0)
+        throw new Refused(400, 'Tick at least one account to connect.');
+      const answered = decide(session, action, x.now, uids);
+      if (!x.page) return send(x, 200, answered);
+      // Denied: as on the real server, an error page, and no callback, no redirect.
+      const denied = resultPage('Authorization denied', 'Nothing was connected. You can close this window.');
+      if (answered.status === 'failed') return send(x, 200, denied);
+      // A fresh nonce per page: a nonce that repeats would let an injected script run.
+      const nonce = randomBytes(18).toString('base64');
+      const formAction = session.callbackUrl ? new URL(session.callbackUrl).origin : "'none'";
+      const csp = { 'Content-Security-Policy': pagePolicy(formAction, nonce) };
+      send(x, 200, endingPage(answered, session, nonce), csp);
+    }),
+    on('GET', '/sandbox/consent/{id}', (x, [id = '']) => {
+      x.page = true;
+      const session = find(id, x.now);
+      if (!session) throw new Refused(404, 'This authorization session does not exist or has expired.');
+      const { status, requiresSelection } = view(session, x.now);
+      if (status !== 'pending') throw new Refused(409, `This authorization is already ${status}.`);
+      send(x, 200, consentPage(session, requiresSelection));
+    }),
+  ];
 
   async function handle(x: Exchange): Promise<unknown> {
     // Before anything else: a page that reached us through a name of its own (DNS rebinding) gets nothing.
-    if (!hostAllowed(x.req.headers.host, policy)) {
+    if (!hostOk(x.req.headers.host)) {
       throw new Refused(403, 'Invalid Host header: the sandbox answers only to its own host and port.');
     }
+    const method = x.req.method;
     const found = routes.find(([, pattern]) => pattern.test(x.path));
     let params: string[] | undefined;
     try {
@@ -311,51 +298,39 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     } catch {
       // A malformed escape names nothing here.
     }
-    if (!found || !params) throw new Refused(404, `No route for ${x.method} ${x.path}.`);
-    const [method, , run] = found;
-    if (x.method !== method)
-      throw new Refused(405, `${x.path} answers ${method} only, not ${x.method}.`, { Allow: method });
-    const crossSite = method === 'POST' ? crossSiteReason(x.req.headers) : undefined;
-    const only = "only the sandbox's own pages may post";
-    if (crossSite) throw new Refused(403, `Cross-site request refused: ${crossSite}; ${only}.`);
+    if (!found || !params) throw new Refused(404, `No route for ${method} ${x.path}.`);
+    const [allowed, , run] = found;
+    if (method !== allowed) throw new Refused(405, `${x.path} answers ${allowed} only.`, { Allow: allowed });
+    const crossSite = method === 'POST' && crossSiteReason(x.req.headers);
+    if (crossSite) throw new Refused(403, `Cross-site request refused: ${crossSite}.`);
     return run(x, params);
   }
 
   /** A refusal: JSON whose `code` is the HTTP status, or a page where a browser's form is answered. */
   function refusal(x: Exchange, error: unknown) {
-    const [full, input] = [error instanceof sessions.SandboxFullError, error instanceof AitoearnInputError];
+    const input = error instanceof AitoearnInputError && error;
+    const full = error instanceof SandboxFullError && error;
     const status = error instanceof Refused ? error.httpStatus : input ? 400 : full ? 429 : 500;
     const message = status === 500 ? `Sandbox internal error: ${error}` : (error as Error).message;
-    if (x.page !== undefined && status < 500) {
-      return send(x, status, resultPage('Not possible', message, status === 404 ? '' : x.page));
-    }
-    const retry = error instanceof sessions.SandboxFullError && Math.ceil(error.retryAfterMs / 1000);
-    const headers =
-      retry !== false ? { 'Retry-After': retry } : error instanceof Refused ? error.headers : {};
-    const field = error instanceof AitoearnInputError && { field: error.field };
-    send(x, status, { code: status, message, ...field, requestId: x.requestId }, headers);
+    if (x.page && status < 500) return send(x, status, resultPage('Not possible', message));
+    const retry = full && { 'Retry-After': Math.ceil(full.retryAfterMs / 1000) };
+    const body = { code: status, message, ...(input && { field: input.field }), requestId: x.requestId };
+    send(x, status, body, retry || (error instanceof Refused ? error.headers : {}));
   }
 
   const server = createServer((req, res) => {
-    const x = exchange(req, res, config.now());
+    const x: Exchange = exchange(req, res);
     handle(x).catch((error: unknown) =>
       res.headersSent || res.destroyed ? res.destroy() : refusal(x, error),
     );
   });
-
   await new Promise<void>((resolve, reject) => {
-    const failed = (error: Error) => reject(new SandboxListenError(config.host, config.port, error));
-    server.once('error', failed);
+    server.once('error', (error) => reject(new SandboxListenError(config.host, config.port, error)));
     // A deep backlog: thousands of waiters may connect in the same instant (see BENCHMARKS.md).
-    server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => {
-      server.off('error', failed);
-      // Aborted while binding (a Ctrl-C during start-up): close what was opened, and say why.
-      if (signal?.aborted) server.close(() => reject(signal.reason));
-      else resolve();
-    });
+    server.listen({ port: config.port, host: config.host, backlog: 4096 }, resolve);
   });
   // After start-up an 'error' (EMFILE, for one) must not crash the host process; the server keeps accepting.
-  server.on('error', (error) => {
+  server.removeAllListeners('error').on('error', (error) => {
     try {
       config.onError(error);
     } catch {
@@ -363,7 +338,7 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     }
   });
   const { port } = server.address() as AddressInfo;
-  policy = hostPolicy(config.host, port, config.allowedHosts);
+  hostOk = hostGuard(config.host, port, config.allowedHosts);
   const binding = describeBinding(config.host, port);
   url = binding.url;
 
@@ -378,13 +353,15 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     return closing;
   };
   const onAbort = () => void close().catch(config.onError);
+  // Aborted while binding (a Ctrl-C during start-up): close what was opened, and say why.
+  if (signal?.aborted) await close().then(() => Promise.reject(signal.reason));
   signal?.addEventListener('abort', onAbort, { once: true });
 
   return Object.freeze({
     url,
     warnings: Object.freeze(binding.warnings),
     apiKey: config.apiKey,
-    createSession: (spec) => created(store.create(sessions.parseSessionSpec(spec), config.now())),
+    createSession: (spec) => create(spec, config.now()),
     get requests() {
       return log.slice();
     },

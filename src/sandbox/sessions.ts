@@ -1,14 +1,11 @@
 /**
- * The sandbox's sessions: a scripted spec checked, sessions stored up to a limit, and what each says at an
- * instant. A session's state is computed from timestamps when asked, so no timer exists.
+ * The sandbox's sessions: a scripted spec checked, what a session says at an instant, and a person's answer. A session's state is computed from timestamps when asked, so no timer exists.
  */
 import { randomInt } from 'node:crypto';
 import { CONSENT_DENIED } from '../codes.js';
 import { AitoearnError, AitoearnInputError, named } from '../errors.js';
 import { isPlatform, PLATFORMS } from '../platforms.js';
-import type { AuthSession } from '../types.js';
-import { checkInteger, checkNumber, checkPositiveMs, MAX_TIMER_MS, refuse, show } from '../validate.js';
-import type { BrowserTargets } from './pages.js';
+import { checkInteger, checkNumber, checkPositiveMs, MAX_TIMER_MS, refuse } from '../validate.js';
 import type { SandboxOutcome } from './types.js';
 
 const NANOID = 'useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict';
@@ -19,6 +16,7 @@ const random = (length: number, alphabet: string) =>
 export const newSessionId = () => random(1, NANOID.replace('-', '')) + random(15, NANOID);
 /** 21 characters of `[0-9a-z]`, as the real server's request ids. */
 export const newRequestId = () => random(21, '0123456789abcdefghijklmnopqrstuvwxyz');
+export const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Thrown by `createSession()` when the sandbox holds `maxSessions` unexpired sessions (HTTP: 429). */
 export class SandboxFullError extends AitoearnError {
@@ -48,6 +46,7 @@ export class Refused extends Error {
   }
 }
 
+/** The fields each outcome type takes besides `type`. */
 const OUTCOME_FIELDS = {
   complete: ['afterMs', 'accounts'],
   fail: ['afterMs', 'errorCode'],
@@ -59,11 +58,11 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 // A typo such as "afterMS" would otherwise be ignored, and the session would silently do something else.
-function onlyFields(prefix: string, value: Record<string, unknown>, known: readonly string[]): void {
+function onlyFields(prefix: string, value: object, known: readonly string[]): void {
   const extra = Object.keys(value).find((key) => !known.includes(key));
-  const expected = known.map((key) => `"${prefix}${key}"`).join(', ');
-  const message = `Unexpected field "${prefix}${extra}"; expected only ${expected}.`;
-  if (extra !== undefined) throw new AitoearnInputError(prefix + extra, message);
+  if (extra === undefined) return;
+  const message = `Unexpected field "${prefix}${extra}"; expected only "${prefix}${known.join(`", "${prefix}`)}".`;
+  throw new AitoearnInputError(prefix + extra, message);
 }
 
 function accountNames(value: unknown = 1): string[] {
@@ -102,125 +101,84 @@ export function parseSessionSpec(value: unknown) {
   }
   // Undefined: never by itself (a person decides, or nobody does).
   const after = afterMs ?? (kind === 'complete' || kind === 'fail' ? 0 : undefined);
-  const checked = after === undefined ? after : checkNumber('outcome.afterMs', after, 0, MAX_TIMER_MS);
-  const [names, code] = [accountNames(accounts), Number(errorCode)];
-  const outcomeSpec = { type: kind, afterMs: checked, accounts: names, errorCode: code };
+  const checked: Outcome = {
+    type: kind,
+    afterMs: after === undefined ? after : checkNumber('outcome.afterMs', after, 0, MAX_TIMER_MS),
+    accounts: accountNames(accounts),
+    errorCode: Number(errorCode),
+  };
   const lifetime = lifetimeMs === undefined ? undefined : checkPositiveMs('lifetimeMs', lifetimeMs);
-  return { platform, outcome: outcomeSpec, lifetimeMs: lifetime };
+  return { platform, outcome: checked, lifetimeMs: lifetime };
 }
 
-/** Where a session stands: `chosen` holds indexes into its accounts. */
-type Phase =
-  | { readonly status: 'pending'; readonly selecting: boolean }
-  | { readonly status: 'completed'; readonly chosen: readonly number[] }
-  | { readonly status: 'failed'; readonly errorCode: number };
+/** A checked outcome; a person's answer replaces it, and `chosen` (indexes into `accounts`) says what they chose. */
+interface Outcome {
+  readonly type: SandboxOutcome['type'];
+  readonly afterMs: number | undefined;
+  readonly accounts: readonly string[];
+  readonly errorCode: number;
+  readonly chosen?: readonly number[] | undefined;
+}
 
-type SessionSpec = ReturnType<typeof parseSessionSpec>;
-export interface StoredSession extends SessionSpec, BrowserTargets {
+/** The start operation's query: where the browser goes after an approval. */
+export interface BrowserTargets {
+  readonly callbackUrl?: string | undefined;
+  readonly redirectUri?: string | undefined;
+}
+
+export interface StoredSession extends ReturnType<typeof parseSessionSpec>, BrowserTargets {
   readonly id: string;
   readonly createdAt: number;
   readonly expiresAt: number;
-  /** A person's answer on the consent page; it overrides the scripted outcome. */
-  decision?: Phase;
-}
-
-function phaseAt({ decision, outcome, createdAt }: StoredSession, now: number): Phase {
-  if (decision) return decision;
-  const { type, afterMs = Number.POSITIVE_INFINITY, accounts, errorCode } = outcome;
-  if (now < createdAt + afterMs) return { status: 'pending', selecting: type === 'select' };
-  if (type === 'fail') return { status: 'failed', errorCode };
-  return { status: 'completed', chosen: type === 'select' ? [0] : accounts.map((_, i) => i) };
+  outcome: Outcome;
 }
 
 /** The accounts a person may connect, as the consent page and `selectableAccounts` show them. */
 export const candidates = ({ platform, outcome }: StoredSession) =>
   outcome.accounts.map((displayName, i) => ({ platform, platformUid: `sandbox-uid-${i + 1}`, displayName }));
 
-/** The session as the status operation reports it at `now`. */
-export function view(session: StoredSession, now: number): AuthSession {
-  const base = { sessionId: session.id, expiresAt: new Date(session.expiresAt).toISOString() };
-  const phase = phaseAt(session, now);
-  if (phase.status === 'failed') return { ...base, ...phase, requiresSelection: false };
+/** The session as the status operation reports it at `now`: its outcome once `afterMs` has passed. */
+export function view(session: StoredSession, now: number) {
+  const { type, afterMs = Number.POSITIVE_INFINITY, errorCode, chosen } = session.outcome;
+  const base = { sessionId: session.id, expiresAt: iso(session.expiresAt), requiresSelection: false };
   const offered = candidates(session);
-  if (phase.status === 'pending') {
-    const { selecting } = phase;
-    return {
-      ...base,
-      status: 'pending',
-      requiresSelection: selecting,
-      ...(selecting ? { selectableAccounts: offered } : {}),
-    };
+  if (now < session.createdAt + afterMs) {
+    const selecting = type === 'select' && { requiresSelection: true, selectableAccounts: offered };
+    return { ...base, status: 'pending', ...selecting } as const;
   }
+  if (type === 'fail') return { ...base, status: 'failed', errorCode } as const;
   // Stable ids: connecting the same platform account again yields the same ids, as on the real service.
-  const accounts = phase.chosen.flatMap((i) =>
-    offered.slice(i, i + 1).map((a) => ({ accountId: `sandbox-${session.platform}-${i + 1}`, ...a })),
-  );
+  const accounts = (chosen ?? (type === 'select' ? [0] : offered.map((_, i) => i))).map((i) => ({
+    accountId: `sandbox-${session.platform}-${i + 1}`,
+    ...(offered[i] as (typeof offered)[number]),
+  }));
   const accountIds = accounts.map((a) => a.accountId);
-  const [accountId = ''] = accountIds;
-  return { ...base, status: 'completed', requiresSelection: false, accountId, accountIds, accounts };
+  return { ...base, status: 'completed', accountId: accountIds[0] ?? '', accountIds, accounts } as const;
 }
 
-/** The sessions of one sandbox; expired ones are dropped when met. */
-export class SessionStore {
-  readonly #sessions = new Map<string, StoredSession>();
-
-  constructor(
-    readonly max: number,
-    readonly lifetimeMs: number,
-  ) {}
-
-  create(spec: SessionSpec, now: number, targets: BrowserTargets = {}): StoredSession {
-    let earliest = Number.POSITIVE_INFINITY;
-    for (const [id, s] of this.#sessions.size < this.max ? [] : this.#sessions) {
-      if (now >= s.expiresAt) this.#sessions.delete(id);
-      else earliest = Math.min(earliest, s.expiresAt);
-    }
-    if (this.#sessions.size >= this.max) throw new SandboxFullError(this.max, earliest - now);
-    let id = newSessionId();
-    while (this.#sessions.has(id)) id = newSessionId();
-    const expiresAt = now + (spec.lifetimeMs ?? this.lifetimeMs);
-    const session = { ...spec, ...targets, id, createdAt: now, expiresAt };
-    this.#sessions.set(id, session);
-    return session;
+/** A person's answer, which replaces the scripted outcome from `now` on; {@link Refused} when impossible. */
+export function decide(session: StoredSession, action: string, now: number, platformUids: unknown) {
+  const { id } = session;
+  const { status, requiresSelection: selecting } = view(session, now);
+  if (status !== 'pending') throw new Refused(409, `Session ${id} is no longer pending: it is ${status}.`);
+  if (action !== 'deny' && (action === 'select') !== selecting) {
+    const select = `requires choosing accounts: POST /sandbox/sessions/${id}/select with {"platformUids": [...]}`;
+    throw new Refused(409, `Session ${id} ${selecting ? select : 'asks for no choice: approve or deny it'}.`);
   }
-
-  /** The session unless it never existed or has expired (the real API forgets it at `expiresAt`). */
-  get(id: string, now: number): StoredSession | undefined {
-    const session = this.#sessions.get(id);
-    if (session && now >= session.expiresAt) this.#sessions.delete(id);
-    return session && now < session.expiresAt ? session : undefined;
-  }
-
-  /** A person's answer; a bad `platformUids` throws `AitoearnInputError`, an impossible action {@link Refused}. */
-  act(id: string, action: 'approve' | 'deny' | 'select', now: number, platformUids?: unknown): AuthSession {
-    const session = this.get(id, now);
-    if (!session) throw new Refused(404, `No session ${show(id)}: it never existed or it expired.`);
-    const phase = phaseAt(session, now);
-    const pending = phase.status === 'pending';
-    if (!pending) throw new Refused(409, `Session ${id} is no longer pending: it is ${phase.status}.`);
-    if (action !== 'deny' && (action === 'select') !== phase.selecting) {
-      const select = `requires choosing accounts: POST /sandbox/sessions/${id}/select with {"platformUids": [...]}`;
-      throw new Refused(
-        409,
-        `Session ${id} ${phase.selecting ? select : 'asks for no choice: approve or deny it'}.`,
-      );
-    }
-    const all = session.outcome.accounts.map((_, i) => i);
-    const chosen = action === 'select' ? choose(session, platformUids) : all;
-    session.decision =
-      action === 'deny' ? { status: 'failed', errorCode: CONSENT_DENIED } : { status: 'completed', chosen };
-    return view(session, now);
-  }
+  const chosen = action === 'select' ? choose(session, platformUids) : undefined;
+  const [type, afterMs] = [action === 'deny' ? 'fail' : 'complete', now - session.createdAt] as const;
+  session.outcome = { ...session.outcome, type, afterMs, errorCode: CONSENT_DENIED, chosen };
+  return view(session, now);
 }
 
 function choose(session: StoredSession, platformUids: unknown): number[] {
   const offered = candidates(session).map((c) => c.platformUid);
   const expected = `offered account uids (${offered.map((u) => JSON.stringify(u)).join(', ')})`;
-  const list = typeof platformUids === 'string' ? [platformUids] : platformUids;
-  if (!Array.isArray(list) || list.length === 0)
-    refuse('platformUids', `a non-empty array of ${expected}`, list);
-  const chosen = list.map((uid, i) => {
-    const index = offered.indexOf(uid as string);
+  if (!Array.isArray(platformUids) || platformUids.length === 0) {
+    refuse('platformUids', `a non-empty array of ${expected}`, platformUids);
+  }
+  const chosen = platformUids.map((uid, i) => {
+    const index = offered.indexOf(uid);
     return index === -1 ? refuse(`platformUids[${i}]`, `one of the ${expected}`, uid) : index;
   });
   return [...new Set(chosen)];

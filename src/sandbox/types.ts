@@ -1,7 +1,7 @@
 /** The sandbox's public types, in a file of their own so that its modules share them without a cycle. */
 import type { Platform } from '../types.js';
 
-/** Options of `startSandbox`. Every field is optional. */
+/** Options of `startSandbox`. */
 export interface SandboxOptions {
   /** The TCP port; `0` picks a free one (read it from `Sandbox.url`). @default 0 */
   readonly port?: number;
