@@ -20,6 +20,7 @@ import {
   createAitoearnClient,
 } from '../src/index.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
+import { stoppedClock } from './helpers/connect-clock.js';
 import { until } from './helpers/run-cli.js';
 
 let sandbox: Sandbox;
@@ -46,22 +47,14 @@ async function probe(url: string, tries = 0): Promise<string> {
 }
 
 type Listen = Parameters<typeof watchConnect>[2];
-
 /** Connects a douyin account on a stopped clock; `tick()` ends the earliest pending sleep and says how long it was. */
 function begin(options: Partial<ConnectAccountOptions> = {}, listen?: Listen) {
-  let now = 0;
-  const pending = new Set<{ ms: number; until: number; end: () => void }>();
-  const sleep = (ms: number, signal: AbortSignal) =>
-    new Promise<void>((resolve, reject) => {
-      const entry = { ms, until: now + ms, end: resolve };
-      pending.add(entry);
-      signal.addEventListener('abort', () => pending.delete(entry) && reject(signal.reason), { once: true });
-    });
+  const { clock, sleep, tick } = stoppedClock();
   const events: AuthProgress[] = [];
   let start: ConnectStart | undefined;
   const all: ConnectAccountOptions = {
     platform: 'douyin',
-    clock: { now: () => now, wallNow: () => Date.now() },
+    clock,
     sleep,
     ...options,
     onStart: (s) => {
@@ -76,20 +69,8 @@ function begin(options: Partial<ConnectAccountOptions> = {}, listen?: Listen) {
     result,
     events,
     started: () => until(() => start !== undefined).then(() => start as ConnectStart),
-    /** Resolves once the `n`th check has been answered. */
     checked: (n: number) => until(() => events.length >= n).then(() => events[n - 1] as AuthProgress),
-    tick: async () => {
-      await until(() => pending.size > 0);
-      const next = [...pending].sort((a, b) => a.until - b.until)[0] as {
-        ms: number;
-        until: number;
-        end: () => void;
-      };
-      pending.delete(next);
-      now = next.until;
-      next.end();
-      return next.ms;
-    },
+    tick,
   };
 }
 
