@@ -63,16 +63,16 @@ it('Chromium approves, the page posts the callback by itself, and that alone end
   const client = createAitoearnClient({ apiKey: sandbox.apiKey, baseUrl: sandbox.url });
   const { clock, sleep } = stoppedClock();
   const events: AuthProgress[] = [];
-  let started: ConnectStart | undefined;
+  const starts: ConnectStart[] = [];
   const result = connectAccount(client, {
     platform: 'douyin',
     clock,
     sleep,
-    onStart: (s) => void (started = s),
+    onStart: (s) => void starts.push(s),
     onProgress: (event) => void events.push(event),
   });
   await until(() => events.length > 0);
-  const start = started as ConnectStart;
+  const start = starts[0] as ConnectStart;
   const problems: string[] = [];
   const posts: string[] = [];
   await approve(await newPage(start.callbackUrl ?? '', problems, posts), start, problems);
