@@ -1,7 +1,6 @@
 /**
- * The MCP server as an agent host runs it: the SDK's own Client and StdioClientTransport spawn the built
- * command (node_modules/.bin/aitoearn-auth-mcp) against a sandbox in this process, and a stand-in person
- * (scripts/stand-in-person.ts) approves or denies on the consent page over HTTP. Needs `npm run build`.
+ * The MCP server as an agent host runs it: the SDK's Client and StdioClientTransport spawn the built command
+ * against a sandbox in this process; a stand-in person approves or denies over HTTP. Needs `npm run build`.
  */
 import { type ExecFileException, execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +26,7 @@ const KEY = 'canary-3f9d0b7e5a21c4d8'; // no output may ever contain it
 const ENV = { AITOEARN_API_KEY: KEY, AITOEARN_MCP_PROGRESS_INTERVAL_MS: '20', LANG: 'en_US.UTF-8' };
 
 let sandbox: Sandbox;
-const stderr: string[] = [];
+let stderr = '';
 /** Every result and elicitation a host saw, and every protocol error (a stdout line that is not JSON-RPC). */
 const seen: unknown[] = [];
 const errors: string[] = [];
@@ -40,18 +39,18 @@ afterAll(async () => {
   await sandbox?.close();
 });
 
-type Person = (params: ElicitRequestURLParams) => Promise<'accept' | 'decline' | 'cancel'>;
-
 /** Spawns the command and connects a client; `person` answers URL elicitations (the capability is declared only then). */
-async function agent(person?: Person, env: Record<string, string> = {}) {
+async function agent(
+  person?: (params: ElicitRequestURLParams) => Promise<'accept' | 'decline' | 'cancel'>,
+  env: Record<string, string> = {},
+) {
   const transport = new StdioClientTransport({
     command: BIN,
     env: { ...ENV, AITOEARN_BASE_URL: sandbox.url, ...env },
     stderr: 'pipe',
   });
-  const index = stderr.push('') - 1;
   transport.stderr?.on('data', (chunk: Buffer) => {
-    stderr[index] += chunk.toString();
+    stderr += chunk.toString();
   });
   const client = new Client(
     { name: 'test-host', version: '1.0.0' },
@@ -81,11 +80,7 @@ const checks = (sessionId: string) =>
 const approveAfterFirstCheck = (url: string, sessionId: string) =>
   until(() => checks(sessionId) > 0).then(() => visitConsentPage(url, 'approve'));
 /** The structured content of every tool, as far as these tests read it. */
-interface Out {
-  readonly url: string;
-  readonly sessionId: string;
-  readonly session: { readonly status: string; readonly accounts: readonly { platform: string }[] };
-}
+type Out = { url: string; sessionId: string; session: { status: string; accounts: { platform: string }[] } };
 
 describe('without URL elicitation', () => {
   let host: Awaited<ReturnType<typeof agent>>;
@@ -108,36 +103,29 @@ describe('without URL elicitation', () => {
   it('connect_account hands over the link; wait_for_auth gives up after timeoutSeconds, the session goes on; the person approves; wait_for_auth returns the account, with progress', async () => {
     const started = await host.call('connect_account', { platform: 'douyin' });
     const link = started.out;
+    const ask = { platform: 'douyin', sessionId: link.sessionId };
     expect(link.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
     expect(link.sessionId).toHaveLength(16);
     expect(started.text).toContain(link.url);
     expect(started.text).toContain('wait_for_auth');
-    const timedOut = await host.call('wait_for_auth', {
-      platform: 'douyin',
-      sessionId: link.sessionId,
-      timeoutSeconds: 0.2,
-    });
+    const timedOut = await host.call('wait_for_auth', { ...ask, timeoutSeconds: 0.2 });
     expect(timedOut.isError).toBe(true);
     expect(timedOut.text).toMatch(/Gave up waiting .*timeoutMs=200.*call wait_for_auth again/);
     const progress: number[] = [];
     let visit: ReturnType<typeof visitConsentPage> | undefined;
-    const done = await host.call(
-      'wait_for_auth',
-      { platform: 'douyin', sessionId: link.sessionId },
-      {
-        onprogress: (event) => {
-          // The person approves only once the beat is seen going: a server without one never completes.
-          if (progress.push(event.progress) === 3) visit = approveAfterFirstCheck(link.url, link.sessionId);
-        },
+    const done = await host.call('wait_for_auth', ask, {
+      onprogress: (event) => {
+        // The person approves only once the beat is seen going: a server without one never completes.
+        if (progress.push(event.progress) === 3) visit = visitConsentPage(link.url, 'approve');
       },
-    );
+    });
     expect(done.out.session.status).toBe('completed');
     expect(done.out.session.accounts[0]?.platform).toBe('douyin');
     expect(done.text).toMatch(/^Connected 1 douyin account/);
     // The callback listener of the kept session was still up when the browser's last page posted to it.
     expect((await visit)?.callbackStatus).toBe(200);
     expect(progress).toEqual([...new Set(progress)].sort((a, b) => a - b));
-    const status = await host.call('auth_status', { platform: 'douyin', sessionId: link.sessionId });
+    const status = await host.call('auth_status', ask);
     expect(status.text).toContain('status: completed');
     expect(status.text).toMatch(/account: douyin .+ \(accountId .+\)/);
     expect(status.out.session.status).toBe('completed');
@@ -149,11 +137,8 @@ describe('without URL elicitation', () => {
     const calls = ids.map((sessionId) => {
       const controller = new AbortController();
       const beats: number[] = [];
-      const onprogress = ({ progress }: { progress: number }) => beats.push(progress);
-      const args = { platform: 'tiktok', sessionId };
-      const result = host
-        .call('wait_for_auth', args, { signal: controller.signal, onprogress })
-        .catch((e) => e);
+      const options = { signal: controller.signal, onprogress: () => beats.push(1) };
+      const result = host.call('wait_for_auth', { platform: 'tiktok', sessionId }, options).catch((e) => e);
       return { controller, beats, result };
     });
     await until(() => calls.every((c) => c.beats.length > 0) && checks(ids[1] ?? '') > 0);
@@ -166,36 +151,40 @@ describe('without URL elicitation', () => {
     expect(ids.map(checks)).toEqual(before);
   });
 
-  it.each([
-    [{ type: 'fail', errorCode: 15013 }, /failed with error code 15013 \(permission denied\)/],
-    [{ type: 'never' }, /expired.*Call connect_account to start a new authorization/],
-  ] as const)('wait_for_auth ends a session that goes %j with a tool error', async (outcome, message) => {
+  type Outcome = NonNullable<NonNullable<Parameters<Sandbox['createSession']>[0]>['outcome']>;
+  const linkedin = (outcome: Outcome) => () => {
     const { sessionId } = sandbox.createSession({ platform: 'linkedin', outcome, lifetimeMs: 300 });
-    const result = await host.call('wait_for_auth', { platform: 'linkedin', sessionId });
-    expect(result.isError).toBe(true);
-    expect(result.text).toMatch(message);
-  });
-
+    return { platform: 'linkedin', sessionId };
+  };
+  const ask = (platform: string, sessionId?: string) => () => ({ platform, ...(sessionId && { sessionId }) });
   it.each([
-    [{ platform: 'douyinn' }, 'connect_account', /unknown platform "douyinn"; did you mean "douyin"\?/],
-    [{ platform: 'Tiktok', sessionId: 'x' }, 'wait_for_auth', /did you mean "tiktok"\?/],
-    [{ platform: 'douyin', sessionId: '../../auth/douyin' }, 'auth_status', /"sessionId".*Nothing was sent/],
-    [{ platform: 'douyin', sessionId: 'AAAAAAAAAAAAAAAA' }, 'wait_for_auth', /code 15039/],
-  ])('refuses %j for %s with a tool error, and keeps serving', async (args, tool, message) => {
-    const before = sandbox.requestCount;
-    const result = await host.call(tool, args);
-    expect(result.isError).toBe(true);
-    expect(result.text).toMatch(message);
-    if (!/15039/.test(message.source)) expect(sandbox.requestCount).toBe(before);
-    expect((await host.client.listTools()).tools).toHaveLength(3);
-  });
+    ['connect_account', ask('douyinn'), /unknown platform "douyinn"; did you mean "douyin"\?/],
+    ['wait_for_auth', ask('Tiktok', 'x'), /did you mean "tiktok"\?/],
+    ['auth_status', ask('douyin', '../../auth/douyin'), /"sessionId".*Nothing was sent/],
+    ['wait_for_auth', ask('douyin', 'AAAAAAAAAAAAAAAA'), /code 15039/],
+    ['wait_for_auth', linkedin({ type: 'fail', errorCode: 15013 }), /error code 15013 \(permission denied\)/],
+    ['wait_for_auth', linkedin({ type: 'never' }), /expired.*Call connect_account to start a new/],
+  ])(
+    '%s answers a tool error (bad input, failed, expired) and keeps serving',
+    async (tool, args, message) => {
+      const before = sandbox.requestCount;
+      const result = await host.call(tool, args());
+      expect(result.isError).toBe(true);
+      expect(result.text).toMatch(message);
+      // Bad input sends nothing.
+      if (/mean|Nothing/.test(message.source)) expect(sandbox.requestCount).toBe(before);
+      expect((await host.client.listTools()).tools).toHaveLength(3);
+    },
+  );
 });
 
 describe('with URL elicitation', () => {
   it('one connect_account call returns the account once the person approves the page it was sent to', async () => {
     let visit: ReturnType<typeof visitConsentPage> | undefined;
-    const host = await agent(async ({ url, elicitationId }) => {
-      visit = approveAfterFirstCheck(url, elicitationId);
+    let asked: ElicitRequestURLParams | undefined;
+    const host = await agent(async (params) => {
+      asked = params;
+      visit = approveAfterFirstCheck(params.url, params.elicitationId);
       return 'accept';
     });
     const completions: string[] = [];
@@ -206,12 +195,9 @@ describe('with URL elicitation', () => {
     expect(result.text).toMatch(/^Connected 1 bilibili account/);
     const { out } = result;
     expect(out.session.status).toBe('completed');
-    const asked = seen.findLast(
-      (s) => (s as ElicitRequestURLParams).mode === 'url',
-    ) as ElicitRequestURLParams;
-    expect(asked.message).toMatch(/connect your bilibili account/);
-    expect(asked.message).toContain('sandbox consent page'); // the platform's instructions, in English
-    expect(asked.elicitationId).toBe(out.sessionId);
+    expect(asked?.message).toMatch(/connect your bilibili account/);
+    expect(asked?.message).toContain('sandbox consent page'); // the platform's instructions, in English
+    expect(asked?.elicitationId).toBe(out.sessionId);
     expect((await visit)?.callbackStatus).toBe(200);
     await host.client.listTools(); // the notification was sent before the result; this lets it arrive
     expect(completions).toEqual([out.sessionId]);
@@ -273,19 +259,17 @@ describe('with URL elicitation', () => {
 describe('configuration and secrecy', () => {
   it('exits 78 naming the variable when the configuration is bad, without showing the key', async () => {
     const env = { PATH: process.env.PATH, AITOEARN_API_KEY: KEY, AITOEARN_BASE_URL: 'http://example.com' };
-    const outcome = await promisify(execFile)(BIN, [], { env }).catch((error: ExecFileException) => error);
-    expect(outcome).toMatchObject({
-      code: 78,
-      stdout: '',
-      stderr: expect.stringMatching(/^aitoearn-auth-mcp: AITOEARN_BASE_URL: /),
-    });
-    stderr.push(`${outcome.stderr}`);
+    type Exited = ExecFileException & { stdout: string; stderr: string };
+    const outcome = (await promisify(execFile)(BIN, [], { env }).catch((e: unknown) => e)) as Exited;
+    expect([outcome.code, outcome.stdout]).toEqual([78, '']);
+    expect(outcome.stderr).toMatch(/^aitoearn-auth-mcp: AITOEARN_BASE_URL: /);
+    stderr += outcome.stderr;
   });
 
   it('the API key appears in no result, no elicitation and nowhere on stderr; stdout carried protocol only', () => {
     expect(seen.length).toBeGreaterThan(10);
     expect(JSON.stringify(seen)).not.toContain(KEY);
-    expect(stderr.join('\n')).not.toContain(KEY);
+    expect(stderr).not.toContain(KEY);
     // A beat sent before the server read a cancellation may reach a client that has forgotten its token: a
     // race the protocol allows. Anything else (a line on stdout that is not JSON-RPC, say) is a failure.
     expect(
