@@ -10,12 +10,6 @@ import { type AitoearnClient, AitoearnInputError, createAitoearnClient, type Sit
 import { personLanguage } from './results.js';
 import { createServer } from './server.js';
 
-const ENV_OF_OPTION: Readonly<Record<string, string>> = {
-  apiKey: 'AITOEARN_API_KEY',
-  site: 'AITOEARN_SITE',
-  baseUrl: 'AITOEARN_BASE_URL',
-};
-
 function fail(message: string): never {
   process.stderr.write(`aitoearn-auth-mcp: ${message}\n`);
   process.exit(78); // EX_CONFIG
@@ -36,8 +30,9 @@ function configure(env: NodeJS.ProcessEnv) {
     client = createAitoearnClient({ apiKey, ...where, acceptLanguage: language });
   } catch (error) {
     if (!(error instanceof AitoearnInputError)) throw error;
-    // The client's messages never show the key; they name the option, which the person set as a variable.
-    fail(`${ENV_OF_OPTION[error.field] ?? error.field}: ${error.message}`);
+    // The client's messages never show the key; they name the option (`baseUrl`), which the person set as
+    // a variable (`AITOEARN_BASE_URL`).
+    fail(`AITOEARN_${error.field.replace(/[A-Z]/g, '_$&').toUpperCase()}: ${error.message}`);
   }
   // Every 5 s by default, twice within the 10 s promised however late a timer fires; tests and slow hosts
   // may set a shorter beat (at least 10 ms).

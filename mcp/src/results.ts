@@ -16,18 +16,17 @@ import { z } from 'zod';
 // Strings, not the spec's enums: a status or platform a newer API adds must still pass the output check
 // (the waiter passes an unknown status through as it came). `satisfies` fails the build when the spec adds,
 // drops or renames a field.
+type Fields<T> = Record<keyof T, z.ZodType>;
+const [string, optional] = [z.string(), z.string().optional()];
 const account = {
-  platform: z.string(),
-  platformUid: z.string(),
-  account: z.string().optional(),
-  displayName: z.string(),
-  avatarUrl: z.string().optional(),
+  platform: string,
+  platformUid: string,
+  account: optional,
+  displayName: string,
+  avatarUrl: optional,
 };
-const connected = { accountId: z.string(), ...account } satisfies Record<keyof ConnectedAccount, z.ZodType>;
-const selectable = { ...account, parentPlatformUid: z.string().optional() } satisfies Record<
-  keyof SelectableAccount,
-  z.ZodType
->;
+const connected = { accountId: string, ...account } satisfies Fields<ConnectedAccount>;
+const selectable = { ...account, parentPlatformUid: optional } satisfies Fields<SelectableAccount>;
 const session = z
   .object({
     sessionId: z.string(),
@@ -39,12 +38,9 @@ const session = z
     accountIds: z.array(z.string()).optional(),
     accounts: z.array(z.object(connected)).optional().describe('The connected accounts, when completed'),
     selectableAccounts: z.array(z.object(selectable)).optional(),
-  } satisfies Record<keyof AuthSession, z.ZodType>)
+  } satisfies Fields<AuthSession>)
   .describe('The authorization session, as the AiToEarn API reports it');
-const instructions = { 'en-US': z.string(), 'zh-CN': z.string() } satisfies Record<
-  keyof AuthInstructions,
-  z.ZodType
->;
+const instructions = { 'en-US': string, 'zh-CN': string } satisfies Fields<AuthInstructions>;
 
 /** Output of connect_account: the session to wait for, and `session` once it completed (URL elicitation). */
 export const connectOutput = {
@@ -132,16 +128,15 @@ export function linkResult(platform: string, start: ConnectStart, language: Lang
   };
 }
 
+const NEXT_STEP = [
+  [AuthExpiredError, ' Call connect_account to start a new authorization.'],
+  [AuthTimeoutError, ' The session may still be pending: call wait_for_auth again.'],
+  [AitoearnInputError, ' Nothing was sent.'],
+] as const;
+
 /** A tool error in the package's words, with what the agent can do next. */
 export function toolError(error: unknown): CallToolResult {
-  const next =
-    error instanceof AuthExpiredError
-      ? ' Call connect_account to start a new authorization.'
-      : error instanceof AuthTimeoutError
-        ? ' The session may still be pending: call wait_for_auth again.'
-        : error instanceof AitoearnInputError
-          ? ' Nothing was sent.'
-          : '';
+  const next = NEXT_STEP.find(([type]) => error instanceof type)?.[1] ?? '';
   return {
     isError: true,
     content: [text([`${error instanceof Error ? error.message : String(error)}${next}`])],

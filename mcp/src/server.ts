@@ -131,10 +131,8 @@ export function createServer(options: ServerOptions): McpServer {
         .createElicitationCompletionNotifier(start.sessionId)()
         .catch(() => {});
       if ('error' in first) throw first.error;
-      return out.completed(platform, first.session, {
-        sessionId: start.sessionId,
-        expiresAt: start.expiresAt,
-      });
+      const { sessionId, expiresAt } = start;
+      return out.completed(platform, first.session, { sessionId, expiresAt });
     } finally {
       stopBeat();
       withdraw.abort();
