@@ -80,19 +80,14 @@ export class KeptConnections extends Map<string, Connection> {
     const settled = new AbortController();
     const cleanup = { signal: settled.signal };
     let timedOut = false;
+    const giveUp = async () => {
+      await delay(timeoutMs ?? 0, undefined, cleanup);
+      timedOut = true;
+      throw new AuthTimeoutError(timeoutMs ?? 0, connection.latest()?.session);
+    };
+    const cancelled = once(signal, 'abort', cleanup).then(() => Promise.reject(signal.reason));
     try {
-      return await Promise.race([
-        connection.done,
-        once(signal, 'abort', cleanup).then(() => Promise.reject(signal.reason)),
-        ...(timeoutMs === undefined
-          ? []
-          : [
-              delay(timeoutMs, undefined, cleanup).then(() => {
-                timedOut = true;
-                throw new AuthTimeoutError(timeoutMs, connection.latest()?.session);
-              }),
-            ]),
-      ]);
+      return await Promise.race([connection.done, cancelled, ...(timeoutMs === undefined ? [] : [giveUp()])]);
     } finally {
       settled.abort();
       if (signal.aborted) connection.stop(signal.reason);
