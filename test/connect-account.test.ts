@@ -1,10 +1,11 @@
 /**
  * connectAccount against the real sandbox over real sockets: the start operation, the consent page, the
- * browser's callback POST (sent by the stand-in person in scripts/stand-in-person.ts, as a browser submits
- * a form), and the status polling that always has the last word.
+ * browser's callback POST (sent by the stand-in person in scripts/stand-in-person.ts) and the status checks
+ * that always have the last word. The waiter runs on a stopped clock: time moves only when a test ends the
+ * earliest sleep (`tick`), so a check that comes without one can only be the callback's.
  */
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { visitConsentPage } from '../scripts/stand-in-person.js';
 import { LINGER_MS, watchConnect } from '../src/connect/connect-account.js';
 import {
@@ -12,355 +13,210 @@ import {
   AitoearnInputError,
   AuthFailedError,
   type AuthProgress,
+  type AuthSession,
   type ConnectAccountOptions,
   type ConnectStart,
   connectAccount,
   createAitoearnClient,
 } from '../src/index.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
+import { stoppedClock } from './helpers/connect-clock.js';
+import { until } from './helpers/run-cli.js';
 
 let sandbox: Sandbox;
 let client: AitoearnClient;
-
 beforeAll(async () => {
   sandbox = await startSandbox();
   client = createAitoearnClient({ apiKey: sandbox.apiKey, baseUrl: sandbox.url });
 });
 afterAll(() => sandbox?.close());
 
-/** The second check comes 1 s after the first and the third 10 s after that: only a poke explains a quick third. */
-const SLOW_AFTER_SECOND = { initialDelayMs: 1000, factor: 10, maxDelayMs: 60_000, jitter: 0 } as const;
+const checks = (sessionId: string) => sandbox.requests.filter((r) => r.path.endsWith(`/status/${sessionId}`));
 
-/** A check every 200 ms. */
-const STEADY = { initialDelayMs: 200, factor: 1, maxDelayMs: 200 } as const;
-
-function statusChecks(sessionId: string) {
-  return sandbox.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/status/${sessionId}`));
-}
-
-/** Resolves with the port's fate: `ECONNREFUSED` once nothing listens there any more. */
-function probe(url: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(Number(new URL(url).port), '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
+/** The port's fate: `connected`, or `ECONNREFUSED` once nothing listens; probes up to `tries` more times. */
+async function probe(url: string, tries = 0): Promise<string> {
+  for (let i = 0; ; i++) {
+    const fate = await new Promise<string>((resolve) => {
+      const socket = connect(Number(new URL(url).port), '127.0.0.1');
+      socket.once('connect', () => resolve('connected')).once('connect', () => socket.destroy());
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
     });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
-  });
-}
-
-/** Probes until nothing listens (the listener closes a few turns after its reason to). */
-async function closed(url: string): Promise<string> {
-  let fate = await probe(url);
-  for (let i = 0; i < 100 && fate === 'connected'; i++) {
+    if (fate !== 'connected' || i >= tries) return fate;
     await new Promise((resolve) => setTimeout(resolve, 20));
-    fate = await probe(url);
   }
-  return fate;
 }
 
-/** Starts connectAccount and exposes its start, its events, and a way to wait for an event. */
-function begin(options: Partial<ConnectAccountOptions> = {}) {
+type Listen = Parameters<typeof watchConnect>[2];
+/** Connects a douyin account on a stopped clock; `tick()` ends the earliest pending sleep and says how long it was. */
+function begin(options: Partial<ConnectAccountOptions> = {}, listen?: Listen) {
+  const { clock, sleep, tick } = stoppedClock();
   const events: AuthProgress[] = [];
-  const waiters: { test: (e: AuthProgress) => boolean; resolve: (e: AuthProgress) => void }[] = [];
-  let resolveStart: (start: ConnectStart) => void = () => {};
-  const started = new Promise<ConnectStart>((resolve) => {
-    resolveStart = resolve;
-  });
-  const result = connectAccount(client, {
+  let start: ConnectStart | undefined;
+  const all: ConnectAccountOptions = {
     platform: 'douyin',
-    ...SLOW_AFTER_SECOND,
+    clock,
+    sleep,
     ...options,
-    onStart: (start) => {
-      options.onStart?.(start);
-      resolveStart(start);
+    onStart: (s) => {
+      start = s;
+      return options.onStart?.(s);
     },
-    onProgress: (event) => {
-      events.push(event);
-      for (const w of waiters.splice(0)) {
-        if (w.test(event)) w.resolve(event);
-        else waiters.push(w);
-      }
-    },
-  });
+    onProgress: (event) => void events.push(event),
+  };
+  const result = listen ? drain(watchConnect(client, all, listen)) : connectAccount(client, all);
   result.catch(() => {});
-  const event = (test: (e: AuthProgress) => boolean) =>
-    new Promise<AuthProgress>((resolve) => {
-      const seen = events.find(test);
-      if (seen) resolve(seen);
-      else waiters.push({ test, resolve });
-    });
-  return { started, result, events, event };
+  return {
+    result,
+    events,
+    started: () => until(() => start !== undefined).then(() => start as ConnectStart),
+    checked: (n: number) => until(() => events.length >= n).then(() => events[n - 1] as AuthProgress),
+    tick,
+  };
 }
 
-describe('connectAccount', () => {
-  it('notices an approval through the callback with one extra check, long before the next scheduled poll', async () => {
-    const run = begin();
-    const start = await run.started;
-    expect(start.callbackUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}$/);
-    expect(start.sessionId).toHaveLength(16);
-    // After the second check the next one is 10 s away.
-    const second = await run.event((e) => e.attempt === 2);
-    expect(second.status).toBe('pending');
-    expect(second.nextDelayMs).toBe(10_000);
-    const checksBefore = statusChecks(start.sessionId).length;
+async function drain(watch: ReturnType<typeof watchConnect>): Promise<AuthSession> {
+  let session: AuthSession | undefined;
+  for await (const event of watch) session = event.session;
+  return session as AuthSession;
+}
 
-    const visit = await visitConsentPage(start.url, 'approve');
-    expect(visit.callbackForm?.action).toBe(start.callbackUrl);
-    expect(visit.callbackStatus).toBe(200);
-
-    const session = await run.result;
-    expect(session.status).toBe('completed');
-    expect(session.accounts?.[0]?.platform).toBe('douyin');
-    // Exactly one more status request, made because of the callback: the scheduled one was 10 s away.
-    expect(statusChecks(start.sessionId).length).toBe(checksBefore + 1);
-    expect(run.events.at(-1)?.attempt).toBe(3);
-    expect(await probe(start.callbackUrl ?? '')).toBe('ECONNREFUSED');
-  });
-
-  it('passes the callback form the upstream fields (and the browser posts them to the one random path)', async () => {
-    const run = begin();
-    const start = await run.started;
-    await run.event((e) => e.attempt === 1);
-    const visit = await visitConsentPage(start.url, 'approve');
-    const names = visit.callbackForm?.fields.map(([name]) => name) ?? [];
-    for (const field of [
-      'relayAccountRef',
-      'nickname',
-      'avatar',
-      'platformUid',
-      'account',
-      'platform',
-      'accounts',
-    ]) {
-      expect(names).toContain(field);
-    }
-    await run.result;
-  });
-
-  it('notices a denial by polling (there is no callback on failure)', async () => {
-    const run = begin(STEADY);
-    const start = await run.started;
-    await run.event((e) => e.attempt === 1);
-    const visit = await visitConsentPage(start.url, 'deny');
-    expect(visit.callbackForm).toBeUndefined();
-    const error = await run.result.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(AuthFailedError);
-    expect((error as AuthFailedError).errorCode).toBe(15045);
-    expect(await probe(start.callbackUrl ?? '')).toBe('ECONNREFUSED');
-  });
-
-  it('with callback: false sends no callbackUrl and finishes by polling alone', async () => {
-    const run = begin({ ...STEADY, callback: false });
-    const start = await run.started;
-    expect(start.callbackUrl).toBeUndefined();
-    await run.event((e) => e.attempt === 1);
-    const visit = await visitConsentPage(start.url, 'approve');
-    expect(visit.callbackForm).toBeUndefined();
-    const session = await run.result;
-    expect(session.status).toBe('completed');
-  });
-
-  it('finishes by polling when the browser never reaches the listener', async () => {
-    const run = begin(STEADY);
-    const start = await run.started;
-    await run.event((e) => e.attempt === 1);
-    const visit = await visitConsentPage(start.url, 'approve', { submit: false });
-    expect(visit.callbackForm).toBeDefined();
-    expect((await run.result).status).toBe('completed');
-  });
-
-  it('finishes by polling alone, without a callbackUrl, when the listener cannot start', async () => {
-    let sawStart: ConnectStart | undefined;
-    const refused = Object.assign(new Error('listen EADDRNOTAVAIL 127.0.0.1'), { code: 'EADDRNOTAVAIL' });
-    const watch = watchConnect(
-      client,
-      {
-        platform: 'douyin',
-        ...STEADY,
-        onStart: (start) => {
-          sawStart = start;
-        },
-      },
-      () => Promise.reject(refused),
-    );
-    let visit: ReturnType<typeof visitConsentPage> | undefined;
-    let last: AuthProgress | undefined;
-    for await (const event of watch) {
-      last = event;
-      visit ??= visitConsentPage(sawStart?.url ?? '', 'approve');
-    }
-    expect(sawStart?.callbackUrl).toBeUndefined();
-    // Without a callbackUrl the sandbox's final page has no form to post.
-    expect((await visit)?.callbackForm).toBeUndefined();
-    expect(last?.status).toBe('completed');
-  });
-
-  it('treats a forged POST on the token path as one early check that finds the session still pending', async () => {
-    const run = begin();
-    const start = await run.started;
-    await run.event((e) => e.attempt === 2);
-    const checksBefore = statusChecks(start.sessionId).length;
-    // Claims success with every field a real callback has; the session is still pending on the server.
-    const forged = await fetch(start.callbackUrl ?? '', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: 'relayAccountRef=x&nickname=evil&platformUid=1&account=a&platform=douyin&accounts=%5B%5D',
-    });
-    expect(forged.status).toBe(200);
-    const third = await run.event((e) => e.attempt === 3);
-    expect(third.status).toBe('pending');
-    expect(third.nextDelayMs).toBeGreaterThan(5000);
-    expect(statusChecks(start.sessionId).length).toBe(checksBefore + 1);
-    // Still waiting: only the status operation can end it. Approve for real to finish.
-    let settled = false;
-    run.result.finally(() => {
-      settled = true;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(settled).toBe(false);
-    await visitConsentPage(start.url, 'approve');
-    expect((await run.result).status).toBe('completed');
-  });
-
-  it('answers 404 on another path and 405 to another method while it waits', async () => {
-    const run = begin();
-    const start = await run.started;
-    const url = start.callbackUrl ?? '';
-    expect((await fetch(`${new URL(url).origin}/`, { method: 'POST' })).status).toBe(404);
-    expect((await fetch(`${url}x`, { method: 'POST' })).status).toBe(404);
-    expect((await fetch(url)).status).toBe(405);
-    await visitConsentPage(start.url, 'approve');
-    await run.result;
-  });
-
-  it('closes the listener when aborted, and rejects with the reason', async () => {
-    const controller = new AbortController();
-    const run = begin({ signal: controller.signal });
-    const start = await run.started;
-    expect(await probe(start.callbackUrl ?? '')).toBe('connected');
-    const reason = new Error('stop');
-    controller.abort(reason);
-    await expect(run.result).rejects.toBe(reason);
-    expect(await probe(start.callbackUrl ?? '')).toBe('ECONNREFUSED');
-  });
-
-  it('sends nothing when the signal is already aborted', async () => {
-    const before = sandbox.requestCount;
-    const reason = new Error('never');
-    await expect(
-      connectAccount(client, { platform: 'douyin', signal: AbortSignal.abort(reason) }),
-    ).rejects.toBe(reason);
-    expect(sandbox.requestCount).toBe(before);
-  });
-
-  it.each([
-    ['a bad wait option', { platform: 'douyin', timeoutMs: -5 }, 'timeoutMs'],
-    ['a bad platform', { platform: '../x' }, 'platform'],
-    ['callback that is not a boolean', { platform: 'douyin', callback: 'yes' }, 'callback'],
-    ['onStart that is not a function', { platform: 'douyin', onStart: 'print' }, 'onStart'],
-  ])('refuses %s before sending anything', async (_name, options, field) => {
-    const before = sandbox.requestCount;
-    const error = await connectAccount(client, options as unknown as ConnectAccountOptions).catch(
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(AitoearnInputError);
-    expect((error as AitoearnInputError).field).toBe(field);
-    expect(sandbox.requestCount).toBe(before);
-  });
-
-  it.each(['throws', 'rejects'] as const)(
-    'stops with what onStart %s, and closes the listener',
-    async (how) => {
-      let callbackUrl: string | undefined;
-      const thrown = new Error('cannot show the URL');
-      const error = await connectAccount(client, {
-        platform: 'douyin',
-        timeoutMs: 5000,
-        onStart: (start) => {
-          callbackUrl = start.callbackUrl;
-          if (how === 'throws') throw thrown;
-          return Promise.reject(thrown);
-        },
-      }).catch((e: unknown) => e);
-      expect(error).toBe(thrown);
-      expect(await probe(callbackUrl ?? '')).toBe('ECONNREFUSED');
-    },
-  );
-
-  it('after a completion found by polling, keeps answering the callback until the POST comes (issue 16 item 9)', async () => {
-    const run = begin(STEADY);
-    const start = await run.started;
-    await run.event((e) => e.attempt === 1);
-    // The browser is slower than the next check: polling sees the approval first.
-    const visit = await visitConsentPage(start.url, 'approve', { submit: false });
-    expect((await run.result).status).toBe('completed');
-    const late = await fetch(start.callbackUrl ?? '', { method: 'POST', body: 'platform=douyin' });
-    expect(late.status).toBe(200);
-    expect(await late.text()).toContain('You can close this window');
-    expect(visit.callbackForm?.action).toBe(start.callbackUrl);
-    // The POST ended the lingering: nothing listens any more.
-    expect(await closed(start.callbackUrl ?? '')).toBe('ECONNREFUSED');
-  });
-
-  it('lingers no longer than LINGER_MS when the POST never comes, on the waiter’s sleep', async () => {
-    let endLinger: () => void = () => {};
-    const lingered: number[] = [];
-    // The linger's sleep waits for the test; every other sleep is a real one.
-    const sleep = (ms: number, signal: AbortSignal) =>
-      new Promise<void>((resolve, reject) => {
-        if (ms === LINGER_MS) {
-          lingered.push(ms);
-          endLinger = resolve;
-          return;
-        }
-        const timer = setTimeout(resolve, ms);
-        signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            reject(signal.reason);
-          },
-          { once: true },
-        );
-      });
-    const run = begin({ ...STEADY, sleep });
-    const start = await run.started;
-    await run.event((e) => e.attempt === 1);
-    await visitConsentPage(start.url, 'approve', { submit: false });
-    expect((await run.result).status).toBe('completed');
-    expect(lingered).toEqual([LINGER_MS]);
-    expect(await probe(start.callbackUrl ?? '')).toBe('connected');
-    endLinger();
-    expect(await closed(start.callbackUrl ?? '')).toBe('ECONNREFUSED');
-  });
-
-  it('ends the linger on Node’s own timer when an injected sleep never does (a fake clock that stopped)', async () => {
-    const sleep = (ms: number, signal: AbortSignal) =>
-      ms === LINGER_MS
-        ? new Promise<void>(() => {})
-        : new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(resolve, ms);
-            signal.addEventListener('abort', () => {
-              clearTimeout(timer);
-              reject(signal.reason);
-            });
-          });
-    const run = begin({ ...STEADY, sleep });
-    const start = await run.started;
-    await run.event((e) => e.attempt === 1);
-    await visitConsentPage(start.url, 'approve', { submit: false });
-    expect((await run.result).status).toBe('completed');
-    let fate = await probe(start.callbackUrl ?? '');
-    expect(fate).toBe('connected');
-    for (let i = 0; i < 400 && fate === 'connected'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-      fate = await probe(start.callbackUrl ?? '');
-    }
-    expect(fate).toBe('ECONNREFUSED');
-  });
+it('notices an approval through the callback: one more check, with no time passing', async () => {
+  const run = begin();
+  const start = await run.started();
+  expect(start.callbackUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}$/);
+  expect(start.sessionId).toHaveLength(16);
+  expect((await run.checked(1)).status).toBe('pending');
+  const visit = await visitConsentPage(start.url, 'approve');
+  expect(visit.callbackForm?.action).toBe(start.callbackUrl);
+  const fields = visit.callbackForm?.fields.map(([name]) => name);
+  expect(fields).toEqual(expect.arrayContaining(['relayAccountRef', 'nickname', 'avatar', 'platformUid']));
+  expect(fields).toEqual(expect.arrayContaining(['account', 'platform', 'accounts']));
+  expect(visit.callbackStatus).toBe(200);
+  expect((await run.result).accounts?.[0]?.platform).toBe('douyin');
+  expect(run.events.map((e) => [e.attempt, e.status])).toEqual([
+    [1, 'pending'],
+    [2, 'completed'],
+  ]);
+  expect(checks(start.sessionId)).toHaveLength(2);
+  expect(await probe(start.callbackUrl ?? '')).toBe('ECONNREFUSED');
 });
+
+const refused: Listen = () =>
+  Promise.reject(Object.assign(new Error('listen EADDRNOTAVAIL'), { code: 'EADDRNOTAVAIL' }));
+it.each([
+  ['a denial (there is no callback on failure)', {}, undefined, 'deny'],
+  ['an approval with callback: false, sending no callbackUrl', { callback: false }, undefined, 'approve'],
+  ['an approval when the listener cannot start, sending no callbackUrl', {}, refused, 'approve'],
+] as const)('notices %s by polling', async (_, options, listen, decision) => {
+  const run = begin(options, listen);
+  const start = await run.started();
+  expect(start.callbackUrl === undefined).toBe(decision === 'approve');
+  await run.checked(1);
+  expect((await visitConsentPage(start.url, decision)).callbackForm).toBeUndefined();
+  expect(await run.tick()).toBeGreaterThan(0);
+  const outcome = await run.result.catch((e: unknown) => e);
+  if (decision === 'deny') {
+    expect(outcome).toBeInstanceOf(AuthFailedError);
+    expect((outcome as AuthFailedError).errorCode).toBe(15045);
+    expect(await probe(start.callbackUrl ?? '')).toBe('ECONNREFUSED');
+  } else expect((outcome as AuthSession).status).toBe('completed');
+});
+
+it('takes a forged POST for one early check that finds pending; an abort rejects and closes the listener', async () => {
+  const controller = new AbortController();
+  const run = begin({ signal: controller.signal });
+  const start = await run.started();
+  await run.checked(1);
+  const forged = await fetch(start.callbackUrl ?? '', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: 'relayAccountRef=x&nickname=evil&platformUid=1&account=a&platform=douyin&accounts=%5B%5D',
+  });
+  expect(forged.status).toBe(200);
+  expect((await run.checked(2)).status).toBe('pending');
+  expect(checks(start.sessionId)).toHaveLength(2);
+  // Only the status operation ends it: the wait goes on until the abort.
+  const reason = new Error('stop');
+  controller.abort(reason);
+  await expect(run.result).rejects.toBe(reason);
+  expect(run.events).toHaveLength(2);
+  expect(await probe(start.callbackUrl ?? '')).toBe('ECONNREFUSED');
+});
+
+it('sends nothing when the signal is already aborted', async () => {
+  const before = sandbox.requestCount;
+  const reason = new Error('never');
+  await expect(
+    connectAccount(client, { platform: 'douyin', signal: AbortSignal.abort(reason) }),
+  ).rejects.toBe(reason);
+  expect(sandbox.requestCount).toBe(before);
+});
+
+it.each([
+  ['a bad wait option', { platform: 'douyin', timeoutMs: -5 }, 'timeoutMs'],
+  ['a bad platform', { platform: '../x' }, 'platform'],
+  ['callback that is not a boolean', { platform: 'douyin', callback: 'yes' }, 'callback'],
+  ['onStart that is not a function', { platform: 'douyin', onStart: 'print' }, 'onStart'],
+])('refuses %s before sending anything', async (_name, options, field) => {
+  const before = sandbox.requestCount;
+  const error = await connectAccount(client, options as unknown as ConnectAccountOptions).catch(
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AitoearnInputError);
+  expect((error as AitoearnInputError).field).toBe(field);
+  expect(sandbox.requestCount).toBe(before);
+});
+
+const thrown = new Error('cannot show the URL');
+it.each([
+  [
+    'throws',
+    () => {
+      throw thrown;
+    },
+  ],
+  ['rejects', () => Promise.reject(thrown)],
+])('stops with what onStart %s, and closes the listener', async (_, onStart) => {
+  const run = begin({ onStart });
+  await expect(run.result).rejects.toBe(thrown);
+  expect(await probe((await run.started()).callbackUrl ?? '')).toBe('ECONNREFUSED');
+});
+
+type Run = ReturnType<typeof begin>;
+it.each([
+  [
+    'the browser’s POST comes',
+    async (_: Run, url: string) => {
+      const late = await fetch(url, { method: 'POST', body: 'platform=douyin' });
+      expect(late.status).toBe(200);
+      expect(await late.text()).toContain('You can close this window');
+    },
+  ],
+  ['its sleep of LINGER_MS ends', async (run: Run) => expect(await run.tick()).toBe(LINGER_MS)],
+  [
+    'Node’s own timer fires, when the injected sleep never ends',
+    async () => {
+      await vi.advanceTimersByTimeAsync(LINGER_MS);
+      vi.useRealTimers();
+    },
+  ],
+])(
+  'after a completion found by polling, serves the callback until %s (issue 16 item 9)',
+  async (name, end) => {
+    const run = begin();
+    const start = await run.started();
+    await run.checked(1);
+    // The browser is slower than the next check: polling sees the approval first.
+    await visitConsentPage(start.url, 'approve', { submit: false });
+    if (name.startsWith('Node')) vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    await run.tick();
+    try {
+      expect((await run.result).status).toBe('completed');
+      expect(await probe(start.callbackUrl ?? '')).toBe('connected');
+      await end(run, start.callbackUrl ?? '');
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await probe(start.callbackUrl ?? '', 100)).toBe('ECONNREFUSED');
+  },
+);

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   type AitoearnClient,
   type AuthProgress,
@@ -8,22 +10,17 @@ import {
   type Platform,
 } from 'aitoearn-auth';
 
-/** A running connectAccount: the session it started, and its end. */
+/** A running connectAccount: the session it started, its end, its latest progress event, and a stop. */
 export interface Connection {
   readonly platform: Platform;
   readonly start: ConnectStart;
-  /** Settles once, with the completed session or the waiter's error. */
   readonly done: Promise<AuthSession>;
-  /** The waiter's latest progress event. */
   readonly latest: () => AuthProgress | undefined;
   /** Stops it: the callback listener closes and no request is sent after this. */
   readonly stop: (reason?: unknown) => void;
 }
 
-/**
- * Starts connectAccount (loopback callback listener, then polling) and resolves once the session exists;
- * rejects when starting failed. The wait goes on in the background until `done` settles or `stop()`.
- */
+/** Resolves once the session exists (rejects when starting failed); the wait goes on until `done` or `stop()`. */
 export async function beginConnection(
   client: AitoearnClient,
   platform: Platform,
@@ -39,7 +36,7 @@ export async function beginConnection(
     platform,
     ...(groupId === undefined ? {} : { groupId }),
     signal: controller.signal,
-    onStart: (start) => onStart(start),
+    onStart,
     onProgress: (event) => {
       last = event;
     },
@@ -54,60 +51,47 @@ export async function beginConnection(
 const MAX_KEPT = 100;
 
 /**
- * Link-mode connections, kept running after connect_account returned so that the callback listener is up
- * when the person approves: wait_for_auth then notices the end at once instead of at its next check.
+ * Link-mode connections by session id, kept running after connect_account returned so that the callback
+ * listener is up when the person approves: wait_for_auth then notices the end at once.
  */
-export class KeptConnections {
-  readonly #kept = new Map<string, { readonly connection: Connection; waiters: number }>();
-
+export class KeptConnections extends Map<string, Connection> {
   keep(connection: Connection): void {
-    this.#kept.set(connection.start.sessionId, { connection, waiters: 0 });
-    for (const [sessionId, { connection: oldest }] of this.#kept) {
-      if (this.#kept.size <= MAX_KEPT) break;
+    this.set(connection.start.sessionId, connection);
+    for (const [sessionId, oldest] of this) {
+      if (this.size <= MAX_KEPT) break;
       oldest.stop(new Error('too many pending sessions'));
-      this.#kept.delete(sessionId);
+      this.delete(sessionId);
     }
   }
 
   find(platform: string, sessionId: string): Connection | undefined {
-    const entry = this.#kept.get(sessionId);
-    return entry?.connection.platform === platform ? entry.connection : undefined;
+    const connection = this.get(sessionId);
+    return connection?.platform === platform ? connection : undefined;
   }
 
-  /**
-   * Waits for a kept connection's end, at most `timeoutMs`. An outcome is handed out once (later calls
-   * ask the API); a timeout leaves it running; cancelling the last waiter stops it.
-   */
+  /** Waits at most `timeoutMs`. An outcome is handed out once (later calls ask the API); a timeout leaves
+   * the connection running; a cancellation stops it. */
   async wait(
     connection: Connection,
     timeoutMs: number | undefined,
     signal: AbortSignal,
   ): Promise<AuthSession> {
-    const { sessionId } = connection.start;
-    const entry = this.#kept.get(sessionId);
-    if (entry) entry.waiters += 1;
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort = () => {};
+    // Ends the losers of the race below, so that no listener or timer outlives the wait.
+    const settled = new AbortController();
+    const cleanup = { signal: settled.signal };
     let timedOut = false;
+    const giveUp = async () => {
+      await delay(timeoutMs ?? 0, undefined, cleanup);
+      timedOut = true;
+      throw new AuthTimeoutError(timeoutMs ?? 0, connection.latest()?.session);
+    };
+    const cancelled = once(signal, 'abort', cleanup).then(() => Promise.reject(signal.reason));
     try {
-      return await Promise.race([
-        connection.done,
-        new Promise<never>((_, reject) => {
-          onAbort = () => reject(signal.reason);
-          signal.addEventListener('abort', onAbort, { once: true });
-          if (timeoutMs === undefined) return;
-          timer = setTimeout(() => {
-            timedOut = true;
-            reject(new AuthTimeoutError(timeoutMs, connection.latest()?.session));
-          }, timeoutMs);
-        }),
-      ]);
+      return await Promise.race([connection.done, cancelled, ...(timeoutMs === undefined ? [] : [giveUp()])]);
     } finally {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      if (entry) entry.waiters -= 1;
-      if (signal.aborted && entry?.waiters === 0) connection.stop(signal.reason);
-      if (!timedOut && entry?.waiters === 0) this.#kept.delete(sessionId);
+      settled.abort();
+      if (signal.aborted) connection.stop(signal.reason);
+      if (!timedOut) this.delete(connection.start.sessionId);
     }
   }
 }

@@ -6,18 +6,9 @@
  */
 import { createRequire } from 'node:module';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { AitoearnInputError, createAitoearnClient, type Site } from 'aitoearn-auth';
+import { type AitoearnClient, AitoearnInputError, createAitoearnClient, type Site } from 'aitoearn-auth';
 import { personLanguage } from './results.js';
 import { createServer } from './server.js';
-
-const ENV_OF_OPTION: Readonly<Record<string, string>> = {
-  apiKey: 'AITOEARN_API_KEY',
-  site: 'AITOEARN_SITE',
-  baseUrl: 'AITOEARN_BASE_URL',
-};
-
-/** Progress every 5 s by default: twice within the 10 s promised, however late a timer fires. */
-const PROGRESS_INTERVAL_MS = 5000;
 
 function fail(message: string): never {
   process.stderr.write(`aitoearn-auth-mcp: ${message}\n`);
@@ -25,30 +16,27 @@ function fail(message: string): never {
 }
 
 function configure(env: NodeJS.ProcessEnv) {
-  if (!env.AITOEARN_API_KEY) {
+  const { AITOEARN_API_KEY: apiKey, AITOEARN_BASE_URL: baseUrl, AITOEARN_SITE: site } = env;
+  if (!apiKey) {
     fail(
       'set AITOEARN_API_KEY to your AiToEarn Open Platform API key (`aitoearn-auth sandbox` accepts "sandbox-key")',
     );
   }
-  // As the command: a base URL (the sandbox, Prism) wins over the site.
-  const baseUrl = env.AITOEARN_BASE_URL || undefined;
-  const site = baseUrl === undefined ? env.AITOEARN_SITE || undefined : undefined;
-  let client: ReturnType<typeof createAitoearnClient>;
   const language = personLanguage(env);
+  // As the command: a base URL (the sandbox, Prism) wins over the site.
+  const where = baseUrl ? { baseUrl } : site ? { site: site as Site } : {};
+  let client: AitoearnClient;
   try {
-    client = createAitoearnClient({
-      apiKey: env.AITOEARN_API_KEY,
-      ...(site === undefined ? {} : { site: site as Site }),
-      ...(baseUrl === undefined ? {} : { baseUrl }),
-      acceptLanguage: language,
-    });
+    client = createAitoearnClient({ apiKey, ...where, acceptLanguage: language });
   } catch (error) {
     if (!(error instanceof AitoearnInputError)) throw error;
-    // The client's messages never show the key; they name the option, which the person set as a variable.
-    fail(`${ENV_OF_OPTION[error.field] ?? error.field}: ${error.message}`);
+    // The client's messages never show the key; they name the option (`baseUrl`), which the person set as
+    // a variable (`AITOEARN_BASE_URL`).
+    fail(`AITOEARN_${error.field.replace(/[A-Z]/g, '_$&').toUpperCase()}: ${error.message}`);
   }
-  // For tests and slow hosts: a shorter beat (at least 10 ms); never longer than the 10 s promised.
-  const interval = Number(env.AITOEARN_MCP_PROGRESS_INTERVAL_MS || PROGRESS_INTERVAL_MS);
+  // Every 5 s by default, twice within the 10 s promised however late a timer fires; tests and slow hosts
+  // may set a shorter beat (at least 10 ms).
+  const interval = Number(env.AITOEARN_MCP_PROGRESS_INTERVAL_MS || 5000);
   if (!Number.isInteger(interval) || interval < 10 || interval > 10_000) {
     fail('AITOEARN_MCP_PROGRESS_INTERVAL_MS must be a whole number of milliseconds from 10 to 10000');
   }
@@ -60,9 +48,8 @@ const server = createServer({ ...configure(process.env), version });
 
 // A failure no tool caught is reported, never fatal: the agent keeps its other sessions.
 process.on('unhandledRejection', (reason) => {
-  process.stderr.write(
-    `aitoearn-auth-mcp: unexpected failure: ${reason instanceof Error ? reason.message : String(reason)}\n`,
-  );
+  const message = reason instanceof Error ? reason.message : String(reason);
+  process.stderr.write(`aitoearn-auth-mcp: unexpected failure: ${message}\n`);
 });
 // The client went away: waits and callback listeners in flight have no one to report to.
 process.stdin.once('end', () => process.exit(0));

@@ -1,25 +1,18 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { type AitoearnClient, type AuthProgress, getAuthStatus, PLATFORMS, waitForAuth } from 'aitoearn-auth';
 import { z } from 'zod';
 import { beginConnection, type Connection, KeptConnections } from './connections.js';
-import { type Extra, heartbeat } from './progress.js';
-import {
-  completed,
-  connectOutput,
-  linkResult,
-  qrImage,
-  sessionOutput,
-  statusResult,
-  text,
-  toolError,
-} from './results.js';
+import * as out from './results.js';
 import { didYouMean } from './suggest.js';
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 export interface ServerOptions {
   readonly client: AitoearnClient;
   /** The person's language, for the consent message and the instructions shown. */
-  readonly language: 'zh-CN' | 'en-US';
+  readonly language: out.Language;
   /** How often to send progress while waiting, in ms (under 10 s, so that clients' timeouts reset). */
   readonly progressIntervalMs: number;
   readonly version: string;
@@ -47,6 +40,24 @@ export function createServer(options: ServerOptions): McpServer {
   const server = new McpServer({ name: 'aitoearn-auth-mcp', version: options.version });
   const kept = new KeptConnections();
 
+  /**
+   * Sends `notifications/progress` now and every interval until the returned function is called, when the
+   * caller asked for progress: a beat of its own, as the waiter's checks can be further apart than a
+   * client's request timeout.
+   */
+  function heartbeat(extra: Extra, latest: () => AuthProgress | undefined): () => void {
+    const progressToken = extra._meta?.progressToken;
+    if (progressToken === undefined) return () => {};
+    let progress = 0;
+    const beat = () => {
+      const params = { progressToken, progress: ++progress, message: out.describeProgress(latest()) };
+      extra.sendNotification({ method: 'notifications/progress', params }).catch(() => {});
+    };
+    beat();
+    const timer = setInterval(beat, progressIntervalMs);
+    return () => clearInterval(timer);
+  }
+
   server.registerTool(
     'connect_account',
     {
@@ -60,7 +71,7 @@ export function createServer(options: ServerOptions): McpServer {
           .optional()
           .describe('The account group to connect into (default: the default group)'),
       },
-      outputSchema: connectOutput,
+      outputSchema: out.connectOutput,
       annotations: { openWorldHint: true },
     },
     ({ platform, groupId }, extra) =>
@@ -71,11 +82,9 @@ export function createServer(options: ServerOptions): McpServer {
           connection.stop(extra.signal.reason);
           throw extra.signal.reason;
         }
-        const { start } = connection;
-        const image = qrImage(start.url);
-        if (image || server.server.getClientCapabilities()?.elicitation?.url === undefined) {
+        if (out.qrImage(connection.start.url) || !server.server.getClientCapabilities()?.elicitation?.url) {
           kept.keep(connection);
-          return linkResult(platform, start, language, image);
+          return out.linkResult(platform, connection.start, language);
         }
         return elicitAndWait(connection, extra);
       }),
@@ -84,54 +93,46 @@ export function createServer(options: ServerOptions): McpServer {
   /** URL mode: the client sends the person to the page; the call returns when the session ends. */
   async function elicitAndWait(connection: Connection, extra: Extra): Promise<CallToolResult> {
     const { start, platform } = connection;
-    const stopBeat = heartbeat(extra, progressIntervalMs, connection.latest);
-    // Aborted when the call is cancelled, and once the session ended: a consent request the person has not
-    // answered yet is then withdrawn (the client is told).
+    const stopBeat = heartbeat(extra, connection.latest);
+    // Aborted once the call ends: a consent request the person has not answered yet is withdrawn.
     const withdraw = new AbortController();
-    const cancel = () => {
-      connection.stop(extra.signal.reason);
-      withdraw.abort(extra.signal.reason);
-    };
+    const cancel = () => connection.stop(extra.signal.reason);
     extra.signal.addEventListener('abort', cancel, { once: true });
     try {
-      const instructions = start.authInstructions?.[language];
-      const message = [CONSENT_MESSAGE[language](platform), instructions].filter(Boolean).join('\n');
+      const lines = [CONSENT_MESSAGE[language](platform), start.authInstructions?.[language]];
+      const message = lines.filter(Boolean).join('\n');
       const request = { mode: 'url', message, elicitationId: start.sessionId, url: start.url } as const;
       const timeout = Math.max(1000, Date.parse(start.expiresAt) - Date.now());
       const answer = server.server.elicitInput(request, { signal: withdraw.signal, timeout }).then(
         // Accepted: the person is on the page; the session's end is the answer.
-        (result) => (result.action === 'accept' ? new Promise<never>(() => {}) : result.action),
-        (error: unknown) => (extra.signal.aborted ? Promise.reject(error) : ({ failed: error } as const)),
+        (result) => (result.action === 'accept' ? new Promise<never>(() => {}) : { action: result.action }),
+        (error: unknown) => ({ failed: error }),
       );
       const ended = connection.done.then(
         (session) => ({ session }),
         (error: unknown) => ({ error }),
       );
       const first = await Promise.race([ended, answer]);
-      if (typeof first === 'object' && !('failed' in first)) {
-        if (extra.signal.aborted) throw extra.signal.reason;
-        // The interaction outside the client is over, whatever its outcome: the client may close its prompt.
-        await server.server
-          .createElicitationCompletionNotifier(start.sessionId)()
-          .catch(() => {});
-        if ('error' in first) throw first.error;
-        return completed(platform, first.session, { sessionId: start.sessionId, expiresAt: start.expiresAt });
-      }
-      if (typeof first === 'object') {
+      if (extra.signal.aborted) throw extra.signal.reason;
+      if ('failed' in first) {
         // The client could not show the page: hand over the link, as to a client without URL mode.
         kept.keep(connection);
-        return linkResult(platform, start, language, undefined);
+        return out.linkResult(platform, start, language);
       }
-      connection.stop(new Error(`elicitation ${first}`));
-      const did = first === 'decline' ? 'declined' : 'dismissed';
-      return {
-        isError: true,
-        content: [
-          text([
-            `The person ${did} the request to open the ${platform} consent page; nothing was connected (session ${start.sessionId} abandoned). Call connect_account again if they change their mind.`,
-          ]),
-        ],
-      };
+      if ('action' in first) {
+        connection.stop(new Error(`elicitation ${first.action}`));
+        const did = first.action === 'decline' ? 'declined' : 'dismissed';
+        return out.toolError(
+          `The person ${did} the request to open the ${platform} consent page; nothing was connected (session ${start.sessionId} abandoned). Call connect_account again if they change their mind.`,
+        );
+      }
+      // The interaction outside the client is over, whatever its outcome: the client may close its prompt.
+      await server.server
+        .createElicitationCompletionNotifier(start.sessionId)()
+        .catch(() => {});
+      if ('error' in first) throw first.error;
+      const { sessionId, expiresAt } = start;
+      return out.completed(platform, first.session, { sessionId, expiresAt });
     } finally {
       stopBeat();
       withdraw.abort();
@@ -155,28 +156,28 @@ export function createServer(options: ServerOptions): McpServer {
           .optional()
           .describe('Give up after this many seconds (default: when the session expires)'),
       },
-      outputSchema: sessionOutput,
+      outputSchema: out.sessionOutput,
       annotations: { readOnlyHint: true, openWorldHint: true },
     },
     ({ platform, sessionId, timeoutSeconds }, extra) =>
       guard(async () => {
-        const timeoutMs = timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000;
+        const timeoutMs = timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 };
         const connection = kept.find(platform, sessionId);
         let last: AuthProgress | undefined;
-        const stopBeat = heartbeat(extra, progressIntervalMs, connection?.latest ?? (() => last));
+        const stopBeat = heartbeat(extra, connection?.latest ?? (() => last));
         try {
           const session = connection
-            ? await kept.wait(connection, timeoutMs, extra.signal)
+            ? await kept.wait(connection, timeoutMs.timeoutMs, extra.signal)
             : await waitForAuth(client, {
                 platform,
                 sessionId,
                 signal: extra.signal,
-                ...(timeoutMs === undefined ? {} : { timeoutMs }),
+                ...timeoutMs,
                 onProgress: (event) => {
                   last = event;
                 },
               });
-          return completed(platform, session);
+          return out.completed(platform, session);
         } finally {
           stopBeat();
         }
@@ -190,13 +191,13 @@ export function createServer(options: ServerOptions): McpServer {
       description:
         'Checks an authorization session once and reports it: status, expiry, and the accounts once completed.',
       inputSchema: { platform, sessionId },
-      outputSchema: sessionOutput,
+      outputSchema: out.sessionOutput,
       annotations: { readOnlyHint: true, openWorldHint: true },
     },
     ({ platform, sessionId }, extra) =>
       guard(async () => {
         const { session } = await getAuthStatus(client, { platform, sessionId, signal: extra.signal });
-        return statusResult(platform, session);
+        return out.statusResult(platform, session);
       }),
   );
 
@@ -205,9 +206,5 @@ export function createServer(options: ServerOptions): McpServer {
 
 /** Every failure is a tool error the agent can read and act on; none reaches the transport. */
 async function guard(run: () => Promise<CallToolResult>): Promise<CallToolResult> {
-  try {
-    return await run();
-  } catch (error) {
-    return toolError(error);
-  }
+  return run().catch(out.toolError);
 }

@@ -1,32 +1,26 @@
 /**
  * The candidate `word` was most likely meant to be: the same letters in another case (`DOUYIN`), else the
- * closest one within a third of its length (1 to 3 edits); undefined when none is close.
+ * closest one within a third of its length (1 to 3 edits, Levenshtein); undefined when none is close.
  */
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
   if (word.length > 40) return undefined;
-  const typed = word.toLowerCase();
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {
-    const d = distance(typed, candidate.toLowerCase());
+    const [a, b] = [word.toLowerCase(), candidate.toLowerCase()];
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++) {
+        const substitute = (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+        next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, substitute);
+      }
+      row = next;
+    }
+    const d = row[b.length] ?? 0;
     if (d <= Math.min(3, Math.max(1, Math.floor(candidate.length / 3))) && d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
+      [best, bestDistance] = [candidate, d];
     }
   }
   return best;
-}
-
-/** Levenshtein distance, one row at a time. */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitute = (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, substitute);
-    }
-    row = next;
-  }
-  return row[b.length] ?? 0;
 }

@@ -5,57 +5,38 @@
  * `npm install ./aitoearn-auth-0.1.0.tgz` in an empty project and `npm ls --all` (18 packages, no SDK).
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 
-interface Locked {
-  readonly dependencies?: Record<string, string>;
-  readonly optionalDependencies?: Record<string, string>;
-  readonly peerDependencies?: Record<string, string>;
-}
-const lock = JSON.parse(readFileSync(new URL('../../package-lock.json', import.meta.url), 'utf8')) as {
-  packages: Record<string, Locked>;
-};
+type Deps = Record<string, string>;
+type Locked = { dependencies?: Deps; optionalDependencies?: Deps; peerDependencies?: Deps };
+const lock = readFileSync(new URL('../../package-lock.json', import.meta.url), 'utf8');
+const { packages } = JSON.parse(lock) as { packages: Record<string, Locked> };
 
 /** Where Node finds `name` from the package at `from`: its own node_modules, then each enclosing one. */
 function locate(from: string, name: string): string | undefined {
-  let base = from;
-  for (;;) {
-    const candidate = `${base ? `${base}/` : ''}node_modules/${name}`;
-    if (lock.packages[candidate]) return candidate;
-    if (!base.includes('node_modules/')) return base === '' ? undefined : locate('', name);
-    base = base.slice(0, base.lastIndexOf('/node_modules/'));
-  }
+  const bases = [from];
+  for (let b = from; b.includes('/node_modules/'); bases.push(b))
+    b = b.slice(0, b.lastIndexOf('/node_modules/'));
+  return [...bases, ''].map((b) => `${b && `${b}/`}node_modules/${name}`).find((at) => packages[at]);
 }
 
 /** Every package installed along with the one at `root` (peers too: npm installs them). */
-function closure(root: string, own: Record<string, string>): Set<string> {
-  const found = new Set<string>();
-  const visit = (from: string, names: string[]) => {
-    for (const name of names) {
-      const at = locate(from, name);
-      if (at === undefined || found.has(at)) continue;
-      found.add(at);
-      const { dependencies = {}, optionalDependencies = {}, peerDependencies = {} } = lock.packages[at] ?? {};
-      visit(at, Object.keys({ ...dependencies, ...optionalDependencies, ...peerDependencies }));
-    }
-  };
-  visit(root, Object.keys(own));
+function closure(root: string, found = new Set<string>()): Set<string> {
+  const { dependencies = {}, optionalDependencies = {}, peerDependencies = {} } = packages[root] ?? {};
+  for (const name of Object.keys({ ...dependencies, ...optionalDependencies, ...peerDependencies })) {
+    const at = locate(root, name);
+    if (at !== undefined && !found.has(at)) closure(at, found.add(at));
+  }
   return found;
 }
 
-const SERVER_ONLY = ['node_modules/@modelcontextprotocol/sdk', 'node_modules/zod', 'node_modules/express'];
-
-describe('the MCP SDK stays in the aitoearn-auth-mcp workspace', () => {
-  it('is in the closure of aitoearn-auth-mcp', () => {
-    const server = closure('mcp', lock.packages.mcp?.dependencies ?? {});
-    for (const name of SERVER_ONLY) expect(server).toContain(name);
-  });
-
-  it('is not in the closure of aitoearn-auth, which installs only its own few packages', () => {
-    const main = closure('', lock.packages['']?.dependencies ?? {});
-    expect(main).toContain('node_modules/p-retry');
-    expect(main).toContain('node_modules/is-network-error');
-    for (const name of SERVER_ONLY) expect(main).not.toContain(name);
-    expect(main.size).toBeLessThan(25);
-  });
+it('keeps the MCP SDK in the closure of aitoearn-auth-mcp, out of that of aitoearn-auth (a few packages)', () => {
+  const [server, main] = [closure('mcp'), closure('')];
+  for (const name of ['@modelcontextprotocol/sdk', 'zod', 'express'].map((n) => `node_modules/${n}`)) {
+    expect(server).toContain(name);
+    expect(main).not.toContain(name);
+  }
+  expect(main).toContain('node_modules/p-retry');
+  expect(main).toContain('node_modules/is-network-error');
+  expect(main.size).toBeLessThan(25);
 });

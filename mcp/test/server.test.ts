@@ -1,12 +1,10 @@
 /**
- * The MCP server as an agent host runs it: the SDK's own Client and StdioClientTransport spawn the built
- * command (node_modules/.bin/aitoearn-auth-mcp) against a sandbox in this process, and a stand-in person
- * (scripts/stand-in-person.ts) approves or denies on the consent page over HTTP. Needs `npm run build`.
+ * The MCP server as an agent host runs it: the SDK's Client and StdioClientTransport spawn the built command
+ * against a sandbox in this process; a stand-in person approves or denies over HTTP. Needs `npm run build`.
  */
-import { execFile } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type ExecFileException, execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
@@ -15,54 +13,50 @@ import {
   ElicitationCompleteNotificationSchema,
   ElicitRequestSchema,
   type ElicitRequestURLParams,
-  type Progress,
 } from '@modelcontextprotocol/sdk/types.js';
 import { PLATFORMS } from 'aitoearn-auth';
 import { type Sandbox, startSandbox } from 'aitoearn-auth/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visitConsentPage } from '../../scripts/stand-in-person.js';
+import { json, startServer, statusBody } from '../../test/helpers/http-server.js';
+import { delay, until } from '../../test/helpers/run-cli.js';
 
 const BIN = fileURLToPath(new URL('../../node_modules/.bin/aitoearn-auth-mcp', import.meta.url));
-// A key no output may ever contain.
-const KEY = 'canary-3f9d0b7e5a21c4d8';
+const KEY = 'canary-3f9d0b7e5a21c4d8'; // no output may ever contain it
+const ENV = { AITOEARN_API_KEY: KEY, AITOEARN_MCP_PROGRESS_INTERVAL_MS: '20', LANG: 'en_US.UTF-8' };
 
 let sandbox: Sandbox;
-const stderr: string[] = [];
+let stderr = '';
+/** Every result and elicitation a host saw, and every protocol error (a stdout line that is not JSON-RPC). */
 const seen: unknown[] = [];
-const opened: Agent[] = [];
-
-interface Agent {
-  readonly client: Client;
-  /** Protocol errors the client saw (a line on stdout that is not a JSON-RPC message, say). */
-  readonly errors: Error[];
-  call(name: string, args: Record<string, unknown>, options?: RequestOptions): Promise<CallToolResult>;
-}
-
-type Person = (params: ElicitRequestURLParams) => Promise<'accept' | 'decline' | 'cancel'>;
+const errors: string[] = [];
+const clients: Client[] = [];
+beforeAll(async () => {
+  sandbox = await startSandbox({ apiKeys: [KEY] });
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await sandbox?.close();
+});
 
 /** Spawns the command and connects a client; `person` answers URL elicitations (the capability is declared only then). */
-async function agent(person?: Person, env: Record<string, string> = {}): Promise<Agent> {
+async function agent(
+  person?: (params: ElicitRequestURLParams) => Promise<'accept' | 'decline' | 'cancel'>,
+  env: Record<string, string> = {},
+) {
   const transport = new StdioClientTransport({
     command: BIN,
-    env: {
-      AITOEARN_API_KEY: KEY,
-      AITOEARN_BASE_URL: sandbox.url,
-      AITOEARN_MCP_PROGRESS_INTERVAL_MS: '20',
-      LANG: 'en_US.UTF-8',
-      ...env,
-    },
+    env: { ...ENV, AITOEARN_BASE_URL: sandbox.url, ...env },
     stderr: 'pipe',
   });
-  const index = stderr.push('') - 1;
   transport.stderr?.on('data', (chunk: Buffer) => {
-    stderr[index] += chunk.toString();
+    stderr += chunk.toString();
   });
   const client = new Client(
     { name: 'test-host', version: '1.0.0' },
     { capabilities: person ? { elicitation: { url: {} } } : {} },
   );
-  const errors: Error[] = [];
-  client.onerror = (error) => errors.push(error);
+  client.onerror = (error) => errors.push(error.message);
   if (person) {
     client.setRequestHandler(ElicitRequestSchema, async ({ params }) => {
       seen.push(params);
@@ -70,194 +64,128 @@ async function agent(person?: Person, env: Record<string, string> = {}): Promise
     });
   }
   await client.connect(transport);
-  const result: Agent = {
-    client,
-    errors,
-    async call(name, args, options) {
-      const answer = (await client.callTool({ name, arguments: args }, undefined, options)) as CallToolResult;
-      seen.push(answer);
-      return answer;
-    },
+  clients.push(client);
+  const call = async (name: string, args: Record<string, unknown>, options?: RequestOptions) => {
+    const result = (await client.callTool({ name, arguments: args }, undefined, options)) as CallToolResult;
+    seen.push(result);
+    const text = result.content.map((b) => (b.type === 'text' ? b.text : `[${b.type}]`)).join('\n');
+    return { ...result, text, out: result.structuredContent as unknown as Out };
   };
-  opened.push(result);
-  return result;
+  return { client, call };
 }
 
-const textOf = (result: CallToolResult) =>
-  result.content.map((block) => (block.type === 'text' ? block.text : `[${block.type}]`)).join('\n');
+const checks = (sessionId: string) =>
+  sandbox.requests.filter((r) => r.path.endsWith(`/status/${sessionId}`)).length;
+/** The structured content of every tool, as far as these tests read it. */
+type Out = { url: string; sessionId: string; session: { status: string; accounts: { platform: string }[] } };
 
-function statusChecks(sessionId: string) {
-  return sandbox.requests.filter((r) => r.path.endsWith(`/status/${sessionId}`)).length;
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * The person approves once the session's first check has been answered: the next one is a second away, so
- * the browser's callback, not a check that happens to fall between the approval and the callback POST
- * (which closes the listener under the browser's feet), is what ends the wait.
- */
-async function approveAfterFirstCheck(url: string, sessionId: string) {
-  while (statusChecks(sessionId) === 0) await pause(10);
-  return visitConsentPage(url, 'approve');
-}
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ apiKeys: [KEY] });
-});
-afterAll(async () => {
-  await Promise.all(opened.map((a) => a.client.close()));
-  await sandbox?.close();
-});
-
-describe('aitoearn-auth-mcp on stdio, without URL elicitation', () => {
-  let host: Agent;
+describe('without URL elicitation', () => {
+  let host: Awaited<ReturnType<typeof agent>>;
   beforeAll(async () => {
     host = await agent();
   });
 
   it('lists the three tools with the platform list of the package and output schemas', async () => {
     const { tools } = await host.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['auth_status', 'connect_account', 'wait_for_auth']);
+    expect(tools.map((t) => t.name)).toEqual(['connect_account', 'wait_for_auth', 'auth_status']);
     for (const tool of tools) {
-      const properties = tool.inputSchema.properties as Record<string, { enum?: string[] }>;
-      expect(properties.platform?.enum, tool.name).toEqual([...PLATFORMS]);
-      expect(tool.inputSchema.required, tool.name).toEqual(expect.arrayContaining(['platform']));
+      expect(tool.inputSchema.properties?.platform, tool.name).toMatchObject({ enum: [...PLATFORMS] });
       expect(tool.outputSchema?.properties, tool.name).toHaveProperty('platform');
     }
-    const wait = tools.find((t) => t.name === 'wait_for_auth');
-    expect(wait?.inputSchema.required).toEqual(['platform', 'sessionId']);
-    expect(wait?.inputSchema.properties).toHaveProperty('timeoutSeconds');
+    expect(tools[1]?.inputSchema).toMatchObject({
+      required: ['platform', 'sessionId'],
+      properties: { timeoutSeconds: {} },
+    });
   });
 
-  it('connect_account hands over the link; the person approves; wait_for_auth returns the account, with progress', async () => {
+  it('connect_account hands over the link; wait_for_auth gives up after timeoutSeconds, the session goes on; the person approves; wait_for_auth returns the account, with progress', async () => {
     const started = await host.call('connect_account', { platform: 'douyin' });
-    expect(started.isError).toBeFalsy();
-    const link = started.structuredContent as { url: string; sessionId: string; expiresAt: string };
+    const link = started.out;
+    const ask = { platform: 'douyin', sessionId: link.sessionId };
     expect(link.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
     expect(link.sessionId).toHaveLength(16);
-    expect(textOf(started)).toContain(link.url);
-    expect(textOf(started)).toContain('wait_for_auth');
-
-    const progress: Progress[] = [];
+    expect(started.text).toContain(link.url);
+    expect(started.text).toContain('wait_for_auth');
+    const timedOut = await host.call('wait_for_auth', { ...ask, timeoutSeconds: 0.2 });
+    expect(timedOut.isError).toBe(true);
+    expect(timedOut.text).toMatch(/Gave up waiting .*timeoutMs=200.*call wait_for_auth again/);
+    const progress: number[] = [];
     let visit: ReturnType<typeof visitConsentPage> | undefined;
-    const done = await host.call(
-      'wait_for_auth',
-      { platform: 'douyin', sessionId: link.sessionId },
-      {
-        onprogress: (event) => {
-          progress.push(event);
-          // The person approves only once the beat is seen going: a server without one never completes.
-          if (progress.length === 3) visit = approveAfterFirstCheck(link.url, link.sessionId);
-        },
+    const done = await host.call('wait_for_auth', ask, {
+      onprogress: (event) => {
+        // The person approves only once the beat is seen going: a server without one never completes.
+        if (progress.push(event.progress) === 3) visit = visitConsentPage(link.url, 'approve');
       },
-    );
-    expect(done.isError).toBeFalsy();
-    const { session } = done.structuredContent as {
-      session: { status: string; accounts: { platform: string }[] };
-    };
-    expect(session.status).toBe('completed');
-    expect(session.accounts[0]?.platform).toBe('douyin');
-    expect(textOf(done)).toMatch(/^Connected 1 douyin account/);
+    });
+    expect(done.out.session.status).toBe('completed');
+    expect(done.out.session.accounts[0]?.platform).toBe('douyin');
+    expect(done.text).toMatch(/^Connected 1 douyin account/);
     // The callback listener of the kept session was still up when the browser's last page posted to it.
-    const visited = await visit;
-    expect(visited?.callbackForm?.action).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[\w-]{32}$/);
-    expect(visited?.callbackStatus).toBe(200);
-    const values = progress.map((p) => p.progress);
-    expect(values).toEqual([...values].sort((a, b) => a - b));
-    expect(new Set(values).size).toBe(values.length);
-
-    const status = await host.call('auth_status', { platform: 'douyin', sessionId: link.sessionId });
-    expect(textOf(status)).toContain('status: completed');
-    expect(textOf(status)).toMatch(/account: douyin .+ \(accountId .+\)/);
-    expect((status.structuredContent as { session: { status: string } }).session.status).toBe('completed');
+    expect((await visit)?.callbackStatus).toBe(200);
+    expect(progress).toEqual([...new Set(progress)].sort((a, b) => a - b));
+    const status = await host.call('auth_status', ask);
+    expect(status.text).toContain('status: completed');
+    expect(status.text).toMatch(/account: douyin .+ \(accountId .+\)/);
+    expect(status.out.session.status).toBe('completed');
   });
 
   it('cancelling wait_for_auth stops its checks: for a kept session and for one it waits for itself', async () => {
-    const kept = (await host.call('connect_account', { platform: 'tiktok' })).structuredContent as {
-      sessionId: string;
-    };
-    const other = sandbox.createSession({ platform: 'tiktok' });
-    const calls = [kept.sessionId, other.sessionId].map((sessionId) => {
+    const kept = (await host.call('connect_account', { platform: 'tiktok' })).out;
+    const ids = [kept.sessionId, sandbox.createSession({ platform: 'tiktok' }).sessionId];
+    const calls = ids.map((sessionId) => {
       const controller = new AbortController();
-      let beating: () => void = () => {};
-      const beat = new Promise<void>((resolve) => {
-        beating = resolve;
-      });
-      const result = host
-        .call(
-          'wait_for_auth',
-          { platform: 'tiktok', sessionId },
-          { signal: controller.signal, onprogress: beating },
-        )
-        .then(
-          () => 'settled',
-          (error: Error) => error.name,
-        );
-      return { sessionId, controller, beat, result };
+      const beats: number[] = [];
+      const options = { signal: controller.signal, onprogress: () => beats.push(1) };
+      const result = host.call('wait_for_auth', { platform: 'tiktok', sessionId }, options).catch((e) => e);
+      return { controller, beats, result };
     });
-    await Promise.all(calls.map((c) => c.beat));
-    while (statusChecks(other.sessionId) === 0) await pause(20);
+    await until(() => calls.every((c) => c.beats.length > 0) && checks(ids[1] ?? '') > 0);
     for (const c of calls) c.controller.abort();
-    for (const c of calls) expect(await c.result).not.toBe('settled');
-    // The cancellations went out before this request, and the server reads its input in order.
-    await host.client.listTools();
-    await pause(200); // a check already on the wire may still be answered
-    const before = calls.map((c) => statusChecks(c.sessionId));
-    // Both would have checked again within this time (after 1 s and 2 s, by the default backoff).
-    await pause(2500);
-    expect(calls.map((c) => statusChecks(c.sessionId))).toEqual(before);
+    for (const c of calls) expect(await c.result).toBeInstanceOf(Error);
+    await host.client.listTools(); // the cancellations went out before this, and the server reads in order
+    await delay(200); // a check already on the wire may still be answered
+    const before = ids.map(checks);
+    await delay(2500); // both would have checked again by now (after 1 s and 2 s, by the default backoff)
+    expect(ids.map(checks)).toEqual(before);
   });
 
-  it('gives up after timeoutSeconds with a tool error; the session goes on', async () => {
-    const { sessionId, url } = (await host.call('connect_account', { platform: 'youtube' }))
-      .structuredContent as {
-      sessionId: string;
-      url: string;
-    };
-    const timedOut = await host.call('wait_for_auth', {
-      platform: 'youtube',
-      sessionId,
-      timeoutSeconds: 0.2,
-    });
-    expect(timedOut.isError).toBe(true);
-    expect(textOf(timedOut)).toMatch(/Gave up waiting .*timeoutMs=200.*call wait_for_auth again/);
-    const visit = visitConsentPage(url, 'approve');
-    const done = await host.call('wait_for_auth', { platform: 'youtube', sessionId });
-    expect((done.structuredContent as { session: { status: string } }).session.status).toBe('completed');
-    expect((await visit).callbackStatus).toBe(200);
-  });
-
-  it.each([
-    ['failed', { type: 'fail', errorCode: 15013 }, /failed with error code 15013 \(permission denied\)/],
-    ['expired', { type: 'never' }, /expired.*Call connect_account to start a new authorization/],
-  ] as const)('wait_for_auth says the session %s, in a tool error', async (_, outcome, message) => {
+  type Outcome = NonNullable<NonNullable<Parameters<Sandbox['createSession']>[0]>['outcome']>;
+  const linkedin = (outcome: Outcome) => () => {
     const { sessionId } = sandbox.createSession({ platform: 'linkedin', outcome, lifetimeMs: 300 });
-    const result = await host.call('wait_for_auth', { platform: 'linkedin', sessionId });
-    expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(message);
-  });
-
+    return { platform: 'linkedin', sessionId };
+  };
+  const ask = (platform: string, sessionId?: string) => () => ({ platform, ...(sessionId && { sessionId }) });
   it.each([
-    [{ platform: 'douyinn' }, 'connect_account', /unknown platform "douyinn"; did you mean "douyin"\?/],
-    [{ platform: 'Tiktok', sessionId: 'x' }, 'wait_for_auth', /did you mean "tiktok"\?/],
-    [{ platform: 'douyin', sessionId: '../../auth/douyin' }, 'auth_status', /"sessionId".*Nothing was sent/],
-    [{ platform: 'douyin', sessionId: 'AAAAAAAAAAAAAAAA' }, 'wait_for_auth', /code 15039/],
-  ])('refuses %j for %s with a tool error, and keeps serving', async (args, tool, message) => {
-    const before = sandbox.requestCount;
-    const result = await host.call(tool, args);
-    expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(message);
-    if (!/15039/.test(message.source)) expect(sandbox.requestCount).toBe(before);
-    expect((await host.client.listTools()).tools).toHaveLength(3);
-  });
+    ['connect_account', ask('douyinn'), /unknown platform "douyinn"; did you mean "douyin"\?/],
+    ['wait_for_auth', ask('Tiktok', 'x'), /did you mean "tiktok"\?/],
+    ['auth_status', ask('douyin', '../../auth/douyin'), /"sessionId".*Nothing was sent/],
+    ['wait_for_auth', ask('douyin', 'AAAAAAAAAAAAAAAA'), /code 15039/],
+    ['wait_for_auth', linkedin({ type: 'fail', errorCode: 15013 }), /error code 15013 \(permission denied\)/],
+    ['wait_for_auth', linkedin({ type: 'never' }), /expired.*Call connect_account to start a new/],
+  ])(
+    '%s answers a tool error (bad input, failed, expired) and keeps serving',
+    async (tool, args, message) => {
+      const before = sandbox.requestCount;
+      const result = await host.call(tool, args());
+      expect(result.isError).toBe(true);
+      expect(result.text).toMatch(message);
+      // Bad input sends nothing.
+      if (/mean|Nothing/.test(message.source)) expect(sandbox.requestCount).toBe(before);
+      expect((await host.client.listTools()).tools).toHaveLength(3);
+    },
+  );
 });
 
-describe('aitoearn-auth-mcp with URL elicitation', () => {
+describe('with URL elicitation', () => {
   it('one connect_account call returns the account once the person approves the page it was sent to', async () => {
     let visit: ReturnType<typeof visitConsentPage> | undefined;
-    const host = await agent(async ({ url, elicitationId }) => {
-      visit = approveAfterFirstCheck(url, elicitationId);
+    let asked: ElicitRequestURLParams | undefined;
+    const host = await agent(async (params) => {
+      asked = params;
+      // Once the first check was answered: the next is a second away, so the callback ends the wait.
+      visit = until(() => checks(params.elicitationId) > 0).then(() =>
+        visitConsentPage(params.url, 'approve'),
+      );
       return 'accept';
     });
     const completions: string[] = [];
@@ -265,21 +193,18 @@ describe('aitoearn-auth-mcp with URL elicitation', () => {
       completions.push(n.params.elicitationId);
     });
     const result = await host.call('connect_account', { platform: 'bilibili' });
-    expect(textOf(result)).toMatch(/^Connected 1 bilibili account/);
-    const out = result.structuredContent as { sessionId: string; session: { status: string } };
+    expect(result.text).toMatch(/^Connected 1 bilibili account/);
+    const { out } = result;
     expect(out.session.status).toBe('completed');
-    const asked = seen.findLast(
-      (s) => (s as ElicitRequestURLParams).mode === 'url',
-    ) as ElicitRequestURLParams;
-    expect(asked.message).toMatch(/connect your bilibili account/);
-    expect(asked.message).toContain('sandbox consent page'); // the platform's instructions, in English
-    expect(asked.elicitationId).toBe(out.sessionId);
+    expect(asked?.message).toMatch(/connect your bilibili account/);
+    expect(asked?.message).toContain('sandbox consent page'); // the platform's instructions, in English
+    expect(asked?.elicitationId).toBe(out.sessionId);
     expect((await visit)?.callbackStatus).toBe(200);
     await host.client.listTools(); // the notification was sent before the result; this lets it arrive
     expect(completions).toEqual([out.sessionId]);
   });
 
-  it('a denial on the consent page or a declined elicitation is a tool error saying which; a failed one hands over the link', async () => {
+  it('a denial or a declined elicitation is a tool error saying which; a failed one hands over the link', async () => {
     const answers = ['deny', 'decline', 'fail'];
     const host = await agent(async ({ url }) => {
       const answer = answers.shift();
@@ -288,85 +213,63 @@ describe('aitoearn-auth-mcp with URL elicitation', () => {
       void visitConsentPage(url, 'deny');
       return 'accept';
     });
-    const denied = await host.call('connect_account', { platform: 'douyin' });
-    expect(denied.isError).toBe(true);
-    expect(textOf(denied)).toMatch(/failed with error code 15045 \(the user denied consent/);
-    const declined = await host.call('connect_account', { platform: 'douyin' });
-    expect(declined.isError).toBe(true);
-    expect(textOf(declined)).toMatch(/The person declined the request to open the douyin consent page/);
-    // A host that could not show the page gets the link instead, as a host without URL elicitation does.
-    const fallback = await host.call('connect_account', { platform: 'douyin' });
-    expect(fallback.isError).toBeFalsy();
-    expect(textOf(fallback)).toMatch(/Show the person this link/);
+    const connect = () => host.call('connect_account', { platform: 'douyin' });
+    const [denied, declined, fallback] = [await connect(), await connect(), await connect()];
+    expect([denied.isError, declined.isError, fallback.isError]).toEqual([true, true, undefined]);
+    expect(denied.text).toMatch(/failed with error code 15045 \(the user denied consent/);
+    expect(declined.text).toMatch(/The person declined the request to open the douyin consent page/);
+    expect(fallback.text).toMatch(/Show the person this link/);
   });
-});
-
-describe('what the API answers is checked before a host sees it', () => {
-  let api: Server;
-  // A 1×1 PNG: some platforms answer a QR code image to scan in their app instead of a page.
-  const PNG =
-    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
-  const SVG = 'data:image/svg+xml;base64,PHN2Zy8+';
-  beforeAll(async () => {
-    api = createServer((request, response) => {
-      const expiresAt = new Date(Date.now() + 60_000).toISOString();
-      const sessionId = 'QRsession0000001';
-      const start = request.url?.includes('/douyin') ? `data:image/png;base64,${PNG}` : SVG;
-      const data = request.url?.includes('/status/')
-        ? { sessionId, status: 'pending', requiresSelection: false, expiresAt }
-        : { url: start, sessionId, expiresAt };
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ code: 0, message: 'ok', data }));
-    });
-    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
-  });
-  afterAll(() => new Promise<void>((resolve) => api.close(() => resolve())));
 
   it('hands a QR code over as an image (never by elicitation), and refuses an SVG image', async () => {
-    const host = await agent(async () => 'accept', {
-      AITOEARN_BASE_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+    // 1×1 PNG: some platforms answer a QR code image to scan in their app instead of a page.
+    const PNG =
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+    const api = await startServer((request, response) => {
+      const [sessionId, expiresAt] = ['QRsession0000001', new Date(Date.now() + 60_000).toISOString()];
+      const url = request.url?.includes('/douyin')
+        ? `data:image/png;base64,${PNG}`
+        : 'data:image/svg+xml;base64,PHN2Zy8+';
+      const pending = { sessionId, status: 'pending', requiresSelection: false, expiresAt };
+      json(response, statusBody(request.url?.includes('/status/') ? pending : { url, sessionId, expiresAt }));
     });
-    const elicitations = seen.length;
-    const qr = await host.call('connect_account', { platform: 'douyin' });
-    expect(qr.isError).toBeFalsy();
-    expect(qr.content).toContainEqual({ type: 'image', mimeType: 'image/png', data: PNG });
-    expect(textOf(qr)).toMatch(/scan it in the douyin app/);
-    expect(qr.structuredContent).not.toHaveProperty('url');
-    expect(seen.length).toBe(elicitations + 1); // the result only, no elicitation
-    const odd = await host.call('connect_account', { platform: 'tiktok' });
-    expect(odd.isError).toBe(true);
-    // The library refuses it before anyone sees it: an SVG can carry script.
-    expect(textOf(odd)).toMatch(
-      /bad "data\.url": expected an http\(s\) URL or a data:image\/ URL \(png, jpeg, gif or webp\)/,
-    );
-    expect(odd.content.some((c) => c.type === 'image')).toBe(false);
-    expect(odd.structuredContent).toBeUndefined();
+    try {
+      const host = await agent(async () => 'accept', { AITOEARN_BASE_URL: api.url });
+      const elicitations = seen.length;
+      const qr = await host.call('connect_account', { platform: 'douyin' });
+      expect(qr.content).toContainEqual({ type: 'image', mimeType: 'image/png', data: PNG });
+      expect(qr.text).toMatch(/scan it in the douyin app/);
+      expect(qr.structuredContent).not.toHaveProperty('url');
+      expect(seen.length).toBe(elicitations + 1); // the result only, no elicitation
+      const odd = await host.call('connect_account', { platform: 'tiktok' });
+      // The library refuses it before anyone sees it: an SVG can carry script.
+      expect(odd.text).toMatch(
+        /bad "data\.url": expected an http\(s\) URL or a data:image\/ URL \(png, jpeg, gif or webp\)/,
+      );
+      expect([odd.isError, odd.out]).toEqual([true, undefined]);
+      expect(odd.content.map((c) => c.type)).toEqual(['text']);
+    } finally {
+      await api.close();
+    }
   });
 });
 
 describe('configuration and secrecy', () => {
   it('exits 78 naming the variable when the configuration is bad, without showing the key', async () => {
-    const outcome = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(
-        BIN,
-        [],
-        { env: { PATH: process.env.PATH, AITOEARN_API_KEY: KEY, AITOEARN_BASE_URL: 'http://example.com' } },
-        (_, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
-      );
-    });
-    expect(outcome.code).toBe(78);
-    expect(outcome.stdout).toBe('');
+    const env = { PATH: process.env.PATH, AITOEARN_API_KEY: KEY, AITOEARN_BASE_URL: 'http://example.com' };
+    type Exited = ExecFileException & { stdout: string; stderr: string };
+    const outcome = (await promisify(execFile)(BIN, [], { env }).catch((e: unknown) => e)) as Exited;
+    expect([outcome.code, outcome.stdout]).toEqual([78, '']);
     expect(outcome.stderr).toMatch(/^aitoearn-auth-mcp: AITOEARN_BASE_URL: /);
-    stderr.push(outcome.stderr);
+    stderr += outcome.stderr;
   });
 
-  it('the API key appears in no result, no elicitation and nowhere on stderr; stdout carried protocol only', async () => {
+  it('the API key appears in no result, no elicitation and nowhere on stderr; stdout carried protocol only', () => {
     expect(seen.length).toBeGreaterThan(10);
     expect(JSON.stringify(seen)).not.toContain(KEY);
-    expect(stderr.join('\n')).not.toContain(KEY);
-    // A beat sent before the server read a cancellation reaches a client that has forgotten its token: a
+    expect(stderr).not.toContain(KEY);
+    // A beat sent before the server read a cancellation may reach a client that has forgotten its token: a
     // race the protocol allows. Anything else (a line on stdout that is not JSON-RPC, say) is a failure.
-    const errors = opened.flatMap((a) => a.errors.map((e) => e.message));
     expect(
       errors.filter((m) => !m.startsWith('Received a progress notification for an unknown token')),
     ).toEqual([]);

@@ -1,0 +1,36 @@
+import { until } from './run-cli.js';
+
+interface Sleeping {
+  readonly ms: number;
+  readonly until: number;
+  readonly end: () => void;
+}
+
+/**
+ * A clock for the waiter that stands still: time moves only when the test calls `tick()`, which ends the
+ * earliest pending sleep (at its due time) and resolves with its length. A check that happens without a
+ * tick can only be a poke's, such as the connect callback's.
+ */
+export function stoppedClock() {
+  let now = 0;
+  const pending = new Set<Sleeping>();
+  return {
+    clock: { now: () => now, wallNow: () => Date.now() },
+    sleep: (ms: number, signal: AbortSignal) =>
+      new Promise<void>((resolve, reject) => {
+        const entry = { ms, until: now + ms, end: resolve };
+        pending.add(entry);
+        signal.addEventListener('abort', () => pending.delete(entry) && reject(signal.reason), {
+          once: true,
+        });
+      }),
+    async tick(): Promise<number> {
+      await until(() => pending.size > 0);
+      const next = [...pending].sort((a, b) => a.until - b.until)[0] as Sleeping;
+      pending.delete(next);
+      now = next.until;
+      next.end();
+      return next.ms;
+    },
+  };
+}
