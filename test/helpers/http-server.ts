@@ -1,7 +1,4 @@
-/**
- * A scripted, real `node:http` server on 127.0.0.1 (port 0), for tests where the client must meet an actual
- * socket: status codes, headers, broken bodies, resets and hangs behave as in production, with no mocks.
- */
+/** A scripted, real `node:http` server on 127.0.0.1 (port 0): statuses, resets and hangs as in production. */
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -13,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
   readonly method: string;
-  /** Path and query as sent. */
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
 }
@@ -25,7 +21,6 @@ export interface RecordedRequest {
 export type Handler = (req: IncomingMessage, res: ServerResponse, index: number) => unknown;
 
 export interface TestServer {
-  /** `http://127.0.0.1:PORT`, no trailing slash. */
   readonly url: string;
   /** Every request so far, recorded before the handler runs (live). */
   readonly requests: RecordedRequest[];
