@@ -1,31 +1,14 @@
-/**
- * `npm run demo` is `npm run build && tsx scripts/demo.ts`. The build is what `pretest` (or the beforeAll
- * below) already did; this runs the rest of it, unattended, exactly as the npm script does.
- */
-
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { beforeAll, expect, it } from 'vitest';
+/** `npm run demo` past its build step (which `pretest` did), unattended, as the npm script runs it. */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
 import { collect } from './helpers/collect.js';
-
-const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
-
-beforeAll(() => {
-  if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) {
-    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-  }
-});
+import { childEnv, ROOT } from './helpers/run-cli.js';
 
 it('npm run demo connects a douyin account through the callback and exits 0 with the account', async () => {
-  const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-    scripts: Record<string, string>;
-  };
+  const { scripts } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8'));
   expect(scripts.demo).toBe('npm run build && tsx scripts/demo.ts');
-
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) if (name.startsWith('AITOEARN_')) delete env[name];
+  const env = childEnv({ AITOEARN_API_KEY: undefined });
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: ROOT, env });
   child.stdin.end();
   const { code, stdout, stderr } = await collect(child).closed;
@@ -41,7 +24,6 @@ it('npm run demo connects a douyin account through the callback and exits 0 with
     /\[demo\] approved on the consent page \(HTTP 200\); the page's form posted the callback to the command \(HTTP 200\)/,
   );
   expect(stderr).toMatch(/^aitoearn-auth: completed after \d+s; 1 account connected \(session \S+\)$/m);
-  // The connected account, as the command prints it on stdout.
   expect(stdout).toMatch(/^douyin Sandbox account 1 \(\S+\)$/m);
   expect(stdout).toMatch(/\[demo\] the command's last check reached the sandbox \d+ ms after the approval/);
   expect(stdout).toMatch(/aitoearn-auth connect exited with code 0 \(completed\)/);

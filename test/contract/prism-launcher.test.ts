@@ -1,18 +1,16 @@
-/**
- * scripts/prism.ts on its failure paths: Prism exiting before it listens, and Prism never printing its
- * "listening" line. Either way the start rejects, and only after the child process is gone.
- */
+/** scripts/prism.ts on its failure paths: the start rejects, and only after the child process is gone. */
 import { describe, expect, it } from 'vitest';
 import { PrismStartError, startPrism } from '../../scripts/prism.js';
 import { startServer } from '../helpers/http-server.js';
 
-function isGone(pid: number | undefined): boolean {
-  try {
-    process.kill(pid ?? -1, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+async function expectGone(start: Promise<unknown>, message: RegExp): Promise<PrismStartError> {
+  const error = await start.catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(PrismStartError);
+  const { child } = error as PrismStartError;
+  expect((error as Error).message).toMatch(message);
+  expect(child.exitCode !== null || child.signalCode !== null).toBe(true);
+  expect(() => process.kill(child.pid ?? -1, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  return error as PrismStartError;
 }
 
 describe('startPrism', () => {
@@ -34,34 +32,20 @@ describe('startPrism', () => {
     });
     // While Prism starts, a Ctrl-C of this process would kill it.
     expect(process.listenerCount('SIGINT')).toBe(before + 1);
-
-    const error = await starting.catch((e: unknown) => e);
-
-    expect(error).toBeInstanceOf(PrismStartError);
-    const { child, output, message } = error as PrismStartError;
-    expect(message).toMatch(/exited \(code 1\) before listening/);
-    expect(output.join('\n')).toContain('ENOENT');
-    expect(child.exitCode !== null || child.signalCode !== null).toBe(true);
-    expect(isGone(child.pid)).toBe(true);
+    const error = await expectGone(starting, /exited \(code 1\) before listening/);
+    expect(error.output.join('\n')).toContain('ENOENT');
     expect(process.listenerCount('SIGINT')).toBe(before);
   }, 45_000);
 
   it('kills Prism when no listening line appears in time (its spec URL never answers)', async () => {
-    const hanging = await startServer(() => {
-      // Never answers: Prism waits for its document forever.
-    });
+    const hanging = await startServer(() => {});
     try {
-      const error = await startPrism({
-        mode: 'mock',
-        spec: `${hanging.url}/aitoearn.openapi.yaml`,
-        startTimeoutMs: 3000,
-      }).catch((e: unknown) => e);
-
-      expect(error).toBeInstanceOf(PrismStartError);
-      const { child, message } = error as PrismStartError;
-      expect(message).toMatch(/no "listening" line within 3000 ms/);
-      expect(child.signalCode).toBe('SIGTERM');
-      expect(isGone(child.pid)).toBe(true);
+      const spec = `${hanging.url}/aitoearn.openapi.yaml`;
+      const error = await expectGone(
+        startPrism({ mode: 'mock', spec, startTimeoutMs: 3000 }),
+        /no "listening" line within 3000 ms/,
+      );
+      expect(error.child.signalCode).toBe('SIGTERM');
     } finally {
       await hanging.close();
     }

@@ -1,7 +1,7 @@
 /**
- * The sandbox through one real Prism validating proxy (`scripts/prism.ts`), driven by our client: every
- * answer of its lifecycles is checked against the spec. The proxy's upstream passes requests on to the
- * sandbox, except for a few session ids it answers itself with bodies that break the schema: the check bites.
+ * The sandbox behind one real Prism validating proxy, driven by our client: every answer is checked against
+ * the spec. The upstream passes requests on to the sandbox, except for a few session ids that it answers
+ * itself with bodies that break the schema, so that the check is seen to bite.
  */
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import { type PrismServer, startPrism } from '../../scripts/prism.js';
@@ -19,7 +19,7 @@ import { json, startServer, statusBody, type TestServer } from '../helpers/http-
 import { type Exchange, instrumentedFetch, violationMessages } from './instrumented-fetch.js';
 import { envelopeOf, readSpec, type SpecExample, specExamples } from './spec-examples.js';
 
-/** How far the sandbox's clock runs ahead of the machine's: sessions expire without waiting. */
+/** How far the sandbox's clock runs ahead: sessions expire without waiting. */
 let skewMs = 0;
 let sandbox: Sandbox;
 let upstream: TestServer;
@@ -49,7 +49,6 @@ beforeAll(async () => {
     res.writeHead(answer.status, { 'Content-Type': answer.headers.get('content-type') ?? '' });
     res.end(await answer.text());
   });
-  // One Prism for the file: it needs seconds of CPU to start on a busy machine.
   prism = await startPrism({ mode: 'proxy', upstream: upstream.url });
 }, 90_000);
 
@@ -63,7 +62,7 @@ function via(apiKey = sandbox.apiKey) {
   return { client: createAitoearnClient({ apiKey, baseUrl: prism.url, fetch: recorder.fetch }), recorder };
 }
 
-/** Prism found nothing to report in any answer (violations would come back in `sl-violations`). */
+/** Prism found nothing to report in any answer. */
 function expectConforming(exchanges: readonly Exchange[]): void {
   expect(exchanges.length).toBeGreaterThan(0);
   for (const { status, violations } of exchanges) expect([status, violations]).toEqual([200, null]);

@@ -1,12 +1,9 @@
-/**
- * The key canary: a distinctive API key, and every string view of a value (message, stack, inspect, JSON,
- * own properties, the cause chain) in which a leaked key could show up.
- */
+/** A distinctive API key, and every string view of a value in which a leaked key could show up. */
 import { inspect } from 'node:util';
 import { expect } from 'vitest';
 
 export const CANARY = 'CANARY-9f3c-SECRET';
-/** The distinctive part of {@link CANARY}: what a leak check looks for. */
+/** What a leak check looks for. */
 export const NEEDLE = '9f3c';
 
 export function views(value: unknown, depth = 0): string[] {
@@ -26,7 +23,6 @@ export function views(value: unknown, depth = 0): string[] {
   return out;
 }
 
-/** Fails when any view of any value holds the canary's distinctive part. */
 export function expectNoKey(...values: unknown[]): void {
   for (const value of values) for (const view of views(value)) expect(view).not.toContain(NEEDLE);
 }

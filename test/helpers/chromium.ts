@@ -1,13 +1,12 @@
 /**
- * The real-browser test drives Debian's Chromium (the npm browser downloads cannot reach their hosts from
- * CI). On a fresh machine it is not there yet: install it with apt-get, once, so that `npm test` alone is
- * enough (CI runs as root; elsewhere `sudo -n` is tried, and a clear error says what to run).
+ * Debian's Chromium for the real-browser tests (npm's browser downloads cannot reach their hosts from CI),
+ * installed once with apt-get so that `npm test` alone is enough (as root, or through `sudo -n`).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export const CHROMIUM = '/usr/bin/chromium';
-/** apt-get update and install on a slow mirror take minutes; the caller's hook timeout must allow this. */
+/** apt-get on a slow mirror takes minutes: the caller's hook timeout must allow this. */
 export const CHROMIUM_INSTALL_TIMEOUT_MS = 15 * 60_000;
 
 export function ensureChromium(): string {

@@ -1,7 +1,4 @@
-/**
- * A scripted AiToEarn status endpoint on the virtual clock, injected as the client's `fetch`: the
- * openapi-fetch idiom for unit tests. The fault suite uses a real node:http server instead.
- */
+/** A scripted AiToEarn status endpoint on the virtual clock, injected as the client's `fetch`. */
 import type { FakeClock } from './fake-clock.js';
 
 export const SERVER_START_MS = Date.UTC(2026, 10, 26, 8, 0, 0);
@@ -15,7 +12,7 @@ export type Reply =
   | { readonly code: number; readonly headers?: Record<string, string> }
   | { readonly http: number; readonly body?: string; readonly headers?: Record<string, string> }
   | { readonly hang: true }
-  /** A `fetch` that ignores its signal and never settles. */
+  /** Ignores its signal and never settles. */
   | { readonly deaf: true }
   | { readonly network: true };
 
@@ -34,9 +31,8 @@ export interface FakeApi {
   readonly fetch: (request: Request) => Promise<Response>;
   /** Virtual times at which requests arrived. */
   readonly calls: number[];
-  /** The request URLs, to check paths and headers. */
   readonly requests: Request[];
-  /** Virtual times at which code-0 answers (which carry `expiresAt`) were sent. */
+  /** Virtual times at which code-0 answers were sent. */
   readonly answers: number[];
   /** Indexes of the requests whose answer was sent (not hung, not aborted first). */
   readonly delivered: Set<number>;
@@ -53,15 +49,14 @@ export function fakeApi(
   const requests: Request[] = [];
   const answers: number[] = [];
   const delivered = new Set<number>();
-  const replyAt = (i: number): Reply => {
-    if (typeof script === 'function') return script(i);
-    return script[Math.min(i, script.length - 1)] ?? { status: 'pending' };
-  };
   const fetch = async (request: Request): Promise<Response> => {
     const index = calls.length;
     calls.push(clock.now());
     requests.push(request);
-    const reply = replyAt(index);
+    const reply =
+      typeof script === 'function'
+        ? script(index)
+        : (script[Math.min(index, script.length - 1)] ?? { status: 'pending' });
     const signal = request.signal;
     if ('deaf' in reply) return new Promise<Response>(() => {});
     if ('hang' in reply) {
@@ -75,12 +70,10 @@ export function fakeApi(
     if ('network' in reply) throw new TypeError('fetch failed', { cause: new Error('read ECONNRESET') });
     const headers = new Headers({ 'content-type': 'application/json', 'x-request-id': `req-${index + 1}` });
     if (options.sendDate ?? true) headers.set('date', new Date(serverStart + clock.now()).toUTCString());
-    if ('http' in reply) {
-      for (const [k, v] of Object.entries(reply.headers ?? {})) headers.set(k, v);
+    if ('headers' in reply) for (const [k, v] of Object.entries(reply.headers ?? {})) headers.set(k, v);
+    if ('http' in reply)
       return new Response(reply.body ?? '<html>Bad gateway</html>', { status: reply.http, headers });
-    }
     if ('code' in reply) {
-      for (const [k, v] of Object.entries(reply.headers ?? {})) headers.set(k, v);
       const body = { code: reply.code, message: 'error', data: {}, timestamp: serverStart + clock.now() };
       return new Response(JSON.stringify(body), { status: 200, headers });
     }

@@ -1,16 +1,15 @@
 /**
- * A virtual clock for the waiter on vitest's fake timers, so that the waiter's injected clock and sleep and
- * p-retry's own `setTimeout` run on ONE virtual time: a five-minute wait runs in milliseconds. Creating one
- * fakes `setTimeout` and `performance.now()` (not `setImmediate`, which `idle()` uses); call
- * `vi.useRealTimers()` after the test.
+ * A virtual clock on vitest's fake timers, so that the waiter's injected clock and sleep and p-retry's own
+ * `setTimeout` share ONE virtual time. It fakes `setTimeout` and `performance.now()` (not `setImmediate`,
+ * which `idle()` uses); call `vi.useRealTimers()` after the test.
  */
 import { vi } from 'vitest';
 
 export class FakeClock {
   readonly #t0: number;
-  /** Sleeps requested through `sleep`, in ms, in order. */
+  /** Every `sleep` asked for, in ms. */
   readonly sleeps: number[] = [];
-  /** Local wall clock = this + virtual time; set it to skew the machine's clock. */
+  /** Wall clock = this + virtual time; set it to skew the machine's clock. */
   wallOffsetMs: number;
 
   constructor(wallStartMs = Date.UTC(2026, 10, 26, 8, 0, 0)) {
@@ -39,17 +38,16 @@ export class FakeClock {
     });
   };
 
-  /** Timers still scheduled (the waiter's, p-retry's and the fake API's). */
+  /** Timers still scheduled. */
   get pending(): number {
     return vi.getTimerCount();
   }
 
-  /** Lets promise and I/O callbacks run until nothing more happens without time passing. */
+  /** Lets promise and I/O callbacks run without time passing. */
   async idle(): Promise<void> {
     for (let i = 0; i < 4; i++) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
-  /** Moves time forward by `ms`, firing the timers due on the way. */
   async advance(ms: number): Promise<void> {
     await this.idle();
     await vi.advanceTimersByTimeAsync(ms);

@@ -1,8 +1,4 @@
-/**
- * A `fetch` to inject into the client (the openapi-fetch idiom for unit tests): answers each request from a
- * function and records the requests. Real sockets are the fault suites' and `http-server.ts`'s job.
- */
-
+/** A `fetch` to inject into the client: answers each request from a function and records the requests. */
 export type Answer = Response | { readonly json: unknown } | { readonly text: string };
 
 export interface FakeFetch {

@@ -1,6 +1,6 @@
 /**
- * Spawns the built `aitoearn-auth` (run `npm run build` first; `npm test` does) as users run it: piped, or
- * on a pseudo-terminal through `script` (util-linux). Every run fails its test if a key shows in the output.
+ * The built `aitoearn-auth` (`npm run build` first) run as users run it: piped, or on a pseudo-terminal
+ * through `script` (util-linux). Every run fails its test if a key shows in the output.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -13,16 +13,16 @@ import { type ChildResult, collect } from './collect.js';
 
 export const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = path.join(ROOT, 'dist/cli/main.js');
-/** The key every run uses unless it says otherwise; it must never be printed. */
+/** The key of every run unless it says otherwise; never printed. */
 export const CANARY = `canary-${randomUUID()}`;
 
 export type Env = Record<string, string | undefined>;
 export interface RunOptions {
-  /** Set (undefined removes) on top of a clean environment with the canary key. */
+  /** On top of a clean environment with the canary key; undefined removes. */
   readonly env?: Env;
   /** Written to stdin, which is then closed. */
   readonly input?: string;
-  /** More values that must not appear in the output. */
+  /** More values that must not be printed. */
   readonly secrets?: readonly string[];
 }
 
@@ -39,18 +39,17 @@ export function childEnv(extra: Env = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-function noSecrets(result: ChildResult, secrets: readonly string[] = []): ChildResult {
-  for (const secret of [CANARY, ...secrets]) expect(`${result.stdout}${result.stderr}`).not.toContain(secret);
-  return result;
-}
-
 /** Starts the command; `line()` resolves with the first complete line matching `pattern`. */
 export function start(args: readonly string[], options: RunOptions = {}) {
   expect(existsSync(CLI), 'dist/cli/main.js is missing: run `npm run build`').toBe(true);
   const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: childEnv(options.env) });
   const output = collect(child);
   child.stdin.end(options.input ?? '');
-  const exited = output.closed.then((r) => noSecrets(r, options.secrets));
+  const exited = output.closed.then((r: ChildResult) => {
+    for (const secret of [CANARY, ...(options.secrets ?? [])])
+      expect(r.stdout + r.stderr).not.toContain(secret);
+    return r;
+  });
   const line = (stream: 'stdout' | 'stderr', pattern: RegExp) =>
     new Promise<string>((resolve, reject) => {
       const check = () => {
@@ -71,13 +70,13 @@ export function start(args: readonly string[], options: RunOptions = {}) {
 
 export const run = (args: readonly string[], options?: RunOptions) => start(args, options).exited;
 
-/** Every stdout line as JSON; fails unless exactly one `result` line ends it. Returns the records. */
+/** Every stdout line as JSON; fails unless exactly one `result` line ends it. */
 export function ndjson(stdout: string): Record<string, unknown>[] {
   expect(stdout.endsWith('\n'), stdout).toBe(true);
-  const records = stdout
+  const records: Record<string, unknown>[] = stdout
     .trimEnd()
     .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+    .map((l) => JSON.parse(l));
   expect(records.filter((r) => r.type === 'result')).toHaveLength(1);
   expect(records.at(-1)?.type).toBe('result');
   return records;
@@ -86,45 +85,32 @@ export function ndjson(stdout: string): Record<string, unknown>[] {
 export const result = (stdout: string) => ndjson(stdout).at(-1) as Record<string, unknown>;
 
 export const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Polls `condition` every 20 ms (the test's own timeout bounds it). */
+/** Polls `condition` every 20 ms; the test's own timeout bounds it. */
 export async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await delay(20);
 }
 
-/**
- * Runs the command on a pseudo-terminal `columns` wide, so that stdin and stderr are TTYs as in an
- * interactive shell. `screen()` shows ESC as `<ESC>`; `keys` types.
- */
+/** The command on a pseudo-terminal `columns` wide, as in an interactive shell; `screen()` shows ESC as `<ESC>`. */
 export function onTerminal(args: readonly string[], env: Env = {}, columns = 80) {
   const quoted = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
   const child = spawn('script', ['-qfec', `stty cols ${columns} rows 50; exec ${quoted}`, '/dev/null'], {
     cwd: ROOT,
     env: childEnv(env),
   });
-  let screen = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    screen += chunk;
-  });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
+  const output = collect(child);
   return {
     child,
     keys: (text: string) => child.stdin.write(text),
-    raw: () => screen,
-    screen: () => screen.replaceAll('\x1b', '<ESC>'),
-    exited: exited.then((code) => {
-      expect(screen).not.toContain(CANARY);
+    raw: () => output.stdout,
+    screen: () => output.stdout.replaceAll('\x1b', '<ESC>'),
+    exited: output.closed.then(({ code, stdout }) => {
+      expect(stdout).not.toContain(CANARY);
       return code;
     }),
   };
 }
 
-/**
- * A stand-in browser for `open`'s xdg-open (which runs `$BROWSER` when no desktop is found): it writes the
- * address it was handed to `opened`, or fails as a machine without a browser does.
- */
+/** A `$BROWSER` for `open`'s xdg-open: writes the address it got to `opened`, or fails as no browser does. */
 export function fakeBrowser(works = true): { env: Env; opened: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'aitoearn-browser-'));
   const opened = path.join(dir, 'opened');
