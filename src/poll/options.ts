@@ -67,7 +67,7 @@ export interface WaitForAuthOptions extends GetAuthStatusParams {
    * between checks (re-reading `clock.now()`, so one that returns early is asked again for the rest) and,
    * when a `clock` is given, times each request with it too. If it fails on its own, the wait ends with its
    * error. Retries of a failed request are timed by p-retry, on Node's timers.
-   * @default one timer queue shared by the waits of the process (a single `setTimeout`)
+   * @default `setTimeout`
    */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** A number in [0, 1) for jitter. @default Math.random */

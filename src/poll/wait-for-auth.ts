@@ -11,7 +11,7 @@ import {
 import {
   AitoearnApiError,
   AitoearnError,
-  AitoearnResponseError,
+  type AitoearnResponseError,
   AitoearnUnavailableError,
   AuthExpiredError,
   AuthFailedError,
@@ -29,7 +29,6 @@ import {
 } from './options.js';
 import { ServerClock } from './server-clock.js';
 import { narrowStatus } from './status.js';
-import { processTimers } from './timers.js';
 
 /** The last check is made this long before the deadline, so that its answer can still count. */
 const FINAL_CHECK_LEAD_MS = 500;
@@ -53,10 +52,9 @@ export interface Waiter {
 }
 
 /**
- * The waiter, as `@smithy/util-waiter`'s poller: check, decide, sleep, again. Its state is the loop's local
- * variables. p-retry retries one failed request (transient failures only) with its own backoff, inside the
- * time left; the loop's sleeps and every request's timeout run on the injected clock and sleep.
- * `sink` receives every event after `onProgress` (watchAuth's queue).
+ * The waiter, as `@smithy/util-waiter`'s poller: check, decide, sleep, again, its state in the loop's local
+ * variables. p-retry retries one failed request (transient failures only) with its own backoff inside the
+ * time left. `sink` receives every event after `onProgress` (watchAuth's queue).
  */
 export function createWaiter(
   client: AitoearnClient,
@@ -72,28 +70,27 @@ export function createWaiter(
     wake.abort(reason);
   };
 
-  // On a given clock, a request's timeout is a due time that only its sleep can wait for. A sleep that
-  // fails on its own ends the wait, so that a hanging server cannot hold it past the deadline.
-  const timer: RequestTimer = !o.ownClock
+  /** Sleeps on `clock` until `target`; a sleep that returns early is asked again, after pending I/O. */
+  const sleepTo = async (target: number, signal: AbortSignal) => {
+    while (clock.now() < target) {
+      signal.throwIfAborted();
+      await sleep(Math.min(Math.ceil(target - clock.now()), MAX_TIMER_MS), signal);
+      if (clock.now() < target) await nextTurn();
+    }
+  };
+
+  // On an injected clock a request's timeout is a due time only its sleep can wait for (else Node's timer).
+  // A sleep that fails on its own ends the wait, so that a hanging server cannot hold it past the deadline.
+  const timer: RequestTimer | undefined = o.ownClock
     ? (ms, onTimeout) => {
-        const queued = processTimers().after(ms, onTimeout);
-        return () => processTimers().cancel(queued);
-      }
-    : (ms, onTimeout) => {
-        const due = clock.now() + ms;
         const cancel = new AbortController();
-        (async () => {
-          for (let left = ms; left > 0; left = due - clock.now()) {
-            await sleep(Math.min(Math.ceil(left), MAX_TIMER_MS), cancel.signal);
-            if (cancel.signal.aborted) return;
-            if (clock.now() < due) await nextTurn();
-          }
-          if (!cancel.signal.aborted) onTimeout();
-        })().catch((error: unknown) => {
-          if (!cancel.signal.aborted) stop(error);
-        });
+        sleepTo(clock.now() + ms, cancel.signal).then(
+          () => cancel.signal.aborted || onTimeout(),
+          (error: unknown) => cancel.signal.aborted || stop(error),
+        );
         return () => cancel.abort();
-      };
+      }
+    : undefined;
 
   async function loop(): Promise<AuthSession> {
     const startedAt = clock.now();
@@ -108,9 +105,10 @@ export function createWaiter(
     let lastFailure: unknown;
     let lastRequestAt = Number.NEGATIVE_INFINITY;
     let hintUntil = Number.NEGATIVE_INFINITY;
-    let pokes = 0;
+    let poked = false;
     let warned = false;
     const deadline = () => Math.min(timeoutAt, expiresAt ?? Number.POSITIVE_INFINITY);
+    const expiryRules = () => expiresAt !== undefined && expiresAt <= timeoutAt;
 
     const withSession = <E extends AitoearnError>(error: E): E => {
       if (error.session === undefined && session !== undefined) {
@@ -118,21 +116,17 @@ export function createWaiter(
       }
       return error;
     };
-    // Transient failures until the budget or the deadline ran out. An outage that lasted until `expiresAt`
-    // is named as such: the person may have finished meanwhile.
+    // An outage that lasted until `expiresAt` is named as such: the person may have finished meanwhile.
     const unavailable = (cause: unknown) => {
-      const expired = expiresAt !== undefined && expiresAt <= timeoutAt && clock.now() >= expiresAt;
-      const at = expired ? session?.expiresAt : undefined;
+      const at = expiryRules() && clock.now() >= (expiresAt as number) ? session?.expiresAt : undefined;
       return withSession(new AitoearnUnavailableError(failures, session, cause, at));
     };
     const atDeadline = (cause: unknown): AitoearnError => {
       if (cause !== undefined && isTransient(cause)) return unavailable(cause);
       const options = cause === undefined ? undefined : { cause };
-      if (expiresAt !== undefined && expiresAt <= timeoutAt) {
-        const what = `expired at ${session?.expiresAt} before the authorization finished (last status: ${session?.status})`;
-        return withSession(new AuthExpiredError(`Session ${o.sessionId} ${what}`, session, options));
-      }
-      return withSession(new AuthTimeoutError(o.timeoutMs, session, options));
+      if (!expiryRules()) return withSession(new AuthTimeoutError(o.timeoutMs, session, options));
+      const what = `expired at ${session?.expiresAt} before the authorization finished (last status: ${session?.status})`;
+      return withSession(new AuthExpiredError(`Session ${o.sessionId} ${what}`, session, options));
     };
     const failure = (error: unknown): unknown => {
       if (error instanceof AitoearnApiError && error.kind === 'session-invalid') {
@@ -143,11 +137,11 @@ export function createWaiter(
       return error instanceof AitoearnError ? withSession(error) : error;
     };
 
-    const emit = async (type: AuthProgress['type'], next?: number, error?: unknown, warning?: string) => {
+    const emit = async (next?: number, error?: AitoearnResponseError, warning = error?.message) => {
       if (o.onProgress === undefined && sink === undefined) return;
       const now = clock.now();
       const event: AuthProgress = Object.freeze({
-        type,
+        type: error === undefined ? 'status' : 'retry',
         attempt,
         elapsedMs: Math.round(Math.max(0, now - startedAt)),
         remainingMs: Math.round(Math.max(0, deadline() - now)),
@@ -155,14 +149,9 @@ export function createWaiter(
         session,
         status: session?.status,
         selectionRequired: session?.status === 'pending' && session.requiresSelection === true,
-        requestId:
-          type === 'status'
-            ? requestId
-            : error instanceof AitoearnResponseError
-              ? error.requestId
-              : undefined,
-        error: error instanceof Error ? error : undefined,
-        warning: warning ?? (error instanceof Error ? error.message : undefined),
+        requestId: error === undefined ? requestId : error.requestId,
+        error,
+        warning,
       });
       await o.onProgress?.(event);
       sink?.(event);
@@ -173,22 +162,18 @@ export function createWaiter(
     const sleepUntil = async (target: number): Promise<void> => {
       for (;;) {
         stopper.signal.throwIfAborted();
-        const now = clock.now();
         if (wake.signal.aborted) {
           wake = new AbortController();
-          const floor = pokes++ === 0 ? now : lastRequestAt + o.initialDelayMs;
+          const now = clock.now();
+          const floor = poked ? lastRequestAt + o.initialDelayMs : now;
+          poked = true;
           target = Math.min(target, Math.max(now, floor, hintUntil));
         }
-        if (now >= target) return;
-        const { signal } = wake;
         try {
-          await sleep(Math.min(Math.ceil(target - now), MAX_TIMER_MS), signal);
+          return await sleepTo(target, wake.signal);
         } catch (error) {
-          if (!signal.aborted) throw error;
-          continue;
+          if (!wake.signal.aborted) throw error;
         }
-        // One that returned early is asked again after pending I/O, so that it cannot hold the event loop.
-        if (clock.now() < target) await nextTurn();
       }
     };
 
@@ -232,11 +217,13 @@ export function createWaiter(
             // Called before shouldRetry, for every failure: only transient ones are reported.
             onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
               if (stopper.signal.aborted || !isTransient(error)) return;
+              const failed = error as AitoearnResponseError;
               failures = attemptNumber;
-              lastFailure = error;
+              lastFailure = failed;
               const now = clock.now();
-              const hinted = error instanceof AitoearnResponseError ? error.retryAfterMs : undefined;
-              if (hinted !== undefined) hintUntil = Math.max(hintUntil, now + hinted);
+              if (failed.retryAfterMs !== undefined)
+                hintUntil = Math.max(hintUntil, now + failed.retryAfterMs);
+              // p-retry's delay, clipped to the final check, with our floors.
               const delay = Math.min(o.maxDelayMs, o.initialDelayMs * o.factor ** (attemptNumber - 1));
               const finalAt = deadline() - FINAL_CHECK_LEAD_MS;
               const at = Math.max(
@@ -245,11 +232,9 @@ export function createWaiter(
                 lastRequestAt + o.initialDelayMs,
               );
               const next = retriesLeft > 0 && now < finalAt && at < deadline() ? at : undefined;
-              try {
-                await emit('retry', next, error);
-              } catch (thrown) {
+              await emit(next, failed).catch((thrown: unknown) => {
                 throw new Thrown(thrown);
-              }
+              });
             },
           },
         ),
@@ -274,31 +259,29 @@ export function createWaiter(
         checks += 1;
         failures = 0;
         lastFailure = undefined;
-        // The decoder holds expiresAt to RFC 3339 while the spec says `format: date-time`; a spec that drops
-        // the format must not turn the deadline into NaN (every comparison false: a wait without end).
+        // A spec that drops `format: date-time` must not turn the deadline into NaN (a wait without end).
         const expiry = Date.parse(session.expiresAt ?? '');
         if (Number.isFinite(expiry)) expiresAt = serverClock.toMonotonic(expiry);
         const status = narrowStatus(session.status);
         if (status === 'completed') {
-          await emit('status');
+          await emit();
           return session;
         }
         if (status === 'failed') {
-          await emit('status');
-          throw withSession(new AuthFailedError(session));
+          await emit();
+          throw new AuthFailedError(session);
         }
         let warning: string | undefined;
         if (status === undefined && !warned) {
-          // A status newer than this package (a new enum value fails the type check in ./status.ts).
           warned = true;
           warning = `Unknown session status ${JSON.stringify(session.status)}; treating it as pending`;
         }
         const now = clock.now();
         if (expiresAt !== undefined && now >= expiresAt) {
-          await emit('status', undefined, undefined, warning);
+          await emit(undefined, undefined, warning);
           throw atDeadline(undefined);
         }
-        // The final check is made once; a deadline moved later by an answer plans checks again.
+        // Past the final check's time, one more check at it, unless one was made there already.
         const finalAt = deadline() - FINAL_CHECK_LEAD_MS;
         next = Math.max(now + backoffDelay(checks, o, o.random), hintUntil);
         if (next >= finalAt) {
@@ -306,9 +289,9 @@ export function createWaiter(
             lastRequestAt >= finalAt
               ? undefined
               : Math.max(finalAt, lastRequestAt + o.initialDelayMs, hintUntil);
-          if (next !== undefined && next >= deadline()) next = undefined;
         }
-        await emit('status', next, undefined, warning);
+        if (next !== undefined && next >= deadline()) next = undefined;
+        await emit(next, undefined, warning);
       }
       await sleepUntil(next ?? deadline());
       if (next === undefined && clock.now() >= deadline()) throw atDeadline(lastFailure);
@@ -319,14 +302,13 @@ export function createWaiter(
     poke: () => wake.abort(),
     stop,
     async run() {
-      const signal = o.signal;
-      if (signal === undefined) return loop();
-      signal.throwIfAborted();
-      linkAbort(signal, stop);
+      const { signal } = o;
+      signal?.throwIfAborted();
+      if (signal) linkAbort(signal, stop);
       try {
         return await loop();
       } finally {
-        unlinkAbort(signal, stop);
+        if (signal) unlinkAbort(signal, stop);
       }
     },
   };
