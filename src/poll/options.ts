@@ -84,8 +84,7 @@ export const waitDefaults = Object.freeze({
   retries: Number.POSITIVE_INFINITY,
 });
 
-type Resolved = Required<Omit<WaitForAuthOptions, 'signal' | 'onProgress'>>;
-export interface ResolvedWaitOptions extends Resolved {
+export interface ResolvedWaitOptions extends Required<Omit<WaitForAuthOptions, 'signal' | 'onProgress'>> {
   /** A clock was given: its time only `sleep` can wait for, so requests are timed with `sleep` too. */
   readonly ownClock: boolean;
   readonly signal: AbortSignal | undefined;
@@ -117,7 +116,6 @@ export function likelyOption(key: string): string | undefined {
 }
 
 const warned = new Set<string>();
-
 const systemClock: WaitClock = Object.freeze({ now: () => performance.now(), wallNow: () => Date.now() });
 
 /**
@@ -134,12 +132,8 @@ export function resolveWaitOptions(
     const hint = KNOWN.includes(key) || warned.has(key) ? undefined : likelyOption(key);
     if (hint === undefined) continue;
     warned.add(key);
-    process.emitWarning(
-      `Unknown option ${show(key)} of waitForAuth/watchAuth is ignored; did you mean "${hint}"?`,
-      {
-        code: 'AITOEARN_UNKNOWN_OPTION',
-      },
-    );
+    const message = `Unknown option ${show(key)} of waitForAuth/watchAuth is ignored; did you mean "${hint}"?`;
+    process.emitWarning(message, { code: 'AITOEARN_UNKNOWN_OPTION' });
   }
   const opt = <K extends keyof typeof waitDefaults>(key: K): number => options[key] ?? waitDefaults[key];
   const initialDelayMs = checkPositiveMs('initialDelayMs', opt('initialDelayMs'));

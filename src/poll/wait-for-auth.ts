@@ -37,13 +37,6 @@ const REQUEST_GRACE_MS = 500;
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** What a caller's callback or sleep threw inside a p-retry run, carried out of it untouched. */
-class Thrown extends Error {
-  constructor(readonly error: unknown) {
-    super('thrown by a callback');
-  }
-}
-
 /** One wait: `run()` is the loop; `poke()` ends its current sleep early; `stop()` ends it with `reason`. */
 export interface Waiter {
   run(): Promise<AuthSession>;
@@ -102,39 +95,37 @@ export function createWaiter(
     let attempt = 0;
     let checks = 0;
     let failures = 0;
-    let lastFailure: unknown;
+    let lastFailure: AitoearnResponseError | undefined;
     let lastRequestAt = Number.NEGATIVE_INFINITY;
     let hintUntil = Number.NEGATIVE_INFINITY;
     let poked = false;
     let warned = false;
+    // What the caller's callback or sleep threw inside a p-retry run: it ends the wait as it is.
+    let thrown: { error: unknown } | undefined;
     const deadline = () => Math.min(timeoutAt, expiresAt ?? Number.POSITIVE_INFINITY);
     const expiryRules = () => expiresAt !== undefined && expiresAt <= timeoutAt;
 
-    const withSession = <E extends AitoearnError>(error: E): E => {
-      if (error.session === undefined && session !== undefined) {
-        Object.defineProperty(error, 'session', { value: session, enumerable: true });
-      }
-      return error;
-    };
     // An outage that lasted until `expiresAt` is named as such: the person may have finished meanwhile.
     const unavailable = (cause: unknown) => {
-      const at = expiryRules() && clock.now() >= (expiresAt as number) ? session?.expiresAt : undefined;
-      return withSession(new AitoearnUnavailableError(failures, session, cause, at));
+      const at = expiryRules() && clock.now() >= deadline() ? session?.expiresAt : undefined;
+      return new AitoearnUnavailableError(failures, session, cause, at);
     };
-    const atDeadline = (cause: unknown): AitoearnError => {
-      if (cause !== undefined && isTransient(cause)) return unavailable(cause);
-      const options = cause === undefined ? undefined : { cause };
-      if (!expiryRules()) return withSession(new AuthTimeoutError(o.timeoutMs, session, options));
+    const atDeadline = (): AitoearnError => {
+      if (lastFailure !== undefined) return unavailable(lastFailure);
+      if (!expiryRules()) return new AuthTimeoutError(o.timeoutMs, session);
       const what = `expired at ${session?.expiresAt} before the authorization finished (last status: ${session?.status})`;
-      return withSession(new AuthExpiredError(`Session ${o.sessionId} ${what}`, session, options));
+      return new AuthExpiredError(`Session ${o.sessionId} ${what}`, session);
     };
     const failure = (error: unknown): unknown => {
       if (error instanceof AitoearnApiError && error.kind === 'session-invalid') {
         const message = `Session ${o.sessionId} is invalid or expired (the API answered code 15039)`;
-        return withSession(new AuthExpiredError(message, session, { cause: error }));
+        return new AuthExpiredError(message, session, { cause: error });
       }
       if (isTransient(error)) return unavailable(error);
-      return error instanceof AitoearnError ? withSession(error) : error;
+      if (error instanceof AitoearnError && error.session === undefined && session !== undefined) {
+        Object.defineProperty(error, 'session', { value: session, enumerable: true });
+      }
+      return error;
     };
 
     const emit = async (next?: number, error?: AitoearnResponseError, warning = error?.message) => {
@@ -165,9 +156,8 @@ export function createWaiter(
         if (wake.signal.aborted) {
           wake = new AbortController();
           const now = clock.now();
-          const floor = poked ? lastRequestAt + o.initialDelayMs : now;
+          target = Math.min(target, Math.max(now, poked ? lastRequestAt + o.initialDelayMs : now, hintUntil));
           poked = true;
-          target = Math.min(target, Math.max(now, floor, hintUntil));
         }
         try {
           return await sleepTo(target, wake.signal);
@@ -180,13 +170,17 @@ export function createWaiter(
     const request = async (): Promise<AuthStatusResult> => {
       const sentAt = clock.now();
       const timeoutMs = Math.min(o.requestTimeoutMs, deadline() + REQUEST_GRACE_MS - sentAt);
-      if (timeoutMs <= 0) throw new AbortError(atDeadline(lastFailure));
+      if (timeoutMs <= 0) throw new AbortError(atDeadline());
       attempt += 1;
       lastRequestAt = sentAt;
       const params = { platform: o.platform, sessionId: o.sessionId, signal: stopper.signal };
       const result = await requestAuthStatus(client, params, timeoutMs, timer);
       serverClock.observe(result.serverDateMs, sentAt, clock.now(), clock.wallNow);
       return result;
+    };
+    const own = (error: unknown) => {
+      thrown = { error };
+      return new AbortError('thrown by the caller');
     };
 
     // Most checks succeed at once and need no p-retry run; a failed one is handed to p-retry as the
@@ -199,9 +193,8 @@ export function createWaiter(
             // A retry keeps the server's hints and `initialDelayMs` after the last request as floors.
             const floor = Math.max(hintUntil, lastRequestAt + o.initialDelayMs);
             if (floor >= deadline()) throw new AbortError(lastFailure as Error);
-            // The caller's sleep may throw anything: p-retry must neither judge nor wrap it.
             await sleepUntil(floor).catch((error: unknown) => {
-              throw new AbortError(new Thrown(error));
+              throw own(error);
             });
             return request();
           },
@@ -210,19 +203,17 @@ export function createWaiter(
             minTimeout: o.initialDelayMs,
             maxTimeout: o.maxDelayMs,
             factor: o.factor,
-            // The last retry lands on the final check; p-retry clips its delays to this.
+            // The last retry lands on the final check.
             maxRetryTime: Math.max(0, deadline() - FINAL_CHECK_LEAD_MS - clock.now()),
             signal: stopper.signal,
             shouldRetry: ({ error }) => isTransient(error),
             // Called before shouldRetry, for every failure: only transient ones are reported.
             onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
               if (stopper.signal.aborted || !isTransient(error)) return;
-              const failed = error as AitoearnResponseError;
+              lastFailure = error as AitoearnResponseError;
               failures = attemptNumber;
-              lastFailure = failed;
               const now = clock.now();
-              if (failed.retryAfterMs !== undefined)
-                hintUntil = Math.max(hintUntil, now + failed.retryAfterMs);
+              hintUntil = Math.max(hintUntil, now + (lastFailure.retryAfterMs ?? Number.NEGATIVE_INFINITY));
               // p-retry's delay, clipped to the final check, with our floors.
               const delay = Math.min(o.maxDelayMs, o.initialDelayMs * o.factor ** (attemptNumber - 1));
               const finalAt = deadline() - FINAL_CHECK_LEAD_MS;
@@ -232,8 +223,8 @@ export function createWaiter(
                 lastRequestAt + o.initialDelayMs,
               );
               const next = retriesLeft > 0 && now < finalAt && at < deadline() ? at : undefined;
-              await emit(next, failed).catch((thrown: unknown) => {
-                throw new Thrown(thrown);
+              await emit(next, lastFailure).catch((error: unknown) => {
+                throw own(error);
               });
             },
           },
@@ -249,7 +240,7 @@ export function createWaiter(
         result = await check();
       } catch (error) {
         if (stopper.signal.aborted) throw stopper.signal.reason;
-        if (error instanceof Thrown) throw error.error;
+        if (thrown) throw thrown.error;
         // A transient failure within the budget means p-retry ran out of time: wait for the deadline.
         if (!isTransient(error) || failures > o.retries) throw failure(error);
       }
@@ -263,23 +254,20 @@ export function createWaiter(
         const expiry = Date.parse(session.expiresAt ?? '');
         if (Number.isFinite(expiry)) expiresAt = serverClock.toMonotonic(expiry);
         const status = narrowStatus(session.status);
-        if (status === 'completed') {
+        if (status === 'completed' || status === 'failed') {
           await emit();
-          return session;
-        }
-        if (status === 'failed') {
-          await emit();
+          if (status === 'completed') return session;
           throw new AuthFailedError(session);
         }
-        let warning: string | undefined;
-        if (status === undefined && !warned) {
-          warned = true;
-          warning = `Unknown session status ${JSON.stringify(session.status)}; treating it as pending`;
-        }
+        const warning: string | undefined =
+          status === undefined && !warned
+            ? `Unknown session status ${JSON.stringify(session.status)}; treating it as pending`
+            : undefined;
+        warned ||= warning !== undefined;
         const now = clock.now();
-        if (expiresAt !== undefined && now >= expiresAt) {
+        if (now >= deadline()) {
           await emit(undefined, undefined, warning);
-          throw atDeadline(undefined);
+          throw atDeadline();
         }
         // Past the final check's time, one more check at it, unless one was made there already.
         const finalAt = deadline() - FINAL_CHECK_LEAD_MS;
@@ -294,7 +282,7 @@ export function createWaiter(
         await emit(next, undefined, warning);
       }
       await sleepUntil(next ?? deadline());
-      if (next === undefined && clock.now() >= deadline()) throw atDeadline(lastFailure);
+      if (next === undefined && clock.now() >= deadline()) throw atDeadline();
     }
   }
 
