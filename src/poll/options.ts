@@ -1,13 +1,5 @@
 import { type AuthSession, type AuthStatus, checkStatusParams, type GetAuthStatusParams } from '../client.js';
-import {
-  checkFunction,
-  checkInteger,
-  checkNumber,
-  checkPositiveMs,
-  MAX_TIMER_MS,
-  refuse,
-  show,
-} from '../validate.js';
+import { checkFunction, checkInteger, checkNumber, checkPositiveMs, refuse, show } from '../validate.js';
 import { sleep } from './sleep.js';
 
 /** Where the waiter reads time. Inject a fake one to run long waits in milliseconds. */
@@ -146,26 +138,24 @@ export function resolveWaitOptions(
   if (typeof clock !== 'object' || clock === null) refuse('clock', 'an object', clock);
   checkFunction('clock.now', clock.now);
   checkFunction('clock.wallNow', clock.wallNow);
-  const { onProgress, sleep: customSleep, random } = options;
+  const given = <T>(name: string, value: T | undefined, fallback: T) =>
+    value === undefined ? fallback : checkFunction(name, value);
+  const requestTimeoutMs = options.requestTimeoutMs ?? clientTimeoutMs;
   return {
     platform: options.platform,
     sessionId: options.sessionId,
     signal: options.signal,
     timeoutMs: checkPositiveMs('timeoutMs', opt('timeoutMs'), Number.MAX_SAFE_INTEGER),
-    onProgress: onProgress === undefined ? undefined : checkFunction('onProgress', onProgress),
+    onProgress: given('onProgress', options.onProgress, undefined),
     initialDelayMs,
     maxDelayMs,
     factor: checkNumber('factor', opt('factor'), 1, 10),
     jitter: checkNumber('jitter', opt('jitter'), 0, 1),
-    requestTimeoutMs: checkPositiveMs(
-      'requestTimeoutMs',
-      options.requestTimeoutMs ?? clientTimeoutMs,
-      MAX_TIMER_MS,
-    ),
+    requestTimeoutMs: checkPositiveMs('requestTimeoutMs', requestTimeoutMs),
     retries,
     clock,
     ownClock: options.clock !== undefined,
-    sleep: customSleep === undefined ? sleep : checkFunction('sleep', customSleep),
-    random: random === undefined ? Math.random : checkFunction('random', random),
+    sleep: given('sleep', options.sleep, sleep),
+    random: given('random', options.random, Math.random),
   };
 }

@@ -37,23 +37,16 @@ const REQUEST_GRACE_MS = 500;
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** One wait: `run()` is the loop; `poke()` ends its current sleep early; `stop()` ends it with `reason`. */
-export interface Waiter {
-  run(): Promise<AuthSession>;
-  poke(): void;
-  stop(reason: unknown): void;
-}
-
 /**
- * The waiter, as `@smithy/util-waiter`'s poller: check, decide, sleep, again, its state in the loop's local
+ * One wait, as `@smithy/util-waiter`'s poller: check, decide, sleep, again, its state in the loop's local
  * variables. p-retry retries one failed request (transient failures only) with its own backoff inside the
- * time left. `sink` receives every event after `onProgress` (watchAuth's queue).
+ * time left. `poke()` ends the current sleep early; `sink` gets every event after `onProgress` (watchAuth).
  */
 export function createWaiter(
   client: AitoearnClient,
   o: ResolvedWaitOptions,
-  sink?: (event: AuthProgress) => void,
-): Waiter {
+  sink?: (e: AuthProgress) => void,
+) {
   const { clock, sleep } = o;
   const stopper = new AbortController();
   // A poke aborts it; the loop replaces it once it has seen that.
@@ -104,6 +97,8 @@ export function createWaiter(
     let thrown: { error: unknown } | undefined;
     const deadline = () => Math.min(timeoutAt, expiresAt ?? Number.POSITIVE_INFINITY);
     const expiryRules = () => expiresAt !== undefined && expiresAt <= timeoutAt;
+    // No request sooner than the server's hints allow, nor than `initialDelayMs` after the last one.
+    const floor = () => Math.max(hintUntil, lastRequestAt + o.initialDelayMs);
 
     // An outage that lasted until `expiresAt` is named as such: the person may have finished meanwhile.
     const unavailable = (cause: unknown) => {
@@ -156,7 +151,7 @@ export function createWaiter(
         if (wake.signal.aborted) {
           wake = new AbortController();
           const now = clock.now();
-          target = Math.min(target, Math.max(now, poked ? lastRequestAt + o.initialDelayMs : now, hintUntil));
+          target = Math.min(target, Math.max(now, poked ? floor() : hintUntil));
           poked = true;
         }
         try {
@@ -190,10 +185,8 @@ export function createWaiter(
         pRetry(
           async (n) => {
             if (n === 1) throw first;
-            // A retry keeps the server's hints and `initialDelayMs` after the last request as floors.
-            const floor = Math.max(hintUntil, lastRequestAt + o.initialDelayMs);
-            if (floor >= deadline()) throw new AbortError(lastFailure as Error);
-            await sleepUntil(floor).catch((error: unknown) => {
+            if (floor() >= deadline()) throw new AbortError(lastFailure as Error);
+            await sleepUntil(floor()).catch((error: unknown) => {
               throw own(error);
             });
             return request();
@@ -217,11 +210,7 @@ export function createWaiter(
               // p-retry's delay, clipped to the final check, with our floors.
               const delay = Math.min(o.maxDelayMs, o.initialDelayMs * o.factor ** (attemptNumber - 1));
               const finalAt = deadline() - FINAL_CHECK_LEAD_MS;
-              const at = Math.max(
-                Math.min(now + delay, finalAt),
-                hintUntil,
-                lastRequestAt + o.initialDelayMs,
-              );
+              const at = Math.max(Math.min(now + delay, finalAt), floor());
               const next = retriesLeft > 0 && now < finalAt && at < deadline() ? at : undefined;
               await emit(next, lastFailure).catch((error: unknown) => {
                 throw own(error);
@@ -273,10 +262,7 @@ export function createWaiter(
         const finalAt = deadline() - FINAL_CHECK_LEAD_MS;
         next = Math.max(now + backoffDelay(checks, o, o.random), hintUntil);
         if (next >= finalAt) {
-          next =
-            lastRequestAt >= finalAt
-              ? undefined
-              : Math.max(finalAt, lastRequestAt + o.initialDelayMs, hintUntil);
+          next = lastRequestAt >= finalAt ? undefined : Math.max(finalAt, floor());
         }
         if (next !== undefined && next >= deadline()) next = undefined;
         await emit(next, undefined, warning);
@@ -311,11 +297,7 @@ export function createWaiter(
  * const session = await waitForAuth(client, { platform: 'douyin', sessionId, timeoutMs: 120_000 });
  * console.log(session.accounts?.map((a) => a.displayName));
  */
-export function waitForAuth(client: AitoearnClient, options: WaitForAuthOptions): Promise<AuthSession> {
-  try {
-    checkClient(client);
-    return createWaiter(client, resolveWaitOptions(options, client.requestTimeoutMs)).run();
-  } catch (error) {
-    return Promise.reject(error);
-  }
+export async function waitForAuth(client: AitoearnClient, options: WaitForAuthOptions): Promise<AuthSession> {
+  checkClient(client);
+  return createWaiter(client, resolveWaitOptions(options, client.requestTimeoutMs)).run();
 }
