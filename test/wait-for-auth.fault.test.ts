@@ -228,23 +228,21 @@ for (const status of [401, 403, 404]) {
 
 describe('waitForAuth against a scripted real HTTP server', () => {
   test.concurrent.each(Object.entries(rows))('%s', async (_name, row) => {
-    const server = await startServer((req, res, index) =>
-      row.script[Math.min(index, row.script.length - 1)]?.(req, res),
+    const server = await startServer((req, res, i) =>
+      row.script[Math.min(i, row.script.length - 1)]?.(req, res),
     );
     const events: AuthProgress[] = [];
     const controller = new AbortController();
+    const client = createAitoearnClient({ apiKey: CANARY, baseUrl: server.url });
     try {
-      const { value, error } = await waitForAuth(
-        createAitoearnClient({ apiKey: CANARY, baseUrl: server.url }),
-        {
-          platform: PLATFORM,
-          sessionId: SESSION_ID,
-          signal: controller.signal,
-          onProgress: (event) => events.push(event),
-          ...TUNING,
-          ...row.options,
-        },
-      ).then(
+      const { value, error } = await waitForAuth(client, {
+        platform: PLATFORM,
+        sessionId: SESSION_ID,
+        signal: controller.signal,
+        onProgress: (event) => events.push(event),
+        ...TUNING,
+        ...row.options,
+      }).then(
         (session) => ({ value: session, error: undefined }),
         (thrown: unknown) => ({ value: undefined, error: thrown }),
       );
@@ -359,18 +357,12 @@ describe("the README's watchAuth example", () => {
 
   test('type-checks against the built package', { timeout: 60_000 }, async () => {
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const flags = [
-      '--noEmit',
-      '--skipLibCheck',
-      '--strict',
-      '--exactOptionalPropertyTypes',
-      '--target',
-      'es2022',
-    ];
-    const module = ['--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node'];
-    const types = ['--typeRoots', join(root, 'node_modules', '@types')];
+    const flags =
+      '--noEmit --skipLibCheck --strict --exactOptionalPropertyTypes --target es2022 --types node';
+    const module = '--module nodenext --moduleResolution nodenext --typeRoots';
+    const args = [...flags.split(' '), ...module.split(' '), join(root, 'node_modules', '@types')];
     // TypeScript resolves a path, not a file: URL; it finds dist/index.d.ts next to the module.
-    const result = await inDir('watch.mts', dist, (file) => [tsc, ...flags, ...module, ...types, file]);
+    const result = await inDir('watch.mts', dist, (file) => [tsc, ...args, file]);
     expect(result.stdout + result.stderr).toBe('');
     expect(result.code).toBe(0);
   });
@@ -380,10 +372,8 @@ describe("the README's watchAuth example", () => {
   }, async () => {
     const sandbox = await startSandbox();
     try {
-      const { sessionId } = sandbox.createSession({
-        platform: PLATFORM,
-        outcome: { type: 'complete', afterMs: 2500 },
-      });
+      const outcome = { type: 'complete', afterMs: 2500 } as const;
+      const { sessionId } = sandbox.createSession({ platform: PLATFORM, outcome });
       const env = { AITOEARN_API_KEY: sandbox.apiKey, AITOEARN_BASE_URL: sandbox.url };
       const result = await inDir('watch.mjs', pathToFileURL(dist).href, (file) => [file, sessionId], env);
       expect(result.signal, `stderr: ${result.stderr}`).toBeNull();
