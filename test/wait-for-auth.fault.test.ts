@@ -1,9 +1,8 @@
 /**
- * Fault suite: the real client and `waitForAuth` against a real, scripted `node:http` server on 127.0.0.1,
- * with compressed tuning (20–80 ms backoff). Each row scripts the server per request and asserts the
- * outcome, the exact number of requests, that nothing is sent after settling, and that neither errors nor
- * progress events carry the key. Timing (deadlines, hints, aborts) is pinned on the fake clock in
- * wait-for-auth.test.ts; how the client classifies each answer, in client.test.ts.
+ * Fault suite: the real client and `waitForAuth` against a scripted `node:http` server on 127.0.0.1, with
+ * 20–80 ms backoff. Each row asserts the outcome, the exact number of requests, that nothing is sent after
+ * settling, and that neither errors nor progress events carry the key. Timing (deadlines, hints, aborts) is
+ * pinned on the fake clock in wait-for-auth.test.ts; how the client classifies each answer, in client.test.ts.
  */
 import { createHook } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
@@ -343,7 +342,7 @@ describe("the README's watchAuth example", () => {
         cwd: dir,
         env: { ...process.env, ...env },
       });
-      const guard = setTimeout(() => child.kill(), 30_000);
+      const guard = setTimeout(() => child.kill(), 55_000);
       try {
         return await collect(child).closed;
       } finally {
@@ -379,7 +378,8 @@ describe("the README's watchAuth example", () => {
       expect(result.signal, `stderr: ${result.stderr}`).toBeNull();
       expect(result.code).toBe(0);
       const lines = result.stderr.trim().split('\n');
-      expect(lines[0]).toMatch(/^pending, next check in \d+ ms$/);
+      // Pending (or, on a loaded machine, retrying) lines before the end; the session completes after 2.5 s.
+      for (const line of lines.slice(0, -1)) expect(line).toMatch(/, next check in \d+ ms$/);
       expect(lines.at(-1)).toBe('completed');
       expect(result.stderr).not.toContain('undefined');
     } finally {

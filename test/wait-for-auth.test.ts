@@ -255,7 +255,7 @@ describe('transient and terminal answers', () => {
     const { run } = setup([{ status: 'pending' }, { code: 15040 }]);
     const error = await rejection(run());
     expect(error).toBeInstanceOf(AitoearnApiError);
-    expect((error as AitoearnApiError).session?.status).toBe('pending');
+    expect(error).toMatchObject({ code: 15040, session: { status: 'pending' } });
   });
 });
 
@@ -289,10 +289,10 @@ describe('an outage until expiresAt', () => {
 
   it('a retry budget that runs out before expiresAt names no expiry', async () => {
     const { run } = setup([{ status: 'pending' }, { http: 503 }], LONG, { retries: 1 });
-    const error = await rejection(run());
+    const error = (await rejection(run())) as AitoearnUnavailableError;
     expect(error).toBeInstanceOf(AitoearnUnavailableError);
-    expect((error as AitoearnUnavailableError).expiresAt).toBeUndefined();
-    expect((error as Error).message).not.toContain('expired');
+    expect(error.expiresAt).toBeUndefined();
+    expect(error.message).not.toContain('expired');
   });
 });
 

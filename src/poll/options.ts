@@ -55,10 +55,9 @@ export interface WaitForAuthOptions extends GetAuthStatusParams {
   /** Time source. @default `{ now: () => performance.now(), wallNow: () => Date.now() }` */
   readonly clock?: WaitClock;
   /**
-   * Waits `ms` on `clock`; `signal` aborts it when the wait is poked or stopped. The waiter sleeps with it
-   * between checks (re-reading `clock.now()`, so one that returns early is asked again for the rest) and,
-   * when a `clock` is given, times each request with it too. If it fails on its own, the wait ends with its
-   * error. Retries of a failed request are timed by p-retry, on Node's timers.
+   * Waits `ms` on `clock` until `signal` aborts (a poke or a stop): between checks (asked again for the rest
+   * if it returns early) and, when a `clock` is given, to time each request. If it fails on its own, the
+   * wait ends with its error. p-retry times the retries of a failed request on Node's timers.
    * @default `setTimeout`
    */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;

@@ -35,8 +35,6 @@ const FINAL_CHECK_LEAD_MS = 500;
 /** A request in flight at the deadline gets this much longer to answer (settling stays ≤ deadline + 1 s). */
 const REQUEST_GRACE_MS = 500;
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * One wait, as `@smithy/util-waiter`'s poller: check, decide, sleep, again, its state in the loop's local
  * variables. p-retry retries one failed request (transient failures only) with its own backoff inside the
@@ -61,7 +59,7 @@ export function createWaiter(
     while (clock.now() < target) {
       signal.throwIfAborted();
       await sleep(Math.min(Math.ceil(target - clock.now()), MAX_TIMER_MS), signal);
-      if (clock.now() < target) await nextTurn();
+      if (clock.now() < target) await new Promise((resolve) => setImmediate(resolve));
     }
   };
 
@@ -279,11 +277,7 @@ export function createWaiter(
       const { signal } = o;
       signal?.throwIfAborted();
       if (signal) linkAbort(signal, stop);
-      try {
-        return await loop();
-      } finally {
-        if (signal) unlinkAbort(signal, stop);
-      }
+      return loop().finally(() => signal && unlinkAbort(signal, stop));
     },
   };
 }
