@@ -30,6 +30,10 @@ export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): 
     wakeConsumer();
   });
   let ended: { error?: unknown } | undefined;
+  const end = (outcome: { error?: unknown }) => {
+    ended = outcome;
+    wakeConsumer();
+  };
   let started = false;
   let done = false;
   // Each next() starts after the previous one settled, so concurrent calls are answered in order.
@@ -38,10 +42,6 @@ export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): 
   const pull = async (): Promise<IteratorResult<AuthProgress>> => {
     if (!started) {
       started = true;
-      const end = (outcome: { error?: unknown }) => {
-        ended = outcome;
-        wakeConsumer();
-      };
       waiter.run().then(
         () => end({}),
         (error: unknown) => end(error === STOPPED ? {} : { error }),
