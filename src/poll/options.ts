@@ -58,7 +58,7 @@ export interface WaitForAuthOptions extends GetAuthStatusParams {
    * Waits `ms` on `clock` until `signal` aborts (a poke or a stop): between checks (asked again for the rest
    * if it returns early) and, when a `clock` is given, to time each request. If it fails on its own, the
    * wait ends with its error. p-retry times the retries of a failed request on Node's timers.
-   * @default `setTimeout`
+   * @default one timer queue shared by the waits of the process (a single `setTimeout`)
    */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** A number in [0, 1) for jitter. @default Math.random */

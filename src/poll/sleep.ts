@@ -1,15 +1,21 @@
-/** Waits `ms` on Node's timers; rejects with the signal's reason as soon as it aborts, leaving nothing behind. */
+import { processTimers } from './timers.js';
+
+/**
+ * Waits `ms` milliseconds on the process's timer queue (one host timer for every wait); rejects with the
+ * signal's reason as soon as `signal` aborts. Nothing is left behind either way.
+ */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
+    const queue = processTimers();
     const onAbort = () => {
-      clearTimeout(timer);
+      queue.cancel(timer);
       reject(signal.reason);
     };
-    const timer = setTimeout(() => {
+    const timer = queue.after(ms, () => {
       signal.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    });
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

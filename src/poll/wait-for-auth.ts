@@ -29,6 +29,7 @@ import {
 } from './options.js';
 import { ServerClock } from './server-clock.js';
 import { narrowStatus } from './status.js';
+import { processTimers } from './timers.js';
 
 /** The last check is made this long before the deadline, so that its answer can still count. */
 const FINAL_CHECK_LEAD_MS = 500;
@@ -63,9 +64,10 @@ export function createWaiter(
     }
   };
 
-  // On an injected clock a request's timeout is a due time only its sleep can wait for (else Node's timer).
-  // A sleep that fails on its own ends the wait, so that a hanging server cannot hold it past the deadline.
-  const timer: RequestTimer | undefined = o.ownClock
+  // On an injected clock a request's timeout is a due time only its sleep can wait for (else the shared
+  // timer queue). A sleep that fails on its own ends the wait, so that a hanging server cannot hold it past
+  // the deadline.
+  const timer: RequestTimer = o.ownClock
     ? (ms, onTimeout) => {
         const cancel = new AbortController();
         sleepTo(clock.now() + ms, cancel.signal).then(
@@ -74,7 +76,10 @@ export function createWaiter(
         );
         return () => cancel.abort();
       }
-    : undefined;
+    : (ms, onTimeout) => {
+        const queued = processTimers().after(ms, onTimeout);
+        return () => processTimers().cancel(queued);
+      };
 
   async function loop(): Promise<AuthSession> {
     const startedAt = clock.now();
