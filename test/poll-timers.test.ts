@@ -60,17 +60,6 @@ describe('TimerQueue (the default sleep and request timers of every wait in the 
     expect(host.timer).toBeUndefined();
   });
 
-  it('re-arms the host timer when an earlier timer is added', () => {
-    const host = new FakeHost();
-    const queue = new TimerQueue(host);
-    const ran: number[] = [];
-    queue.after(5000, () => ran.push(host.t));
-    queue.after(1000, () => ran.push(host.t));
-    expect(host.timer?.at).toBe(1000);
-    host.advanceTo(10_000);
-    expect(ran).toEqual([1000, 5000]);
-  });
-
   it('never runs a timer early when the host timer fires before its due time', () => {
     const host = new FakeHost();
     const queue = new TimerQueue(host);
@@ -115,18 +104,12 @@ describe('TimerQueue (the default sleep and request timers of every wait in the 
           model.delete(victim);
         } else {
           host.advanceTo(host.t + Math.floor(random() * 200));
-          for (const [me] of ran) {
-            handles.delete(me);
-          }
+          for (const [me] of ran) handles.delete(me);
         }
       }
       host.advanceTo(host.t + 10_000);
-      const fired = new Map(ran);
-      for (const [me, due] of model) {
-        expect(fired.get(me), `timer ${me}`).toBeGreaterThanOrEqual(due);
-      }
-      expect(fired.size).toBe(model.size);
-      // In due order, on time (the fake host timer is exact).
+      // Every timer ran once, on time (the fake host timer is exact), whatever was added earlier or later.
+      expect(new Map(ran).size).toBe(model.size);
       for (const [me, at] of ran) expect(at).toBe(model.get(me));
       expect(queue.size).toBe(0);
       expect(host.timer).toBeUndefined();

@@ -13,44 +13,30 @@ import {
 import { fakeApi, type Reply, SERVER_START_MS } from './helpers/fake-api.js';
 import { FakeClock } from './helpers/fake-clock.js';
 
-const pendingReply = fc.constantFrom<Reply>(
-  { status: 'pending' },
-  { status: 'pending', requiresSelection: true },
-);
-const transientReply = fc.constantFrom<Reply>(
-  { code: 429 },
-  { code: 500 },
-  { http: 502 },
-  { http: 503 },
-  { http: 408 },
-  { http: 429, headers: { 'retry-after': '2' } },
-  { network: true },
-  { hang: true },
-);
-const terminalReply = fc.constantFrom<Reply>(
+const reply = (...replies: Reply[]) => fc.constantFrom(...replies);
+const terminals: Reply[] = [
   { status: 'completed' },
   { status: 'failed', extra: { errorCode: 15045 } },
-  { code: 401 },
-  { code: 15039 },
-  { code: 15040 },
-  { code: 10002 },
-  { code: 400 },
-  { code: 98765 },
-  { http: 401 },
-  { http: 403 },
-  { http: 404 },
+  ...[401, 15039, 15040, 10002, 400, 98765].map((code) => ({ code })),
+  ...[401, 403, 404].map((http) => ({ http })),
   { http: 307, headers: { location: 'https://other.example/' } },
-);
+];
 
 const scenario = fc.record({
   script: fc.array(
     fc.oneof(
-      { weight: 6, arbitrary: pendingReply },
-      { weight: 3, arbitrary: transientReply },
+      { weight: 6, arbitrary: reply({ status: 'pending' }, { status: 'pending', requiresSelection: true }) },
       {
-        weight: 1,
-        arbitrary: terminalReply,
+        weight: 3,
+        arbitrary: reply(
+          ...[429, 500].map((code) => ({ code })),
+          ...[502, 503, 408].map((http) => ({ http })),
+          { http: 429, headers: { 'retry-after': '2' } },
+          { network: true },
+          { hang: true },
+        ),
       },
+      { weight: 1, arbitrary: reply(...terminals) },
     ),
     { minLength: 1, maxLength: 40 },
   ),
@@ -78,10 +64,7 @@ function expectedFor(reply: Reply): (outcome: { value?: unknown; error?: unknown
   return ({ error }) => error instanceof AitoearnTransportError && !(error instanceof AitoearnApiError);
 }
 
-const isTerminal = (r: Reply) =>
-  ('status' in r && r.status !== 'pending') ||
-  ('code' in r && r.code !== 429 && r.code !== 500) ||
-  ('http' in r && [401, 403, 404, 307].includes(r.http));
+const isTerminal = (r: Reply) => terminals.includes(r);
 
 afterEach(() => {
   vi.useRealTimers();
@@ -153,24 +136,16 @@ it('always settles, by deadline + 1 s, with the outcome of the first terminal an
       // Never a request after a terminal answer; the outcome matches the first one reached.
       const answered = server.calls.length;
       const replyTo = (i: number) => s.script[Math.min(i, s.script.length - 1)] as Reply;
-      let firstTerminal = -1;
-      for (let i = 0; i < answered; i++) {
-        if (server.delivered.has(i) && isTerminal(replyTo(i))) {
-          firstTerminal = i;
-          break;
-        }
-      }
+      const firstTerminal = server.calls.findIndex(
+        (_, i) => server.delivered.has(i) && isTerminal(replyTo(i)),
+      );
       if (firstTerminal !== -1) {
         expect(answered).toBe(firstTerminal + 1);
         expect(expectedFor(replyTo(firstTerminal))(outcome)).toBe(true);
       } else {
         // No terminal answer was reached: the deadline (or the retry budget) ended it.
-        const e = outcome.error;
-        expect(
-          e instanceof AuthExpiredError ||
-            e instanceof AuthTimeoutError ||
-            e instanceof AitoearnUnavailableError,
-        ).toBe(true);
+        const ends = [AuthExpiredError, AuthTimeoutError, AitoearnUnavailableError];
+        expect(ends.some((end) => outcome.error instanceof end)).toBe(true);
       }
 
       // Requests stay under the schedule's bound: at least 900 ms apart, plus the first and the final check.

@@ -6,24 +6,20 @@ const waiting: (() => void)[] = [];
 
 const releaseTurn = (): void => {
   admitted = 0;
-  while (admitted < PER_TURN && waiting.length > 0) {
-    admitted += 1;
-    waiting.shift()?.();
-  }
+  for (; admitted < PER_TURN && waiting.length > 0; admitted++) waiting.shift()?.();
   if (admitted > 0) setImmediate(releaseTurn);
 };
 
 /**
- * Resolves when a wait may send its first request. A lone wait (or a few) goes at once; a burst of
- * thousands started in one tick goes 32 per turn of the event loop, in order, so that the starts return at
- * once and the loop keeps turning instead of sending every request in one synchronous stretch.
+ * Resolves when a wait may send its first request; `undefined` when it may at once. A burst of thousands
+ * started in one tick goes 32 per turn of the event loop, in order, so that the starts return at once and
+ * the loop keeps turning. An abort lets the wait go at once (it then sends nothing), giving up its place.
  */
 export function admit(signal: AbortSignal): Promise<void> | undefined {
   if (admitted < PER_TURN && waiting.length === 0) {
     if (admitted++ === 0) setImmediate(releaseTurn);
     return undefined;
   }
-  // An abort lets the wait go at once (it then sends nothing); its place in the queue is given up.
   return new Promise<void>((resolve) => {
     const go = () => {
       signal.removeEventListener('abort', go);

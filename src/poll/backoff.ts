@@ -1,9 +1,6 @@
-export interface BackoffOptions {
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly factor: number;
-  readonly jitter: number;
-}
+import type { ResolvedWaitOptions } from './options.js';
+
+type BackoffOptions = Pick<ResolvedWaitOptions, 'initialDelayMs' | 'maxDelayMs' | 'factor' | 'jitter'>;
 
 /**
  * The delay before check number `step + 1`, given `step` checks so far (step ≥ 1): `initialDelayMs`

@@ -1,13 +1,5 @@
 import { type AuthSession, type AuthStatus, checkStatusParams, type GetAuthStatusParams } from '../client.js';
-import {
-  checkFunction,
-  checkInteger,
-  checkNumber,
-  checkPositiveMs,
-  MAX_TIMER_MS,
-  refuse,
-  show,
-} from '../validate.js';
+import { checkFunction, checkInteger, checkNumber, checkPositiveMs, refuse, show } from '../validate.js';
 import { sleep } from './sleep.js';
 
 /** Where the waiter reads time. Inject a fake one to run long waits in milliseconds. */
@@ -63,10 +55,9 @@ export interface WaitForAuthOptions extends GetAuthStatusParams {
   /** Time source. @default `{ now: () => performance.now(), wallNow: () => Date.now() }` */
   readonly clock?: WaitClock;
   /**
-   * Waits `ms` on `clock`; `signal` aborts it when the wait is poked or stopped. The waiter sleeps with it
-   * between checks (re-reading `clock.now()`, so one that returns early is asked again for the rest) and,
-   * when a `clock` is given, times each request with it too. If it fails on its own, the wait ends with its
-   * error. Retries of a failed request are timed by p-retry, on Node's timers.
+   * Waits `ms` on `clock` until `signal` aborts (a poke or a stop): between checks (asked again for the rest
+   * if it returns early) and, when a `clock` is given, to time each request. If it fails on its own, the
+   * wait ends with its error. p-retry times the retries of a failed request on Node's timers.
    * @default one timer queue shared by the waits of the process (a single `setTimeout`)
    */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -84,8 +75,7 @@ export const waitDefaults = Object.freeze({
   retries: Number.POSITIVE_INFINITY,
 });
 
-type Resolved = Required<Omit<WaitForAuthOptions, 'signal' | 'onProgress'>>;
-export interface ResolvedWaitOptions extends Resolved {
+export interface ResolvedWaitOptions extends Required<Omit<WaitForAuthOptions, 'signal' | 'onProgress'>> {
   /** A clock was given: its time only `sleep` can wait for, so requests are timed with `sleep` too. */
   readonly ownClock: boolean;
   readonly signal: AbortSignal | undefined;
@@ -117,7 +107,6 @@ export function likelyOption(key: string): string | undefined {
 }
 
 const warned = new Set<string>();
-
 const systemClock: WaitClock = Object.freeze({ now: () => performance.now(), wallNow: () => Date.now() });
 
 /**
@@ -134,12 +123,8 @@ export function resolveWaitOptions(
     const hint = KNOWN.includes(key) || warned.has(key) ? undefined : likelyOption(key);
     if (hint === undefined) continue;
     warned.add(key);
-    process.emitWarning(
-      `Unknown option ${show(key)} of waitForAuth/watchAuth is ignored; did you mean "${hint}"?`,
-      {
-        code: 'AITOEARN_UNKNOWN_OPTION',
-      },
-    );
+    const message = `Unknown option ${show(key)} of waitForAuth/watchAuth is ignored; did you mean "${hint}"?`;
+    process.emitWarning(message, { code: 'AITOEARN_UNKNOWN_OPTION' });
   }
   const opt = <K extends keyof typeof waitDefaults>(key: K): number => options[key] ?? waitDefaults[key];
   const initialDelayMs = checkPositiveMs('initialDelayMs', opt('initialDelayMs'));
@@ -152,26 +137,24 @@ export function resolveWaitOptions(
   if (typeof clock !== 'object' || clock === null) refuse('clock', 'an object', clock);
   checkFunction('clock.now', clock.now);
   checkFunction('clock.wallNow', clock.wallNow);
-  const { onProgress, sleep: customSleep, random } = options;
+  const given = <T>(name: string, value: T | undefined, fallback: T) =>
+    value === undefined ? fallback : checkFunction(name, value);
+  const requestTimeoutMs = options.requestTimeoutMs ?? clientTimeoutMs;
   return {
     platform: options.platform,
     sessionId: options.sessionId,
     signal: options.signal,
     timeoutMs: checkPositiveMs('timeoutMs', opt('timeoutMs'), Number.MAX_SAFE_INTEGER),
-    onProgress: onProgress === undefined ? undefined : checkFunction('onProgress', onProgress),
+    onProgress: given('onProgress', options.onProgress, undefined),
     initialDelayMs,
     maxDelayMs,
     factor: checkNumber('factor', opt('factor'), 1, 10),
     jitter: checkNumber('jitter', opt('jitter'), 0, 1),
-    requestTimeoutMs: checkPositiveMs(
-      'requestTimeoutMs',
-      options.requestTimeoutMs ?? clientTimeoutMs,
-      MAX_TIMER_MS,
-    ),
+    requestTimeoutMs: checkPositiveMs('requestTimeoutMs', requestTimeoutMs),
     retries,
     clock,
     ownClock: options.clock !== undefined,
-    sleep: customSleep === undefined ? sleep : checkFunction('sleep', customSleep),
-    random: random === undefined ? Math.random : checkFunction('random', random),
+    sleep: given('sleep', options.sleep, sleep),
+    random: given('random', options.random, Math.random),
   };
 }

@@ -1,8 +1,3 @@
-/**
- * The session statuses the waiter knows, checked against the spec in both directions:
- * - a new value in the spec's status enum (a new way for a session to end) is a type error here, naming it;
- * - a status widened to a plain `string` builds, and `narrowStatus` sorts the values out at run time.
- */
 import type { AuthStatus } from '../types.js';
 
 /** The statuses the waiter acts on: keep waiting, resolve, reject. */
@@ -11,7 +6,7 @@ export type KnownStatus = (typeof KNOWN_STATUSES)[number];
 
 /**
  * The spec's status values the waiter has no case for: `never` when every declared value is known, or when
- * the spec declares a plain `string` (nothing to enumerate; `narrowStatus` handles it at run time).
+ * the spec declares a plain `string` (nothing to enumerate; `narrowStatus` sorts it out at run time).
  */
 export type UnhandledStatus =
   string extends NonNullable<AuthStatus> ? never : Exclude<NonNullable<AuthStatus>, KnownStatus>;
@@ -26,11 +21,9 @@ handlesEveryStatus<UnhandledStatus>();
 const known: ReadonlySet<string> = new Set(KNOWN_STATUSES);
 
 /**
- * The status as one the waiter knows, or `undefined` for any other value (the server may send a status
- * newer than this package, or the spec may stop enumerating or requiring them).
+ * The status as one the waiter knows, or `undefined` for any other value (a status newer than this package).
  *
  * @example
- * narrowStatus('completed'); // 'completed'
  * narrowStatus('cancelled'); // undefined
  */
 export function narrowStatus(status: AuthStatus | (string & {}) | undefined): KnownStatus | undefined {

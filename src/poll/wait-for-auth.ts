@@ -11,7 +11,7 @@ import {
 import {
   AitoearnApiError,
   AitoearnError,
-  AitoearnResponseError,
+  type AitoearnResponseError,
   AitoearnUnavailableError,
   AuthExpiredError,
   AuthFailedError,
@@ -36,33 +36,16 @@ const FINAL_CHECK_LEAD_MS = 500;
 /** A request in flight at the deadline gets this much longer to answer (settling stays ≤ deadline + 1 s). */
 const REQUEST_GRACE_MS = 500;
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** What a caller's callback or sleep threw inside a p-retry run, carried out of it untouched. */
-class Thrown extends Error {
-  constructor(readonly error: unknown) {
-    super('thrown by a callback');
-  }
-}
-
-/** One wait: `run()` is the loop; `poke()` ends its current sleep early; `stop()` ends it with `reason`. */
-export interface Waiter {
-  run(): Promise<AuthSession>;
-  poke(): void;
-  stop(reason: unknown): void;
-}
-
 /**
- * The waiter, as `@smithy/util-waiter`'s poller: check, decide, sleep, again. Its state is the loop's local
- * variables. p-retry retries one failed request (transient failures only) with its own backoff, inside the
- * time left; the loop's sleeps and every request's timeout run on the injected clock and sleep.
- * `sink` receives every event after `onProgress` (watchAuth's queue).
+ * One wait, as `@smithy/util-waiter`'s poller: check, decide, sleep, again, its state in the loop's local
+ * variables. p-retry retries one failed request (transient failures only) with its own backoff inside the
+ * time left. `poke()` ends the current sleep early; `sink` gets every event after `onProgress` (watchAuth).
  */
 export function createWaiter(
   client: AitoearnClient,
   o: ResolvedWaitOptions,
-  sink?: (event: AuthProgress) => void,
-): Waiter {
+  sink?: (e: AuthProgress) => void,
+) {
   const { clock, sleep } = o;
   const stopper = new AbortController();
   // A poke aborts it; the loop replaces it once it has seen that.
@@ -72,27 +55,30 @@ export function createWaiter(
     wake.abort(reason);
   };
 
-  // On a given clock, a request's timeout is a due time that only its sleep can wait for. A sleep that
-  // fails on its own ends the wait, so that a hanging server cannot hold it past the deadline.
-  const timer: RequestTimer = !o.ownClock
+  /** Sleeps on `clock` until `target`; a sleep that returns early is asked again, after pending I/O. */
+  const sleepTo = async (target: number, signal: AbortSignal) => {
+    while (clock.now() < target) {
+      signal.throwIfAborted();
+      await sleep(Math.min(Math.ceil(target - clock.now()), MAX_TIMER_MS), signal);
+      if (clock.now() < target) await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+
+  // On an injected clock a request's timeout is a due time only its sleep can wait for (else the shared
+  // timer queue). A sleep that fails on its own ends the wait, so that a hanging server cannot hold it past
+  // the deadline.
+  const timer: RequestTimer = o.ownClock
     ? (ms, onTimeout) => {
-        const queued = processTimers().after(ms, onTimeout);
-        return () => processTimers().cancel(queued);
+        const cancel = new AbortController();
+        sleepTo(clock.now() + ms, cancel.signal).then(
+          () => cancel.signal.aborted || onTimeout(),
+          (error: unknown) => cancel.signal.aborted || stop(error),
+        );
+        return () => cancel.abort();
       }
     : (ms, onTimeout) => {
-        const due = clock.now() + ms;
-        const cancel = new AbortController();
-        (async () => {
-          for (let left = ms; left > 0; left = due - clock.now()) {
-            await sleep(Math.min(Math.ceil(left), MAX_TIMER_MS), cancel.signal);
-            if (cancel.signal.aborted) return;
-            if (clock.now() < due) await nextTurn();
-          }
-          if (!cancel.signal.aborted) onTimeout();
-        })().catch((error: unknown) => {
-          if (!cancel.signal.aborted) stop(error);
-        });
-        return () => cancel.abort();
+        const queued = processTimers().after(ms, onTimeout);
+        return () => processTimers().cancel(queued);
       };
 
   async function loop(): Promise<AuthSession> {
@@ -105,49 +91,46 @@ export function createWaiter(
     let attempt = 0;
     let checks = 0;
     let failures = 0;
-    let lastFailure: unknown;
+    let lastFailure: AitoearnResponseError | undefined;
     let lastRequestAt = Number.NEGATIVE_INFINITY;
     let hintUntil = Number.NEGATIVE_INFINITY;
-    let pokes = 0;
+    let poked = false;
     let warned = false;
+    // What the caller's callback or sleep threw inside a p-retry run: it ends the wait as it is.
+    let thrown: { error: unknown } | undefined;
     const deadline = () => Math.min(timeoutAt, expiresAt ?? Number.POSITIVE_INFINITY);
+    const expiryRules = () => expiresAt !== undefined && expiresAt <= timeoutAt;
+    // No request sooner than the server's hints allow, nor than `initialDelayMs` after the last one.
+    const floor = () => Math.max(hintUntil, lastRequestAt + o.initialDelayMs);
 
-    const withSession = <E extends AitoearnError>(error: E): E => {
-      if (error.session === undefined && session !== undefined) {
-        Object.defineProperty(error, 'session', { value: session, enumerable: true });
-      }
-      return error;
-    };
-    // Transient failures until the budget or the deadline ran out. An outage that lasted until `expiresAt`
-    // is named as such: the person may have finished meanwhile.
+    // An outage that lasted until `expiresAt` is named as such: the person may have finished meanwhile.
     const unavailable = (cause: unknown) => {
-      const expired = expiresAt !== undefined && expiresAt <= timeoutAt && clock.now() >= expiresAt;
-      const at = expired ? session?.expiresAt : undefined;
-      return withSession(new AitoearnUnavailableError(failures, session, cause, at));
+      const at = expiryRules() && clock.now() >= deadline() ? session?.expiresAt : undefined;
+      return new AitoearnUnavailableError(failures, session, cause, at);
     };
-    const atDeadline = (cause: unknown): AitoearnError => {
-      if (cause !== undefined && isTransient(cause)) return unavailable(cause);
-      const options = cause === undefined ? undefined : { cause };
-      if (expiresAt !== undefined && expiresAt <= timeoutAt) {
-        const what = `expired at ${session?.expiresAt} before the authorization finished (last status: ${session?.status})`;
-        return withSession(new AuthExpiredError(`Session ${o.sessionId} ${what}`, session, options));
-      }
-      return withSession(new AuthTimeoutError(o.timeoutMs, session, options));
+    const atDeadline = (): AitoearnError => {
+      if (lastFailure !== undefined) return unavailable(lastFailure);
+      if (!expiryRules()) return new AuthTimeoutError(o.timeoutMs, session);
+      const what = `expired at ${session?.expiresAt} before the authorization finished (last status: ${session?.status})`;
+      return new AuthExpiredError(`Session ${o.sessionId} ${what}`, session);
     };
     const failure = (error: unknown): unknown => {
       if (error instanceof AitoearnApiError && error.kind === 'session-invalid') {
         const message = `Session ${o.sessionId} is invalid or expired (the API answered code 15039)`;
-        return withSession(new AuthExpiredError(message, session, { cause: error }));
+        return new AuthExpiredError(message, session, { cause: error });
       }
       if (isTransient(error)) return unavailable(error);
-      return error instanceof AitoearnError ? withSession(error) : error;
+      if (error instanceof AitoearnError && error.session === undefined && session !== undefined) {
+        Object.defineProperty(error, 'session', { value: session, enumerable: true });
+      }
+      return error;
     };
 
-    const emit = async (type: AuthProgress['type'], next?: number, error?: unknown, warning?: string) => {
+    const emit = async (next?: number, error?: AitoearnResponseError, warning = error?.message) => {
       if (o.onProgress === undefined && sink === undefined) return;
       const now = clock.now();
       const event: AuthProgress = Object.freeze({
-        type,
+        type: error === undefined ? 'status' : 'retry',
         attempt,
         elapsedMs: Math.round(Math.max(0, now - startedAt)),
         remainingMs: Math.round(Math.max(0, deadline() - now)),
@@ -155,14 +138,9 @@ export function createWaiter(
         session,
         status: session?.status,
         selectionRequired: session?.status === 'pending' && session.requiresSelection === true,
-        requestId:
-          type === 'status'
-            ? requestId
-            : error instanceof AitoearnResponseError
-              ? error.requestId
-              : undefined,
-        error: error instanceof Error ? error : undefined,
-        warning: warning ?? (error instanceof Error ? error.message : undefined),
+        requestId: error === undefined ? requestId : error.requestId,
+        error,
+        warning,
       });
       await o.onProgress?.(event);
       sink?.(event);
@@ -173,35 +151,34 @@ export function createWaiter(
     const sleepUntil = async (target: number): Promise<void> => {
       for (;;) {
         stopper.signal.throwIfAborted();
-        const now = clock.now();
         if (wake.signal.aborted) {
           wake = new AbortController();
-          const floor = pokes++ === 0 ? now : lastRequestAt + o.initialDelayMs;
-          target = Math.min(target, Math.max(now, floor, hintUntil));
+          const now = clock.now();
+          target = Math.min(target, Math.max(now, poked ? floor() : hintUntil));
+          poked = true;
         }
-        if (now >= target) return;
-        const { signal } = wake;
         try {
-          await sleep(Math.min(Math.ceil(target - now), MAX_TIMER_MS), signal);
+          return await sleepTo(target, wake.signal);
         } catch (error) {
-          if (!signal.aborted) throw error;
-          continue;
+          if (!wake.signal.aborted) throw error;
         }
-        // One that returned early is asked again after pending I/O, so that it cannot hold the event loop.
-        if (clock.now() < target) await nextTurn();
       }
     };
 
     const request = async (): Promise<AuthStatusResult> => {
       const sentAt = clock.now();
       const timeoutMs = Math.min(o.requestTimeoutMs, deadline() + REQUEST_GRACE_MS - sentAt);
-      if (timeoutMs <= 0) throw new AbortError(atDeadline(lastFailure));
+      if (timeoutMs <= 0) throw new AbortError(atDeadline());
       attempt += 1;
       lastRequestAt = sentAt;
       const params = { platform: o.platform, sessionId: o.sessionId, signal: stopper.signal };
       const result = await requestAuthStatus(client, params, timeoutMs, timer);
       serverClock.observe(result.serverDateMs, sentAt, clock.now(), clock.wallNow);
       return result;
+    };
+    const own = (error: unknown) => {
+      thrown = { error };
+      return new AbortError('thrown by the caller');
     };
 
     // Most checks succeed at once and need no p-retry run; a failed one is handed to p-retry as the
@@ -211,12 +188,9 @@ export function createWaiter(
         pRetry(
           async (n) => {
             if (n === 1) throw first;
-            // A retry keeps the server's hints and `initialDelayMs` after the last request as floors.
-            const floor = Math.max(hintUntil, lastRequestAt + o.initialDelayMs);
-            if (floor >= deadline()) throw new AbortError(lastFailure as Error);
-            // The caller's sleep may throw anything: p-retry must neither judge nor wrap it.
-            await sleepUntil(floor).catch((error: unknown) => {
-              throw new AbortError(new Thrown(error));
+            if (floor() >= deadline()) throw new AbortError(lastFailure as Error);
+            await sleepUntil(floor()).catch((error: unknown) => {
+              throw own(error);
             });
             return request();
           },
@@ -225,31 +199,25 @@ export function createWaiter(
             minTimeout: o.initialDelayMs,
             maxTimeout: o.maxDelayMs,
             factor: o.factor,
-            // The last retry lands on the final check; p-retry clips its delays to this.
+            // The last retry lands on the final check.
             maxRetryTime: Math.max(0, deadline() - FINAL_CHECK_LEAD_MS - clock.now()),
             signal: stopper.signal,
             shouldRetry: ({ error }) => isTransient(error),
             // Called before shouldRetry, for every failure: only transient ones are reported.
             onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
               if (stopper.signal.aborted || !isTransient(error)) return;
+              lastFailure = error as AitoearnResponseError;
               failures = attemptNumber;
-              lastFailure = error;
               const now = clock.now();
-              const hinted = error instanceof AitoearnResponseError ? error.retryAfterMs : undefined;
-              if (hinted !== undefined) hintUntil = Math.max(hintUntil, now + hinted);
+              hintUntil = Math.max(hintUntil, now + (lastFailure.retryAfterMs ?? Number.NEGATIVE_INFINITY));
+              // p-retry's delay, clipped to the final check, with our floors.
               const delay = Math.min(o.maxDelayMs, o.initialDelayMs * o.factor ** (attemptNumber - 1));
               const finalAt = deadline() - FINAL_CHECK_LEAD_MS;
-              const at = Math.max(
-                Math.min(now + delay, finalAt),
-                hintUntil,
-                lastRequestAt + o.initialDelayMs,
-              );
+              const at = Math.max(Math.min(now + delay, finalAt), floor());
               const next = retriesLeft > 0 && now < finalAt && at < deadline() ? at : undefined;
-              try {
-                await emit('retry', next, error);
-              } catch (thrown) {
-                throw new Thrown(thrown);
-              }
+              await emit(next, lastFailure).catch((error: unknown) => {
+                throw own(error);
+              });
             },
           },
         ),
@@ -264,7 +232,7 @@ export function createWaiter(
         result = await check();
       } catch (error) {
         if (stopper.signal.aborted) throw stopper.signal.reason;
-        if (error instanceof Thrown) throw error.error;
+        if (thrown) throw thrown.error;
         // A transient failure within the budget means p-retry ran out of time: wait for the deadline.
         if (!isTransient(error) || failures > o.retries) throw failure(error);
       }
@@ -274,44 +242,36 @@ export function createWaiter(
         checks += 1;
         failures = 0;
         lastFailure = undefined;
-        // The decoder holds expiresAt to RFC 3339 while the spec says `format: date-time`; a spec that drops
-        // the format must not turn the deadline into NaN (every comparison false: a wait without end).
+        // A spec that drops `format: date-time` must not turn the deadline into NaN (a wait without end).
         const expiry = Date.parse(session.expiresAt ?? '');
         if (Number.isFinite(expiry)) expiresAt = serverClock.toMonotonic(expiry);
         const status = narrowStatus(session.status);
-        if (status === 'completed') {
-          await emit('status');
-          return session;
+        if (status === 'completed' || status === 'failed') {
+          await emit();
+          if (status === 'completed') return session;
+          throw new AuthFailedError(session);
         }
-        if (status === 'failed') {
-          await emit('status');
-          throw withSession(new AuthFailedError(session));
-        }
-        let warning: string | undefined;
-        if (status === undefined && !warned) {
-          // A status newer than this package (a new enum value fails the type check in ./status.ts).
-          warned = true;
-          warning = `Unknown session status ${JSON.stringify(session.status)}; treating it as pending`;
-        }
+        const warning: string | undefined =
+          status === undefined && !warned
+            ? `Unknown session status ${JSON.stringify(session.status)}; treating it as pending`
+            : undefined;
+        warned ||= warning !== undefined;
         const now = clock.now();
-        if (expiresAt !== undefined && now >= expiresAt) {
-          await emit('status', undefined, undefined, warning);
-          throw atDeadline(undefined);
+        if (now >= deadline()) {
+          await emit(undefined, undefined, warning);
+          throw atDeadline();
         }
-        // The final check is made once; a deadline moved later by an answer plans checks again.
+        // Past the final check's time, one more check at it, unless one was made there already.
         const finalAt = deadline() - FINAL_CHECK_LEAD_MS;
         next = Math.max(now + backoffDelay(checks, o, o.random), hintUntil);
         if (next >= finalAt) {
-          next =
-            lastRequestAt >= finalAt
-              ? undefined
-              : Math.max(finalAt, lastRequestAt + o.initialDelayMs, hintUntil);
-          if (next !== undefined && next >= deadline()) next = undefined;
+          next = lastRequestAt >= finalAt ? undefined : Math.max(finalAt, floor());
         }
-        await emit('status', next, undefined, warning);
+        if (next !== undefined && next >= deadline()) next = undefined;
+        await emit(next, undefined, warning);
       }
       await sleepUntil(next ?? deadline());
-      if (next === undefined && clock.now() >= deadline()) throw atDeadline(lastFailure);
+      if (next === undefined && clock.now() >= deadline()) throw atDeadline();
     }
   }
 
@@ -319,15 +279,10 @@ export function createWaiter(
     poke: () => wake.abort(),
     stop,
     async run() {
-      const signal = o.signal;
-      if (signal === undefined) return loop();
-      signal.throwIfAborted();
-      linkAbort(signal, stop);
-      try {
-        return await loop();
-      } finally {
-        unlinkAbort(signal, stop);
-      }
+      const { signal } = o;
+      signal?.throwIfAborted();
+      if (signal) linkAbort(signal, stop);
+      return loop().finally(() => signal && unlinkAbort(signal, stop));
     },
   };
 }
@@ -341,11 +296,7 @@ export function createWaiter(
  * const session = await waitForAuth(client, { platform: 'douyin', sessionId, timeoutMs: 120_000 });
  * console.log(session.accounts?.map((a) => a.displayName));
  */
-export function waitForAuth(client: AitoearnClient, options: WaitForAuthOptions): Promise<AuthSession> {
-  try {
-    checkClient(client);
-    return createWaiter(client, resolveWaitOptions(options, client.requestTimeoutMs)).run();
-  } catch (error) {
-    return Promise.reject(error);
-  }
+export async function waitForAuth(client: AitoearnClient, options: WaitForAuthOptions): Promise<AuthSession> {
+  checkClient(client);
+  return createWaiter(client, resolveWaitOptions(options, client.requestTimeoutMs)).run();
 }

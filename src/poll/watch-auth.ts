@@ -24,40 +24,41 @@ const STOPPED = Symbol('watchAuth stopped by its consumer');
 export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): AuthWatch {
   checkClient(client);
   const events: AuthProgress[] = [];
-  let wakeConsumer: (() => void) | undefined;
+  let wakeConsumer = () => {};
   const waiter = createWaiter(client, resolveWaitOptions(options, client.requestTimeoutMs), (event) => {
     events.push(event);
-    wakeConsumer?.();
+    wakeConsumer();
   });
-  let ended: Promise<{ readonly error?: unknown }> | undefined;
+  let ended: { error?: unknown } | undefined;
+  const end = (outcome: { error?: unknown }) => {
+    ended = outcome;
+    wakeConsumer();
+  };
+  let started = false;
   let done = false;
   // Each next() starts after the previous one settled, so concurrent calls are answered in order.
   let previous: Promise<unknown> = Promise.resolve();
 
   const pull = async (): Promise<IteratorResult<AuthProgress>> => {
-    if (done) return { value: undefined, done: true };
-    ended ??= waiter.run().then(
-      () => ({}),
-      (error: unknown) => (error === STOPPED ? {} : { error }),
-    );
-    let finished: { readonly error?: unknown } | undefined;
-    void ended.then((outcome) => {
-      finished = outcome;
-      wakeConsumer?.();
-    });
+    if (!started) {
+      started = true;
+      waiter.run().then(
+        () => end({}),
+        (error: unknown) => end(error === STOPPED ? {} : { error }),
+      );
+    }
     for (;;) {
+      if (done) return { value: undefined, done: true };
       const event = events.shift();
       if (event) return { value: event, done: false };
-      if (done) return { value: undefined, done: true };
-      if (finished) {
+      if (ended) {
         done = true;
-        if ('error' in finished) throw finished.error;
-        return { value: undefined, done: true };
+        if ('error' in ended) throw ended.error;
+        continue;
       }
       await new Promise<void>((resolve) => {
         wakeConsumer = resolve;
       });
-      wakeConsumer = undefined;
     }
   };
 
@@ -70,9 +71,8 @@ export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): 
     },
     async return() {
       waiter.stop(STOPPED);
-      events.length = 0;
       done = true;
-      wakeConsumer?.();
+      wakeConsumer();
       return { value: undefined, done: true };
     },
     [Symbol.asyncIterator]() {
