@@ -55,6 +55,9 @@ const MAX_KEPT = 100;
  * listener is up when the person approves: wait_for_auth then notices the end at once.
  */
 export class KeptConnections extends Map<string, Connection> {
+  /** wait_for_auth calls in progress per session: only the last one to go may stop the connection. */
+  readonly #waiters = new Map<string, number>();
+
   keep(connection: Connection): void {
     this.set(connection.start.sessionId, connection);
     for (const [sessionId, oldest] of this) {
@@ -70,12 +73,14 @@ export class KeptConnections extends Map<string, Connection> {
   }
 
   /** Waits at most `timeoutMs`. An outcome is handed out once (later calls ask the API); a timeout leaves
-   * the connection running; a cancellation stops it. */
+   * the connection running; cancelling the last waiter stops it. */
   async wait(
     connection: Connection,
     timeoutMs: number | undefined,
     signal: AbortSignal,
   ): Promise<AuthSession> {
+    const { sessionId } = connection.start;
+    this.#waiters.set(sessionId, (this.#waiters.get(sessionId) ?? 0) + 1);
     // Ends the losers of the race below, so that no listener or timer outlives the wait.
     const settled = new AbortController();
     const cleanup = { signal: settled.signal };
@@ -90,8 +95,11 @@ export class KeptConnections extends Map<string, Connection> {
       return await Promise.race([connection.done, cancelled, ...(timeoutMs === undefined ? [] : [giveUp()])]);
     } finally {
       settled.abort();
-      if (signal.aborted) connection.stop(signal.reason);
-      if (!timedOut) this.delete(connection.start.sessionId);
+      const left = (this.#waiters.get(sessionId) ?? 1) - 1;
+      if (left > 0) this.#waiters.set(sessionId, left);
+      else this.#waiters.delete(sessionId);
+      if (signal.aborted && left === 0) connection.stop(signal.reason);
+      if (!timedOut && left === 0) this.delete(sessionId);
     }
   }
 }

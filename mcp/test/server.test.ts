@@ -109,6 +109,18 @@ describe('without URL elicitation', () => {
     const timedOut = await host.call('wait_for_auth', { ...ask, timeoutSeconds: 0.2 });
     expect(timedOut.isError).toBe(true);
     expect(timedOut.text).toMatch(/Gave up waiting .*timeoutMs=200.*call wait_for_auth again/);
+    // A second agent's wait, cancelled, leaves the first one's connection (and its listener) running.
+    const other = new AbortController();
+    let beating = () => {};
+    const beat = new Promise<void>((resolve) => {
+      beating = resolve;
+    });
+    const cancelled = host.call('wait_for_auth', ask, { signal: other.signal, onprogress: () => beating() });
+    const waiting = host.call('wait_for_auth', ask, { onprogress: () => {} });
+    await beat;
+    other.abort();
+    await expect(cancelled).rejects.toThrow();
+    await host.client.listTools(); // the cancellation was read before this
     const progress: number[] = [];
     let visit: ReturnType<typeof visitConsentPage> | undefined;
     const done = await host.call('wait_for_auth', ask, {
@@ -118,6 +130,7 @@ describe('without URL elicitation', () => {
       },
     });
     expect(done.out.session.status).toBe('completed');
+    expect((await waiting).out.session.status).toBe('completed');
     expect(done.out.session.accounts[0]?.platform).toBe('douyin');
     expect(done.text).toMatch(/^Connected 1 douyin account/);
     // The callback listener of the kept session was still up when the browser's last page posted to it.
