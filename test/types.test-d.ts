@@ -23,6 +23,10 @@ expectTypeOf<Account['properties']['platform']['enum'][number]>().toEqualTypeOf<
 // The platform list is the spec's enum, and the waiter handles every status the spec declares.
 expectTypeOf<(typeof PLATFORMS)[number]>().toEqualTypeOf<Platform>();
 expectTypeOf<UnhandledStatus>().toEqualTypeOf<never>();
+// What a spec change would make of it: a new status is named (and fails the guard in status.ts); a status
+// widened to any string has nothing to enumerate.
+expectTypeOf<UnhandledStatus<AuthStatus | 'cancelled'>>().toEqualTypeOf<'cancelled'>();
+expectTypeOf<UnhandledStatus<string>>().toEqualTypeOf<never>();
 expectTypeOf<AuthStatus>().toEqualTypeOf<KnownStatus>();
 
 // Issue 16 item 7: instructions in one language are instructions.

@@ -8,8 +8,8 @@ export type KnownStatus = (typeof KNOWN_STATUSES)[number];
  * The spec's status values the waiter has no case for: `never` when every declared value is known, or when
  * the spec declares a plain `string` (nothing to enumerate; `narrowStatus` sorts it out at run time).
  */
-export type UnhandledStatus =
-  string extends NonNullable<AuthStatus> ? never : Exclude<NonNullable<AuthStatus>, KnownStatus>;
+export type UnhandledStatus<S = AuthStatus> =
+  string extends NonNullable<S> ? never : Exclude<NonNullable<S>, KnownStatus>;
 
 /**
  * Fails the type check with `Type '"cancelled"' does not satisfy the constraint 'never'` when the spec
