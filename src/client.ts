@@ -1,6 +1,14 @@
 import createClient from 'openapi-fetch';
 import { linkAbort, unlinkAbort } from './abort-link.js';
-import { BadField, decodeSession, decodeStart, type Redact, readBody, redactorFor } from './answer.js';
+import {
+  BadField,
+  decodeSession,
+  decodeStart,
+  MAX_ANSWER_BYTES,
+  type Redact,
+  readBody,
+  redactorFor,
+} from './answer.js';
 import { AitoearnApiError, AitoearnTransportError, type TransportFailure } from './errors.js';
 import type { paths } from './generated/aitoearn.js';
 import { START_PATH, STATUS_PATH } from './operations.js';
@@ -21,7 +29,7 @@ import { VERSION } from './version.js';
 export type { AuthSession, AuthStatus } from './types.js';
 
 /** The two public sites of the AiToEarn Open Platform. */
-export const SITES = { cn: 'https://aitoearn.cn', ai: 'https://aitoearn.ai' } as const;
+const SITES = { cn: 'https://aitoearn.cn', ai: 'https://aitoearn.ai' } as const;
 export type Site = keyof typeof SITES;
 
 export interface AitoearnClientOptions {
@@ -307,13 +315,15 @@ async function exchange<T>(
     text,
   } = received;
   // Built only when needed: the success path of the status request stays cheap.
-  const headerId = () => {
-    const id = headers.get('x-request-id');
-    return id === null ? undefined : cut(redact(id), 200);
-  };
+  const serverId = (id: string | null) => (id === null ? undefined : cut(redact(id), 200));
+  const headerId = () => serverId(headers.get('x-request-id'));
+  const facts = (requestId: string | undefined) => ({
+    httpStatus: status,
+    requestId,
+    retryAfterMs: retryAfterMs(headers),
+  });
   const fail = (reason: TransportFailure, what: string, requestId = headerId()): never => {
-    const facts = { httpStatus: status, requestId, retryAfterMs: retryAfterMs(headers) };
-    throw new AitoearnTransportError(reason, `${operation()} ${what}`, facts);
+    throw new AitoearnTransportError(reason, `${operation()} ${what}`, facts(requestId));
   };
   const type = () => redact(headers.get('content-type') ?? 'no content type');
   if (status >= 300 && status < 400) {
@@ -326,7 +336,11 @@ async function exchange<T>(
   }
   if (status !== 200)
     fail('http-status', `answered HTTP ${status} (${type()}); the API answers all with 200`);
-  if (text === undefined) return fail('too-large', 'answered a body over 1 MiB (real answers are a few KB)');
+  if (text === undefined)
+    return fail(
+      'too-large',
+      `answered a body over ${MAX_ANSWER_BYTES / 2 ** 20} MiB (real answers are a few KB)`,
+    );
   let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
   try {
     // Not redacted here: a key echoed JSON-escaped would survive. Each string is redacted once decoded.
@@ -338,11 +352,10 @@ async function exchange<T>(
   if (!body || typeof body !== 'object' || !Number.isInteger(body.code)) {
     return fail('bad-body', 'answered a body without an integer "code"');
   }
-  const requestId = typeof body.requestId === 'string' ? cut(redact(body.requestId), 200) : headerId();
+  const requestId = typeof body.requestId === 'string' ? serverId(body.requestId) : headerId();
   if (body.code !== 0) {
     const message = typeof body.message === 'string' ? cut(redact(body.message), 1000) : '';
-    const facts = { httpStatus: status, requestId, retryAfterMs: retryAfterMs(headers) };
-    throw new AitoearnApiError(body.code as number, message, operation(), facts);
+    throw new AitoearnApiError(body.code as number, message, operation(), facts(requestId));
   }
   try {
     const serverDateMs = Date.parse(headers.get('date') ?? '');

@@ -46,7 +46,7 @@ export const API_CODES = {
 /** The success message, whatever `Accept-Language` says: the real server hard-codes it. */
 export const SUCCESS_MESSAGE = '请求成功';
 
-export type ApiCode = keyof typeof API_CODES;
+type ApiCode = keyof typeof API_CODES;
 type Facts = (typeof API_CODES)[ApiCode];
 
 /** What a non-zero business `code` means, so callers need not compare numbers. */

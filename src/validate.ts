@@ -5,8 +5,6 @@
 import { AitoearnInputError } from './errors.js';
 import { show } from './text.js';
 
-export { show };
-
 /** Timers in Node overflow (and fire at once) above this many milliseconds. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 

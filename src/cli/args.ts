@@ -46,7 +46,7 @@ export const OPTIONS = {
 export type OptionName = keyof typeof OPTIONS;
 export const GLOBAL = ['json', 'quiet', 'help'] as const satisfies readonly OptionName[];
 const ACCESS = ['site', 'base-url', 'api-key-file'] as const;
-const ALL_EXITS = Object.keys(EXITS) as ExitName[];
+export const ALL_EXITS = Object.keys(EXITS) as ExitName[];
 
 /** The commands, in help order. */
 export const COMMANDS = {
@@ -191,7 +191,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 
   if (command === 'sandbox') {
     if (rest.length > 0) throw new UsageError(`sandbox takes no arguments, got ${rest.length}`);
-    const port = /^\d{1,5}$/.test(values.port ?? '0') ? Number(values.port ?? '0') : Number.NaN;
+    const portText = values.port ?? '0';
+    const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
     if (!(port <= 65_535))
       throw new UsageError(`--port must be an integer from 0 to 65535, got ${shown(values.port ?? '')}`);
     return {

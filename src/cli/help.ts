@@ -1,5 +1,6 @@
 import { PLATFORMS } from '../index.js';
 import {
+  ALL_EXITS,
   COMMAND_NAMES,
   COMMANDS,
   type CommandName,
@@ -37,8 +38,10 @@ export function mainHelp(): string {
   ];
   const groups = new Map<string, OptionName[]>();
   for (const name of Object.keys(OPTIONS) as OptionName[]) {
-    const takers = COMMAND_NAMES.filter((c) => (COMMANDS[c].options as readonly string[]).includes(name));
-    if (takers.length > 0) groups.set(takers.join(', '), [...(groups.get(takers.join(', ')) ?? []), name]);
+    const takers = COMMAND_NAMES.filter((c) =>
+      (COMMANDS[c].options as readonly string[]).includes(name),
+    ).join(', ');
+    if (takers) groups.set(takers, [...(groups.get(takers) ?? []), name]);
   }
   return `${[
     'Usage:',
@@ -52,7 +55,7 @@ export function mainHelp(): string {
     '',
     "Flags beat environment variables. On a terminal, 'connect' and 'wait' show one live line; press Enter to\ncheck now.",
     'NO_COLOR turns colour off. AITOEARN_DEBUG=1 adds the stack trace to a bug report (exit 70).',
-    ...section('Exit codes:', exitLines(Object.keys(EXITS) as ExitName[])),
+    ...section('Exit codes:', exitLines(ALL_EXITS)),
     ...section(
       'Examples:',
       COMMAND_NAMES.map((name) => `  ${COMMANDS[name].example}`),

@@ -1,5 +1,13 @@
 import { type AuthSession, type AuthStatus, checkStatusParams, type GetAuthStatusParams } from '../client.js';
-import { checkFunction, checkInteger, checkNumber, checkPositiveMs, refuse, show } from '../validate.js';
+import { show } from '../text.js';
+import {
+  checkFunction,
+  checkInteger,
+  checkNumber,
+  checkObject,
+  checkPositiveMs,
+  refuse,
+} from '../validate.js';
 import { sleep } from './sleep.js';
 
 /** Where the waiter reads time. Inject a fake one to run long waits in milliseconds. */
@@ -134,7 +142,7 @@ export function resolveWaitOptions(
   const retries = opt('retries');
   if (retries !== Number.POSITIVE_INFINITY) checkInteger('retries', retries, 0, 1_000_000);
   const clock = options.clock ?? systemClock;
-  if (typeof clock !== 'object' || clock === null) refuse('clock', 'an object', clock);
+  checkObject('clock', clock);
   checkFunction('clock.now', clock.now);
   checkFunction('clock.wallNow', clock.wallNow);
   const given = <T>(name: string, value: T | undefined, fallback: T) =>

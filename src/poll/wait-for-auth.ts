@@ -165,13 +165,13 @@ export function createWaiter(
       }
     };
 
+    const params = { platform: o.platform, sessionId: o.sessionId, signal: stopper.signal };
     const request = async (): Promise<AuthStatusResult> => {
       const sentAt = clock.now();
       const timeoutMs = Math.min(o.requestTimeoutMs, deadline() + REQUEST_GRACE_MS - sentAt);
       if (timeoutMs <= 0) throw new AbortError(atDeadline());
       attempt += 1;
       lastRequestAt = sentAt;
-      const params = { platform: o.platform, sessionId: o.sessionId, signal: stopper.signal };
       const result = await requestAuthStatus(client, params, timeoutMs, timer);
       serverClock.observe(result.serverDateMs, sentAt, clock.now(), clock.wallNow);
       return result;

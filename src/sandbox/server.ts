@@ -7,9 +7,9 @@ import { AitoearnError, AitoearnInputError, named } from '../errors.js';
 import { MAX_BODY_BYTES, pagePolicy } from '../local-server.js';
 import { START_PATH, STATUS_PATH } from '../operations.js';
 import { isPlatform } from '../platforms.js';
-import { printable } from '../text.js';
+import { printable, show } from '../text.js';
 import type { AuthStart } from '../types.js';
-import { DOMAIN_NAME, refuse, show } from '../validate.js';
+import { DOMAIN_NAME, refuse } from '../validate.js';
 import { crossSiteReason, describeBinding, hostGuard, urlHost } from './guard.js';
 import { resolveSandboxOptions } from './options.js';
 import { consentPage, endingPage, resultPage } from './pages.js';
@@ -84,7 +84,8 @@ function startQuery(search: URLSearchParams): (BrowserTargets & { groupId?: stri
     const [text, ...more] = search.getAll(name);
     if (more.length > 0) throw new RangeError(name);
     if (text === undefined || !host) return text;
-    const url = URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
+    const trimmed = text.trim();
+    const url = URL.canParse(trimmed) ? new URL(trimmed) : undefined;
     if (url && /^https?:$/.test(url.protocol) && host.test(url.hostname)) return url.href;
     throw new RangeError(name);
   };
@@ -144,7 +145,7 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
   signal?.throwIfAborted();
   const sessions = new Map<string, StoredSession>();
   const log: T.SandboxRequest[] = [];
-  let [requestCount, url, hostOk] = [0, '', hostGuard(config.host, config.port, config.allowedHosts)];
+  let requestCount = 0;
 
   /** The session unless it never existed or has expired (the real API forgets it at `expiresAt`). */
   function find(id: string, now: number): StoredSession | undefined {
@@ -338,9 +339,9 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     }
   });
   const { port } = server.address() as AddressInfo;
-  hostOk = hostGuard(config.host, port, config.allowedHosts);
+  const hostOk = hostGuard(config.host, port, config.allowedHosts);
   const binding = describeBinding(config.host, port);
-  url = binding.url;
+  const { url } = binding;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -13,7 +13,8 @@ const random = (length: number, alphabet: string) =>
   Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
 
 /** `nanoid(16)` as the real server's ids, but never starting with `-` (a command line reads that as an option). */
-export const newSessionId = () => random(1, NANOID.replace('-', '')) + random(15, NANOID);
+const NANOID_FIRST = NANOID.replace('-', '');
+export const newSessionId = () => random(1, NANOID_FIRST) + random(15, NANOID);
 /** 21 characters of `[0-9a-z]`, as the real server's request ids. */
 export const newRequestId = () => random(21, '0123456789abcdefghijklmnopqrstuvwxyz');
 export const iso = (ms: number) => new Date(ms).toISOString();
