@@ -724,6 +724,7 @@ describe('the API key never leaks, and nothing is left behind', () => {
     // Client sockets close a moment after the servers end them (vi.waitFor would count its own timer).
     const settled = () => countResources().every((n, i) => n <= (resourcesAtStart[i] ?? 0));
     for (let i = 0; i < 100 && !settled(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(countResources()).toEqual(resourcesAtStart);
+    // No more than at the start: a timer another test left running may have ended meanwhile.
+    expect(countResources().map((n, i) => Math.max(0, n - (resourcesAtStart[i] ?? 0)))).toEqual([0, 0, 0]);
   });
 });
