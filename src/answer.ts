@@ -14,19 +14,19 @@ export const MAX_ANSWER_BYTES = 1024 * 1024;
 const utf8 = new TextDecoder();
 
 /**
- * Reads `stream` (openapi-fetch's `parseAs: 'stream'`) as text, or cancels it and returns `undefined` past
- * {@link MAX_ANSWER_BYTES}; `hold` gets the function that cancels the read (on abort).
+ * Reads an HTTP 200 answer as text, or cancels it and returns `undefined` past {@link MAX_ANSWER_BYTES};
+ * `hold` gets the function that cancels the read (on abort). Of any other answer, the status is enough.
  */
 export async function readBody(
   response: Response,
-  stream: ReadableStream<Uint8Array> | undefined,
   hold: (cancel: () => void) => void,
 ): Promise<string | undefined> {
+  const stream = response.body;
   // Duck-typed: a custom fetch may build its streams from another copy of the class.
   if (typeof stream?.getReader !== 'function') return '';
-  if (Number(response.headers.get('content-length')) > MAX_ANSWER_BYTES) {
+  if (response.status !== 200 || Number(response.headers.get('content-length')) > MAX_ANSWER_BYTES) {
     stream.cancel().catch(() => {});
-    return undefined;
+    return response.status === 200 ? undefined : '';
   }
   const reader = stream.getReader();
   hold(() =>

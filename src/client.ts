@@ -1,4 +1,3 @@
-import createClient from 'openapi-fetch';
 import { linkAbort, unlinkAbort } from './abort-link.js';
 import {
   BadField,
@@ -56,9 +55,12 @@ export interface AitoearnClient {
   readonly requestTimeoutMs: number;
 }
 
-type Api = ReturnType<typeof createClient<paths>>;
-/** Out of sight of `inspect` and `JSON.stringify`: the key inside openapi-fetch's headers, and its redactor. */
-const internals = new WeakMap<AitoearnClient, { readonly api: Api; readonly redact: Redact }>();
+type Send = (url: string, init: RequestInit) => Promise<Response>;
+/** Out of sight of `inspect` and `JSON.stringify`: the headers (the key among them) and the key's redactor. */
+const internals = new WeakMap<
+  AitoearnClient,
+  { readonly send: Send; readonly headers: Record<string, string>; readonly redact: Redact }
+>();
 
 /**
  * Creates a client for the AiToEarn Open Platform. Options are checked at once; nothing is sent.
@@ -90,42 +92,12 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
   }
   const custom = options.fetch;
   if (custom !== undefined) checkFunction('fetch', custom);
-  const api = createClient<paths>({
-    baseUrl,
-    headers,
-    // A redirect would carry X-Api-Key to wherever it points.
-    redirect: 'manual',
-    ...(custom ? { fetch: (request: Request) => custom(request).then(withoutErrorBody) } : plainTransport),
-  });
+  // The global fetch takes the URL as it is (a Request would be copied into another); a custom one gets a
+  // Request, as documented.
+  const send: Send = custom ? (url, init) => custom(new Request(url, init)) : (url, init) => fetch(url, init);
   const client: AitoearnClient = Object.freeze({ baseUrl, requestTimeoutMs });
-  internals.set(client, { api, redact: redactorFor(apiKey) });
+  internals.set(client, { send, headers, redact: redactorFor(apiKey) });
   return client;
-}
-
-/**
- * The global `fetch` would copy openapi-fetch's `Request` into one of its own (with one more abort
- * controller): without a custom `fetch`, openapi-fetch builds this plain holder instead, which `fetch`
- * takes as it is. A custom `fetch` still gets a real `Request`, as documented.
- */
-type PlainRequest = { readonly url: string; readonly init: RequestInit; readonly method: string };
-const plainTransport = {
-  // openapi-fetch calls it with `new`: a constructor that returns an object makes that object the instance.
-  Request: function PlainRequest(url: string, init: RequestInit): PlainRequest {
-    return { url, init, method: init.method ?? 'GET' };
-  } as unknown as typeof Request,
-  fetch: (request: Request) =>
-    fetch(request.url, (request as unknown as PlainRequest).init).then(withoutErrorBody),
-};
-
-/**
- * openapi-fetch reads a non-2xx body whole, however large, and only its status and headers matter: hand it
- * a stand-in (not `new Response`, which throws on a status outside 200–599) and drop the real body.
- */
-function withoutErrorBody(response: Response): Response {
-  if (response.status === 200) return response;
-  response.body?.cancel().catch(() => {});
-  const { status, headers } = response;
-  return { status, headers, ok: false, body: null, text: async () => '' } as unknown as Response;
 }
 
 export interface GetAuthStatusParams {
@@ -205,7 +177,7 @@ export async function startAuth(client: AitoearnClient, params: StartAuthParams)
   checkClient(client);
   checkObject('params', params);
   const platform = checkPathParam('platform', params.platform);
-  const query: { callbackUrl?: string; redirectUri?: string; groupId?: string } = {};
+  const query: NonNullable<paths[typeof START_PATH]['get']['parameters']['query']> = {};
   if (params.callbackUrl !== undefined) query.callbackUrl = checkUrl('callbackUrl', params.callbackUrl);
   if (params.redirectUri !== undefined) query.redirectUri = checkUrl('redirectUri', params.redirectUri);
   if (params.groupId !== undefined) query.groupId = checkQueryText('groupId', params.groupId);
@@ -242,29 +214,35 @@ export async function requestAuthStatus(
   const decode = (data: unknown, redact: Redact) => decodeSession(data, redact, sessionId);
   const path = { platform, sessionId };
   const answer = await exchange(client, STATUS_PATH, path, {}, signal, decode, timeoutMs, timer);
-  return { session: answer.value, requestId: answer.requestId, serverDateMs: answer.serverDateMs };
+  const serverDateMs = Date.parse(answer.headers.get('date') ?? '');
+  return {
+    session: answer.value,
+    requestId: answer.requestId,
+    serverDateMs: Number.isFinite(serverDateMs) ? serverDateMs : undefined,
+  };
 }
 
-type Get = (path: string, init: object) => Promise<{ response: Response; data?: unknown }>;
-
 /**
- * Sends one request with one timeout, settles on abort, and reads the answer (`parseAs: 'stream'`, so that
- * the body is read here, capped). Messages name the operation without its query: a callback URL may carry
- * a token of the caller's.
+ * Sends one request with one timeout, settles on abort, and reads the answer, capped. Messages name the
+ * operation without its query: a callback URL may carry a token of the caller's.
  */
 async function exchange<T>(
   client: AitoearnClient,
   path: typeof START_PATH | typeof STATUS_PATH,
-  pathParams: Readonly<Record<string, string>>,
+  params: Readonly<Record<string, string>>,
   query: Readonly<Record<string, string>>,
   signal: AbortSignal | undefined,
   decode: (data: unknown, redact: Redact) => T,
   timeoutMs = client.requestTimeoutMs,
   timer = setTimeoutTimer,
-): Promise<{ value: T; requestId: string | undefined; serverDateMs: number | undefined }> {
-  const { api, redact } = checkClient(client);
+): Promise<{ value: T; requestId: string | undefined; headers: Headers }> {
+  const { send, headers: sent, redact } = checkClient(client);
   signal?.throwIfAborted();
-  const operation = () => `GET ${path.replace(/\{(\w+)\}/g, (_, name: string) => pathParams[name] ?? '')}`;
+  const fill = (encode: (text: string) => string) =>
+    path.replace(/\{(\w+)\}/g, (_, name: string) => encode(params[name] ?? ''));
+  const operation = () => `GET ${fill(String)}`;
+  const search = Object.entries(query).map(([key, value]) => `${key}=${encodeURIComponent(value)}`);
+  const url = `${client.baseUrl}${fill(encodeURIComponent)}${search.length ? `?${search.join('&')}` : ''}`;
   const controller = new AbortController();
   // Settle on abort even when a custom fetch ignores the signal (undici follows it only through a WeakRef
   // to the Request), then cancel the body, so that no locked, pending stream is left behind.
@@ -286,10 +264,11 @@ async function exchange<T>(
     timedOut = true;
     abort(TIMED_OUT);
   });
-  const init = { params: { path: pathParams, query }, signal: controller.signal, parseAs: 'stream' } as const;
+  // A redirect would carry X-Api-Key to wherever it points.
+  const init: RequestInit = { headers: sent, redirect: 'manual', signal: controller.signal };
   // Read even when aborted meanwhile: the body of a late answer must be cancelled too.
-  const read = async ({ response, data }: { response: Response; data?: unknown }) => {
-    const text = await readBody(response, data as ReadableStream<Uint8Array> | undefined, (cancel) => {
+  const read = async (response: Response) => {
+    const text = await readBody(response, (cancel) => {
       cancelBody = cancel;
       if (controller.signal.aborted) cancel();
     });
@@ -297,10 +276,10 @@ async function exchange<T>(
   };
   let received: { response: Response; text: string | undefined };
   try {
-    received = await Promise.race([(api.GET as Get)(path, init).then(read), aborted]);
+    received = await Promise.race([send(url, init).then(read), aborted]);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    const cause = redact(error instanceof Error ? describeCause(error) : String(error));
+    const cause = redact(describeCause(error));
     const what = timedOut ? `timed out after ${Math.round(timeoutMs)} ms` : `failed on the network: ${cause}`;
     // A custom fetch's error may carry the request, key included: keep only its redacted text and code.
     const code = error instanceof Error && 'code' in error ? { code: error.code } : {};
@@ -316,14 +295,17 @@ async function exchange<T>(
   } = received;
   // Built only when needed: the success path of the status request stays cheap.
   const serverId = (id: string | null) => (id === null ? undefined : cut(redact(id), 200));
-  const headerId = () => serverId(headers.get('x-request-id'));
   const facts = (requestId: string | undefined) => ({
     httpStatus: status,
     requestId,
     retryAfterMs: retryAfterMs(headers),
   });
-  const fail = (reason: TransportFailure, what: string, requestId = headerId()): never => {
-    throw new AitoearnTransportError(reason, `${operation()} ${what}`, facts(requestId));
+  const fail = (
+    reason: TransportFailure,
+    what: string,
+    id = serverId(headers.get('x-request-id')),
+  ): never => {
+    throw new AitoearnTransportError(reason, `${operation()} ${what}`, facts(id));
   };
   const type = () => redact(headers.get('content-type') ?? 'no content type');
   if (status >= 300 && status < 400) {
@@ -336,11 +318,12 @@ async function exchange<T>(
   }
   if (status !== 200)
     fail('http-status', `answered HTTP ${status} (${type()}); the API answers all with 200`);
-  if (text === undefined)
+  if (text === undefined) {
     return fail(
       'too-large',
       `answered a body over ${MAX_ANSWER_BYTES / 2 ** 20} MiB (real answers are a few KB)`,
     );
+  }
   let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
   try {
     // Not redacted here: a key echoed JSON-escaped would survive. Each string is redacted once decoded.
@@ -352,19 +335,21 @@ async function exchange<T>(
   if (!body || typeof body !== 'object' || !Number.isInteger(body.code)) {
     return fail('bad-body', 'answered a body without an integer "code"');
   }
-  const requestId = typeof body.requestId === 'string' ? serverId(body.requestId) : headerId();
+  const requestId =
+    typeof body.requestId === 'string' ? serverId(body.requestId) : serverId(headers.get('x-request-id'));
   if (body.code !== 0) {
     const message = typeof body.message === 'string' ? cut(redact(body.message), 1000) : '';
     throw new AitoearnApiError(body.code as number, message, operation(), facts(requestId));
   }
   try {
-    const serverDateMs = Date.parse(headers.get('date') ?? '');
-    const value = decode(body.data, redact);
-    return { value, requestId, serverDateMs: Number.isFinite(serverDateMs) ? serverDateMs : undefined };
+    return { value: decode(body.data, redact), requestId, headers };
   } catch (error) {
     if (!(error instanceof BadField)) throw error;
-    const reason = error.final ? 'refused-url' : 'bad-body';
-    return fail(reason, `answered code 0 with a bad ${error.message}`, requestId);
+    return fail(
+      error.final ? 'refused-url' : 'bad-body',
+      `answered code 0 with a bad ${error.message}`,
+      requestId,
+    );
   }
 }
 
@@ -374,15 +359,16 @@ function cut(text: string, max: number): string {
 }
 
 /** undici hides the useful part ("ECONNREFUSED", "other side closed") in `cause`. */
-function describeCause(error: Error): string {
-  const inner = error.cause instanceof Error ? error.cause : undefined;
-  const code = inner && 'code' in inner ? ` (${String(inner.code)})` : '';
-  return inner ? `${error.message}: ${inner.message}${code}` : error.message;
+function describeCause(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const inner = error.cause;
+  if (!(inner instanceof Error)) return error.message;
+  return `${error.message}: ${inner.message}${'code' in inner ? ` (${String(inner.code)})` : ''}`;
 }
 
 /** `Retry-After` (seconds or an HTTP date) or `X-RateLimit-Reset` (epoch ms), as a delay from now. */
-export function retryAfterMs(headers: Headers, localNowMs = Date.now()): number | undefined {
-  const now = Date.parse(headers.get('date') ?? '') || localNowMs;
+function retryAfterMs(headers: Headers): number | undefined {
+  const now = Date.parse(headers.get('date') ?? '') || Date.now();
   const after = headers.get('retry-after')?.trim() ?? '';
   const reset = headers.get('x-ratelimit-reset')?.trim() ?? '';
   const delays = [
