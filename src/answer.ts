@@ -29,22 +29,15 @@ export async function readBody(
     return response.status === 200 ? undefined : '';
   }
   const reader = stream.getReader();
-  hold(() =>
-    reader.cancel().then(
-      () => reader.releaseLock(),
-      () => {},
-    ),
-  );
+  const ignore = () => {};
+  hold(() => reader.cancel().then(() => reader.releaseLock(), ignore));
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
-      reader.cancel().catch(() => {});
-      return undefined;
-    }
+    if (size > MAX_ANSWER_BYTES) return void reader.cancel().catch(ignore);
     chunks.push(value);
   }
   return utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
@@ -79,13 +72,9 @@ export function redactorFor(key: string): Redact {
  * string, got nothing`. `final` marks an answer that will not change by asking again (a refused URL).
  */
 export class BadField extends Error {
-  constructor(
-    field: string,
-    problem: string,
-    value: unknown,
-    redact: Redact,
-    readonly final = false,
-  ) {
+  final = false;
+
+  constructor(field: string, problem: string, value: unknown, redact: Redact) {
     const got = value === undefined ? 'nothing' : show(typeof value === 'string' ? redact(value) : value);
     super(`"${field}": ${problem}, got ${got}`);
   }
@@ -103,6 +92,12 @@ function isDateTime(text: string): boolean {
   utc.setUTCFullYear(year); // Date.UTC reads years 0–99 as 1900–1999.
   return utc.toISOString().slice(0, 19) === text.slice(0, 19).toUpperCase();
 }
+
+const PRIMITIVES: Partial<Record<Shape['type'], (value: unknown) => boolean>> = {
+  integer: Number.isInteger,
+  number: Number.isFinite,
+  boolean: (value) => typeof value === 'boolean',
+};
 
 const expected = ({ type }: Shape) =>
   type === 'boolean' ? 'true or false' : `a${/^[aio]/.test(type) ? 'n' : ''} ${type}`;
@@ -130,13 +125,7 @@ function decode(shape: Shape, value: unknown, at: string, redact: Redact): unkno
     if (shape.format !== 'date-time' || isDateTime(value)) return redact(value);
     throw new BadField(at, 'expected an RFC 3339 date-time with an offset', value, redact);
   }
-  const ok =
-    type === 'integer'
-      ? Number.isInteger(value)
-      : type === 'number'
-        ? Number.isFinite(value)
-        : type === 'boolean' && typeof value === 'boolean';
-  if (ok) return value;
+  if (PRIMITIVES[type]?.(value)) return value;
   throw new BadField(at, `expected ${expected(shape)}`, value, redact);
 }
 
@@ -164,7 +153,7 @@ const START_SHAPE: Shape = {
  */
 function checkedUrl(text: string, redact: Redact): string {
   const refuse = (why: string): never => {
-    throw new BadField('data.url', `expected ${why}`, text, redact, true);
+    throw Object.assign(new BadField('data.url', `expected ${why}`, text, redact), { final: true });
   };
   const image = /^data:image\/(png|jpeg|gif|webp)[;,]/i.test(text);
   const cap = image ? 256 * 1024 : 8 * 1024;
@@ -172,12 +161,8 @@ function checkedUrl(text: string, redact: Redact): string {
   if (!image && !/^https?:\/\//i.test(text)) {
     refuse('an http(s) URL or a data:image/ URL (png, jpeg, gif or webp)');
   }
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return refuse('a URL');
-  }
+  if (!URL.canParse(text)) refuse('a URL');
+  const url = new URL(text);
   // `https://aitoearn.ai@evil.example/` shows one host and opens another.
   if (url.username || url.password) refuse('a URL without a user name or password');
   if (image && !/^data:image\/[a-z]+;base64,[A-Za-z0-9+/]+=*$/i.test(url.href)) {
@@ -190,24 +175,19 @@ function checkedUrl(text: string, redact: Redact): string {
 
 /** A start answer's `data`: a checked `url`, a `sessionId` safe to send back, instructions as plain text. */
 export function decodeStart(data: unknown, redact: Redact): AuthStart {
-  const { url, sessionId, expiresAt, authInstructions } = decode(
-    START_SHAPE,
-    data,
-    'data',
-    redact,
-  ) as AuthStart;
+  const start = decode(START_SHAPE, data, 'data', redact) as AuthStart;
+  const { sessionId, authInstructions = {} } = start;
   try {
     checkPathParam('sessionId', sessionId);
   } catch {
     // The status operation's path gets this id next: the server's fault, not the caller's.
     throw new BadField('data.sessionId', 'expected an id that is safe in a URL path', sessionId, redact);
   }
-  const start: { -readonly [K in keyof AuthStart]: AuthStart[K] } = {
-    url: checkedUrl(url, redact),
+  const languages = Object.entries(authInstructions).map(([language, text]) => [language, plain(text)]);
+  return Object.freeze({
+    url: checkedUrl(start.url, redact),
     sessionId,
-    expiresAt,
-  };
-  const languages = Object.entries(authInstructions ?? {}).map(([language, text]) => [language, plain(text)]);
-  if (languages.length > 0) start.authInstructions = Object.freeze(Object.fromEntries(languages));
-  return Object.freeze(start);
+    expiresAt: start.expiresAt,
+    ...(languages.length > 0 && { authInstructions: Object.freeze(Object.fromEntries(languages)) }),
+  });
 }

@@ -188,8 +188,7 @@ export async function startAuth(client: AitoearnClient, params: StartAuthParams)
 
 /** Throws unless `client` came from {@link createAitoearnClient}; returns what it holds out of sight. */
 export function checkClient(client: AitoearnClient) {
-  const found = typeof client === 'object' && client !== null ? internals.get(client) : undefined;
-  return found ?? refuse('client', 'a client from createAitoearnClient()', client);
+  return internals.get(client) ?? refuse('client', 'a client from createAitoearnClient()', client);
 }
 
 // A constant abort reason: aborting without one builds a DOMException (and its stack) on every call.
@@ -244,20 +243,17 @@ async function exchange<T>(
   const search = Object.entries(query).map(([key, value]) => `${key}=${encodeURIComponent(value)}`);
   const url = `${client.baseUrl}${fill(encodeURIComponent)}${search.length ? `?${search.join('&')}` : ''}`;
   const controller = new AbortController();
+  let cancelBody = (): void => {};
   // Settle on abort even when a custom fetch ignores the signal (undici follows it only through a WeakRef
-  // to the Request), then cancel the body, so that no locked, pending stream is left behind.
-  let rejectAborted: (reason: unknown) => void = () => {};
+  // to the Request), and cancel the body, so that no locked, pending stream is left behind.
   const aborted = new Promise<never>((_, reject) => {
-    rejectAborted = reject;
+    controller.signal.onabort = () => {
+      cancelBody();
+      reject(controller.signal.reason);
+    };
   });
   aborted.catch(() => {});
-  let cancelBody = (): void => {};
-  const abort = (reason: unknown) => {
-    if (controller.signal.aborted) return;
-    controller.abort(reason);
-    cancelBody();
-    rejectAborted(reason);
-  };
+  const abort = (reason: unknown) => controller.abort(reason);
   if (signal) linkAbort(signal, abort);
   let timedOut = false;
   const cancelTimer = timer(timeoutMs, () => {
@@ -295,35 +291,26 @@ async function exchange<T>(
   } = received;
   // Built only when needed: the success path of the status request stays cheap.
   const serverId = (id: string | null) => (id === null ? undefined : cut(redact(id), 200));
-  const facts = (requestId: string | undefined) => ({
+  const headerId = () => serverId(headers.get('x-request-id'));
+  const facts = (requestId?: string) => ({
     httpStatus: status,
     requestId,
     retryAfterMs: retryAfterMs(headers),
   });
-  const fail = (
-    reason: TransportFailure,
-    what: string,
-    id = serverId(headers.get('x-request-id')),
-  ): never => {
+  const fail = (reason: TransportFailure, what: string, id = headerId()): never => {
     throw new AitoearnTransportError(reason, `${operation()} ${what}`, facts(id));
   };
   const type = () => redact(headers.get('content-type') ?? 'no content type');
   if (status >= 300 && status < 400) {
     const [at, base] = [headers.get('location') ?? '', client.baseUrl];
-    const to = at && URL.canParse(at, base) ? new URL(at, base).origin : 'no usable location';
-    fail(
-      'redirect',
-      `answered HTTP ${status}, a redirect to ${redact(to)}, not followed (the key stays here)`,
-    );
+    const to = redact(at && URL.canParse(at, base) ? new URL(at, base).origin : 'no usable location');
+    fail('redirect', `answered HTTP ${status}, a redirect to ${to}, not followed (the key stays here)`);
   }
   if (status !== 200)
     fail('http-status', `answered HTTP ${status} (${type()}); the API answers all with 200`);
-  if (text === undefined) {
-    return fail(
-      'too-large',
-      `answered a body over ${MAX_ANSWER_BYTES / 2 ** 20} MiB (real answers are a few KB)`,
-    );
-  }
+  const mib = MAX_ANSWER_BYTES / 2 ** 20;
+  if (text === undefined)
+    return fail('too-large', `answered a body over ${mib} MiB (real answers are a few KB)`);
   let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
   try {
     // Not redacted here: a key echoed JSON-escaped would survive. Each string is redacted once decoded.
@@ -335,8 +322,7 @@ async function exchange<T>(
   if (!body || typeof body !== 'object' || !Number.isInteger(body.code)) {
     return fail('bad-body', 'answered a body without an integer "code"');
   }
-  const requestId =
-    typeof body.requestId === 'string' ? serverId(body.requestId) : serverId(headers.get('x-request-id'));
+  const requestId = typeof body.requestId === 'string' ? serverId(body.requestId) : headerId();
   if (body.code !== 0) {
     const message = typeof body.message === 'string' ? cut(redact(body.message), 1000) : '';
     throw new AitoearnApiError(body.code as number, message, operation(), facts(requestId));

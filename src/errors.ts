@@ -49,9 +49,7 @@ export class AitoearnResponseError extends AitoearnError {
 
   constructor(message: string, facts: ResponseFacts = {}, options?: ErrorOptions) {
     super(message, options);
-    this.requestId = facts.requestId;
-    this.httpStatus = facts.httpStatus;
-    this.retryAfterMs = facts.retryAfterMs;
+    ({ requestId: this.requestId, httpStatus: this.httpStatus, retryAfterMs: this.retryAfterMs } = facts);
   }
 }
 
@@ -70,12 +68,10 @@ export class AitoearnApiError extends AitoearnResponseError {
     operation: string,
     facts: ResponseFacts = {},
   ) {
-    const id = facts.requestId ? ` (request id ${printable(facts.requestId)})` : '';
+    const id = facts.requestId ? ` (request id ${facts.requestId})` : '';
     const meaning = codeFacts(code)?.meaning ?? 'unknown code';
-    super(
-      `AiToEarn API answered code ${code} (${meaning}) for ${operation}${id}: ${printable(JSON.stringify(serverMessage))}`,
-      facts,
-    );
+    const said = JSON.stringify(serverMessage);
+    super(printable(`AiToEarn API answered code ${code} (${meaning}) for ${operation}${id}: ${said}`), facts);
     this.kind = apiErrorKind(code);
   }
 }
@@ -117,8 +113,8 @@ export function isTransient(error: unknown): boolean {
   if (error instanceof AitoearnApiError) return error.kind === 'rate-limited' || error.kind === 'internal';
   if (!(error instanceof AitoearnTransportError)) return false;
   if (error.reason !== 'http-status') return error.reason !== 'redirect' && error.reason !== 'refused-url';
-  const status = error.httpStatus ?? 0;
   // A 2xx other than 200 is a gateway's doing (the API answers everything with 200): a broken answer.
+  const status = error.httpStatus ?? 0;
   return status === 408 || status === 429 || status >= 500 || (status >= 200 && status < 300);
 }
 
@@ -126,8 +122,8 @@ export function isTransient(error: unknown): boolean {
 export function describeAuthErrorCode(errorCode: number | undefined): string {
   if (errorCode === undefined) return 'no error code given';
   const { from, to } = PLATFORM_API_CODES;
-  const platform = errorCode >= from && errorCode <= to ? "the platform's own API failed" : undefined;
-  return AUTH_ERROR_CODES[errorCode] ?? platform ?? 'unknown error code';
+  const ownApi = errorCode >= from && errorCode <= to && "the platform's own API failed";
+  return AUTH_ERROR_CODES[errorCode] ?? (ownApi || 'unknown error code');
 }
 
 /** The session ended with `status: failed`: the platform callback failed (`errorCode` says why). */

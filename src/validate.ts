@@ -9,23 +9,18 @@ import { show } from './text.js';
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Throws the standard input error; `got` replaces the shown value where it may hold a secret. */
-export function refuse(
-  field: string,
-  expected: string,
-  value: unknown,
-  why?: string,
-  got = show(value),
-): never {
-  const reason = why ? `: ${why}` : '';
-  throw new AitoearnInputError(field, `Expected "${field}" to be ${expected}, got ${got}${reason}.`);
+export function refuse(field: string, expected: string, value: unknown, why = '', got = show(value)): never {
+  throw new AitoearnInputError(
+    field,
+    `Expected "${field}" to be ${expected}, got ${got}${why && `: ${why}`}.`,
+  );
 }
 
 const PLAIN = 'a non-empty string without whitespace or control characters';
 
-/** Text rules: what is expected, the longest length, and what it must not contain (`%s`: what was found). */
+/** Text rules: what is expected, the longest length, what it must not contain (`%s`: what was found). */
 const TEXTS = {
-  // openapi-fetch encodes path parameters with encodeURIComponent, which leaves `.` and `..` alone; the URL
-  // parser then resolves them to another path. The rest would change or hide the path.
+  // encodeURIComponent leaves `.` and `..` as they are, which the URL parser resolves to another path.
   path: {
     expected: 'a non-empty id that is safe in a URL path',
     max: 256,
@@ -35,23 +30,27 @@ const TEXTS = {
     ],
   },
   query: { expected: PLAIN, max: 256, bad: [] },
-  // A header carries printable ASCII only; the message never shows the key.
-  apiKey: { expected: PLAIN, max: 4096, bad: [[/[^\x21-\x7e]/, 'it contains non-ASCII characters']] },
+  // `secret`: the message never shows the value. A header carries printable ASCII only.
+  apiKey: {
+    expected: PLAIN,
+    max: 4096,
+    bad: [[/[^\x21-\x7e]/, 'it contains non-ASCII characters']],
+    secret: 1,
+  },
 } as const;
 
 function checkText(kind: keyof typeof TEXTS, field: string, value: unknown): string {
   const rule = TEXTS[kind];
   // A number or a long string may still be the key: name its type and length only.
-  const secret = kind === 'apiKey' && value != null && value !== '';
-  const got = secret ? `a ${typeof value} of length ${String(value).length} (not shown)` : undefined;
+  const hide = 'secret' in rule && value != null && value !== '';
+  const got = hide ? `a ${typeof value} of length ${String(value).length} (not shown)` : undefined;
   const fail = (why?: string): never => refuse(field, rule.expected, value, why, got);
   if (typeof value !== 'string') return fail();
-  if (value.length === 0) fail('it is empty');
+  if (value === '') fail('it is empty');
   if (value.length > rule.max) fail(`it is longer than ${rule.max} characters`);
   if (/[\s\p{Cc}\p{Cf}]/u.test(value)) fail('it contains whitespace or control characters');
   // encodeURIComponent throws on a lone surrogate.
-  if (!(value as string & { isWellFormed(): boolean }).isWellFormed())
-    fail('it contains a lone UTF-16 surrogate');
+  if (/\p{Cs}/u.test(value)) fail('it contains a lone UTF-16 surrogate');
   for (const [pattern, why] of rule.bad) {
     const found = pattern.exec(value);
     if (found) fail(why.replace('%s', JSON.stringify(found[0])));
@@ -67,41 +66,27 @@ export const checkQueryText = (field: string, value: unknown): string => checkTe
 export const checkApiKey = (value: unknown, field = 'apiKey'): string => checkText('apiKey', field, value);
 
 /** A finite number in [min, max], an integer if asked. */
-export function checkNumber(
-  field: string,
-  value: unknown,
-  min: number,
-  max: number,
-  integer = false,
-): number {
+export function checkNumber(field: string, value: unknown, min: number, max: number, integer = false) {
   const ok = typeof value === 'number' && (integer ? Number.isInteger(value) : Number.isFinite(value));
-  if (!ok || value < min || value > max) {
-    refuse(field, `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`, value);
-  }
-  return value as number;
+  return ok && value >= min && value <= max
+    ? value
+    : refuse(field, `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`, value);
 }
 
-export function checkInteger(field: string, value: unknown, min: number, max: number): number {
-  return checkNumber(field, value, min, max, true);
-}
+export const checkInteger = (field: string, value: unknown, min: number, max: number): number =>
+  checkNumber(field, value, min, max, true);
 
 /** A positive number of milliseconds that a timer can hold. */
-export function checkPositiveMs(field: string, value: unknown, max = MAX_TIMER_MS): number {
-  if (typeof value !== 'number' || !(value > 0 && value <= max)) {
-    refuse(field, `a positive number of milliseconds no larger than ${max}`, value);
-  }
-  return value;
-}
-
-export function checkFunction<T>(field: string, value: T): T {
-  return typeof value === 'function' ? value : refuse(field, 'a function', value);
-}
-
-export function checkSignal(value: unknown): AbortSignal | undefined {
-  return value === undefined || value instanceof AbortSignal
+export const checkPositiveMs = (field: string, value: unknown, max = MAX_TIMER_MS): number =>
+  typeof value === 'number' && value > 0 && value <= max
     ? value
-    : refuse('signal', 'an AbortSignal', value);
-}
+    : refuse(field, `a positive number of milliseconds no larger than ${max}`, value);
+
+export const checkFunction = <T>(field: string, value: T): T =>
+  typeof value === 'function' ? value : refuse(field, 'a function', value);
+
+export const checkSignal = (value: unknown): AbortSignal | undefined =>
+  value === undefined || value instanceof AbortSignal ? value : refuse('signal', 'an AbortSignal', value);
 
 /** The object of options or parameters itself. */
 export function checkObject(field: string, value: unknown): void {
@@ -109,28 +94,28 @@ export function checkObject(field: string, value: unknown): void {
 }
 
 /** Whether a URL's host is this machine (the sandbox, Prism, tests). */
-export function isLoopbackHost(hostname: string): boolean {
-  return /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i.test(hostname);
-}
+export const isLoopbackHost = (hostname: string): boolean =>
+  /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i.test(hostname);
 
 /** What the API's validation (zod `httpUrl()`) accepts as a host: a domain name with a letter-only top label. */
 export const DOMAIN_NAME = /^([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,}$/;
 
-/** URL rules; `base`: the base of every request, where a query or fragment would change each one. */
+/**
+ * URL rules. `base`: the base of every request, where a query or fragment would change each one and plain
+ * http would send the key unencrypted. `domain`: the API refuses localhost and IP addresses there (code 400).
+ */
 const URLS = {
   baseUrl: {
     expected: 'an https URL (or http to a loopback host) without credentials, query or fragment',
     base: true,
   },
-  // Where the browser POSTs the result; loopback is fine (the API accepts it too).
-  callbackUrl: { expected: 'an http or https URL', base: false },
-  // The API refuses localhost, 127.0.0.1, [::1] and any IP address here (code 400).
-  redirectUri: { expected: 'an http or https URL with a domain name', base: false },
-} as const;
+  callbackUrl: { expected: 'an http or https URL' },
+  redirectUri: { expected: 'an http or https URL with a domain name', domain: true },
+} as const satisfies Record<string, { expected: string; base?: true; domain?: true }>;
 
 /** A URL of one of the kinds in the table, normalised (`URL.href`; a base URL without a trailing slash). */
 export function checkUrl(field: keyof typeof URLS, value: unknown): string {
-  const rule = URLS[field];
+  const rule: { expected: string; base?: true; domain?: true } = URLS[field];
   if (typeof value !== 'string' && !(value instanceof URL)) refuse(field, rule.expected, value);
   const text = String(value);
   // Credentials are secrets: a URL that may hold them ("@") is never echoed, whichever check refuses it.
@@ -138,19 +123,14 @@ export function checkUrl(field: keyof typeof URLS, value: unknown): string {
   const fail = (why: string): never => refuse(field, rule.expected, text, why, got);
   // Browsers and servers cut far longer ones anyway.
   if (!rule.base && text.length > 2048) fail('it is longer than 2048 characters');
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return fail('it is not a URL');
-  }
+  if (!URL.canParse(text)) fail('it is not a URL');
+  const url = new URL(text);
   if (url.username || url.password) fail(`it holds credentials for ${url.host}`);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    fail(`the scheme ${url.protocol} is not supported`);
+  if (!/^https?:$/.test(url.protocol)) fail(`the scheme ${url.protocol} is not supported`);
   if (rule.base && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     fail('plain http would send the API key unencrypted; use https');
   }
-  if (field === 'redirectUri' && !DOMAIN_NAME.test(url.hostname)) {
+  if (rule.domain && !DOMAIN_NAME.test(url.hostname)) {
     fail(
       `the AiToEarn API accepts only a domain name there, not ${url.hostname} (localhost, 127.0.0.1, [::1] and IP addresses are refused); use "callbackUrl" for a local address`,
     );
