@@ -36,15 +36,13 @@ const STARTED = {
 
 /** Every error and client of this file, for the key-leak test at the end. */
 const seen: unknown[] = [];
-const openServers: TestServer[] = [];
+const servers: TestServer[] = [];
 async function serve(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
   const server = await startServer(handler);
-  openServers.push(server);
+  servers.push(server);
   return server;
 }
-afterEach(async () => {
-  await Promise.all(openServers.splice(0).map((server) => server.close()));
-});
+afterEach(() => Promise.all(servers.splice(0).map((server) => server.close())));
 
 function client(options: Partial<AitoearnClientOptions> = {}): AitoearnClient {
   const created = createAitoearnClient({ apiKey: CANARY, baseUrl: 'http://127.0.0.1:9', ...options });
@@ -52,7 +50,7 @@ function client(options: Partial<AitoearnClientOptions> = {}): AitoearnClient {
   return created;
 }
 
-/** A client whose `fetch` answers every request with `answer`. */
+/** A client whose `fetch` answers request number `index` with `answer`. */
 function faked(answer: (request: Request, index: number) => Answer | Promise<Answer>, timeoutMs = 10_000) {
   const fake = fakeFetch(answer);
   return { client: client({ fetch: fake.fetch, requestTimeoutMs: timeoutMs }), requests: fake.requests };
@@ -94,9 +92,8 @@ describe('getAuthStatus', () => {
   });
 
   it('takes the requestId from x-request-id when the body has none; no Date, no server time', async () => {
-    const c = answering(
-      new Response(JSON.stringify(ok(SESSION).json), { headers: { 'x-request-id': 'h-1' } }),
-    );
+    const headers = { 'x-request-id': 'h-1' };
+    const c = answering(new Response(JSON.stringify(ok(SESSION).json), { headers }));
     expect(await getAuthStatus(c, ASK)).toEqual({
       requestId: 'h-1',
       session: SESSION,
@@ -105,8 +102,8 @@ describe('getAuthStatus', () => {
   });
 
   it('reports a status outside 200–599 from a custom fetch as http-status, not network', async () => {
-    const c = answering(Response.error());
-    expect(await caught(() => getAuthStatus(c, ASK))).toMatchObject({ reason: 'http-status', httpStatus: 0 });
+    const error = await caught(() => getAuthStatus(answering(Response.error()), ASK));
+    expect(error).toMatchObject({ reason: 'http-status', httpStatus: 0 });
   });
 });
 
@@ -217,12 +214,14 @@ const html =
   (_req, res) =>
     res.writeHead(status).end('<html>gateway</html>');
 const cutShort =
-  (length?: string): Respond =>
+  (headers: object): Respond =>
   (_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'application/json', ...(length && { 'Content-Length': length }) });
+    res.writeHead(200, { 'Content-Type': 'application/json', ...headers });
     res.write('{"code":0,"data":{"sessionId":"se');
     setTimeout(() => res.socket?.destroy(), 20);
   };
+const DATE = { Date: 'Wed, 21 Oct 2015 07:28:00 GMT', 'X-RateLimit-Reset': String(1445412480000 + 7000) };
+const BUSY = { 'Retry-After': '3', 'x-request-id': 'gw-1' };
 
 // [answer, the error's fields, transient]
 const classificationRows: [string, Respond, Record<string, unknown>, boolean][] = [
@@ -249,11 +248,15 @@ const classificationRows: [string, Respond, Record<string, unknown>, boolean][] 
     { reason: 'http-status', httpStatus: status },
     status >= 408,
   ]),
-  ['HTTP 302', (_q, res) => res.writeHead(302).end(), { reason: 'redirect', httpStatus: 302 }, false],
   ['an HTML body with HTTP 200', html(200), { reason: 'bad-body' }, true],
   // undici rejects the body read with TypeError "terminated" (cause: UND_ERR_SOCKET): a network failure.
-  ['JSON cut short of its Content-Length, then a reset', cutShort('200'), { reason: 'network' }, true],
-  ['chunked JSON cut short by a reset', cutShort(), { reason: 'network' }, true],
+  [
+    'JSON cut short of its Content-Length by a reset',
+    cutShort({ 'Content-Length': 200 }),
+    { reason: 'network' },
+    true,
+  ],
+  ['chunked JSON cut short by a reset', cutShort({}), { reason: 'network' }, true],
   [
     'JSON ended cleanly but cut short',
     (_q, res) => res.end('{"code":0,"data":{'),
@@ -267,16 +270,13 @@ const classificationRows: [string, Respond, Record<string, unknown>, boolean][] 
   ['a server that never answers (requestTimeoutMs 1000)', () => {}, { reason: 'timeout' }, true],
   [
     "a gateway 503's Retry-After and request id",
-    (_q, res) => res.writeHead(503, { 'Retry-After': '3', 'x-request-id': 'gw-1' }).end('busy'),
+    (_q, res) => res.writeHead(503, BUSY).end('busy'),
     { reason: 'http-status', httpStatus: 503, retryAfterMs: 3000, requestId: 'gw-1' },
     true,
   ],
   [
     'X-RateLimit-Reset (epoch ms) against the server Date',
-    (_q, res) =>
-      json(res, errorBody(429), {
-        headers: { Date: 'Wed, 21 Oct 2015 07:28:00 GMT', 'X-RateLimit-Reset': String(1445412480000 + 7000) },
-      }),
+    (_q, res) => json(res, errorBody(429), { headers: DATE }),
     { code: 429, retryAfterMs: 7000 },
     true,
   ],
@@ -295,19 +295,18 @@ describe('every answer from a real server is classified; the client never retrie
     expect(server.requests).toHaveLength(1);
   });
 
-  test.each([301, 303, 307, 308])(
-    'a %i to another origin is not followed, so the key stays',
-    async (status) => {
-      const target = await serve((_req, res) => json(res, statusBody(SESSION)));
-      const origin = await serve((_req, res) =>
-        res.writeHead(status, { Location: `${target.url}/steal` }).end(),
-      );
-      const error = await caught(() => getAuthStatus(client({ baseUrl: origin.url }), ASK));
-      expect(error).toMatchObject({ reason: 'redirect', httpStatus: status });
-      expect(error.message).toContain(`a redirect to ${target.url},`);
-      expect(target.requests).toHaveLength(0);
-    },
-  );
+  // The 302 points at a host named after the key, which the URL parser lower-cases: redacted all the same.
+  test.each([301, 302, 303, 307, 308])('a terminal %i to another origin is not followed', async (status) => {
+    const target = await serve((_req, res) => json(res, statusBody(SESSION)));
+    const to = status === 302 ? `https://${CANARY}.evil.example` : target.url;
+    const origin = await serve((_req, res) => res.writeHead(status, { Location: `${to}/steal` }).end());
+    const error = await caught(() => getAuthStatus(client({ baseUrl: origin.url }), ASK));
+    expect(error).toMatchObject({ reason: 'redirect', httpStatus: status });
+    const shown = status === 302 ? 'https://[redacted].evil.example' : target.url;
+    expect(error.message).toContain(`GET ${STATUS_PATH} answered HTTP ${status}, a redirect to ${shown},`);
+    expect(isTransient(error)).toBe(false);
+    expect(target.requests).toHaveLength(0);
+  });
 });
 
 describe('startAuth', () => {
@@ -359,17 +358,14 @@ describe('startAuth', () => {
     expect(isTransient(error)).toBe(false);
   });
 
+  // A tab in the host, a Cyrillic homoglyph (punycode), an upper-case scheme and a space; QR code images.
   test.each([
-    [
-      'a host with a tab, as a browser opens it',
-      'https://good.example\t.evil.test/x',
-      'https://good.example.evil.test/x',
-    ],
-    ['a Cyrillic homoglyph host, in punycode', 'https://аitoearn.ai/x', 'https://xn--itoearn-1fg.ai/x'],
-    ['an upper-case scheme and a space', 'HTTPS://Good.Example/a b', 'https://good.example/a%20b'],
-    ['a PNG QR code', 'data:image/png;base64,iVBORw0KGgo=', 'data:image/png;base64,iVBORw0KGgo='],
-    ['a WebP QR code', 'data:image/webp;base64,UklGRg==', 'data:image/webp;base64,UklGRg=='],
-  ])('hands out the url a browser opens: %s', async (_name, url, href) => {
+    ['https://good.example\t.evil.test/x', 'https://good.example.evil.test/x'],
+    ['https://аitoearn.ai/x', 'https://xn--itoearn-1fg.ai/x'],
+    ['HTTPS://Good.Example/a b', 'https://good.example/a%20b'],
+    ['data:image/png;base64,iVBORw0KGgo=', 'data:image/png;base64,iVBORw0KGgo='],
+    ['data:image/webp;base64,UklGRg==', 'data:image/webp;base64,UklGRg=='],
+  ])('hands out the url %j as a browser opens it, %j', async (url, href) => {
     expect((await startAuth(answering(ok({ ...STARTED, url })), ASK)).url).toBe(href);
   });
 
@@ -400,6 +396,7 @@ const raw = (call: Call, data: unknown, field: string, says: string) =>
   [call, data, `"${field}": expected ${says}`] as const;
 const bad = (call: Call, change: object, field: string, says: string) =>
   raw(call, { ...(call === 'start' ? STARTED : SESSION), ...change }, `data.${field}`, says);
+const BAD_DATES = ['1', '2030-01-01T00:00:00', '2030-01-01', '2030-13-01T00:00:00Z', '2026-02-30T00:00:00Z'];
 describe('answers are read along the spec: wrong fields named (a transient bad-body), unknown fields dropped', () => {
   test.each([
     raw('start', undefined, 'data', 'an object, got nothing'),
@@ -409,47 +406,31 @@ describe('answers are read along the spec: wrong fields named (a transient bad-b
     bad('start', { authInstructions: 'x' }, 'authInstructions', 'an object, got "x"'),
     bad('status', { sessionId: 'sess-2' }, 'sessionId', 'the session asked for, "sess-1", got "sess-2"'),
     bad('status', { expiresAt: 1 }, 'expiresAt', 'a string, got 1'),
-    raw(
-      'status',
-      { sessionId: 'sess-1', status: 'pending' },
-      'data.requiresSelection',
-      'true or false, got nothing',
-    ),
+    bad('status', { requiresSelection: undefined }, 'requiresSelection', 'true or false, got nothing'),
     bad('status', { status: 2 }, 'status', 'a string, got 2'),
     bad('status', { errorCode: '15045' }, 'errorCode', 'a number, got "15045"'),
     bad('status', { accounts: 'all' }, 'accounts', 'an array, got "all"'),
-    bad(
-      'status',
-      { accounts: [{ accountId: 'a', platformUid: 'u' }] },
-      'accounts[0].platform',
-      'a string, got nothing',
-    ),
+    bad('status', { accounts: [{ accountId: 'a' }] }, 'accounts[0].platform', 'a string, got nothing'),
     bad('status', { accountIds: ['a', null] }, 'accountIds[1]', 'a string, got null'),
     raw('status', [SESSION], 'data', 'an object, got an array'),
     // The value shown is the server's, so the key is redacted from it too.
     raw('status', CANARY, 'data', 'an object, got "[redacted]"'),
     bad('status', { accounts: `${CANARY}!` }, 'accounts', 'an array, got "[redacted]!"'),
-    ...[
-      '1',
-      '2030-01-01T00:00:00',
-      '2030-01-01',
-      '2030-13-01T00:00:00Z',
-      '2026-02-30T00:00:00Z',
-      '2030-01-01T24:00:00Z',
-    ].flatMap((expiresAt) => {
-      const says = `an RFC 3339 date-time with an offset, got ${JSON.stringify(expiresAt)}`;
-      return [
-        bad('status', { expiresAt }, 'expiresAt', says),
-        bad('start', { expiresAt }, 'expiresAt', says),
-      ];
-    }),
+    ...[...BAD_DATES, '2030-01-01T24:00:00Z'].map((expiresAt) =>
+      bad('status', { expiresAt }, 'expiresAt', `an RFC 3339 date-time with an offset, got "${expiresAt}"`),
+    ),
+    bad(
+      'start',
+      { expiresAt: '2030-01-01' },
+      'expiresAt',
+      'an RFC 3339 date-time with an offset, got "2030-01-01"',
+    ),
   ])('%s: %j', async (call, data, says) => {
     const c = answering(ok(data, { requestId: 'r-1' }));
     const error = await caught(() => (call === 'start' ? startAuth(c, ASK) : getAuthStatus(c, ASK)));
     expect(error).toMatchObject({ reason: 'bad-body', requestId: 'r-1' });
-    expect(error.message).toBe(
-      `GET ${call === 'start' ? START_PATH : STATUS_PATH} answered code 0 with a bad ${says}`,
-    );
+    const path = call === 'start' ? START_PATH : STATUS_PATH;
+    expect(error.message).toBe(`GET ${path} answered code 0 with a bad ${says}`);
     expect(isTransient(error)).toBe(true);
   });
 
@@ -457,7 +438,7 @@ describe('answers are read along the spec: wrong fields named (a transient bad-b
     'accepts the expiresAt %s',
     async (expiresAt) => {
       const { client: c } = faked((r) =>
-        ok(r.url.includes('/status/') ? { ...SESSION, expiresAt } : { ...STARTED, expiresAt }),
+        ok({ ...(r.url.includes('/status/') ? SESSION : STARTED), expiresAt }),
       );
       expect((await getAuthStatus(c, ASK)).session.expiresAt).toBe(expiresAt);
       expect((await startAuth(c, ASK)).expiresAt).toBe(expiresAt);
@@ -470,7 +451,7 @@ describe('answers are read along the spec: wrong fields named (a transient bad-b
       ...SESSION,
       status: 'cancelled',
       errorCode: null,
-      accounts: [{ ...account, extra: 1 }],
+      accounts: [{ ...account, x: 1 }],
       more: {},
     };
     const { session } = await getAuthStatus(answering(ok(data)), ASK);
@@ -479,27 +460,28 @@ describe('answers are read along the spec: wrong fields named (a transient bad-b
   });
 
   it('completes a session with 200,000 levels of nesting in an unknown field, for the waiter too', async () => {
-    const nested = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
-    const c = answering({
-      text: `{"code":0,"data":{"sessionId":"sess-1","status":"completed","requiresSelection":false,"x":${nested}}}`,
-    });
     const session = { sessionId: 'sess-1', status: 'completed', requiresSelection: false };
+    const nested = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    const c = answering({ text: `{"code":0,"data":${JSON.stringify(session).slice(0, -1)},"x":${nested}}}` });
     expect((await getAuthStatus(c, ASK)).session).toEqual(session);
     expect(await waitForAuth(c, { ...ASK, timeoutMs: 30_000 })).toEqual(session);
   });
 });
 
-const hex = (c: string) => (c.codePointAt(0) ?? 0).toString(16).padStart(4, '0');
+const hex = (c: string, upper = false) => {
+  const digits = (c.codePointAt(0) ?? 0).toString(16).padStart(4, '0');
+  return `\\u${upper ? digits.toUpperCase() : digits}`;
+};
 /** A key with a solidus, a quote and a backslash, so that every JSON escape has something to escape. */
 const ODD_KEY = 'CANARY/9f3c"Q\\SECRET';
 
 describe('the key is redacted from every decoded string, whatever the JSON escapes', () => {
   test.each([
-    ['every character as a lower-case \\u escape', CANARY, [...CANARY].map((c) => `\\u${hex(c)}`).join('')],
+    ['every character as a lower-case \\u escape', CANARY, [...CANARY].map((c) => hex(c)).join('')],
     [
-      'every other character as an upper-case \\u escape',
+      'every other one as an upper-case \\u escape',
       CANARY,
-      [...CANARY].map((c, i) => (i % 2 ? `\\u${hex(c).toUpperCase()}` : c)).join(''),
+      [...CANARY].map((c, i) => (i % 2 ? hex(c, true) : c)).join(''),
     ],
     ['an escaped solidus (\\/), as PHP encoders write it', ODD_KEY, 'CANARY\\/9f3c\\"Q\\\\SECRET'],
     ['a quote and a backslash as \\u escapes', ODD_KEY, 'CANARY/9f3c\\u0022Q\\u005cSECRET'],
@@ -507,30 +489,28 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
     // The escaped text must not contain the key: else a raw-text redaction would pass this test.
     expect(keyJson).not.toContain(key);
     expect(JSON.parse(`"${keyJson}"`)).toBe(key);
-    const account = { platform: 'douyin', platformUid: '@KEY@', displayName: 'Name @KEY@', account: '@KEY@' };
-    const data = {
-      sessionId: 'sess-1',
-      status: 'completed',
-      requiresSelection: false,
-      accountId: '@KEY@',
-      accountIds: ['@KEY@'],
-      accounts: [{ ...account, accountId: 'a-@KEY@', avatarUrl: 'https://cdn.example/@KEY@.png' }],
-      selectableAccounts: [{ ...account, parentPlatformUid: '@KEY@' }],
-    };
+    const account = { platform: 'douyin', platformUid: '@K@', displayName: 'Name @K@', account: '@K@' };
+    const accounts = [{ ...account, accountId: 'a-@K@', avatarUrl: 'https://cdn.example/@K@.png' }];
+    const data = { ...SESSION, accountId: '@K@', accountIds: ['@K@'], accounts };
     const answers = [
-      { code: 0, message: 'ok @KEY@', requestId: 'id-@KEY@', data },
-      { code: 15039, message: 'bad key @KEY@', data: {}, requestId: 'req-@KEY@' },
       {
         code: 0,
-        data: { ...STARTED, url: 'https://example.com/@KEY@', authInstructions: { 'en-US': '@KEY@' } },
+        message: 'ok @K@',
+        requestId: 'id-@K@',
+        data: { ...data, selectableAccounts: [{ ...account, parentPlatformUid: '@K@' }] },
       },
-    ].map((body) => ({ text: JSON.stringify(body).replaceAll('@KEY@', keyJson) }));
+      { code: 15039, message: 'bad key @K@', data: {}, requestId: 'req-@K@' },
+      { code: 0, data: { ...STARTED, url: 'https://example.com/@K@', authInstructions: { 'en-US': '@K@' } } },
+    ].map((body) => ({ text: JSON.stringify(body).replaceAll('@K@', keyJson) }));
     const fake = fakeFetch((_request, index) => answers[index] as Answer);
     const c = createAitoearnClient({ apiKey: key, baseUrl: 'http://127.0.0.1:9', fetch: fake.fetch });
     const result = await getAuthStatus(c, ASK);
     const error = await caught(() => getAuthStatus(c, ASK));
     const start = await startAuth(c, ASK);
-    expect(result.session.accounts?.[0]?.displayName).toBe('Name [redacted]');
+    expect(result.session.accounts?.[0]).toMatchObject({
+      displayName: 'Name [redacted]',
+      accountId: 'a-[redacted]',
+    });
     expect(result.session.selectableAccounts?.[0]?.parentPlatformUid).toBe('[redacted]');
     expect(result.requestId).toBe('id-[redacted]');
     expect(error).toMatchObject({ serverMessage: 'bad key [redacted]', requestId: 'req-[redacted]' });
@@ -558,7 +538,9 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
         ? ok({ ...SESSION, accounts: [{ ...account, avatarUrl }] })
         : new Response(
             JSON.stringify({ code: 15039, message: `no ${CANARY.toUpperCase()} ${lastEncoded}` }),
-            { headers },
+            {
+              headers,
+            },
           ),
     );
     expect((await getAuthStatus(c, ASK)).session.accounts?.[0]).toMatchObject({
@@ -567,14 +549,6 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
     });
     const error = await caught(() => getAuthStatus(c, ASK));
     expect(error).toMatchObject({ serverMessage: 'no [redacted] [redacted]%FF', requestId: '[redacted]' });
-  });
-
-  it('in a redirect to a host name made of the key, lower-cased by the URL parser', async () => {
-    const server = await serve((_req, res) =>
-      res.writeHead(302, { Location: `https://${CANARY}.evil.example/c` }).end(),
-    );
-    const error = await caught(() => getAuthStatus(client({ baseUrl: server.url }), ASK));
-    expect(error.message).toContain('a redirect to https://[redacted].evil.example,');
   });
 
   it("keeps only a custom fetch's redacted text and code as the cause: the request it may carry holds the key", async () => {
@@ -597,6 +571,14 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
     expect(error.message.length).toBeLessThan(1200);
   });
 });
+
+function deferred<T = void>() {
+  let resolve: (value: T) => void = () => {};
+  const promise = new Promise<T>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
 
 describe('abort and timeout', () => {
   it('rejects with the reason of an already-aborted signal and sends nothing', async () => {
@@ -637,18 +619,9 @@ describe('abort and timeout', () => {
   });
 });
 
-function deferred<T = void>() {
-  let resolve: (value: T) => void = () => {};
-  const promise = new Promise<T>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
-
 /** Writes `total` bytes of JSON whitespace with backpressure (so that the written is what the client read). */
-function endlessBody(total: number, status = 200, contentLength?: number) {
+function endlessBody(total: number, status = 200, length?: number) {
   const report = { written: 0, finished: false, closed: Promise.resolve() };
-  const chunk = Buffer.alloc(64 * 1024, 0x20);
   const respond: Respond = (_req, res) => {
     let gone = false;
     report.closed = new Promise((resolve) => res.once('close', resolve));
@@ -657,14 +630,14 @@ function endlessBody(total: number, status = 200, contentLength?: number) {
     });
     res.writeHead(status, {
       'Content-Type': 'application/json',
-      ...(contentLength && { 'Content-Length': contentLength }),
+      ...(length && { 'Content-Length': length }),
     });
     const pump = () => {
       while (!gone && report.written < total) {
-        report.written += chunk.length;
-        if (!res.write(chunk)) return void res.once('drain', pump);
+        report.written += 64 * 1024;
+        if (!res.write(Buffer.alloc(64 * 1024, 0x20))) return void res.once('drain', pump);
       }
-      if (!gone && contentLength === undefined) {
+      if (!gone && length === undefined) {
         report.finished = true;
         res.end('{"code":0}');
       }
@@ -720,7 +693,7 @@ describe('the API key never leaks, and nothing is left behind', () => {
   });
 
   it('leaves no more sockets, servers or timers than at the start', async () => {
-    await Promise.all(openServers.splice(0).map((server) => server.close()));
+    await Promise.all(servers.splice(0).map((server) => server.close()));
     // Client sockets close a moment after the servers end them (vi.waitFor would count its own timer).
     const settled = () => countResources().every((n, i) => n <= (resourcesAtStart[i] ?? 0));
     for (let i = 0; i < 100 && !settled(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
