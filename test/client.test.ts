@@ -56,6 +56,9 @@ function faked(answer: (request: Request, index: number) => Answer | Promise<Ans
   return { client: client({ fetch: fake.fetch, requestTimeoutMs: timeoutMs }), requests: fake.requests };
 }
 const answering = (answer: Answer) => faked(() => answer).client;
+/** What getAuthStatus threw for a client with `options`. */
+const statusError = (options: Partial<AitoearnClientOptions>) =>
+  caught(() => getAuthStatus(client(options), ASK));
 
 /** What `work` threw (recorded for the leak test); fails the test if it resolved. */
 async function caught(work: () => unknown): Promise<Error> {
@@ -251,7 +254,7 @@ const classificationRows: [string, Respond, Record<string, unknown>, boolean][] 
   ['an HTML body with HTTP 200', html(200), { reason: 'bad-body' }, true],
   // undici rejects the body read with TypeError "terminated" (cause: UND_ERR_SOCKET): a network failure.
   [
-    'JSON cut short of its Content-Length by a reset',
+    'JSON short of its Content-Length, reset',
     cutShort({ 'Content-Length': 200 }),
     { reason: 'network' },
     true,
@@ -259,7 +262,7 @@ const classificationRows: [string, Respond, Record<string, unknown>, boolean][] 
   ['chunked JSON cut short by a reset', cutShort({}), { reason: 'network' }, true],
   [
     'JSON ended cleanly but cut short',
-    (_q, res) => res.end('{"code":0,"data":{'),
+    (_q, res) => res.end('{"code":0,"data":'),
     { reason: 'bad-body' },
     true,
   ],
@@ -285,9 +288,7 @@ const classificationRows: [string, Respond, Record<string, unknown>, boolean][] 
 describe('every answer from a real server is classified; the client never retries', () => {
   test.each(classificationRows)('%s', async (_name, respond, fields, transient) => {
     const server = await serve(respond);
-    const error = await caught(() =>
-      getAuthStatus(client({ baseUrl: server.url, requestTimeoutMs: 1000 }), ASK),
-    );
+    const error = await statusError({ baseUrl: server.url, requestTimeoutMs: 1000 });
     expect(error).toBeInstanceOf('code' in fields ? AitoearnApiError : AitoearnTransportError);
     expect(error).toMatchObject(fields);
     expect(error.message).toContain(`GET ${STATUS_PATH}`);
@@ -300,7 +301,7 @@ describe('every answer from a real server is classified; the client never retrie
     const target = await serve((_req, res) => json(res, statusBody(SESSION)));
     const to = status === 302 ? `https://${CANARY}.evil.example` : target.url;
     const origin = await serve((_req, res) => res.writeHead(status, { Location: `${to}/steal` }).end());
-    const error = await caught(() => getAuthStatus(client({ baseUrl: origin.url }), ASK));
+    const error = await statusError({ baseUrl: origin.url });
     expect(error).toMatchObject({ reason: 'redirect', httpStatus: status });
     const shown = status === 302 ? 'https://[redacted].evil.example' : target.url;
     expect(error.message).toContain(`GET ${STATUS_PATH} answered HTTP ${status}, a redirect to ${shown},`);
@@ -655,7 +656,7 @@ describe('answers are read with a 1 MiB cap', () => {
   ])('stops reading a 64 MB body with HTTP %i, the connection closed', async (status, fields, says) => {
     const { report, respond } = endlessBody(TOTAL, status);
     const server = await serve(respond);
-    const error = await caught(() => getAuthStatus(client({ baseUrl: server.url }), ASK));
+    const error = await statusError({ baseUrl: server.url });
     expect(error).toMatchObject({ ...fields, httpStatus: status });
     expect(error.message).toBe(`GET ${STATUS_PATH} ${says}`);
     expect(isTransient(error)).toBe(true);

@@ -26,59 +26,51 @@ const PENDING: AuthSession = { sessionId: 'sess-9', status: 'pending', requiresS
 const cause = new Error('socket hang up');
 const facts = { requestId: 'req-1', httpStatus: 200, retryAfterMs: 250 };
 
-// [class name, error, fields, texts the message contains]
-test.each<[string, AitoearnError, Record<string, unknown>, string[]]>([
-  ['AitoearnError', new AitoearnError('base'), {}, ['base']],
+const consent = 'the user denied consent, or the platform returned no code';
+// [class name, error, fields, text the message contains]
+test.each<[string, AitoearnError, Record<string, unknown>, string]>([
+  ['AitoearnError', new AitoearnError('base'), {}, 'base'],
   [
     'AitoearnInputError',
     new AitoearnInputError('sessionId', 'Expected "sessionId"'),
     { field: 'sessionId' },
-    [],
+    '',
   ],
   [
     'AitoearnApiError',
     new AitoearnApiError(15040, '会话属于其他平台', 'GET /api/v2/x', facts),
     { code: 15040, kind: 'platform-mismatch', serverMessage: '会话属于其他平台', ...facts },
-    [
-      'code 15040 (session belongs to another platform) for GET /api/v2/x (request id req-1): "会话属于其他平台"',
-    ],
+    'code 15040 (session belongs to another platform) for GET /api/v2/x (request id req-1): "会话属于其他平台"',
   ],
   [
     'AitoearnTransportError',
     new AitoearnTransportError('http-status', 'GET /x answered HTTP 503', facts, { cause }),
     { reason: 'http-status', cause, ...facts },
-    ['HTTP 503'],
+    'HTTP 503',
   ],
   [
     'AuthFailedError',
     new AuthFailedError(FAILED),
-    {
-      errorCode: 15045,
-      meaning: 'the user denied consent, or the platform returned no code',
-      session: FAILED,
-    },
-    ['sess-9 failed with error code 15045 (the user denied consent'],
+    { errorCode: 15045, meaning: consent, session: FAILED },
+    `sess-9 failed with error code 15045 (${consent})`,
   ],
   [
     'AuthExpiredError',
     new AuthExpiredError('Session sess-9 expired', FAILED, { cause }),
     { session: FAILED, expiresAt: FAILED.expiresAt, cause },
-    ['expired'],
+    'expired',
   ],
   [
     'AuthTimeoutError',
     new AuthTimeoutError(90_000, PENDING),
     { timeoutMs: 90_000, session: PENDING },
-    ['timeoutMs=90000 (last status: pending)'],
+    'timeoutMs=90000 (last status: pending)',
   ],
   [
     'AitoearnUnavailableError',
     new AitoearnUnavailableError(4, PENDING, cause, '2030-01-01T00:00:00Z'),
     { failures: 4, session: PENDING, cause },
-    [
-      '4 request(s) in a row failed; the session expired at 2030-01-01T00:00:00Z',
-      'the last one: socket hang up',
-    ],
+    '4 request(s) in a row failed; the session expired at 2030-01-01T00:00:00Z meanwhile (outcome unknown); the last one: socket hang up',
   ],
 ])('%s is an AitoearnError named after its class, with its fields', (name, error, fields, says) => {
   expect(error).toBeInstanceOf(AitoearnError);
@@ -86,7 +78,7 @@ test.each<[string, AitoearnError, Record<string, unknown>, string[]]>([
   expect(String(error)).toBe(`${name}: ${error.message}`);
   expect(error.stack?.split('\n')[0]).toBe(`${name}: ${error.message.split('\n')[0]}`);
   expect(error).toMatchObject(fields);
-  for (const text of says) expect(error.message).toContain(text);
+  expect(error.message).toContain(says);
   // On the prototype: not an own field that JSON would carry per instance.
   expect(Object.hasOwn(error, 'name')).toBe(false);
 });
@@ -141,25 +133,11 @@ it('escapes what the server sent in error messages', () => {
   expect(new AuthTimeoutError(1, { ...PENDING, status }).message).toContain('pending\\x1b');
 });
 
-const transport = (reason: ConstructorParameters<typeof AitoearnTransportError>[0], httpStatus?: number) =>
-  new AitoearnTransportError(reason, 'x', { httpStatus });
+// The rest of the table is pinned on real answers in client.test.ts.
 test.each<[string, unknown, boolean]>([
-  ['a network error', transport('network'), true],
-  ['a timeout', transport('timeout'), true],
-  ['a bad body', transport('bad-body', 200), true],
-  ['a too-large body', transport('too-large', 200), true],
-  ['a redirect', transport('redirect', 302), false],
-  ['a refused start URL', transport('refused-url', 200), false],
-  ["a custom fetch's status 0", transport('http-status', 0), false],
-  ['HTTP 204 (a gateway)', transport('http-status', 204), true],
-  ['HTTP 408', transport('http-status', 408), true],
-  ['HTTP 429', transport('http-status', 429), true],
-  ['HTTP 504', transport('http-status', 504), true],
-  ['HTTP 404', transport('http-status', 404), false],
-  ['HTTP 409', transport('http-status', 409), false],
-  ['business 429', new AitoearnApiError(429, '', 'GET /x'), true],
-  ['business 500', new AitoearnApiError(500, '', 'GET /x'), true],
-  ['business 15039', new AitoearnApiError(15039, '', 'GET /x'), false],
+  ["a custom fetch's status 0", new AitoearnTransportError('http-status', 'x', { httpStatus: 0 }), false],
+  ['HTTP 204 (a gateway)', new AitoearnTransportError('http-status', 'x', { httpStatus: 204 }), true],
+  ['HTTP 409', new AitoearnTransportError('http-status', 'x', { httpStatus: 409 }), false],
   ['an input error', new AitoearnInputError('x', 'x'), false],
   ['a plain TypeError', new TypeError('fetch failed'), false],
 ])('isTransient: %s → %s', (_name, error, expected) => {
