@@ -212,13 +212,13 @@ export async function requestAuthStatus(
   const { platform, sessionId, signal } = params;
   const decode = (data: unknown, redact: Redact) => decodeSession(data, redact, sessionId);
   const path = { platform, sessionId };
-  const answer = await exchange(client, STATUS_PATH, path, {}, signal, decode, timeoutMs, timer);
-  const serverDateMs = Date.parse(answer.headers.get('date') ?? '');
-  return {
-    session: answer.value,
-    requestId: answer.requestId,
-    serverDateMs: Number.isFinite(serverDateMs) ? serverDateMs : undefined,
-  };
+  const {
+    value: session,
+    requestId,
+    headers,
+  } = await exchange(client, STATUS_PATH, path, {}, signal, decode, timeoutMs, timer);
+  const serverDateMs = Date.parse(headers.get('date') ?? '');
+  return { session, requestId, serverDateMs: Number.isNaN(serverDateMs) ? undefined : serverDateMs };
 }
 
 /**
