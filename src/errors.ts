@@ -18,12 +18,12 @@ export class AitoearnError extends Error {
 
 /** An argument or option was invalid; nothing was sent. */
 export class AitoearnInputError extends AitoearnError {
-  constructor(
-    /** The option or argument that was refused, such as `"sessionId"` or `"baseUrl"`. */
-    readonly field: string,
-    message: string,
-  ) {
+  /** The option or argument that was refused, such as `"sessionId"` or `"baseUrl"`. */
+  declare readonly field: string;
+
+  constructor(field: string, message: string) {
     super(message);
+    Object.assign(this, { field });
   }
 }
 
@@ -58,21 +58,18 @@ export class AitoearnResponseError extends AitoearnError {
  * authorization can also answer 15032 (`platform-unsupported`), 12601 (`group-not-found`) and 400.
  */
 export class AitoearnApiError extends AitoearnResponseError {
+  declare readonly code: number;
+  /** The server's own message, in the language asked for with `acceptLanguage`. Never match on it. */
+  declare readonly serverMessage: string;
   /** What the code means; `'unknown'` for codes this package does not know. */
-  readonly kind: AitoearnApiErrorKind;
+  declare readonly kind: AitoearnApiErrorKind;
 
-  constructor(
-    readonly code: number,
-    /** The server's own message, in the language asked for with `acceptLanguage`. Never match on it. */
-    readonly serverMessage: string,
-    operation: string,
-    facts: ResponseFacts = {},
-  ) {
+  constructor(code: number, serverMessage: string, operation: string, facts: ResponseFacts = {}) {
     const id = facts.requestId ? ` (request id ${facts.requestId})` : '';
     const meaning = codeFacts(code)?.meaning ?? 'unknown code';
     const said = JSON.stringify(serverMessage);
     super(printable(`AiToEarn API answered code ${code} (${meaning}) for ${operation}${id}: ${said}`), facts);
-    this.kind = apiErrorKind(code);
+    Object.assign(this, { code, serverMessage, kind: apiErrorKind(code) });
   }
 }
 
@@ -92,13 +89,11 @@ export type TransportFailure =
  * start answer's `url` was not one to open (`refused-url`).
  */
 export class AitoearnTransportError extends AitoearnResponseError {
-  constructor(
-    readonly reason: TransportFailure,
-    message: string,
-    facts: ResponseFacts = {},
-    options?: ErrorOptions,
-  ) {
+  declare readonly reason: TransportFailure;
+
+  constructor(reason: TransportFailure, message: string, facts: ResponseFacts = {}, options?: ErrorOptions) {
     super(message, facts, options);
+    Object.assign(this, { reason });
   }
 }
 
@@ -128,59 +123,56 @@ export function describeAuthErrorCode(errorCode: number | undefined): string {
 
 /** The session ended with `status: failed`: the platform callback failed (`errorCode` says why). */
 export class AuthFailedError extends AitoearnError {
-  readonly errorCode: number | undefined;
+  declare readonly session: AuthSession;
+  declare readonly errorCode: number | undefined;
   /** A readable meaning of `errorCode`. */
-  readonly meaning: string;
+  declare readonly meaning: string;
 
-  constructor(override readonly session: AuthSession) {
-    const meaning = describeAuthErrorCode(session.errorCode);
+  constructor(session: AuthSession) {
+    const { sessionId, errorCode } = session;
+    const meaning = describeAuthErrorCode(errorCode);
     super(
-      `Authorization of session ${printable(session.sessionId)} failed with error code ${session.errorCode ?? 'none'} (${meaning})`,
+      printable(
+        `Authorization of session ${sessionId} failed with error code ${errorCode ?? 'none'} (${meaning})`,
+      ),
     );
-    this.errorCode = session.errorCode;
-    this.meaning = meaning;
+    Object.assign(this, { session, errorCode, meaning });
   }
 }
 
 /** The session is invalid or expired: its `expiresAt` passed, or the API answered 15039. */
 export class AuthExpiredError extends AitoearnError {
-  readonly expiresAt: string | undefined;
+  declare readonly expiresAt: string | undefined;
 
-  constructor(
-    message: string,
-    override readonly session: AuthSession | undefined,
-    options?: ErrorOptions,
-  ) {
+  constructor(message: string, session: AuthSession | undefined, options?: ErrorOptions) {
     super(message, options);
-    this.expiresAt = session?.expiresAt;
+    Object.assign(this, { session, expiresAt: session?.expiresAt });
   }
 }
 
 /** The caller's `timeoutMs` ran out before the session ended. */
 export class AuthTimeoutError extends AitoearnError {
-  constructor(
-    readonly timeoutMs: number,
-    override readonly session: AuthSession | undefined,
-    options?: ErrorOptions,
-  ) {
+  declare readonly timeoutMs: number;
+
+  constructor(timeoutMs: number, session: AuthSession | undefined, options?: ErrorOptions) {
     const last = `last status: ${printable(session?.status ?? 'none seen')}`;
     super(`Gave up waiting for the authorization after timeoutMs=${timeoutMs} (${last})`, options);
+    Object.assign(this, { timeoutMs, session });
   }
 }
 
 /** Transient failures never stopped until the deadline; `cause` is the last one. */
 export class AitoearnUnavailableError extends AitoearnError {
-  constructor(
-    /** How many requests failed in a row before giving up. */
-    readonly failures: number,
-    override readonly session: AuthSession | undefined,
-    cause: unknown,
-    /** Set when the failures lasted until the session's `expiresAt`: the outcome is unknown, not expired. */
-    readonly expiresAt?: string,
-  ) {
+  /** How many requests failed in a row before giving up. */
+  declare readonly failures: number;
+  /** Set when the failures lasted until the session's `expiresAt`: the outcome is unknown, not expired. */
+  declare readonly expiresAt?: string;
+
+  constructor(failures: number, session: AuthSession | undefined, cause: unknown, expiresAt?: string) {
     const expiry = expiresAt ? `; the session expired at ${expiresAt} meanwhile (outcome unknown)` : '';
     const last = `the last one: ${cause instanceof Error ? cause.message : String(cause)}`;
     super(`AiToEarn API unavailable: ${failures} request(s) in a row failed${expiry}; ${last}`, { cause });
+    Object.assign(this, { failures, session, expiresAt });
   }
 }
 
