@@ -212,11 +212,8 @@ export async function requestAuthStatus(
   const { platform, sessionId, signal } = params;
   const decode = (data: unknown, redact: Redact) => decodeSession(data, redact, sessionId);
   const path = { platform, sessionId };
-  const {
-    value: session,
-    requestId,
-    headers,
-  } = await exchange(client, STATUS_PATH, path, {}, signal, decode, timeoutMs, timer);
+  const answer = await exchange(client, STATUS_PATH, path, {}, signal, decode, timeoutMs, timer);
+  const { value: session, requestId, headers } = answer;
   const serverDateMs = Date.parse(headers.get('date') ?? '');
   return { session, requestId, serverDateMs: Number.isNaN(serverDateMs) ? undefined : serverDateMs };
 }
@@ -331,11 +328,8 @@ async function exchange<T>(
     return { value: decode(body.data, redact), requestId, headers };
   } catch (error) {
     if (!(error instanceof BadField)) throw error;
-    return fail(
-      error.final ? 'refused-url' : 'bad-body',
-      `answered code 0 with a bad ${error.message}`,
-      requestId,
-    );
+    const reason = error.final ? 'refused-url' : 'bad-body';
+    return fail(reason, `answered code 0 with a bad ${error.message}`, requestId);
   }
 }
 
