@@ -14,13 +14,10 @@ export const MAX_ANSWER_BYTES = 1024 * 1024;
 const utf8 = new TextDecoder();
 
 /**
- * Reads an HTTP 200 answer as text, or cancels it and returns `undefined` past {@link MAX_ANSWER_BYTES};
- * `hold` gets the function that cancels the read (on abort). Of any other answer, the status is enough.
+ * Reads an HTTP 200 answer as text, or cancels it and returns `undefined` past {@link MAX_ANSWER_BYTES}.
+ * Of any other answer, the status is enough.
  */
-export async function readBody(
-  response: Response,
-  hold: (cancel: () => void) => void,
-): Promise<string | undefined> {
+export async function readBody(response: Response, signal: AbortSignal): Promise<string | undefined> {
   const stream = response.body;
   // Duck-typed: a custom fetch may build its streams from another copy of the class.
   if (typeof stream?.getReader !== 'function') return '';
@@ -30,7 +27,10 @@ export async function readBody(
   }
   const reader = stream.getReader();
   const ignore = () => {};
-  hold(() => reader.cancel().then(() => reader.releaseLock(), ignore));
+  // On abort, so that no locked, pending stream is left behind.
+  const cancel = () => reader.cancel().then(() => reader.releaseLock(), ignore);
+  if (signal.aborted) cancel();
+  else signal.addEventListener('abort', cancel, { once: true });
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -81,16 +81,13 @@ export class BadField extends Error {
 }
 
 // RFC 3339 `date-time`: without an offset it would be read in this machine's zone; Date.parse reads "1" as 2001.
-const DATE_TIME = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/i;
+const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/i;
 
-/** RFC 3339, and a real instant: no February 30th, no hour 24 (Date.UTC would roll them over). */
+/** RFC 3339, and a real instant: no February 30th, no hour 24 (Date.parse would roll them over). */
 function isDateTime(text: string): boolean {
-  const parts = DATE_TIME.exec(text)?.slice(1, 7).map(Number);
-  if (!parts) return false;
-  const [year = 0, month = 0, ...rest] = parts;
-  const utc = new Date(Date.UTC(year, month - 1, ...rest));
-  utc.setUTCFullYear(year); // Date.UTC reads years 0–99 as 1900–1999.
-  return utc.toISOString().slice(0, 19) === text.slice(0, 19).toUpperCase();
+  const local = text.slice(0, 19).toUpperCase();
+  const ms = DATE_TIME.test(text) ? Date.parse(`${local}Z`) : Number.NaN;
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === local;
 }
 
 const PRIMITIVES: Partial<Record<Shape['type'], (value: unknown) => boolean>> = {

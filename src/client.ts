@@ -240,14 +240,10 @@ async function exchange<T>(
   const search = Object.entries(query).map(([key, value]) => `${key}=${encodeURIComponent(value)}`);
   const url = `${client.baseUrl}${fill(encodeURIComponent)}${search.length ? `?${search.join('&')}` : ''}`;
   const controller = new AbortController();
-  let cancelBody = (): void => {};
   // Settle on abort even when a custom fetch ignores the signal (undici follows it only through a WeakRef
-  // to the Request), and cancel the body, so that no locked, pending stream is left behind.
+  // to the Request).
   const aborted = new Promise<never>((_, reject) => {
-    controller.signal.onabort = () => {
-      cancelBody();
-      reject(controller.signal.reason);
-    };
+    controller.signal.onabort = () => reject(controller.signal.reason);
   });
   aborted.catch(() => {});
   const abort = (reason: unknown) => controller.abort(reason);
@@ -260,13 +256,10 @@ async function exchange<T>(
   // A redirect would carry X-Api-Key to wherever it points.
   const init: RequestInit = { headers: sent, redirect: 'manual', signal: controller.signal };
   // Read even when aborted meanwhile: the body of a late answer must be cancelled too.
-  const read = async (response: Response) => {
-    const text = await readBody(response, (cancel) => {
-      cancelBody = cancel;
-      if (controller.signal.aborted) cancel();
-    });
-    return { response, text };
-  };
+  const read = async (response: Response) => ({
+    response,
+    text: await readBody(response, controller.signal),
+  });
   let received: { response: Response; text: string | undefined };
   try {
     received = await Promise.race([send(url, init).then(read), aborted]);
