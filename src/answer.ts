@@ -14,16 +14,16 @@ export const MAX_ANSWER_BYTES = 1024 * 1024;
 const utf8 = new TextDecoder();
 
 /**
- * Reads an HTTP 200 answer as text, or cancels it and returns `undefined` past {@link MAX_ANSWER_BYTES}.
- * Of any other answer, the status is enough.
+ * Reads an answer's body (openapi-fetch's `parseAs: 'stream'` leaves it unread) as text, or cancels it and
+ * returns `undefined` past {@link MAX_ANSWER_BYTES}.
  */
 export async function readBody(response: Response, signal: AbortSignal): Promise<string | undefined> {
   const stream = response.body;
   // Duck-typed: a custom fetch may build its streams from another copy of the class.
   if (typeof stream?.getReader !== 'function') return '';
-  if (response.status !== 200 || Number(response.headers.get('content-length')) > MAX_ANSWER_BYTES) {
+  if (Number(response.headers.get('content-length')) > MAX_ANSWER_BYTES) {
     stream.cancel().catch(() => {});
-    return response.status === 200 ? undefined : '';
+    return undefined;
   }
   const reader = stream.getReader();
   const ignore = () => {};

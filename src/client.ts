@@ -1,3 +1,4 @@
+import createClient from 'openapi-fetch';
 import { linkAbort, unlinkAbort } from './abort-link.js';
 import {
   BadField,
@@ -55,12 +56,9 @@ export interface AitoearnClient {
   readonly requestTimeoutMs: number;
 }
 
-type Send = (url: string, init: RequestInit) => Promise<Response>;
-/** Out of sight of `inspect` and `JSON.stringify`: the headers (the key among them) and the key's redactor. */
-const internals = new WeakMap<
-  AitoearnClient,
-  { readonly send: Send; readonly headers: Record<string, string>; readonly redact: Redact }
->();
+type Api = ReturnType<typeof createClient<paths>>;
+/** Out of sight of `inspect` and `JSON.stringify`: the key inside openapi-fetch's headers, and its redactor. */
+const internals = new WeakMap<AitoearnClient, { readonly api: Api; readonly redact: Redact }>();
 
 /**
  * Creates a client for the AiToEarn Open Platform. Options are checked at once; nothing is sent.
@@ -92,12 +90,43 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
   }
   const custom = options.fetch;
   if (custom !== undefined) checkFunction('fetch', custom);
-  // The global fetch takes the URL as it is (a Request would be copied into another); a custom one gets a
-  // Request, as documented.
-  const send: Send = custom ? (url, init) => custom(new Request(url, init)) : (url, init) => fetch(url, init);
+  const api = createClient<paths>({
+    baseUrl,
+    headers,
+    // A redirect would carry X-Api-Key to wherever it points.
+    redirect: 'manual',
+    ...(custom ? { fetch: (request: Request) => custom(request).then(withoutErrorBody) } : plainTransport),
+  });
   const client: AitoearnClient = Object.freeze({ baseUrl, requestTimeoutMs });
-  internals.set(client, { send, headers, redact: redactorFor(apiKey) });
+  internals.set(client, { api, redact: redactorFor(apiKey) });
   return client;
+}
+
+/**
+ * The global `fetch` would copy openapi-fetch's `Request` into one of its own (with one more abort
+ * controller): without a custom `fetch`, openapi-fetch builds this plain holder instead, which `fetch`
+ * takes as it is. A custom `fetch` still gets a real `Request`, as documented.
+ */
+type PlainRequest = { readonly url: string; readonly init: RequestInit; readonly method: string };
+const plainTransport = {
+  // openapi-fetch calls it with `new`: a constructor that returns an object makes that object the instance.
+  Request: function PlainRequest(url: string, init: RequestInit): PlainRequest {
+    return { url, init, method: init.method ?? 'GET' };
+  } as unknown as typeof Request,
+  fetch: (request: Request) =>
+    fetch(request.url, (request as unknown as PlainRequest).init).then(withoutErrorBody),
+};
+
+/**
+ * openapi-fetch reads a non-2xx body whole, however large, and only the status and headers of a non-200
+ * answer matter: hand it a stand-in (not `new Response`, which throws on a status outside 200–599) and drop
+ * the real body.
+ */
+function withoutErrorBody(response: Response): Response {
+  if (response.status === 200) return response;
+  response.body?.cancel().catch(() => {});
+  const { status, headers } = response;
+  return { status, headers, ok: false, body: null, text: async () => '' } as unknown as Response;
 }
 
 export interface GetAuthStatusParams {
@@ -218,6 +247,9 @@ export async function requestAuthStatus(
   return { session, requestId, serverDateMs: Number.isNaN(serverDateMs) ? undefined : serverDateMs };
 }
 
+// One signature for both operations: openapi-fetch types `params` per path.
+type Get = (path: string, init: object) => Promise<{ response: Response }>;
+
 /**
  * Sends one request with one timeout, settles on abort, and reads the answer, capped. Messages name the
  * operation without its query: a callback URL may carry a token of the caller's.
@@ -232,13 +264,9 @@ async function exchange<T>(
   timeoutMs = client.requestTimeoutMs,
   timer = setTimeoutTimer,
 ): Promise<{ value: T; requestId: string | undefined; headers: Headers }> {
-  const { send, headers: sent, redact } = checkClient(client);
+  const { api, redact } = checkClient(client);
   signal?.throwIfAborted();
-  const fill = (encode: (text: string) => string) =>
-    path.replace(/\{(\w+)\}/g, (_, name: string) => encode(params[name] ?? ''));
-  const operation = () => `GET ${fill(String)}`;
-  const search = Object.entries(query).map(([key, value]) => `${key}=${encodeURIComponent(value)}`);
-  const url = `${client.baseUrl}${fill(encodeURIComponent)}${search.length ? `?${search.join('&')}` : ''}`;
+  const operation = () => `GET ${path.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? '')}`;
   const controller = new AbortController();
   // Settle on abort even when a custom fetch ignores the signal (undici follows it only through a WeakRef
   // to the Request).
@@ -253,16 +281,15 @@ async function exchange<T>(
     timedOut = true;
     abort(TIMED_OUT);
   });
-  // A redirect would carry X-Api-Key to wherever it points.
-  const init: RequestInit = { headers: sent, redirect: 'manual', signal: controller.signal };
+  const init = { params: { path: params, query }, signal: controller.signal, parseAs: 'stream' } as const;
   // Read even when aborted meanwhile: the body of a late answer must be cancelled too.
-  const read = async (response: Response) => ({
+  const read = async ({ response }: { response: Response }) => ({
     response,
     text: await readBody(response, controller.signal),
   });
   let received: { response: Response; text: string | undefined };
   try {
-    received = await Promise.race([send(url, init).then(read), aborted]);
+    received = await Promise.race([(api.GET as Get)(path, init).then(read), aborted]);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     const cause = redact(describeCause(error));
