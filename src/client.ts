@@ -90,37 +90,31 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
   }
   const custom = options.fetch;
   if (custom !== undefined) checkFunction('fetch', custom);
+  const send = custom ?? ((request: Request) => fetch(request.url, (request as unknown as Plain).init));
   const api = createClient<paths>({
     baseUrl,
     headers,
     // A redirect would carry X-Api-Key to wherever it points.
     redirect: 'manual',
-    ...(custom ? { fetch: (request: Request) => custom(request).then(withoutErrorBody) } : plainTransport),
+    // The global fetch would copy a Request into one of its own (with one more AbortController): it gets a
+    // plain holder. A custom fetch still gets a real Request, as documented.
+    ...(!custom && { Request: Plain as unknown as typeof Request }),
+    fetch: (request: Request) => send(request).then(withoutErrorBody),
   });
   const client: AitoearnClient = Object.freeze({ baseUrl, requestTimeoutMs });
   internals.set(client, { api, redact: redactorFor(apiKey) });
   return client;
 }
 
-/**
- * The global `fetch` would copy openapi-fetch's `Request` into one of its own (with one more abort
- * controller): without a custom `fetch`, openapi-fetch builds this plain holder instead, which `fetch`
- * takes as it is. A custom `fetch` still gets a real `Request`, as documented.
- */
-type PlainRequest = { readonly url: string; readonly init: RequestInit; readonly method: string };
-const plainTransport = {
-  // openapi-fetch calls it with `new`: a constructor that returns an object makes that object the instance.
-  Request: function PlainRequest(url: string, init: RequestInit): PlainRequest {
-    return { url, init, method: init.method ?? 'GET' };
-  } as unknown as typeof Request,
-  fetch: (request: Request) =>
-    fetch(request.url, (request as unknown as PlainRequest).init).then(withoutErrorBody),
-};
+type Plain = { readonly url: string; readonly init: RequestInit };
+/** openapi-fetch calls it with `new`: a constructor that returns an object makes that object the instance. */
+function Plain(url: string, init: RequestInit): Plain {
+  return { url, init };
+}
 
 /**
- * openapi-fetch reads a non-2xx body whole, however large, and only the status and headers of a non-200
- * answer matter: hand it a stand-in (not `new Response`, which throws on a status outside 200–599) and drop
- * the real body.
+ * openapi-fetch reads a non-2xx body whole, however large; of a non-200 answer the status and headers are
+ * enough. A stand-in, as `new Response` throws on a status outside 200–599.
  */
 function withoutErrorBody(response: Response): Response {
   if (response.status === 200) return response;
