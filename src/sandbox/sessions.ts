@@ -1,40 +1,22 @@
 /**
- * The sandbox's sessions: a scripted spec checked, what a session says at an instant, and a person's answer. A session's state is computed from timestamps when asked, so no timer exists.
+ * The sandbox's sessions: a scripted spec checked, what a session says at an instant, and a person's answer.
+ * A session's state is computed from timestamps when asked, so no timer exists.
  */
 import { randomInt } from 'node:crypto';
 import { CONSENT_DENIED } from '../codes.js';
-import { AitoearnError, AitoearnInputError, named } from '../errors.js';
+import { AitoearnInputError } from '../errors.js';
 import { isPlatform, PLATFORMS } from '../platforms.js';
 import { checkInteger, checkNumber, checkPositiveMs, MAX_TIMER_MS, refuse } from '../validate.js';
-import type { SandboxOutcome } from './types.js';
+import type { SandboxOutcome } from './options.js';
 
 const NANOID = 'useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict';
 const random = (length: number, alphabet: string) =>
   Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
-
 /** `nanoid(16)` as the real server's ids, but never starting with `-` (a command line reads that as an option). */
-const NANOID_FIRST = NANOID.replace('-', '');
-export const newSessionId = () => random(1, NANOID_FIRST) + random(15, NANOID);
+export const newSessionId = () => random(1, NANOID.replace('-', '')) + random(15, NANOID);
 /** 21 characters of `[0-9a-z]`, as the real server's request ids. */
 export const newRequestId = () => random(21, '0123456789abcdefghijklmnopqrstuvwxyz');
 export const iso = (ms: number) => new Date(ms).toISOString();
-
-/** Thrown by `createSession()` when the sandbox holds `maxSessions` unexpired sessions (HTTP: 429). */
-export class SandboxFullError extends AitoearnError {
-  static {
-    named(SandboxFullError, 'SandboxFullError');
-  }
-
-  constructor(
-    maxSessions: number,
-    /** How long until the earliest session expires and frees a place, in milliseconds. */
-    readonly retryAfterMs: number,
-  ) {
-    super(
-      `The sandbox already holds "maxSessions" = ${maxSessions} unexpired sessions; the next one expires in ${retryAfterMs} ms.`,
-    );
-  }
-}
 
 /** A request the sandbox refuses, with the HTTP status (and any headers) to answer. */
 export class Refused extends Error {
@@ -48,22 +30,26 @@ export class Refused extends Error {
 }
 
 /** The fields each outcome type takes besides `type`. */
-const OUTCOME_FIELDS = {
+const OUTCOME_FIELDS: Readonly<Record<SandboxOutcome['type'], readonly string[]>> = {
   complete: ['afterMs', 'accounts'],
   fail: ['afterMs', 'errorCode'],
   select: ['accounts', 'afterMs'],
   never: [],
   manual: ['accounts'],
-} as const;
+};
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 // A typo such as "afterMS" would otherwise be ignored, and the session would silently do something else.
 function onlyFields(prefix: string, value: object, known: readonly string[]): void {
   const extra = Object.keys(value).find((key) => !known.includes(key));
-  if (extra === undefined) return;
-  const message = `Unexpected field "${prefix}${extra}"; expected only "${prefix}${known.join(`", "${prefix}`)}".`;
-  throw new AitoearnInputError(prefix + extra, message);
+  const expected = `"${prefix}${known.join(`", "${prefix}`)}"`;
+  if (extra !== undefined) {
+    throw new AitoearnInputError(
+      prefix + extra,
+      `Unexpected field "${prefix}${extra}"; expected only ${expected}.`,
+    );
+  }
 }
 
 function accountNames(value: unknown = 1): string[] {
