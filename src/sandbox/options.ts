@@ -34,17 +34,16 @@ export interface SandboxOptions {
   readonly signal?: AbortSignal;
 }
 
-/** One request the sandbox answered. */
+/**
+ * One request the sandbox answered: `path` without the query, an accepted API key in it `[redacted]`; `at`
+ * in epoch ms on the sandbox's clock; `code`, the business code of an API answer; `durationMs`, monotonic.
+ */
 export interface SandboxRequest {
   readonly method: string;
-  /** Without the query; an accepted API key in it is replaced by `[redacted]`. */
   readonly path: string;
-  /** When it arrived, epoch ms on the sandbox's clock. */
   readonly at: number;
   readonly httpStatus: number;
-  /** The business `code` of an API answer. */
   readonly code?: number;
-  /** How long the answer took, in ms (monotonic clock). */
   readonly durationMs: number;
 }
 
@@ -117,26 +116,20 @@ function names(field: string, value: unknown, host = false): Set<string> {
 export function resolveSandboxOptions(options: SandboxOptions = {}) {
   v.checkObject('options', options);
   const { host = LOOPBACK_HOST, apiKeys = [SANDBOX_API_KEY], now = Date.now, onRequest, onError } = options;
-  if (typeof host !== 'string' || !HOST.test(host)) {
-    v.refuse('host', 'a host name or IP address such as "127.0.0.1"', host);
-  }
-  if (!Array.isArray(apiKeys) || apiKeys.length === 0)
+  if (typeof host !== 'string' || !HOST.test(host)) v.refuse('host', 'a host name or IP address', host);
+  if (!Array.isArray(apiKeys) || !apiKeys.length)
     v.refuse('apiKeys', 'a non-empty array of strings', apiKeys);
   for (const [i, key] of apiKeys.entries()) v.checkApiKey(key, `apiKeys[${i}]`);
   const sample: unknown = v.checkFunction('now', now)();
   if (typeof sample !== 'number' || !Number.isFinite(sample)) {
     v.refuse('now', 'a clock returning finite epoch milliseconds', sample, 'that is what it returned');
   }
-  // Out of file descriptors, a server fails every accept until some are free: one warning per kind says it.
-  const seen = new Set<unknown>();
-  const warnOnce = (error: Error) => {
-    const code = (error as NodeJS.ErrnoException).code ?? error.name;
-    if (!seen.has(code))
-      process.emitWarning(
-        `The sandbox server failed (${error.message}); it keeps serving.`,
-        'SandboxWarning',
-      );
-    seen.add(code);
+  // Out of file descriptors, a server fails every accept until some are free: one warning per kind says it
+  // (the first of a kind grows the set).
+  const seen = new Set<string>();
+  const warnOnce = (error: NodeJS.ErrnoException) => {
+    const why = `The sandbox server failed (${error.message}); it keeps serving.`;
+    if (seen.size < seen.add(error.code ?? error.name).size) process.emitWarning(why, 'SandboxWarning');
   };
   return {
     port: v.checkInteger('port', options.port ?? 0, 0, 65_535),

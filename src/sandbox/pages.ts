@@ -31,15 +31,13 @@ export function consentPage(session: StoredSession, selecting: boolean): string 
     (a) =>
       `<label><input type="checkbox" name="platformUids" value="${esc(a.platformUid)}"> ${esc(a.displayName)}</label>`,
   );
-  const list = `<ul>${accounts.map((a) => `<li>${esc(a.displayName)}</li>`).join('')}</ul>`;
-  const what = selecting
-    ? 'the accounts you choose'
-    : `${accounts.length} ${esc(session.platform)} account(s)`;
+  const items = accounts.map((a) => `<li>${esc(a.displayName)}</li>`);
+  const what = selecting ? 'the accounts you choose' : `${accounts.length} ${session.platform} account(s)`;
   return page(
     `Connect your ${session.platform} account`,
-    `<p>An application asks to connect ${what} to AiToEarn.</p>
+    `<p>An application asks to connect ${esc(what)} to AiToEarn.</p>
 <p>Session <code>${esc(session.id)}</code>, expires at ${iso(session.expiresAt)}.</p>
-${selecting ? form('select', 'Connect selected accounts', boxes.join('\n')) : list + form('approve', 'Approve')}
+${selecting ? form('select', 'Connect selected accounts', boxes.join('\n')) : `<ul>${items.join('')}</ul>${form('approve', 'Approve')}`}
 ${form('deny', 'Deny')}`,
   );
 }
@@ -49,11 +47,8 @@ ${form('deny', 'Deny')}`,
  * account's fields, `redirectUri` when given and every account as JSON in `accounts`, submitted at once by
  * the nonce'd script; with only a `redirectUri`, `location.replace` after 800 ms; else a closing text.
  */
-export function endingPage(
-  session: AuthSession,
-  { callbackUrl, redirectUri }: BrowserTargets,
-  nonce: string,
-) {
+export function endingPage(session: AuthSession, targets: BrowserTargets, nonce: string) {
+  const { callbackUrl, redirectUri } = targets;
   const accounts = (session.accounts ?? []).map((a) => ({
     relayAccountRef: a.accountId,
     nickname: a.displayName,
@@ -62,34 +57,30 @@ export function endingPage(
     account: a.account,
     platform: a.platform,
   }));
-  const [title, text] = [
-    'Authorization approved',
-    `Connected: ${accounts.map((a) => a.nickname).join(', ')}.`,
-  ];
+  const title = 'Authorization approved';
+  const text = esc(`Connected: ${accounts.map((a) => a.nickname).join(', ')}.`);
   const script = (code: string) => `<script nonce="${esc(nonce)}">${code}</script>`;
   if (callbackUrl !== undefined) {
     const fields = {
       ...accounts[0],
-      ...(redirectUri !== undefined && { redirectUri }),
+      ...(redirectUri && { redirectUri }),
       accounts: JSON.stringify(accounts),
     };
-    const inputs = Object.entries(fields).map(
-      ([name, value = '']) => `<input type="hidden" name="${name}" value="${esc(value)}">`,
-    );
     return page(
       title,
-      `<p>${esc(text)} Returning you to the application…</p>
+      `<p>${text} Returning you to the application…</p>
 <form id="callback" method="post" action="${esc(callbackUrl)}">
-${inputs.join('\n')}
+${Object.entries(fields)
+  .map(([name, value = '']) => `<input type="hidden" name="${name}" value="${esc(value)}">`)
+  .join('\n')}
 <noscript><button type="submit">Continue</button></noscript></form>
 ${script("document.getElementById('callback').submit();")}`,
     );
   }
-  if (redirectUri === undefined) return resultPage(title, `${text} You can close this window.`);
-  const link = `<a id="redirect" href="${esc(redirectUri)}">continue</a>`;
+  if (redirectUri === undefined) return page(title, `<p>${text} You can close this window.</p>`);
   return page(
     title,
-    `<p>${esc(text)} Redirecting you back now (${link}).</p>
+    `<p>${text} Redirecting you back now (<a id="redirect" href="${esc(redirectUri)}">continue</a>).</p>
 ${script("setTimeout(function () { location.replace(document.getElementById('redirect').href); }, 800);")}`,
   );
 }

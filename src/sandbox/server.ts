@@ -40,9 +40,8 @@ export class SandboxListenError extends AitoearnError {
 
   constructor(host: string, port: number, cause: NodeJS.ErrnoException) {
     const code = cause.code ?? 'UNKNOWN';
-    super(`Cannot listen on ${urlHost(host)}:${port}: ${LISTEN_FAILURES[code] ?? cause.message} (${code}).`, {
-      cause,
-    });
+    const why = LISTEN_FAILURES[code] ?? cause.message;
+    super(`Cannot listen on ${urlHost(host)}:${port}: ${why} (${code}).`, { cause });
     Object.assign(this, { code, host, port });
   }
 }
@@ -57,7 +56,7 @@ export class SandboxFullError extends AitoearnError {
 
   constructor(maxSessions: number, retryAfterMs: number) {
     super(
-      `The sandbox holds "maxSessions" = ${maxSessions} unexpired sessions; one expires in ${retryAfterMs} ms.`,
+      `The sandbox holds "maxSessions" (${maxSessions}) unexpired sessions; one expires in ${retryAfterMs} ms.`,
     );
     Object.assign(this, { retryAfterMs });
   }
@@ -175,32 +174,19 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     return { sessionId, platform: checked.platform, expiresAt: S.iso(expiresAt), consentUrl };
   }
 
-  /** One request; `page`: refusals are answered with a page (a browser's form); `code`: the business code. */
+  /** One request; `page`: refusals are answered with a page (a browser's form); `code`: for the log. */
   function exchange(req: IncomingMessage, res: ServerResponse) {
-    const [path = '', query = ''] = (req.url ?? '/').split(/\?(.*)/s);
     const id = req.headers['x-request-id'];
-    // The first `en` or `zh` of Accept-Language (browsers list by preference); English otherwise.
-    const language = /(?:^|,)\s*(en|zh)\b/i.exec(req.headers['accept-language'] ?? '')?.[1]?.toLowerCase();
-    return {
-      req,
-      res,
-      now: config.now(),
-      startedAt: performance.now(),
-      path: path || '/',
-      query: new URLSearchParams(query),
-      requestId: typeof id === 'string' && /^[\x21-\x7e]{1,200}$/.test(id) ? id : S.newRequestId(),
-      language: (language === 'zh' ? 'zh' : 'en') as 'en' | 'zh',
-      keyOk: apiKeys.has(String(req.headers['x-api-key'])),
-      page: false,
-      code: undefined as number | undefined,
-    };
+    const requestId = typeof id === 'string' && /^[\x21-\x7e]{1,200}$/.test(id) ? id : S.newRequestId();
+    const [path, now, startedAt] = [req.url?.split('?', 1)[0] || '/', config.now(), performance.now()];
+    return { req, res, path, requestId, now, startedAt, page: false, code: {} as { code?: Answered } };
   }
   type Exchange = ReturnType<typeof exchange>;
 
   /** Answers JSON, or HTML when `body` is a string, and logs it. */
-  function send(x: Exchange, status: number, body: unknown, headers: OutgoingHttpHeaders = {}) {
+  function send(x: Exchange, httpStatus: number, body: unknown, headers: OutgoingHttpHeaders = {}) {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
-    x.res.writeHead(status, {
+    x.res.writeHead(httpStatus, {
       ...(typeof body === 'string' ? HTML_HEADERS : { 'Content-Type': 'application/json; charset=utf-8' }),
       ...headers,
       'Content-Length': Buffer.byteLength(text),
@@ -212,33 +198,30 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     x.res.end(text);
     requestCount += 1;
     const path = [...apiKeys].reduce((p, key) => p.replaceAll(key, '[redacted]'), x.path);
-    const [method, code, durationMs] = [x.req.method ?? 'GET', x.code, performance.now() - x.startedAt];
-    const entry = Object.freeze({
-      method,
-      path,
-      at: x.now,
-      httpStatus: status,
-      ...(code !== undefined && { code }),
-      durationMs,
-    });
+    const [{ method = 'GET' }, durationMs] = [x.req, performance.now() - x.startedAt];
+    const entry = Object.freeze({ method, path, at: x.now, httpStatus, ...x.code, durationMs });
     if (log.push(entry) > 1000) log.shift();
     report(config.onRequest, entry);
   }
 
   /** An answer of the API operations: HTTP 200 whatever the outcome, as the real API answers. */
   function api(x: Exchange, code: Answered, data?: object) {
-    x.code = code;
-    const failed = code !== 0 && { message: API_CODES[code].text[x.language], data: {}, timestamp: x.now };
-    send(x, 200, { code, ...(failed || { message: SUCCESS_MESSAGE, data }), requestId: x.requestId });
+    x.code = { code };
+    // The first `en` or `zh` of Accept-Language (browsers list by preference); English otherwise.
+    const lang = /(?:^|,)\s*(en|zh)\b/i.exec(x.req.headers['accept-language'] ?? '')?.[1]?.toLowerCase();
+    const message = code === 0 ? SUCCESS_MESSAGE : API_CODES[code].text[lang === 'zh' ? 'zh' : 'en'];
+    const rest = code === 0 ? { data } : { data: {}, timestamp: x.now };
+    send(x, 200, { code, message, ...rest, requestId: x.requestId });
   }
+  const keyOk = (x: Exchange) => apiKeys.has(String(x.req.headers['x-api-key']));
 
   const on = (method: string, template: string, run: (x: Exchange, params: string[]) => unknown) =>
     [method, new RegExp(`^${template.replace(/\{\w+\}/g, '([^/]+)')}$`), run] as const;
   const routes = [
     on('GET', START_PATH, (x, [platform = '']) => {
       // The real server's order: the key guard, the query's zod pipe, the platform, then the group.
-      if (!x.keyOk) return api(x, 401);
-      const query = startQuery(x.query);
+      if (!keyOk(x)) return api(x, 401);
+      const query = startQuery(new URL(x.req.url ?? '', 'http://h').searchParams);
       if (!query) return api(x, 400);
       if (!isPlatform(platform) || config.unsupportedPlatforms.has(platform)) return api(x, 15032);
       if (query.groupId && !config.groupIds.has(query.groupId)) return api(x, 12601);
@@ -248,13 +231,13 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     on('GET', STATUS_PATH, (x, [platform, id = '']) => {
       // The key, then the session (unknown, expired or another user's), then the platform: the path's platform
       // is not checked on its own, so an unknown one gives 15039 or 15040, as on the real server.
-      if (!x.keyOk) return api(x, 401);
+      if (!keyOk(x)) return api(x, 401);
       const session = find(id, x.now);
       if (!session) return api(x, 15039);
       api(x, session.platform === platform ? 0 : 15040, S.view(session, x.now));
     }),
     on('POST', '/sandbox/sessions', async (x) => {
-      if (!x.keyOk) throw new S.Refused(401, 'Missing or unknown "X-Api-Key" header.');
+      if (!keyOk(x)) throw new S.Refused(401, 'Missing or unknown "X-Api-Key" header.');
       send(x, 201, create(json(await readBody(x.req), ' such as {"platform":"douyin"}'), x.now));
     }),
     on('POST', '/sandbox/sessions/{id}/(approve|deny|select)', async (x, [id = '', action = '']) => {
@@ -265,7 +248,7 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
       const session = find(id, x.now);
       if (!session) throw new S.Refused(404, `No session ${show(id)}: it never existed or it expired.`);
       if (x.page && action === 'select' && !uids.length)
-        throw new S.Refused(400, 'Tick at least one account.');
+        throw new S.Refused(400, 'Tick at least one account to connect.');
       const answered = S.decide(session, action, x.now, uids);
       if (!x.page) return send(x, 200, answered);
       // Denied: as on the real server, an error page, and no callback, no redirect.

@@ -4,7 +4,6 @@
  */
 import { randomInt } from 'node:crypto';
 import { CONSENT_DENIED } from '../codes.js';
-import { AitoearnInputError } from '../errors.js';
 import { isPlatform, PLATFORMS } from '../platforms.js';
 import { checkInteger, checkNumber, checkPositiveMs, MAX_TIMER_MS, refuse } from '../validate.js';
 import type { SandboxOutcome } from './options.js';
@@ -41,15 +40,10 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 // A typo such as "afterMS" would otherwise be ignored, and the session would silently do something else.
-function onlyFields(prefix: string, value: object, known: readonly string[]): void {
+function onlyFields(prefix: string, value: Record<string, unknown>, known: readonly string[]): void {
   const extra = Object.keys(value).find((key) => !known.includes(key));
-  const expected = `"${prefix}${known.join(`", "${prefix}`)}"`;
-  if (extra !== undefined) {
-    throw new AitoearnInputError(
-      prefix + extra,
-      `Unexpected field "${prefix}${extra}"; expected only ${expected}.`,
-    );
-  }
+  const only = `"${prefix}${known.join(`", "${prefix}`)}"`;
+  if (extra !== undefined) refuse(prefix + extra, `absent, as only ${only} are known`, value[extra]);
 }
 
 function accountNames(value: unknown = 1): string[] {
@@ -88,36 +82,25 @@ export function parseSessionSpec(value: unknown) {
   }
   // Undefined: never by itself (a person decides, or nobody does).
   const after = afterMs ?? (kind === 'complete' || kind === 'fail' ? 0 : undefined);
-  const checked: Outcome = {
+  const outcomeChecked = {
     type: kind,
     afterMs: after === undefined ? after : checkNumber('outcome.afterMs', after, 0, MAX_TIMER_MS),
     accounts: accountNames(accounts),
     errorCode: Number(errorCode),
+    // A person's choice, as indexes into `accounts`.
+    chosen: undefined as readonly number[] | undefined,
   };
   const lifetime = lifetimeMs === undefined ? undefined : checkPositiveMs('lifetimeMs', lifetimeMs);
-  return { platform, outcome: checked, lifetimeMs: lifetime };
-}
-
-/** A checked outcome; a person's answer replaces it, and `chosen` (indexes into `accounts`) says what they chose. */
-interface Outcome {
-  readonly type: SandboxOutcome['type'];
-  readonly afterMs: number | undefined;
-  readonly accounts: readonly string[];
-  readonly errorCode: number;
-  readonly chosen?: readonly number[] | undefined;
+  return { platform, outcome: outcomeChecked, lifetimeMs: lifetime };
 }
 
 /** The start operation's query: where the browser goes after an approval. */
-export interface BrowserTargets {
-  readonly callbackUrl?: string | undefined;
-  readonly redirectUri?: string | undefined;
-}
+export type BrowserTargets = { readonly [K in 'callbackUrl' | 'redirectUri']?: string | undefined };
 
 export interface StoredSession extends ReturnType<typeof parseSessionSpec>, BrowserTargets {
   readonly id: string;
   readonly createdAt: number;
   readonly expiresAt: number;
-  outcome: Outcome;
 }
 
 /** The accounts a person may connect, as the consent page and `selectableAccounts` show them. */
