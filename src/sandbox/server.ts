@@ -74,25 +74,21 @@ const INSTRUCTIONS = Object.freeze({
 const CSP_SAFE_HOST = /^([a-z0-9-]+(\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])$/;
 
 /**
- * The start query, checked as the real server's zod schema does: `callbackUrl` any http(s) URL,
- * `redirectUri` one with a domain name (zod's `httpUrl()`), each at most once; unknown ones are ignored.
- * Undefined where the real server answers 400; URLs normalised, so that the form and the CSP agree.
+ * The start query as the real server's zod schema checks it: each name at most once, `callbackUrl` any http(s)
+ * URL, `redirectUri` one with a domain name (zod's `httpUrl()`). Undefined where it answers 400. URLs are
+ * normalised, so that the form and the CSP agree.
  */
 function startQuery(search: URLSearchParams): (S.BrowserTargets & { groupId: string }) | undefined {
-  const one = (name: string, host?: RegExp) => {
-    const [text, ...more] = search.getAll(name);
-    if (more.length > 0) throw new RangeError(name);
-    if (text === undefined || !host) return text;
-    const url = URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
-    if (url && /^https?:$/.test(url.protocol) && host.test(url.hostname)) return url.href;
-    throw new RangeError(name);
+  const url = (name: string, host: RegExp) => {
+    if (!search.has(name)) return undefined;
+    const text = search.get(name)?.trim() ?? '';
+    const parsed = URL.canParse(text) ? new URL(text) : undefined;
+    return parsed && /^https?:$/.test(parsed.protocol) && host.test(parsed.hostname) ? parsed.href : null;
   };
-  try {
-    const [callbackUrl, redirectUri] = [one('callbackUrl', CSP_SAFE_HOST), one('redirectUri', DOMAIN_NAME)];
-    return { callbackUrl, redirectUri, groupId: one('groupId') ?? '' };
-  } catch {
-    return undefined;
-  }
+  const [callbackUrl, redirectUri] = [url('callbackUrl', CSP_SAFE_HOST), url('redirectUri', DOMAIN_NAME)];
+  const twice = ['callbackUrl', 'redirectUri', 'groupId'].some((name) => search.getAll(name).length > 1);
+  if (twice || callbackUrl === null || redirectUri === null) return undefined;
+  return { callbackUrl, redirectUri, groupId: search.get('groupId') ?? '' };
 }
 
 const HTML_HEADERS: OutgoingHttpHeaders = {
