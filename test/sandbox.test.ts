@@ -320,30 +320,26 @@ describe('the consent page', () => {
   const TICKED = `platformUids=${uid(1)}&platformUids=${uid(3)}`;
   const CLOSING = /approved[\s\S]*You can close this window\./;
   test.each([
-    ['approve', { type: 'manual', accounts: ['Work'] }, CLOSING, ['sandbox-douyin-1']],
-    ['deny', { type: 'complete', afterMs: 60_000 }, /Authorization denied/, undefined],
-    ['select', { type: 'select', accounts: ['A', 'B', 'C'] }, /Connected: A, C\./, [1, 3]],
-  ] as const)(
-    'lets a person %s by the form, over the script; then it is done',
-    async (act, outcome, page, ids) => {
-      const id = session({ platform: 'douyin', outcome });
-      const form = act === 'select' ? TICKED : `action=${act}`;
-      if (act === 'select') {
-        const none = await post(`/sandbox/sessions/${id}/select`, 'action=select');
-        expect([none.res.status, none.body.includes('Tick at least one account')]).toEqual([400, true]);
-      }
-      const { res, body } = await post(`/sandbox/sessions/${id}/${act}`, form);
-      expect([res.status, res.headers.get('content-type')]).toEqual([200, HTML]);
-      expect(body).toMatch(page);
-      expect(body).not.toMatch(/<form|<script/);
-      expect((await post(`/sandbox/sessions/${id}/deny`, 'action=deny')).res.status).toBe(409);
-      expect((await call(`/sandbox/consent/${id}`)).res.status).toBe(409);
-      clock += 60_000;
-      const accountIds = ids?.map((n) => (typeof n === 'number' ? `sandbox-douyin-${n}` : n));
-      const done = accountIds ? { status: 'completed', accountIds } : { status: 'failed', errorCode: 15045 };
-      expect(await data('douyin', id)).toMatchObject(done);
-    },
-  );
+    ['approve', { type: 'manual', accounts: ['Work'] }, 'action=approve', CLOSING, [1]],
+    ['deny', { type: 'complete', afterMs: 60_000 }, 'action=deny', /Authorization denied/, undefined],
+    ['select', { type: 'select', accounts: ['A', 'B', 'C'] }, TICKED, /Connected: A, C\./, [1, 3]],
+  ] as const)('lets a person %s by the form, over the script', async (act, outcome, form, page, ids) => {
+    const id = session({ platform: 'douyin', outcome });
+    if (act === 'select') {
+      const none = await post(`/sandbox/sessions/${id}/select`, 'action=select');
+      expect([none.res.status, none.body.includes('Tick at least one account')]).toEqual([400, true]);
+    }
+    const { res, body } = await post(`/sandbox/sessions/${id}/${act}`, form);
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, HTML]);
+    expect(body).toMatch(page);
+    expect(body).not.toMatch(/<form|<script/);
+    expect((await post(`/sandbox/sessions/${id}/deny`, 'action=deny')).res.status).toBe(409);
+    expect((await call(`/sandbox/consent/${id}`)).res.status).toBe(409);
+    clock += 60_000;
+    const accountIds = ids?.map((n) => `sandbox-douyin-${n}`);
+    const done = accountIds ? { status: 'completed', accountIds } : { status: 'failed', errorCode: 15045 };
+    expect(await data('douyin', id)).toMatchObject(done);
+  });
 
   it('does not act on unknown or expired sessions', async () => {
     const id = session({ platform: 'pinterest', lifetimeMs: 1000 });

@@ -95,8 +95,7 @@ const HTML_HEADERS: OutgoingHttpHeaders = {
   'Content-Type': 'text/html; charset=utf-8',
   'Content-Security-Policy': pagePolicy("'self'"),
   'X-Content-Type-Options': 'nosniff',
-  // Not 'no-referrer': under it Chrome sends `Origin: null` with the page's own form POSTs, which the
-  // cross-site check refuses. 'same-origin' still sends nothing to other sites.
+  // Under 'no-referrer' Chrome sends `Origin: null` with the page's own form POSTs, which are then refused.
   'Referrer-Policy': 'same-origin',
 };
 
@@ -128,10 +127,9 @@ function report<A>(callback: ((arg: A) => void) | undefined, arg: A): void {
 }
 
 /**
- * Starts a local, stateful stand-in for the AiToEarn authorization API: the start and status operations as
- * the real server answers them (HTTP 200, the outcome in `code`), scripted sessions at `POST
- * /sandbox/sessions`, and a consent page where a person approves, denies or picks accounts, after which the
- * browser POSTs to `callbackUrl` or goes to `redirectUri` as on the real service. Options are checked first.
+ * Starts a local, stateful stand-in for the AiToEarn authorization API: both operations as the real server
+ * answers them, scripted sessions (`POST /sandbox/sessions`) and a consent page whose approval ends at
+ * `callbackUrl` or `redirectUri` as on the real service. Options are checked before it listens.
  *
  * @example
  * const sandbox = await startSandbox();
@@ -148,7 +146,7 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
   const log: T.SandboxRequest[] = [];
   let requestCount = 0;
 
-  /** The session unless it never existed or has expired (the real API forgets it at `expiresAt`). */
+  /** The session unless it never existed or has expired (the real API forgets it then). */
   function find(id: string, now: number): S.StoredSession | undefined {
     const session = sessions.get(id);
     if (session && now >= session.expiresAt) sessions.delete(id);
