@@ -3,6 +3,7 @@
  * sessions, the consent page and the end of an approval, the guards of a local server, and its lifecycle.
  * Whether its answers match the spec's schema is the contract test's job (through Prism).
  */
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, test, vi } from 'vitest';
 import { createAitoearnClient } from '../src/client.js';
@@ -121,15 +122,12 @@ describe('the API operations answer as the real server does: HTTP 200, the outco
     expect(await data('tiktok', body.sessionId)).toEqual(pending);
   });
 
-  it("sends Date from the sandbox's clock and echoes x-request-id in header and body", async () => {
-    const id = session({ platform: 'douyin' });
+  it('sends Date from its clock; echoes x-request-id, else makes a new 21-character one, pages too', async () => {
     clock += 1234;
-    const { res, body } = await status('douyin', id, { ...KEY, 'x-request-id': 'trace-42' });
+    const traced = { ...KEY, 'x-request-id': 'trace-42' };
+    const { res, body } = await status('douyin', session({ platform: 'douyin' }), traced);
     expect(res.headers.get('date')).toBe(new Date(clock).toUTCString());
     expect([res.headers.get('x-request-id'), body.requestId, body.code]).toEqual(['trace-42', 'trace-42', 0]);
-  });
-
-  it('makes a new 21-character request id for every answer, pages and 404s too; ids of the real shapes', async () => {
     const consent = `/sandbox/consent/${session({ platform: 'douyin' })}`;
     const answers = [await status('douyin', 'x'), await create({ platform: 'douyin' }), await call(consent)];
     const ids = [...answers, await call('/nowhere')].map(({ res }) => res.headers.get('x-request-id'));
@@ -615,20 +613,17 @@ describe('the listening server', () => {
     await call(`/sandbox/consent/${sessionId}`, {}, temporary);
     const port = Number(new URL(temporary.url).port);
     const stuck = connect(port, '127.0.0.1');
-    const stuckClosed = new Promise((resolve) => stuck.once('close', resolve));
-    await new Promise((resolve) => stuck.once('connect', resolve));
+    const stuckClosed = once(stuck, 'close');
+    await once(stuck, 'connect');
     const headers = `Host: 127.0.0.1:${port}\r\nX-Api-Key: ${SB.SANDBOX_API_KEY}\r\nContent-Length: 100`;
     stuck.write(`POST /sandbox/sessions HTTP/1.1\r\n${headers}\r\n\r\n{`);
     for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
     await Promise.all([temporary.close(), temporary.close(), stuckClosed]);
     expect(listeningServers()).toBe(before - 1);
     const probe = connect(port, '127.0.0.1');
-    const refused = await new Promise((resolve) => {
-      probe
-        .once('connect', () => resolve('connected'))
-        .once('error', (e: NodeJS.ErrnoException) => resolve(e.code));
-    });
-    probe.destroy();
+    const failed = (e: NodeJS.ErrnoException) => e.code;
+    const refused = await once(probe, 'connect').then(() => 'connected', failed);
     expect(refused).toBe('ECONNREFUSED');
+    probe.destroy();
   });
 });
