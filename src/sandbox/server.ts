@@ -215,7 +215,7 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     on('GET', START_PATH, (x, [platform = '']) => {
       // The real server's order: the key guard, the query's zod pipe, the platform, then the group.
       if (!keyOk(x)) return api(x, 401);
-      const query = startQuery(new URL(x.req.url ?? '', 'http://h').searchParams);
+      const query = startQuery(new URLSearchParams(x.req.url?.replace(/^[^?]*\??/, '')));
       if (!query) return api(x, 400);
       if (!isPlatform(platform) || config.unsupportedPlatforms.has(platform)) return api(x, 15032);
       if (query.groupId && !config.groupIds.has(query.groupId)) return api(x, 12601);
