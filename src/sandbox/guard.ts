@@ -30,9 +30,8 @@ export function hostGuard(bound: string, port: number, allowedHosts: ReadonlySet
 }
 
 /**
- * Why a POST is refused as cross-site, or undefined. Browsers send `Origin` (and `Sec-Fetch-Site`) with
- * every cross-origin POST; a request with neither comes from a tool such as curl, which could send anything
- * anyway. `Origin: null` (sandboxed frames, some redirects) is refused.
+ * Why a POST is refused as cross-site, or undefined. Browsers send `Origin` (and `Sec-Fetch-Site`) with every
+ * cross-origin POST, `Origin: null` from sandboxed frames; a request with neither comes from a tool (curl).
  */
 export function crossSiteReason({ origin, host = '', 'sec-fetch-site': site }: IncomingHttpHeaders) {
   if (site !== undefined && site !== 'same-origin' && site !== 'none')

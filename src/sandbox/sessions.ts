@@ -19,12 +19,11 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A request the sandbox refuses, with the HTTP status (and any headers) to answer. */
 export class Refused extends Error {
-  constructor(
-    readonly httpStatus: number,
-    message: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {
+  declare readonly httpStatus: number;
+  declare readonly headers: Readonly<Record<string, string>>;
+  constructor(httpStatus: number, message: string, headers = {}) {
     super(message);
+    Object.assign(this, { httpStatus, headers });
   }
 }
 
