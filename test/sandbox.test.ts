@@ -3,21 +3,13 @@
  * sessions, the consent page and the end of an approval, the guards of a local server, and its lifecycle.
  * Whether its answers match the spec's schema is the contract test's job (through Prism).
  */
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, test, vi } from 'vitest';
 import { createAitoearnClient } from '../src/client.js';
 import { AitoearnInputError } from '../src/errors.js';
 import { describeBinding, hostGuard } from '../src/sandbox/guard.js';
-import {
-  formatSandboxRequest,
-  SANDBOX_API_KEY,
-  type Sandbox,
-  SandboxListenError,
-  type SandboxOptions,
-  type SandboxRequest,
-  type SandboxSessionSpec,
-  startSandbox,
-} from '../src/sandbox/index.js';
+import * as SB from '../src/sandbox/index.js';
 import { newRequestId, newSessionId } from '../src/sandbox/sessions.js';
 import { readSpec } from './contract/spec-examples.js';
 import { rawRequest } from './helpers/http-server.js';
@@ -25,136 +17,164 @@ import { emfile, listeningServers, liveServerAt } from './helpers/live-server.js
 
 const START = Date.parse('2026-07-02T12:00:00.000Z');
 let clock = START;
-let sandbox: Sandbox;
+let sandbox: SB.Sandbox;
 beforeAll(async () => {
-  sandbox = await startSandbox({ now: () => clock });
+  sandbox = await SB.startSandbox({ now: () => clock });
 });
 afterAll(() => sandbox.close());
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are asserted on, not trusted.
 type Json = any;
 type Fields = Record<string, string>;
-const KEY: Fields = { 'X-Api-Key': SANDBOX_API_KEY };
+const KEY: Fields = { 'X-Api-Key': SB.SANDBOX_API_KEY };
 const ZH = { ...KEY, 'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8' };
 const API = '/api/v2/channels/accounts/auth';
+const HTML = 'text/html; charset=utf-8';
 
 /** One request; the response and its body (parsed when it is JSON). */
 async function call(path: string, init: RequestInit = {}, on = sandbox) {
   const res = await fetch(`${on.url}${path}`, init);
   const text = await res.text();
-  const body: Json = res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
-  return { res, body };
+  return { res, body: (res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as Json };
 }
 const status = (platform: string, id: string, headers = KEY, on = sandbox) =>
   call(`${API}/${platform}/status/${id}`, { headers }, on);
 const start = (platform: string, query = '', headers = KEY, on = sandbox) =>
   call(`${API}/${platform}?${query}`, { headers }, on);
+const text = (body: unknown) => (typeof body === 'string' ? body : JSON.stringify(body));
 /** A POST of JSON, or of a form when `body` is a string of fields. */
 const post = (path: string, body: unknown = {}, headers: Fields = {}) => {
   const type = typeof body === 'string' ? 'application/x-www-form-urlencoded' : 'application/json';
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  return call(path, { method: 'POST', headers: { 'Content-Type': type, ...headers }, body: text });
+  return call(path, { method: 'POST', headers: { 'Content-Type': type, ...headers }, body: text(body) });
 };
 const create = (spec: unknown, headers = KEY) =>
-  call('/sandbox/sessions', {
-    method: 'POST',
-    headers,
-    body: typeof spec === 'string' ? spec : JSON.stringify(spec),
-  });
-const session = (spec: SandboxSessionSpec) => sandbox.createSession(spec).sessionId;
+  call('/sandbox/sessions', { method: 'POST', headers, body: text(spec) });
+const session = (spec: SB.SandboxSessionSpec) => sandbox.createSession(spec).sessionId;
 const data = async (platform: string, id: string) => (await status(platform, id)).body.data;
 const uid = (n: number) => `sandbox-uid-${n}`;
-async function withSandbox(options: SandboxOptions, run: (running: Sandbox) => Promise<void>) {
-  const running = await startSandbox(options);
+const iso = (ms: number) => new Date(ms).toISOString();
+async function withSandbox(options: SB.SandboxOptions, run: (running: SB.Sandbox) => Promise<void>) {
+  const running = await SB.startSandbox(options);
   await run(running).finally(() => running.close());
 }
 
-describe('the status operation answers as the real server does', () => {
-  const [NO_KEY, GONE] = ['Unauthorized', 'Invalid or expired authorization session'];
-  const OTHER = 'Authorization platform does not match';
-  const EN_FIRST = { ...KEY, 'Accept-Language': 'en-US,zh-CN;q=0.5' };
+describe('the API operations answer as the real server does: HTTP 200, the outcome in the envelope', () => {
+  const [NO_KEY, GONE, BAD] = ['Unauthorized', 'Invalid or expired authorization session', 'Bad request'];
+  const [PLUGIN, OK] = ['Platform not supported for update published post', '请求成功'];
+  // A path after `…/auth/`; OWN is a douyin session of the sandbox's.
   test.each([
-    ['no key', 'douyin', true, {}, 401, NO_KEY],
-    ['no key, before the session and the platform', 'myspace', false, {}, 401, NO_KEY],
-    ['no key, in English whatever the language', 'douyin', true, { 'Accept-Language': 'zh-CN' }, 401, NO_KEY],
-    ['an unknown session', 'douyin', false, KEY, 15039, GONE],
-    ['a session of another platform', 'youtube', true, KEY, 15040, OTHER],
-    ['an unknown platform, a known session (never 10002)', 'myspace', true, KEY, 15040, OTHER],
-    ['an unknown platform, an unknown session', 'myspace', false, KEY, 15039, GONE],
-    ['an unknown session in Chinese', 'douyin', false, ZH, 15039, '授权会话无效或已过期'],
-    ['another platform in Chinese', 'xhs', true, ZH, 15040, '授权平台不匹配'],
-    ['English listed first', 'douyin', false, EN_FIRST, 15039, GONE],
-    ['success, whatever the language (the text is hard-coded)', 'douyin', true, EN_FIRST, 0, '请求成功'],
-  ])(
-    'answers %s with HTTP 200 and the real envelope',
-    async (_title, platform, own, headers, code, message) => {
-      const id = own ? session({ platform: 'douyin' }) : 'no-such-session';
-      const { res, body } = await status(platform, id, headers);
-      const rest = code
-        ? { data: {}, timestamp: clock }
-        : { data: expect.objectContaining({ sessionId: id }) };
-      const requestId = res.headers.get('x-request-id');
-      expect([res.status, body]).toEqual([200, { code, message, ...rest, requestId }]);
-    },
-  );
-
-  it("sends Date from the sandbox's clock and echoes x-request-id in header and body", async () => {
+    ['douyin/status/OWN', {}, 401, NO_KEY],
+    ['myspace/status/none', {}, 401, NO_KEY], // the key before the session and the platform
+    ['douyin/status/OWN', { 'Accept-Language': 'zh-CN' }, 401, NO_KEY], // English whatever the language
+    ['douyin/status/none', KEY, 15039, GONE],
+    ['youtube/status/OWN', KEY, 15040, 'Authorization platform does not match'],
+    ['myspace/status/OWN', ZH, 15040, '授权平台不匹配'], // an unknown platform: never 10002
+    ['myspace/status/none', KEY, 15039, GONE],
+    ['douyin/status/none', ZH, 15039, '授权会话无效或已过期'],
+    ['douyin/status/none', { ...KEY, 'Accept-Language': 'en-US,zh-CN;q=0.5' }, 15039, GONE],
+    ['douyin/status/OWN', { ...KEY, 'Accept-Language': 'en' }, 0, OK], // hard-coded, whatever the language
+    ['xhs?callbackUrl=x', {}, 401, NO_KEY], // the key before the query
+    ['douyin', { 'X-Api-Key': 'someone-else' }, 401, NO_KEY],
+    ['xhs', KEY, 15032, PLUGIN],
+    ['wxSph', KEY, 15032, PLUGIN],
+    ['myspace', KEY, 15032, PLUGIN],
+    ['DouYin', KEY, 15032, PLUGIN],
+    ['xhs', ZH, 15032, '暂不支持该平台'],
+    ['douyin?groupId=no-such-group', KEY, 12601, 'Account group not found'],
+    ['douyin?groupId=x', ZH, 12601, '账号分组未找到'],
+    ['xhs?redirectUri=http://localhost/x', KEY, 400, BAD], // the query before the platform
+    ['xhs?groupId=no-such-group', KEY, 15032, PLUGIN], // the platform before the group
+    ['douyin?callbackUrl=not a url', KEY, 400, BAD],
+    ['douyin?callbackUrl=', KEY, 400, BAD],
+    ['douyin?callbackUrl=ftp://example.com/cb', KEY, 400, BAD],
+    ['douyin?callbackUrl=javascript:alert(1)', KEY, 400, BAD],
+    ['douyin?callbackUrl=http://a%3Bb.example/cb', KEY, 400, BAD], // a host that would break the CSP
+    ['douyin?redirectUri=http://localhost:3000/done', KEY, 400, BAD], // loopback
+    ['douyin?redirectUri=https://10.0.0.1/done', KEY, 400, BAD], // an IP address
+    ['douyin?redirectUri=ftp://example.com/done', KEY, 400, BAD],
+    ['douyin?callbackUrl=http://127.0.0.1:1/a&callbackUrl=http://127.0.0.1:1/b', KEY, 400, BAD],
+    ['douyin?callbackUrl=http://127.0.0.1:5000/token', ZH, 0, OK],
+    ['douyin?callbackUrl=https://example.com/relay', KEY, 0, OK],
+    ['douyin?redirectUri=https://example.com/done', KEY, 0, OK],
+    ['douyin?callbackUrl=http://localhost:5000/t&redirectUri=http://app.example.org/x', KEY, 0, OK],
+    ['douyin?groupId=sandbox-group', KEY, 0, OK],
+    ['douyin?groupId=', KEY, 0, OK], // the default group, as upstream
+    ['douyin?colour=blue', KEY, 0, OK], // ignored, as zod strips it
+  ])('answers GET …/%s (%j) with code %i', async (path, headers, code, message) => {
     const id = session({ platform: 'douyin' });
-    clock += 1234;
-    const { res, body } = await status('douyin', id, { ...KEY, 'x-request-id': 'trace-42' });
-    expect(res.headers.get('date')).toBe(new Date(clock).toUTCString());
-    expect([res.headers.get('x-request-id'), body.requestId, body.code]).toEqual(['trace-42', 'trace-42', 0]);
+    const { res, body } = await call(`${API}/${path.replace('OWN', id)}`, { headers });
+    const ok = path.includes('/status/') ? { sessionId: id } : { url: expect.any(String) };
+    const rest = code ? { data: {}, timestamp: clock } : { data: expect.objectContaining(ok) };
+    const requestId = res.headers.get('x-request-id');
+    expect([res.status, body]).toEqual([200, { code, message, ...rest, requestId }]);
   });
 
-  it('makes a new 21-character request id for every answer, pages and 404s too', async () => {
+  it('starts, or creates over HTTP, a pending session with a 16-character id that lives 5 minutes', async () => {
+    const { sessionId, expiresAt, url, authInstructions } = (await start('douyin')).body.data;
+    expect([sessionId, expiresAt]).toEqual([expect.stringMatching(/^[\w-]{16}$/), iso(clock + 300_000)]);
+    expect(url).toBe(`${sandbox.url}/sandbox/consent/${sessionId}`);
+    expect(authInstructions).toEqual({ 'en-US': expect.any(String), 'zh-CN': expect.any(String) });
+    const { res, body } = await create({ platform: 'tiktok' });
+    const consentUrl = `${sandbox.url}/sandbox/consent/${body.sessionId}`;
+    const created = { sessionId: body.sessionId, platform: 'tiktok', expiresAt, consentUrl };
+    expect([res.status, body]).toEqual([201, created]);
+    const pending = { sessionId: body.sessionId, status: 'pending', requiresSelection: false, expiresAt };
+    expect(await data('tiktok', body.sessionId)).toEqual(pending);
+  });
+
+  it('sends Date from its clock; echoes x-request-id, else makes a new 21-character one, pages too', async () => {
+    clock += 1234;
+    const traced = { ...KEY, 'x-request-id': 'trace-42' };
+    const { res, body } = await status('douyin', session({ platform: 'douyin' }), traced);
+    expect(res.headers.get('date')).toBe(new Date(clock).toUTCString());
+    expect([res.headers.get('x-request-id'), body.requestId, body.code]).toEqual(['trace-42', 'trace-42', 0]);
     const consent = `/sandbox/consent/${session({ platform: 'douyin' })}`;
     const answers = [await status('douyin', 'x'), await create({ platform: 'douyin' }), await call(consent)];
     const ids = [...answers, await call('/nowhere')].map(({ res }) => res.headers.get('x-request-id'));
     for (const id of ids) expect(id).toMatch(/^[0-9a-z]{21}$/);
     expect(new Set(ids).size).toBe(4);
-  });
-
-  it('makes ids of the real shapes; a session id never starts with "-"', () => {
+    // A session id never starts with "-", which a command line would take for an option.
     const sessions = Array.from({ length: 2000 }, newSessionId);
     for (const id of sessions) expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{15}$/);
     expect([new Set(sessions.join('')).size, new Set(sessions).size]).toEqual([64, 2000]);
     expect(new Set(Array.from({ length: 2000 }, newRequestId).join('')).size).toBe(36);
   });
+
+  it('takes the unsupported platforms, the groups and the lifetime from its options, as createSession does', async () => {
+    let now = START;
+    const options = { unsupportedPlatforms: ['douyin'], groupIds: ['team-a'], sessionLifetimeMs: 2000 };
+    await withSandbox({ ...options, now: () => now }, async (custom) => {
+      const code = async (answer: Promise<{ body: Json }>) => (await answer).body.code;
+      expect(await code(start('douyin', '', KEY, custom))).toBe(15032);
+      expect(await code(start('xhs', 'groupId=sandbox-group', KEY, custom))).toBe(12601);
+      const { sessionId, expiresAt } = (await start('xhs', 'groupId=team-a', KEY, custom)).body.data;
+      expect(expiresAt).toBe(iso(START + 2000));
+      now += 1999;
+      expect(await code(status('xhs', sessionId, KEY, custom))).toBe(0);
+      now += 1;
+      expect(await code(status('xhs', sessionId, KEY, custom))).toBe(15039);
+      const { expiresAt: later, consentUrl, sessionId: id } = custom.createSession({ platform: 'KWAI' });
+      expect([later, consentUrl]).toEqual([iso(now + 2000), `${custom.url}/sandbox/consent/${id}`]);
+      expect(() => custom.createSession({ platform: 'KWAI', lifetimeMs: -1 })).toThrow(AitoearnInputError);
+    });
+  });
 });
 
 describe('scripted sessions, on a fake clock', () => {
-  it('creates a pending session over HTTP that lives 5 minutes', async () => {
-    const { res, body } = await create({ platform: 'tiktok' });
-    const { sessionId } = body;
-    const expiresAt = new Date(clock + 300_000).toISOString();
-    const consentUrl = `${sandbox.url}/sandbox/consent/${sessionId}`;
-    expect([res.status, body]).toEqual([201, { sessionId, platform: 'tiktok', expiresAt, consentUrl }]);
-    const pending = { sessionId, status: 'pending', requiresSelection: false, expiresAt };
-    expect(await data('tiktok', sessionId)).toEqual(pending);
-  });
-
-  const TWO = ['sandbox-douyin-1', 'sandbox-douyin-2'];
+  const [ONE, TWO] = [['sandbox-douyin-1'], ['sandbox-douyin-1', 'sandbox-douyin-2']];
+  const [COMPLETE, FAIL] = ['completed', 'failed'] as const;
   test.each([
-    ['completes with the accounts asked for', { type: 'complete', accounts: 2 }, { accountIds: TWO }],
-    ['fails with the errorCode asked for', { type: 'fail', errorCode: 15045 }, { errorCode: 15045 }],
-    ['picks the first account of a selection', { type: 'select', accounts: 2 }, { accountIds: [TWO[0]] }],
+    ['completes with its accounts', { type: 'complete', accounts: 2 }, { status: COMPLETE, accountIds: TWO }],
+    ['fails with its errorCode', { type: 'fail', errorCode: 15045 }, { status: FAIL, errorCode: 15045 }],
+    ['picks the first offered', { type: 'select', accounts: 2 }, { status: COMPLETE, accountIds: ONE }],
   ] as const)('%s once afterMs has passed', async (_name, outcome, after) => {
     const id = session({ platform: 'douyin', outcome: { ...outcome, afterMs: 3000 } });
     clock += 2999;
     expect(await data('douyin', id)).toMatchObject({ status: 'pending' });
     clock += 1;
-    const status = outcome.type === 'fail' ? 'failed' : 'completed';
-    const fields = {
-      status,
-      requiresSelection: false,
-      ...after,
-      sessionId: id,
-      expiresAt: expect.any(String),
-    };
-    const done = await data('douyin', id);
-    expect(done).toEqual(
-      status === 'failed' ? fields : { ...fields, accountId: TWO[0], accounts: expect.any(Array) },
-    );
+    const accounts = 'accountIds' in after && { accountId: ONE[0], accounts: expect.any(Array) };
+    const base = { requiresSelection: false, sessionId: id, expiresAt: expect.any(String) };
+    expect(await data('douyin', id)).toEqual({ ...after, ...accounts, ...base });
   });
 
   it('asks for a selection, then completes with the accounts chosen, in order', async () => {
@@ -202,55 +222,64 @@ describe('scripted sessions, on a fake clock', () => {
     const account = (readSpec() as Json).components.schemas.AuthSessionStatusVo.properties.accounts.items;
     for (const platform of account.properties.platform.enum) {
       const id = session({ platform, outcome: { type: 'complete' } });
-      expect((await data(platform, id)).status).toBe('completed');
+      expect((await data(platform, id)).status).toBe(COMPLETE);
     }
   });
 });
 
-describe('creating sessions over HTTP', () => {
-  it('answers HTTP 401 without a valid API key', async () => {
-    expect((await create({ platform: 'douyin' }, {})).res.status).toBe(401);
-    expect((await create({ platform: 'douyin' }, { 'X-Api-Key': 'wrong-key' })).res.status).toBe(401);
-  });
-
-  const outcome = (o: object) => ({ platform: 'douyin', outcome: o });
+describe('refusals: JSON whose code is the HTTP status, with the field or the Allow header', () => {
+  const [S, o] = ['/sandbox/sessions', (outcome: object) => ({ platform: 'douyin', outcome })];
   test.each([
-    ['bad JSON', '{"platform":', 'body'],
-    ['an empty body', '', 'body'],
-    ['a body that is not an object', [1, 2], 'body'],
-    ['a missing platform', { outcome: { type: 'never' } }, 'platform'],
-    ['an unknown platform', { platform: 'myspace' }, 'platform'],
-    ['an unknown field', { platform: 'douyin', lifetime: 5 }, 'lifetime'],
-    ['an outcome that is not an object', { platform: 'douyin', outcome: 'complete' }, 'outcome'],
-    ['an unknown outcome type', outcome({ type: 'explode' }), 'outcome.type'],
-    ['a negative afterMs', outcome({ type: 'complete', afterMs: -5 }), 'outcome.afterMs'],
-    ['afterMs as a string', outcome({ type: 'fail', afterMs: '5', errorCode: 1 }), 'outcome.afterMs'],
-    ['a fractional errorCode', outcome({ type: 'fail', errorCode: 1.5 }), 'outcome.errorCode'],
-    ['a missing errorCode', outcome({ type: 'fail', afterMs: 1 }), 'outcome.errorCode'],
-    ['a select without accounts', outcome({ type: 'select' }), 'outcome.accounts'],
-    ['zero accounts', outcome({ type: 'complete', accounts: 0 }), 'outcome.accounts'],
-    ['an empty account name', outcome({ type: 'select', accounts: ['a', ' '] }), 'outcome.accounts[1]'],
-    ['a field the outcome type does not take', outcome({ type: 'never', afterMs: 5 }), 'outcome.afterMs'],
-    ['a negative lifetimeMs', { platform: 'douyin', lifetimeMs: -1 }, 'lifetimeMs'],
-  ])('refuses %s with HTTP 400 naming the field', async (_name, spec, field) => {
-    const { res, body } = await create(spec);
-    expect([res.status, body.field, body.message.includes(`"${field}"`)]).toEqual([400, field, true]);
+    ['GET', '/', null, KEY, 404, null],
+    ['GET', `${API}/douyin/status/`, null, KEY, 404, null],
+    ['GET', `${API}/douyin/status/a/b`, null, KEY, 404, null],
+    ['POST', `${S}/x/explode`, null, KEY, 404, null],
+    ['GET', '/sandbox/consent/%E0%A4%A', null, KEY, 404, null],
+    ['POST', `${API}/douyin/status/abc`, null, KEY, 405, 'GET'],
+    ['GET', S, null, KEY, 405, 'POST'],
+    ['DELETE', `${S}/abc/approve`, null, KEY, 405, 'POST'],
+    ['POST', '/sandbox/consent/abc', null, KEY, 405, 'GET'],
+    ['POST', S, { platform: 'douyin' }, {}, 401, null],
+    ['POST', S, { platform: 'douyin' }, { 'X-Api-Key': 'wrong-key' }, 401, null],
+    ['POST', S, '{"platform":', KEY, 400, 'body'],
+    ['POST', S, '', KEY, 400, 'body'],
+    ['POST', S, [1, 2], KEY, 400, 'body'],
+    ['POST', S, { outcome: { type: 'never' } }, KEY, 400, 'platform'],
+    ['POST', S, { platform: 'myspace' }, KEY, 400, 'platform'],
+    ['POST', S, { platform: 'douyin', lifetime: 5 }, KEY, 400, 'lifetime'],
+    ['POST', S, { platform: 'douyin', outcome: 'complete' }, KEY, 400, 'outcome'],
+    ['POST', S, o({ type: 'explode' }), KEY, 400, 'outcome.type'],
+    ['POST', S, o({ type: 'complete', afterMs: -5 }), KEY, 400, 'outcome.afterMs'],
+    ['POST', S, o({ type: 'fail', afterMs: '5', errorCode: 1 }), KEY, 400, 'outcome.afterMs'],
+    ['POST', S, o({ type: 'fail', errorCode: 1.5 }), KEY, 400, 'outcome.errorCode'],
+    ['POST', S, o({ type: 'fail', afterMs: 1 }), KEY, 400, 'outcome.errorCode'],
+    ['POST', S, o({ type: 'select' }), KEY, 400, 'outcome.accounts'],
+    ['POST', S, o({ type: 'complete', accounts: 0 }), KEY, 400, 'outcome.accounts'],
+    ['POST', S, o({ type: 'select', accounts: ['a', ' '] }), KEY, 400, 'outcome.accounts[1]'],
+    ['POST', S, o({ type: 'never', afterMs: 5 }), KEY, 400, 'outcome.afterMs'], // not a field of "never"
+    ['POST', S, { platform: 'douyin', lifetimeMs: -1 }, KEY, 400, 'lifetimeMs'],
+  ])('answers %s %s %j with HTTP %i (%s)', async (method, path, body, headers, code, detail) => {
+    const init = { method, headers, ...(body !== null && { body: text(body) }) };
+    const { res, body: answer } = await call(path, init);
+    const requestId = res.headers.get('x-request-id');
+    expect([res.status, answer.code, answer.requestId]).toEqual([code, code, requestId]);
+    const [allow, field] = code === 400 ? [null, detail] : [detail, undefined];
+    expect([res.headers.get('allow'), answer.field]).toEqual([allow, field]);
+    if (code === 400) expect(answer.message).toContain(`"${detail}"`);
   });
 
   it('names the refused value, and says that a "select" outcome needs accounts', async () => {
-    const negative = await create({ platform: 'douyin', outcome: { type: 'complete', afterMs: -5 } });
-    expect(negative.body.message).toBe(
-      'Expected "outcome.afterMs" to be a number from 0 to 2147483647, got -5.',
-    );
-    const select = await create({ platform: 'douyin', outcome: { type: 'select' } });
-    expect(select.body.message).toContain('("select" needs them), got undefined.');
+    const negative = (await create(o({ type: 'complete', afterMs: -5 }))).body.message;
+    expect(negative).toBe('Expected "outcome.afterMs" to be a number from 0 to 2147483647, got -5.');
+    const select = (await create(o({ type: 'select' }))).body.message;
+    expect(select).toContain('("select" needs them), got undefined.');
   });
 
-  it('refuses more than maxSessions with HTTP 429, and accepts again once one expires', async () => {
+  it('refuses more than maxSessions with HTTP 429 until one expires, and a body over 64 KiB with 413', async () => {
     let now = START;
     await withSandbox({ maxSessions: 2, now: () => now }, async (small) => {
-      const body = JSON.stringify({ platform: 'douyin', lifetimeMs: 1000 });
-      const add = () => call('/sandbox/sessions', { method: 'POST', headers: KEY, body }, small);
+      const add = (body = '{"platform":"douyin","lifetimeMs":1000}') =>
+        call('/sandbox/sessions', { method: 'POST', headers: KEY, body }, small);
       expect((await add()).res.status).toBe(201);
       now += 500;
       expect((await add()).res.status).toBe(201);
@@ -259,66 +288,55 @@ describe('creating sessions over HTTP', () => {
       expect(full.body.message).toContain('"maxSessions"');
       now += 500;
       expect((await add()).res.status).toBe(201);
+      expect((await add(`"${'x'.repeat(64 * 1024)}"`)).res.status).toBe(413);
     });
   });
 });
 
 describe('the consent page', () => {
-  it('shows Approve and Deny buttons that post to the session, and loads nothing', async () => {
+  it('shows Approve and Deny, or checkboxes; escapes a hostile name; loads nothing', async () => {
     const id = session({ platform: 'wxGzh', outcome: { type: 'manual', accounts: ['Main'] } });
     const { res, body: html } = await call(`/sandbox/consent/${id}`);
-    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, HTML]);
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
     // Under 'no-referrer' Chromium sends `Origin: null` with this page's own POSTs, which the guard refuses.
     expect(res.headers.get('referrer-policy')).toBe('same-origin');
     for (const action of ['approve', 'deny'])
       expect(html).toContain(`<form method="post" action="/sandbox/sessions/${id}/${action}">`);
-    expect(html).toMatch(/>Approve<\/button>[\s\S]*>Deny<\/button>/);
-    expect(html).toContain('wxGzh');
+    expect(html).toMatch(/wxGzh[\s\S]*>Approve<\/button>[\s\S]*>Deny<\/button>/);
     expect(html).not.toMatch(/<script|<link|src=/);
-  });
-
-  it('shows checkboxes for a selection and escapes a hostile display name', async () => {
     const hostile = '<script>alert("x")</script>&\'';
-    const id = session({ platform: 'facebook', outcome: { type: 'select', accounts: [hostile, 'Page'] } });
-    const { body: html } = await call(`/sandbox/consent/${id}`);
-    expect(html).toContain('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;');
-    expect(html).not.toMatch(/<script>|>Approve<\/button>/);
+    const choice = session({ platform: 'facebook', outcome: { type: 'select', accounts: [hostile, 'P'] } });
+    const { body: select } = await call(`/sandbox/consent/${choice}`);
+    expect(select).toContain('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#38;&#39;');
+    expect(select).not.toMatch(/<script>|>Approve<\/button>/);
     for (const n of [1, 2])
-      expect(html).toContain(`<input type="checkbox" name="platformUids" value="${uid(n)}">`);
-    expect(html).toMatch(
-      new RegExp(`action="/sandbox/sessions/${id}/select">[\\s\\S]*>Connect selected accounts</button>`),
-    );
+      expect(select).toContain(`<input type="checkbox" name="platformUids" value="${uid(n)}">`);
+    expect(select).toMatch(new RegExp(`${choice}/select">[\\s\\S]*>Connect selected accounts</button>`));
   });
 
-  it('approves through the form, without targets ends with a closing text; then it is done', async () => {
-    const id = session({ platform: 'linkedin', outcome: { type: 'manual', accounts: ['Work'] } });
-    const { res, body } = await post(`/sandbox/sessions/${id}/approve`, 'action=approve');
-    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
-    expect(body).toMatch(/Authorization approved[\s\S]*You can close this window\./);
+  const TICKED = `platformUids=${uid(1)}&platformUids=${uid(3)}`;
+  const CLOSING = /approved[\s\S]*You can close this window\./;
+  test.each([
+    ['approve', { type: 'manual', accounts: ['Work'] }, 'action=approve', CLOSING, [1]],
+    ['deny', { type: 'complete', afterMs: 60_000 }, 'action=deny', /Authorization denied/, undefined],
+    ['select', { type: 'select', accounts: ['A', 'B', 'C'] }, TICKED, /Connected: A, C\./, [1, 3]],
+  ] as const)('lets a person %s by the form, over the script', async (act, outcome, form, page, ids) => {
+    const id = session({ platform: 'douyin', outcome });
+    if (act === 'select') {
+      const none = await post(`/sandbox/sessions/${id}/select`, 'action=select');
+      expect([none.res.status, none.body.includes('Tick at least one account')]).toEqual([400, true]);
+    }
+    const { res, body } = await post(`/sandbox/sessions/${id}/${act}`, form);
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, HTML]);
+    expect(body).toMatch(page);
     expect(body).not.toMatch(/<form|<script/);
     expect((await post(`/sandbox/sessions/${id}/deny`, 'action=deny')).res.status).toBe(409);
     expect((await call(`/sandbox/consent/${id}`)).res.status).toBe(409);
-    expect((await data('linkedin', id)).accountIds).toEqual(['sandbox-linkedin-1']);
-  });
-
-  it('denies through the form, over the scripted outcome: failed, errorCode 15045', async () => {
-    const id = session({ platform: 'threads', outcome: { type: 'complete', afterMs: 60_000 } });
-    const { res, body } = await post(`/sandbox/sessions/${id}/deny`, 'action=deny');
-    expect([res.status, body.includes('Authorization denied')]).toEqual([200, true]);
     clock += 60_000;
-    expect(await data('threads', id)).toMatchObject({ status: 'failed', errorCode: 15045 });
-  });
-
-  it('selects the ticked checkboxes through the form, and asks again if none is', async () => {
-    const id = session({ platform: 'instagram', outcome: { type: 'select', accounts: ['A', 'B', 'C'] } });
-    const none = await post(`/sandbox/sessions/${id}/select`, 'action=select');
-    expect([none.res.status, none.body.includes('Tick at least one account')]).toEqual([400, true]);
-    const ticked = `platformUids=${uid(1)}&platformUids=${uid(3)}`;
-    const { res, body } = await post(`/sandbox/sessions/${id}/select`, ticked);
-    expect([res.status, body.includes('Connected: A, C.')]).toEqual([200, true]);
-    const accountIds = ['sandbox-instagram-1', 'sandbox-instagram-3'];
-    expect(await data('instagram', id)).toMatchObject({ status: 'completed', accountIds });
+    const accountIds = ids?.map((n) => `sandbox-douyin-${n}`);
+    const done = accountIds ? { status: 'completed', accountIds } : { status: 'failed', errorCode: 15045 };
+    expect(await data('douyin', id)).toMatchObject(done);
   });
 
   it('does not act on unknown or expired sessions', async () => {
@@ -331,141 +349,49 @@ describe('the consent page', () => {
   });
 });
 
-/** The hidden inputs of a page's form, decoded, in document order. */
-const hiddenFields = (html: string) =>
-  [...html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)].map(([, name, value = '']) => [
-    name,
-    value.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n))),
-  ]);
-
-/** Starts a session with `query`, then approves it through the consent page's form as a browser would. */
-async function startAndApprove(query: Fields) {
+/** Starts a session with `query`, then answers it through the consent page's form as a browser would. */
+async function startAndAnswer(query: Fields, action = 'approve') {
   const { sessionId, url } = (await start('douyin', `${new URLSearchParams(query)}`)).body.data;
   const consent = (await call(new URL(url).pathname)).body;
-  const action = /<form method="post" action="([^"]*approve)">/.exec(consent)?.[1];
-  expect(action).toBe(`/sandbox/sessions/${sessionId}/approve`);
-  const { res: page, body: html } = await post(action ?? '', 'action=approve');
-  return { page, html, sessionId, csp: page.headers.get('content-security-policy') ?? '' };
+  const form = new RegExp(`<form method="post" action="([^"]*${action})">`).exec(consent)?.[1];
+  expect(form).toBe(`/sandbox/sessions/${sessionId}/${action}`);
+  const { res, body: html } = await post(form ?? '', `action=${action}`);
+  return { html, sessionId, csp: res.headers.get('content-security-policy') ?? '' };
 }
-
-describe('the start operation', () => {
-  it('starts a session: a 16-character id, 5 minutes, the consent page, 请求成功', async () => {
-    const { res, body } = await start('douyin');
-    const { sessionId, expiresAt, url } = body.data;
-    const authInstructions = { 'en-US': expect.any(String), 'zh-CN': expect.any(String) };
-    expect(expiresAt).toBe(new Date(clock + 300_000).toISOString());
-    expect(sessionId).toMatch(/^[\w-]{16}$/);
-    expect(url).toBe(`${sandbox.url}/sandbox/consent/${sessionId}`);
-    const [data, requestId] = [
-      { url, sessionId, expiresAt, authInstructions },
-      res.headers.get('x-request-id'),
-    ];
-    expect(body).toEqual({ code: 0, message: '请求成功', data, requestId });
-    expect(sandbox.requests.at(-1)).toMatchObject({ path: `${API}/douyin`, code: 0 });
-    expect((await call(new URL(url).pathname)).res.status).toBe(200);
-  });
-
-  test.each([
-    ['a callbackUrl that is not a URL', 'callbackUrl=not a url', 400],
-    ['an empty callbackUrl', 'callbackUrl=', 400],
-    ['a callbackUrl that is not http(s)', 'callbackUrl=ftp://example.com/cb', 400],
-    ['a javascript: callbackUrl', 'callbackUrl=javascript:alert(1)', 400],
-    ['a callbackUrl whose host would break the CSP', 'callbackUrl=http://a%3Bb.example/cb', 400],
-    ['a loopback redirectUri (localhost)', 'redirectUri=http://localhost:3000/done', 400],
-    ['a redirectUri with an IP address', 'redirectUri=https://10.0.0.1/done', 400],
-    ['a redirectUri that is not http(s)', 'redirectUri=ftp://example.com/done', 400],
-    ['two callbackUrls', 'callbackUrl=http://127.0.0.1:1/a&callbackUrl=http://127.0.0.1:1/b', 400],
-    ['a loopback callbackUrl', 'callbackUrl=http://127.0.0.1:5000/token', 0],
-    ['an https callbackUrl', 'callbackUrl=https://example.com/relay', 0],
-    ['a redirectUri with a domain name', 'redirectUri=https://example.com/done', 0],
-    ['both', 'callbackUrl=http://localhost:5000/t&redirectUri=http://app.example.org/x', 0],
-    ['the default group by name', 'groupId=sandbox-group', 0],
-    ['an empty groupId (the default group, as upstream)', 'groupId=', 0],
-    ['an unknown parameter (ignored, as zod strips it)', 'colour=blue', 0],
-  ])('answers %s with code %i', async (_name, query, code) => {
-    const { res, body } = await start('douyin', query);
-    expect([res.status, body.code]).toEqual([200, code]);
-    if (code) expect([body.data, body.timestamp]).toEqual([{}, clock]);
-  });
-
-  const [PLUGIN, GROUP] = ['Platform not supported for update published post', 'Account group not found'];
-  test.each([
-    ['no key, before the query', 'xhs', 'callbackUrl=x', {}, 401, 'Unauthorized'],
-    ['an unknown key', 'douyin', '', { 'X-Api-Key': 'someone-else' }, 401, 'Unauthorized'],
-    ['a plugin platform', 'xhs', '', KEY, 15032, PLUGIN],
-    ['the other plugin platform', 'wxSph', '', KEY, 15032, PLUGIN],
-    ['a platform the spec does not name', 'myspace', '', KEY, 15032, PLUGIN],
-    ['a platform spelled in another case', 'DouYin', '', KEY, 15032, PLUGIN],
-    ['an unknown group', 'douyin', 'groupId=no-such-group', KEY, 12601, GROUP],
-    ['a bad query before the platform', 'xhs', 'redirectUri=http://localhost/x', KEY, 400, 'Bad request'],
-    ['the platform before the group', 'xhs', 'groupId=no-such-group', KEY, 15032, PLUGIN],
-    ['a plugin platform in Chinese', 'xhs', '', ZH, 15032, '暂不支持该平台'],
-    ['an unknown group in Chinese', 'douyin', 'groupId=x', ZH, 12601, '账号分组未找到'],
-  ])('answers %s with the real code and text', async (_name, platform, query, headers, code, message) => {
-    const { body } = await start(platform, query, headers);
-    expect([body.code, body.message]).toEqual([code, message]);
-  });
-
-  it('takes the unsupported platforms, the groups and the lifetime from its options, as createSession does', async () => {
-    let now = START;
-    const options = { unsupportedPlatforms: ['douyin'], groupIds: ['team-a'], sessionLifetimeMs: 2000 };
-    await withSandbox({ ...options, now: () => now }, async (custom) => {
-      expect((await start('douyin', '', KEY, custom)).body.code).toBe(15032);
-      expect((await start('xhs', 'groupId=sandbox-group', KEY, custom)).body.code).toBe(12601);
-      const { sessionId, expiresAt } = (await start('xhs', 'groupId=team-a', KEY, custom)).body.data;
-      expect(expiresAt).toBe(new Date(START + 2000).toISOString());
-      now += 1999;
-      expect((await status('xhs', sessionId, KEY, custom)).body.code).toBe(0);
-      now += 1;
-      expect((await status('xhs', sessionId, KEY, custom)).body.code).toBe(15039);
-      const created = custom.createSession({ platform: 'KWAI', outcome: { type: 'complete' } });
-      expect(created.expiresAt).toBe(new Date(now + 2000).toISOString());
-      expect(created.consentUrl).toBe(`${custom.url}/sandbox/consent/${created.sessionId}`);
-      expect(() => custom.createSession({ platform: 'KWAI', lifetimeMs: -1 })).toThrow(AitoearnInputError);
-    });
-  });
-});
 
 describe('the end of an approval in the browser', () => {
   it('with a callbackUrl, answers a page that POSTs the upstream fields there by itself; nothing redirects', async () => {
-    const [callbackUrl, redirectUri] = [
-      'http://127.0.0.1:5999/4f9a-token',
-      'https://app.example.com/done?x=1',
-    ];
-    const { page, html, sessionId, csp } = await startAndApprove({ callbackUrl, redirectUri });
-    expect(page.status).toBe(200);
+    const callbackUrl = 'http://127.0.0.1:5999/4f9a-token';
+    const redirectUri = 'https://app.example.com/done?x=1';
+    const { html, sessionId, csp } = await startAndAnswer({ callbackUrl, redirectUri });
     expect(html).toContain(`<form id="callback" method="post" action="${callbackUrl}">`);
+    const decode = (value = '') =>
+      value.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
+    const fields = [...html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)];
     const [relayAccountRef, nickname, platformUid] = ['sandbox-douyin-1', 'Sandbox account 1', uid(1)];
-    expect(hiddenFields(html)).toEqual([
-      ['relayAccountRef', relayAccountRef],
-      ['nickname', nickname],
-      ['avatar', ''],
-      ['platformUid', platformUid],
-      ['account', ''],
-      ['platform', 'douyin'],
-      ['redirectUri', redirectUri],
-      ['accounts', JSON.stringify([{ relayAccountRef, nickname, platformUid, platform: 'douyin' }])],
-    ]);
+    const first = { relayAccountRef, nickname, avatar: '', platformUid, account: '', platform: 'douyin' };
+    const accounts = JSON.stringify([{ relayAccountRef, nickname, platformUid, platform: 'douyin' }]);
+    const expected = Object.entries({ ...first, redirectUri, accounts });
+    expect(fields.map(([, name, value]) => [name, decode(value)])).toEqual(expected);
     // The only script: nonce'd, and it submits exactly that form.
     const scripts = [...html.matchAll(/<script([^>]*)>([^<]*)<\/script>/g)];
     expect(scripts.map((s) => s[2])).toEqual(["document.getElementById('callback').submit();"]);
     const nonce = /^ nonce="([A-Za-z0-9+/=]{16,})"$/.exec(scripts[0]?.[1] ?? '')?.[1];
-    const [script, form] = [`script-src 'nonce-${nonce}'`, 'form-action http://127.0.0.1:5999'];
-    const policy = `default-src 'none'; style-src 'unsafe-inline'; ${script}; ${form}`;
-    expect(csp).toBe(`${policy}; frame-ancestors 'none'; base-uri 'none'`);
+    const policy = `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'`;
+    expect(csp).toBe(`${policy}; form-action http://127.0.0.1:5999; frame-ancestors 'none'; base-uri 'none'`);
     expect(await data('douyin', sessionId)).toMatchObject({ status: 'completed' });
   });
 
   it('with only a redirectUri, goes there by location.replace after 800 ms, no form; a fresh nonce each time', async () => {
     const nonces = [];
+    const go =
+      "setTimeout(function () { location.replace(document.getElementById('redirect').href); }, 800);";
     for (let i = 0; i < 2; i += 1) {
-      const { html, csp } = await startAndApprove({ redirectUri: 'https://app.example.com/done' });
+      const { html, csp } = await startAndAnswer({ redirectUri: 'https://app.example.com/done' });
       expect(html).not.toContain('<form');
       expect(html).toContain('<a id="redirect" href="https://app.example.com/done">');
       const [, nonce, code] = /<script nonce="([^"]+)">([^<]*)<\/script>/.exec(html) ?? [];
-      expect(code).toBe(
-        "setTimeout(function () { location.replace(document.getElementById('redirect').href); }, 800);",
-      );
+      expect(code).toBe(go);
       expect(csp).toContain(`script-src 'nonce-${nonce}'; form-action 'none';`);
       nonces.push(nonce);
     }
@@ -473,69 +399,43 @@ describe('the end of an approval in the browser', () => {
   });
 
   it('on deny, shows no form, no redirect and no script, and the session fails', async () => {
-    const query = 'callbackUrl=http://127.0.0.1:5999/t&redirectUri=https://app.example.com/done';
-    const { sessionId } = (await start('douyin', query)).body.data;
-    const { res, body: html } = await post(`/sandbox/sessions/${sessionId}/deny`, 'action=deny');
+    const targets = { callbackUrl: 'http://127.0.0.1:5999/t', redirectUri: 'https://app.example.com/done' };
+    const { html, sessionId, csp } = await startAndAnswer(targets, 'deny');
     expect(html).toContain('Authorization denied');
     expect(html).not.toMatch(/<form|<script|127\.0\.0\.1:5999|example\.com/);
-    expect(res.headers.get('content-security-policy')).not.toContain('script-src');
+    expect(csp).not.toContain('script-src');
     expect(await data('douyin', sessionId)).toMatchObject({ status: 'failed', errorCode: 15045 });
   });
 });
 
-describe('routing and the request log', () => {
-  test.each([
-    ['GET', '/', 404, null],
-    ['GET', `${API}/douyin/status/`, 404, null],
-    ['GET', `${API}/douyin/status/a/b`, 404, null],
-    ['POST', '/sandbox/sessions/x/explode', 404, null],
-    ['GET', '/sandbox/consent/%E0%A4%A', 404, null],
-    ['POST', `${API}/douyin/status/abc`, 405, 'GET'],
-    ['GET', '/sandbox/sessions', 405, 'POST'],
-    ['DELETE', '/sandbox/sessions/abc/approve', 405, 'POST'],
-    ['POST', '/sandbox/consent/abc', 405, 'GET'],
-  ])('answers %s %s with HTTP %i JSON (Allow: %s)', async (method, path, code, allow) => {
-    const { res, body } = await call(path, { method });
-    const requestId = res.headers.get('x-request-id');
-    expect([res.status, res.headers.get('allow'), body.code, body.requestId]).toEqual([
-      code,
-      allow,
-      code,
-      requestId,
-    ]);
-  });
-
-  it('logs every request it answers, with the code of API answers, never the query', async () => {
-    const before = sandbox.requestCount;
-    await status('douyin', 'logged-session');
-    await call('/nowhere?q=1');
-    expect(sandbox.requestCount).toBe(before + 2);
-    const [durationMs, path] = [expect.any(Number), `${API}/douyin/status/logged-session`];
-    expect(sandbox.requests.slice(-2)).toEqual([
-      { method: 'GET', path, at: clock, httpStatus: 200, code: 15039, durationMs },
-      { method: 'GET', path: '/nowhere', at: clock, httpStatus: 404, durationMs },
-    ]);
-  });
-
-  it('calls onRequest once per answer, never with the key, escaped, and survives one that throws', async () => {
-    const secret = 'sk-live-0123456789abcdef';
-    const lines: string[] = [];
-    const onRequest = (e: SandboxRequest) => lines.push(formatSandboxRequest(e));
-    await withSandbox({ apiKeys: [secret], onRequest }, async (logged) => {
+describe('the request log', () => {
+  it('accepts only its apiKeys; logs each answer, to onRequest too, never with a key or query; survives a throw', async () => {
+    const [secret, lines] = ['sk-live-0123456789abcdef', [] as string[]];
+    const onRequest = (e: SB.SandboxRequest) => lines.push(SB.formatSandboxRequest(e));
+    await withSandbox({ apiKeys: [secret, 'key-b'], onRequest, now: () => clock }, async (logged) => {
+      expect(logged.apiKey).toBe(secret);
       await start('douyin', 'callbackUrl=http://127.0.0.1:9/tok', { 'X-Api-Key': secret }, logged);
-      await status('douyin', secret, { 'X-Api-Key': secret }, logged);
+      await status('douyin', secret, { 'X-Api-Key': 'key-b' }, logged);
+      await status('douyin', 'x', KEY, logged);
       await call('/nowhere/%1b[2J', {}, logged);
-      const api = [`${API}/douyin 200 code=0`, `${API}/douyin/status/[redacted] 200 code=15039`];
-      const expected = [...api, '/nowhere/%1b[2J 404'].map((line) => `GET ${line}`);
+      const api = ['douyin 200 code=0', 'douyin/status/[redacted] 200 code=15039'];
+      api.push('douyin/status/x 200 code=401'); // the default key is not one of these
+      const expected = [...api.map((line) => `GET ${API}/${line}`), 'GET /nowhere/%1b[2J 404'];
       expect(lines.map((line) => line.replace(/ \d+ms$/, ''))).toEqual(expected);
+      const [durationMs, path] = [expect.any(Number), `${API}/douyin/status/x`];
+      expect([logged.requestCount, ...logged.requests.slice(-2)]).toEqual([
+        4,
+        { method: 'GET', path, at: clock, httpStatus: 200, code: 401, durationMs },
+        { method: 'GET', path: '/nowhere/%1b[2J', at: clock, httpStatus: 404, durationMs },
+      ]);
     });
     const path = '/a\u001b[2J\u202e\u200b';
-    const line = formatSandboxRequest({ method: 'GET', path, at: 0, httpStatus: 404, durationMs: 1.4 });
+    const line = SB.formatSandboxRequest({ method: 'GET', path, at: 0, httpStatus: 404, durationMs: 1.4 });
     expect(line).toBe('GET /a\\x1b[2J\\u202e\\u200b 404 1ms');
-    const fail = () => {
+    const broken = () => {
       throw new Error('logger broke');
     };
-    await withSandbox({ onRequest: fail }, async (throwing) => {
+    await withSandbox({ onRequest: broken }, async (throwing) => {
       for (let i = 0; i < 2; i += 1) expect((await call('/nowhere', {}, throwing)).res.status).toBe(404);
     });
   });
@@ -545,31 +445,27 @@ describe('cross-site requests and DNS rebinding', () => {
   const port = () => new URL(sandbox.url).port;
 
   test.each([
-    ['another site', { Origin: 'https://evil.example' }],
-    ['another port of this machine', { Origin: 'http://127.0.0.1:1' }],
-    ['an opaque origin (Origin: null)', { Origin: 'null' }],
-    ['Sec-Fetch-Site: cross-site without Origin', { 'Sec-Fetch-Site': 'cross-site' }],
-    ['Sec-Fetch-Site: same-site', { 'Sec-Fetch-Site': 'same-site' }],
-  ])('refuses a POST from %s with 403, and nothing changes', async (_name, headers) => {
-    for (const action of ['approve', 'deny', 'select']) {
-      const outcome = action === 'select' ? ({ type: 'select', accounts: 2 } as const) : undefined;
-      const id = session({ platform: 'douyin', ...(outcome && { outcome }) });
-      const { res, body } = await post(
-        `/sandbox/sessions/${id}/${action}`,
-        `platformUids=${uid(1)}`,
-        headers,
-      );
-      expect([res.status, body.message.startsWith('Cross-site request refused')]).toEqual([403, true]);
-      expect(await data('douyin', id)).toMatchObject({ status: 'pending' });
+    ['another site', { Origin: 'https://evil.example' }, 403],
+    ['another port of this machine', { Origin: 'http://127.0.0.1:1' }, 403],
+    ['an opaque origin (Origin: null)', { Origin: 'null' }, 403],
+    ['Sec-Fetch-Site: cross-site without Origin', { 'Sec-Fetch-Site': 'cross-site' }, 403],
+    ['Sec-Fetch-Site: same-site', { 'Sec-Fetch-Site': 'same-site' }, 403],
+    ["the sandbox's own pages", { Origin: 'OWN', 'Sec-Fetch-Site': 'same-origin' }, 200],
+    ['a script without Origin', {}, 200],
+  ])('answers a POST from %s with %i; a refused one changes nothing', async (_name, given, code) => {
+    const own = 'Origin' in given && given.Origin === 'OWN';
+    const headers: Fields = { ...given, ...(own && { Origin: sandbox.url }) };
+    const FORM = `platformUids=${uid(1)}`;
+    for (const action of ['approve', 'deny', 'select'] as const) {
+      const type = action === 'select' ? action : 'manual';
+      const id = session({ platform: 'douyin', outcome: { type, accounts: 2 } });
+      const { res, body } = await post(`/sandbox/sessions/${id}/${action}`, FORM, headers);
+      const refused = String(body.message).startsWith('Cross-site request refused');
+      const pending = (await data('douyin', id)).status === 'pending';
+      expect([res.status, refused, pending]).toEqual([code, code === 403, code === 403]);
     }
-    expect((await create({ platform: 'douyin' }, { ...KEY, ...headers })).res.status).toBe(403);
-  });
-
-  it("accepts the sandbox's own pages (same Origin, same-origin) and scripts without Origin", async () => {
-    const own = { Origin: sandbox.url, 'Sec-Fetch-Site': 'same-origin' };
-    const [first, second] = [session({ platform: 'douyin' }), session({ platform: 'douyin' })];
-    expect((await post(`/sandbox/sessions/${first}/approve`, '', own)).res.status).toBe(200);
-    expect((await post(`/sandbox/sessions/${second}/deny`)).res.status).toBe(200);
+    const created = (await create({ platform: 'douyin' }, { ...KEY, ...headers })).res.status;
+    expect(created).toBe(code === 403 ? 403 : 201);
   });
 
   test.each([
@@ -586,13 +482,11 @@ describe('cross-site requests and DNS rebinding', () => {
   ])('takes Host with %s: %s', async (_name, host, accepted) => {
     const Host = host === 'OWN' ? new URL(sandbox.url).host : host.replace('PORT', port());
     const { status, text } = await rawRequest(sandbox.url, 'GET', `${API}/douyin/status/x`, { ...KEY, Host });
-    expect([status, text.includes(accepted ? '15039' : 'Invalid Host')]).toEqual([
-      accepted ? 200 : 403,
-      true,
-    ]);
+    const [code, says] = accepted ? [200, '15039'] : [403, 'Invalid Host'];
+    expect([status, text.includes(says)]).toEqual([code, true]);
   });
 
-  it('refuses a foreign Host on every route, and nothing changes', async () => {
+  it('refuses a foreign Host on every route, and an HTTP/1.0 request without one; nothing changes', async () => {
     const [Host, id] = [`evil.example:${port()}`, session({ platform: 'douyin' })];
     const answers = [
       await rawRequest(sandbox.url, 'GET', `${API}/douyin`, { ...KEY, Host }),
@@ -603,29 +497,18 @@ describe('cross-site requests and DNS rebinding', () => {
     for (const { status, text } of answers)
       expect([status, text.includes('Invalid Host')]).toEqual([403, true]);
     expect(await data('douyin', id)).toMatchObject({ status: 'pending' });
-  });
-
-  it('refuses an HTTP/1.0 request without Host', async () => {
-    const socket = connect(Number(port()), '127.0.0.1');
-    let answer = '';
-    socket.setEncoding('utf8').on('data', (chunk: string) => {
-      answer += chunk;
-    });
+    const socket = connect(Number(port()), '127.0.0.1').setEncoding('utf8');
     socket.write('GET /sandbox/consent/x HTTP/1.0\r\n\r\n');
-    await new Promise((resolve) => socket.once('end', resolve));
-    socket.destroy();
-    expect(answer).toMatch(/^HTTP\/1\.1 403 /);
+    expect((await socket.toArray()).join('')).toMatch(/^HTTP\/1\.1 403 /);
   });
 
-  it('accepts the names given in allowedHosts, and no others', async () => {
+  it('accepts the names in allowedHosts and no others; IP addresses only when bound beyond loopback', async () => {
     await withSandbox({ allowedHosts: ['Sandbox.Test'] }, async (named) => {
       const ask = (name: string) =>
         rawRequest(named.url, 'GET', '/sandbox/consent/x', { Host: `${name}:${new URL(named.url).port}` });
       expect([(await ask('sandbox.test')).status, (await ask('other.test')).status]).toEqual([404, 403]);
     });
-  });
-
-  it('lets IP addresses through only when bound beyond loopback (a policy: nothing binds 0.0.0.0)', () => {
+    // A policy, checked without binding 0.0.0.0.
     const hosts = ['192.168.1.20:4000', '[fe80::1]:4000', 'evil.example:4000', '192.168.1.20:4001'];
     expect(hosts.map(hostGuard('0.0.0.0', 4000, new Set()))).toEqual([true, true, false, false]);
     expect(hostGuard('127.0.0.1', 4000, new Set())('192.168.1.20:4000')).toBe(false);
@@ -648,8 +531,8 @@ describe('cross-site requests and DNS rebinding', () => {
 });
 
 describe('the listening server', () => {
-  it("reports an 'error' after start-up to onError and keeps serving", async () => {
-    const seen: Error[] = [];
+  it("reports an 'error' after start-up to onError, or by default warns once per kind, and keeps serving", async () => {
+    const [seen, warnings] = [[] as Error[], [] as string[]];
     await withSandbox({ onError: (error) => seen.push(error) }, async (running) => {
       const error = emfile();
       // Without a listener, emit would throw here: in a real server, that crashes the process.
@@ -658,10 +541,6 @@ describe('the listening server', () => {
       const { sessionId } = running.createSession({ platform: 'douyin', outcome: { type: 'complete' } });
       expect((await status('douyin', sessionId, KEY, running)).body.data.status).toBe('completed');
     });
-  });
-
-  it('by default warns once per kind of error, however often it repeats', async () => {
-    const warnings: string[] = [];
     const onWarning = (warning: Error) => warning.name === 'SandboxWarning' && warnings.push(warning.message);
     process.on('warning', onWarning);
     await withSandbox({}, async (running) => {
@@ -669,39 +548,34 @@ describe('the listening server', () => {
       liveServerAt(running.url).emit('error', Object.assign(new Error('accept ENFILE'), { code: 'ENFILE' }));
       await vi.waitFor(() => expect(warnings).toHaveLength(2));
     }).finally(() => process.off('warning', onWarning));
-    const texts = ['EMFILE', 'ENFILE'].map(
-      (c) => `The sandbox server failed (accept ${c}); it keeps serving.`,
-    );
-    expect(warnings).toEqual(texts);
+    const warned = (code: string) => `The sandbox server failed (accept ${code}); it keeps serving.`;
+    expect(warnings).toEqual([warned('EMFILE'), warned('ENFILE')]);
   });
 
   it('rejects with SandboxListenError, naming the address and EADDRINUSE, when the port is taken', async () => {
     const port = Number(new URL(sandbox.url).port);
-    const error = await startSandbox({ port }).catch((e: unknown) => e);
+    const error = await SB.startSandbox({ port }).catch((e: unknown) => e);
     const why = 'the port is already in use (choose another port, or port 0 for a free one)';
-    expect(error).toBeInstanceOf(SandboxListenError);
+    expect(error).toBeInstanceOf(SB.SandboxListenError);
     const message = `Cannot listen on 127.0.0.1:${port}: ${why} (EADDRINUSE).`;
     expect(error).toMatchObject({ code: 'EADDRINUSE', host: '127.0.0.1', port, message });
   });
 
   it('rejects with the reason of a signal aborted before or while it binds, leaving nothing open; closes on a later abort (issue 16, 19)', async () => {
-    const before = listeningServers();
-    const reason = new Error('Ctrl-C');
-    await expect(startSandbox({ signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    const [before, reason] = [listeningServers(), new Error('Ctrl-C')];
+    await expect(SB.startSandbox({ signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
     const [binding, later] = [new AbortController(), new AbortController()];
-    const starting = startSandbox({ signal: binding.signal });
+    const starting = SB.startSandbox({ signal: binding.signal });
     binding.abort(reason);
     await expect(starting).rejects.toBe(reason);
     expect(listeningServers()).toBe(before);
-    const running = await startSandbox({ signal: later.signal });
+    const running = await SB.startSandbox({ signal: later.signal });
     expect(listeningServers()).toBe(before + 1);
     later.abort();
     expect(listeningServers()).toBe(before);
     await running.close();
   });
-});
 
-describe('options and lifecycle', () => {
   test.each([
     [{ port: -1 }, 'port'],
     [{ port: 1.5 }, 'port'],
@@ -719,46 +593,31 @@ describe('options and lifecycle', () => {
     [{ onRequest: 'log' }, 'onRequest'],
     [{ onError: 1 }, 'onError'],
     [{ signal: 'stop' }, 'signal'],
-  ])('refuses %o, naming "%s"', async (options, field) => {
-    const error = await startSandbox(options as never).catch((e: unknown) => e);
+  ])('refuses the option %o, naming "%s"', async (options, field) => {
+    const error = await SB.startSandbox(options as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AitoearnInputError);
     expect(error).toMatchObject({ field, message: expect.stringContaining(`"${field}"`) });
   });
 
-  it('accepts the keys given in apiKeys and no others', async () => {
-    await withSandbox({ apiKeys: ['key-a', 'key-b'] }, async (keyed) => {
-      const { sessionId } = keyed.createSession({ platform: 'twitter' });
-      expect(keyed.apiKey).toBe('key-a');
-      expect((await status('twitter', sessionId, { 'X-Api-Key': 'key-b' }, keyed)).body.code).toBe(0);
-      expect((await status('twitter', sessionId, KEY, keyed)).body.code).toBe(401);
-    });
-  });
-
   it('closes every connection, even a request whose body never ends, and the port', async () => {
-    const temporary = await startSandbox();
+    const temporary = await SB.startSandbox();
     const before = listeningServers();
     // A keep-alive connection stays open in fetch's pool until the server closes it.
-    await call(
-      `/sandbox/consent/${temporary.createSession({ platform: 'douyin' }).sessionId}`,
-      {},
-      temporary,
-    );
+    const { sessionId } = temporary.createSession({ platform: 'douyin' });
+    await call(`/sandbox/consent/${sessionId}`, {}, temporary);
     const port = Number(new URL(temporary.url).port);
     const stuck = connect(port, '127.0.0.1');
-    const stuckClosed = new Promise((resolve) => stuck.once('close', resolve));
-    await new Promise((resolve) => stuck.once('connect', resolve));
-    const headers = `Host: 127.0.0.1:${port}\r\nX-Api-Key: ${SANDBOX_API_KEY}\r\nContent-Length: 100`;
+    const stuckClosed = once(stuck, 'close');
+    await once(stuck, 'connect');
+    const headers = `Host: 127.0.0.1:${port}\r\nX-Api-Key: ${SB.SANDBOX_API_KEY}\r\nContent-Length: 100`;
     stuck.write(`POST /sandbox/sessions HTTP/1.1\r\n${headers}\r\n\r\n{`);
     for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
     await Promise.all([temporary.close(), temporary.close(), stuckClosed]);
     expect(listeningServers()).toBe(before - 1);
     const probe = connect(port, '127.0.0.1');
-    const refused = await new Promise((resolve) => {
-      probe
-        .once('connect', () => resolve('connected'))
-        .once('error', (e: NodeJS.ErrnoException) => resolve(e.code));
-    });
-    probe.destroy();
+    const failed = (e: NodeJS.ErrnoException) => e.code;
+    const refused = await once(probe, 'connect').then(() => 'connected', failed);
     expect(refused).toBe('ECONNREFUSED');
+    probe.destroy();
   });
 });

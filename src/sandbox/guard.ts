@@ -1,7 +1,6 @@
 /**
- * What keeps a local development server safe from the web pages a person has open: the `Host` check (DNS
- * rebinding, like Vite's `allowedHosts`), the cross-site check on POSTs, and the warnings when it is bound
- * beyond loopback.
+ * What keeps a local server safe from the web pages a person has open: the `Host` check (DNS rebinding, as
+ * Vite's `allowedHosts`), the cross-site check on POSTs, and the warnings when it is bound beyond loopback.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -22,24 +21,21 @@ export function hostGuard(bound: string, port: number, allowedHosts: ReadonlySet
   const names = new Set([...allowedHosts, ...(isWildcard(bound) ? [] : [bound])].map(urlHost));
   const anyIp = !isLoopbackHost(urlHost(bound));
   return (header = ''): boolean => {
-    const match = HOST_HEADER.exec(header.toLowerCase());
-    if (!match || Number(match[2] ?? 80) !== port) return false;
-    const name = (match[1] ?? '').replace(/\.$/, '');
+    const [, host = '', given = '80'] = HOST_HEADER.exec(header.toLowerCase()) ?? [];
+    const name = host.replace(/\.$/, '');
+    if (!name || Number(given) !== port) return false;
     if (names.has(name) || isLoopbackHost(name) || name.endsWith('.localhost')) return true;
     return anyIp && (isIPv4(name) || (name.startsWith('[') && isIPv6(name.slice(1, -1))));
   };
 }
 
 /**
- * Why a POST is refused as cross-site, or undefined. Browsers send `Origin` (and `Sec-Fetch-Site`) with
- * every cross-origin POST; a request with neither comes from a tool such as curl, which could send anything
- * anyway. `Origin: null` (sandboxed frames, some redirects) is refused.
+ * Why a POST is refused as cross-site, or undefined. Browsers send `Origin` (and `Sec-Fetch-Site`) with every
+ * cross-origin POST, `Origin: null` from sandboxed frames; a request with neither comes from a tool (curl).
  */
-export function crossSiteReason(headers: IncomingHttpHeaders): string | undefined {
-  const { origin, host = '', 'sec-fetch-site': site } = headers;
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+export function crossSiteReason({ origin, host = '', 'sec-fetch-site': site }: IncomingHttpHeaders) {
+  if (site !== undefined && site !== 'same-origin' && site !== 'none')
     return `Sec-Fetch-Site is ${JSON.stringify(site)}`;
-  }
   const url = origin !== undefined && URL.canParse(origin) ? new URL(origin) : undefined;
   const own =
     url?.protocol === 'http:' && url.host === host.toLowerCase() && url.origin === origin?.toLowerCase();

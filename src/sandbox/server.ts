@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { API_CODES, SUCCESS_MESSAGE } from '../codes.js';
 import { AitoearnError, AitoearnInputError, named } from '../errors.js';
 import { MAX_BODY_BYTES, pagePolicy } from '../local-server.js';
@@ -11,21 +10,10 @@ import { printable, show } from '../text.js';
 import type { AuthStart } from '../types.js';
 import { DOMAIN_NAME, refuse } from '../validate.js';
 import { crossSiteReason, describeBinding, hostGuard, urlHost } from './guard.js';
+import type * as T from './options.js';
 import { resolveSandboxOptions } from './options.js';
 import { consentPage, endingPage, resultPage } from './pages.js';
-import {
-  type BrowserTargets,
-  decide,
-  iso,
-  newRequestId,
-  newSessionId,
-  parseSessionSpec,
-  Refused,
-  SandboxFullError,
-  type StoredSession,
-  view,
-} from './sessions.js';
-import type * as T from './types.js';
+import * as S from './sessions.js';
 
 /** One line of a traffic log, e.g. `GET /api/v2/channels/accounts/auth/douyin 200 code=0 2ms`; never the query. */
 export function formatSandboxRequest(request: T.SandboxRequest): string {
@@ -46,65 +34,70 @@ export class SandboxListenError extends AitoearnError {
     named(SandboxListenError, 'SandboxListenError');
   }
   /** The system error code, such as `EADDRINUSE` or `EADDRNOTAVAIL`. */
-  readonly code: string;
+  declare readonly code: string;
+  declare readonly host: string;
+  declare readonly port: number;
 
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    cause: NodeJS.ErrnoException,
-  ) {
+  constructor(host: string, port: number, cause: NodeJS.ErrnoException) {
     const code = cause.code ?? 'UNKNOWN';
     const why = LISTEN_FAILURES[code] ?? cause.message;
     super(`Cannot listen on ${urlHost(host)}:${port}: ${why} (${code}).`, { cause });
-    this.code = code;
+    Object.assign(this, { code, host, port });
+  }
+}
+
+/** Thrown by `createSession()` when the sandbox holds `maxSessions` unexpired sessions (HTTP: 429). */
+export class SandboxFullError extends AitoearnError {
+  static {
+    named(SandboxFullError, 'SandboxFullError');
+  }
+  /** How long until the earliest session expires and frees a place, in milliseconds. */
+  declare readonly retryAfterMs: number;
+
+  constructor(maxSessions: number, retryAfterMs: number) {
+    super(
+      `The sandbox holds "maxSessions" (${maxSessions}) unexpired sessions; one expires in ${retryAfterMs} ms.`,
+    );
+    Object.assign(this, { retryAfterMs });
   }
 }
 
 /** The codes the sandbox answers; the compiler checks that `API_CODES` holds the real text of each. */
 type Answered = 0 | 400 | 401 | 12601 | 15032 | 15039 | 15040;
-
 /** What the sandbox tells the person for every platform (the real server has a text per platform). */
 const INSTRUCTIONS = Object.freeze({
   'en-US': 'Open the link and approve or deny on the AiToEarn sandbox consent page.',
   'zh-CN': '请打开链接，在 AiToEarn 沙盒授权页面上批准或拒绝。',
 });
-/**
- * Stricter than upstream on purpose: the callback's origin goes into a CSP header, where a `;` or a space
- * in a host name (the URL parser allows both in some forms) would start another directive.
- */
+// Stricter than upstream on purpose: the callback's origin goes into a CSP header, where a `;` or a space in
+// a host name (the URL parser allows both in some forms) would start another directive.
 const CSP_SAFE_HOST = /^([a-z0-9-]+(\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])$/;
 
 /**
- * The start query, checked as the real server's zod schema does: `callbackUrl` any http(s) URL,
- * `redirectUri` one with a domain name (zod's `httpUrl()`), each at most once; unknown ones are ignored.
- * Undefined when the real server would answer 400; URLs normalised, so the form and the CSP agree.
+ * The start query as the real server's zod schema checks it: each name at most once, `callbackUrl` any http(s)
+ * URL, `redirectUri` one with a domain name (zod's `httpUrl()`). Undefined where it answers 400. URLs are
+ * normalised, so that the form and the CSP agree.
  */
-function startQuery(search: URLSearchParams): (BrowserTargets & { groupId?: string }) | undefined {
-  const one = (name: string, host?: RegExp) => {
-    const [text, ...more] = search.getAll(name);
-    if (more.length > 0) throw new RangeError(name);
-    if (text === undefined || !host) return text;
-    const trimmed = text.trim();
-    const url = URL.canParse(trimmed) ? new URL(trimmed) : undefined;
-    if (url && /^https?:$/.test(url.protocol) && host.test(url.hostname)) return url.href;
-    throw new RangeError(name);
+function startQuery(search: URLSearchParams): (S.BrowserTargets & { groupId: string }) | undefined {
+  const url = (name: string, host: RegExp) => {
+    if (!search.has(name)) return undefined;
+    const text = search.get(name)?.trim() ?? '';
+    const parsed = URL.canParse(text) ? new URL(text) : undefined;
+    return parsed && /^https?:$/.test(parsed.protocol) && host.test(parsed.hostname) ? parsed.href : null;
   };
-  try {
-    const [callbackUrl, redirectUri] = [one('callbackUrl', CSP_SAFE_HOST), one('redirectUri', DOMAIN_NAME)];
-    return { callbackUrl, redirectUri, groupId: one('groupId') ?? '' };
-  } catch {
-    return undefined;
-  }
+  const [callbackUrl, redirectUri] = [url('callbackUrl', CSP_SAFE_HOST), url('redirectUri', DOMAIN_NAME)];
+  const twice = ['callbackUrl', 'redirectUri', 'groupId'].some((name) => search.getAll(name).length > 1);
+  if (twice || callbackUrl === null || redirectUri === null) return undefined;
+  return { callbackUrl, redirectUri, groupId: search.get('groupId') ?? '' };
 }
 
 const HTML_HEADERS: OutgoingHttpHeaders = {
+  'Content-Type': 'text/html; charset=utf-8',
   'Content-Security-Policy': pagePolicy("'self'"),
   'X-Content-Type-Options': 'nosniff',
-  // Not 'no-referrer': under it Chrome sends `Origin: null` with the page's own form POSTs, which the
-  // cross-site check refuses. 'same-origin' still sends nothing to other sites.
+  // Under 'no-referrer' Chrome sends `Origin: null` with the page's own form POSTs, which are then refused.
   'Referrer-Policy': 'same-origin',
 };
-const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
 /** The body, read to its end so that an answer over the cap (413) can still be read. */
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -114,7 +107,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
     size += chunk.length;
     if (size <= MAX_BODY_BYTES) chunks.push(chunk);
   }
-  if (size > MAX_BODY_BYTES) throw new Refused(413, `The request body is over ${MAX_BODY_BYTES} bytes.`);
+  if (size > MAX_BODY_BYTES) throw new S.Refused(413, `The request body is over ${MAX_BODY_BYTES} bytes.`);
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -126,11 +119,17 @@ function json(text: string, example = '') {
   }
 }
 
+/** Calls a reporting callback of the caller's: its throw must not break the sandbox, which keeps serving. */
+function report<A>(callback: ((arg: A) => void) | undefined, arg: A): void {
+  try {
+    callback?.(arg);
+  } catch {}
+}
+
 /**
- * Starts a local, stateful stand-in for the AiToEarn authorization API: the start and status operations as
- * the real server answers them (HTTP 200, the outcome in `code`), scripted sessions at `POST
- * /sandbox/sessions`, and a consent page where a person approves, denies or picks accounts, after which the
- * browser POSTs to `callbackUrl` or goes to `redirectUri` as on the real service. Options are checked first.
+ * Starts a local, stateful stand-in for the AiToEarn authorization API: both operations as the real server
+ * answers them, scripted sessions (`POST /sandbox/sessions`) and a consent page whose approval ends at
+ * `callbackUrl` or `redirectUri` as on the real service. Options are checked before it listens.
  *
  * @example
  * const sandbox = await startSandbox();
@@ -143,64 +142,47 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
   const config = resolveSandboxOptions(options);
   const { signal, apiKeys, maxSessions } = config;
   signal?.throwIfAborted();
-  const sessions = new Map<string, StoredSession>();
+  const sessions = new Map<string, S.StoredSession>();
   const log: T.SandboxRequest[] = [];
   let requestCount = 0;
 
-  /** The session unless it never existed or has expired (the real API forgets it at `expiresAt`). */
-  function find(id: string, now: number): StoredSession | undefined {
+  /** The session unless it never existed or has expired (the real API forgets it then). */
+  function find(id: string, now: number): S.StoredSession | undefined {
     const session = sessions.get(id);
     if (session && now >= session.expiresAt) sessions.delete(id);
     return session && now < session.expiresAt ? session : undefined;
   }
 
-  function create(spec: unknown, now: number, targets?: BrowserTargets): T.CreatedSandboxSession {
-    const checked = parseSessionSpec(spec);
+  function create(spec: unknown, now: number, targets?: S.BrowserTargets): T.CreatedSandboxSession {
+    const checked = S.parseSessionSpec(spec);
     if (sessions.size >= maxSessions) for (const id of sessions.keys()) find(id, now);
     if (sessions.size >= maxSessions) {
       const earliest = [...sessions.values()].reduce((min, s) => Math.min(min, s.expiresAt), Infinity);
       throw new SandboxFullError(maxSessions, earliest - now);
     }
     // 96 random bits: a repeated id is not worth a check.
-    const sessionId = newSessionId();
+    const sessionId = S.newSessionId();
     const expiresAt = now + (checked.lifetimeMs ?? config.sessionLifetimeMs);
     sessions.set(sessionId, { ...checked, ...targets, id: sessionId, createdAt: now, expiresAt });
     const consentUrl = `${url}/sandbox/consent/${encodeURIComponent(sessionId)}`;
-    return { sessionId, platform: checked.platform, expiresAt: iso(expiresAt), consentUrl };
+    return { sessionId, platform: checked.platform, expiresAt: S.iso(expiresAt), consentUrl };
   }
 
-  /** One request and what every answer to it carries. */
+  /** One request; `page`: refusals are answered with a page (a browser's form); `code`: for the log. */
   function exchange(req: IncomingMessage, res: ServerResponse) {
-    const [path = '', query = ''] = (req.url ?? '/').split(/\?(.*)/s);
     const id = req.headers['x-request-id'];
-    // The first `en` or `zh` of Accept-Language (browsers list by preference); English otherwise.
-    const language = /(?:^|,)\s*(en|zh)\b/i.exec(req.headers['accept-language'] ?? '')?.[1]?.toLowerCase();
-    return {
-      req,
-      res,
-      now: config.now(),
-      path: path || '/',
-      query: new URLSearchParams(query),
-      startedAt: performance.now(),
-      requestId: typeof id === 'string' && REQUEST_ID.test(id) ? id : newRequestId(),
-      language: language === 'zh' ? ('zh' as const) : ('en' as const),
-      keyOk: apiKeys.has(String(req.headers['x-api-key'])),
-      /** Set where a refusal is answered with a page (a browser's form). */
-      page: false as boolean,
-      /** The business code of an API answer, for the log. */
-      code: undefined as number | undefined,
-    };
+    const requestId = typeof id === 'string' && /^[\x21-\x7e]{1,200}$/.test(id) ? id : S.newRequestId();
+    const [path, now, startedAt] = [req.url?.split('?', 1)[0] || '/', config.now(), performance.now()];
+    return { req, res, path, requestId, now, startedAt, page: false, code: {} as { code?: Answered } };
   }
   type Exchange = ReturnType<typeof exchange>;
 
   /** Answers JSON, or HTML when `body` is a string, and logs it. */
-  function send(x: Exchange, status: number, body: unknown, headers: OutgoingHttpHeaders = {}) {
-    const html = typeof body === 'string';
-    const text = html ? body : JSON.stringify(body);
-    x.res.writeHead(status, {
-      ...(html ? HTML_HEADERS : {}),
+  function send(x: Exchange, httpStatus: number, body: unknown, headers: OutgoingHttpHeaders = {}) {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    x.res.writeHead(httpStatus, {
+      ...(typeof body === 'string' ? HTML_HEADERS : { 'Content-Type': 'application/json; charset=utf-8' }),
       ...headers,
-      'Content-Type': `${html ? 'text/html' : 'application/json'}; charset=utf-8`,
       'Content-Length': Buffer.byteLength(text),
       'Cache-Control': 'no-store',
       // The sandbox's clock, not the machine's: clients estimate the server's clock from this header.
@@ -210,50 +192,46 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     x.res.end(text);
     requestCount += 1;
     const path = [...apiKeys].reduce((p, key) => p.replaceAll(key, '[redacted]'), x.path);
-    const [method, at, httpStatus, code] = [x.req.method ?? 'GET', x.now, status, x.code];
-    const [coded, durationMs] = [code === undefined ? {} : { code }, performance.now() - x.startedAt];
-    const entry = Object.freeze({ method, path, at, httpStatus, ...coded, durationMs });
+    const [{ method = 'GET' }, durationMs] = [x.req, performance.now() - x.startedAt];
+    const entry = Object.freeze({ method, path, at: x.now, httpStatus, ...x.code, durationMs });
     if (log.push(entry) > 1000) log.shift();
-    try {
-      config.onRequest?.(entry);
-    } catch {
-      // A logging callback must not break the answer already sent.
-    }
+    report(config.onRequest, entry);
   }
 
   /** An answer of the API operations: HTTP 200 whatever the outcome, as the real API answers. */
   function api(x: Exchange, code: Answered, data?: object) {
-    const message = code === 0 ? SUCCESS_MESSAGE : API_CODES[code].text[x.language];
-    const body = code === 0 ? { code, message, data } : { code, message, data: {}, timestamp: x.now };
-    x.code = code;
-    send(x, 200, { ...body, requestId: x.requestId });
+    x.code = { code };
+    // The first `en` or `zh` of Accept-Language (browsers list by preference); English otherwise.
+    const lang = /(?:^|,)\s*(en|zh)\b/i.exec(x.req.headers['accept-language'] ?? '')?.[1]?.toLowerCase();
+    const message = code === 0 ? SUCCESS_MESSAGE : API_CODES[code].text[lang === 'zh' ? 'zh' : 'en'];
+    const rest = code === 0 ? { data } : { data: {}, timestamp: x.now };
+    send(x, 200, { code, message, ...rest, requestId: x.requestId });
   }
+  const keyOk = (x: Exchange) => apiKeys.has(String(x.req.headers['x-api-key']));
 
   const on = (method: string, template: string, run: (x: Exchange, params: string[]) => unknown) =>
     [method, new RegExp(`^${template.replace(/\{\w+\}/g, '([^/]+)')}$`), run] as const;
   const routes = [
     on('GET', START_PATH, (x, [platform = '']) => {
       // The real server's order: the key guard, the query's zod pipe, the platform, then the group.
-      if (!x.keyOk) return api(x, 401);
-      const query = startQuery(x.query);
+      if (!keyOk(x)) return api(x, 401);
+      const query = startQuery(new URLSearchParams(x.req.url?.replace(/^[^?]*\??/, '')));
       if (!query) return api(x, 400);
       if (!isPlatform(platform) || config.unsupportedPlatforms.has(platform)) return api(x, 15032);
       if (query.groupId && !config.groupIds.has(query.groupId)) return api(x, 12601);
-      const { consentUrl, sessionId, expiresAt } = create({ platform }, x.now, query);
-      const data: AuthStart = { url: consentUrl, sessionId, expiresAt, authInstructions: INSTRUCTIONS };
-      api(x, 0, data);
+      const { consentUrl: url, sessionId, expiresAt } = create({ platform }, x.now, query);
+      api(x, 0, { url, sessionId, expiresAt, authInstructions: INSTRUCTIONS } satisfies AuthStart);
     }),
     on('GET', STATUS_PATH, (x, [platform, id = '']) => {
       // The key, then the session (unknown, expired or another user's), then the platform: the path's platform
       // is not checked on its own, so an unknown one gives 15039 or 15040, as on the real server.
-      if (!x.keyOk) return api(x, 401);
+      if (!keyOk(x)) return api(x, 401);
       const session = find(id, x.now);
       if (!session) return api(x, 15039);
-      if (session.platform !== platform) return api(x, 15040);
-      api(x, 0, view(session, x.now));
+      api(x, session.platform === platform ? 0 : 15040, S.view(session, x.now));
     }),
     on('POST', '/sandbox/sessions', async (x) => {
-      if (!x.keyOk) throw new Refused(401, 'Missing or unknown "X-Api-Key" header.');
+      if (!keyOk(x)) throw new S.Refused(401, 'Missing or unknown "X-Api-Key" header.');
       send(x, 201, create(json(await readBody(x.req), ' such as {"platform":"douyin"}'), x.now));
     }),
     on('POST', '/sandbox/sessions/{id}/(approve|deny|select)', async (x, [id = '', action = '']) => {
@@ -262,10 +240,10 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
       x.page = /^application\/x-www-form-urlencoded\b/i.test(x.req.headers['content-type'] ?? '');
       const uids = x.page ? new URLSearchParams(text).getAll('platformUids') : json(text)?.platformUids;
       const session = find(id, x.now);
-      if (!session) throw new Refused(404, `No session ${show(id)}: it never existed or it expired.`);
-      if (x.page && action === 'select' && uids.length === 0)
-        throw new Refused(400, 'Tick at least one account to connect.');
-      const answered = decide(session, action, x.now, uids);
+      if (!session) throw new S.Refused(404, `No session ${show(id)}: it never existed or it expired.`);
+      if (x.page && action === 'select' && !uids.length)
+        throw new S.Refused(400, 'Tick at least one account to connect.');
+      const answered = S.decide(session, action, x.now, uids);
       if (!x.page) return send(x, 200, answered);
       // Denied: as on the real server, an error page, and no callback, no redirect.
       const denied = resultPage('Authorization denied', 'Nothing was connected. You can close this window.');
@@ -279,9 +257,9 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     on('GET', '/sandbox/consent/{id}', (x, [id = '']) => {
       x.page = true;
       const session = find(id, x.now);
-      if (!session) throw new Refused(404, 'This authorization session does not exist or has expired.');
-      const { status, requiresSelection } = view(session, x.now);
-      if (status !== 'pending') throw new Refused(409, `This authorization is already ${status}.`);
+      if (!session) throw new S.Refused(404, 'This authorization session does not exist or has expired.');
+      const { status, requiresSelection } = S.view(session, x.now);
+      if (status !== 'pending') throw new S.Refused(409, `This authorization is already ${status}.`);
       send(x, 200, consentPage(session, requiresSelection));
     }),
   ];
@@ -289,38 +267,41 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
   async function handle(x: Exchange): Promise<unknown> {
     // Before anything else: a page that reached us through a name of its own (DNS rebinding) gets nothing.
     if (!hostOk(x.req.headers.host)) {
-      throw new Refused(403, 'Invalid Host header: the sandbox answers only to its own host and port.');
+      throw new S.Refused(403, 'Invalid Host header: the sandbox answers only to its own host and port.');
     }
-    const method = x.req.method;
-    const found = routes.find(([, pattern]) => pattern.test(x.path));
-    let params: string[] | undefined;
-    try {
-      params = found?.[1].exec(x.path)?.slice(1).map(decodeURIComponent);
-    } catch {
-      // A malformed escape names nothing here.
+    const { method } = x.req;
+    for (const [allowed, pattern, run] of routes) {
+      const match = pattern.exec(x.path);
+      if (!match) continue;
+      let params: string[];
+      try {
+        params = match.slice(1).map(decodeURIComponent);
+      } catch {
+        break; // A malformed escape names nothing here.
+      }
+      if (method !== allowed)
+        throw new S.Refused(405, `${x.path} answers ${allowed} only.`, { Allow: allowed });
+      const crossSite = method === 'POST' && crossSiteReason(x.req.headers);
+      if (crossSite) throw new S.Refused(403, `Cross-site request refused: ${crossSite}.`);
+      return run(x, params);
     }
-    if (!found || !params) throw new Refused(404, `No route for ${method} ${x.path}.`);
-    const [allowed, , run] = found;
-    if (method !== allowed) throw new Refused(405, `${x.path} answers ${allowed} only.`, { Allow: allowed });
-    const crossSite = method === 'POST' && crossSiteReason(x.req.headers);
-    if (crossSite) throw new Refused(403, `Cross-site request refused: ${crossSite}.`);
-    return run(x, params);
+    throw new S.Refused(404, `No route for ${method} ${x.path}.`);
   }
 
   /** A refusal: JSON whose `code` is the HTTP status, or a page where a browser's form is answered. */
   function refusal(x: Exchange, error: unknown) {
     const input = error instanceof AitoearnInputError && error;
     const full = error instanceof SandboxFullError && error;
-    const status = error instanceof Refused ? error.httpStatus : input ? 400 : full ? 429 : 500;
+    const status = error instanceof S.Refused ? error.httpStatus : input ? 400 : full ? 429 : 500;
     const message = status === 500 ? `Sandbox internal error: ${error}` : (error as Error).message;
     if (x.page && status < 500) return send(x, status, resultPage('Not possible', message));
     const retry = full && { 'Retry-After': Math.ceil(full.retryAfterMs / 1000) };
     const body = { code: status, message, ...(input && { field: input.field }), requestId: x.requestId };
-    send(x, status, body, retry || (error instanceof Refused ? error.headers : {}));
+    send(x, status, body, retry || (error instanceof S.Refused ? error.headers : {}));
   }
 
   const server = createServer((req, res) => {
-    const x: Exchange = exchange(req, res);
+    const x = exchange(req, res);
     handle(x).catch((error: unknown) =>
       res.headersSent || res.destroyed ? res.destroy() : refusal(x, error),
     );
@@ -331,26 +312,19 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     server.listen({ port: config.port, host: config.host, backlog: 4096 }, resolve);
   });
   // After start-up an 'error' (EMFILE, for one) must not crash the host process; the server keeps accepting.
-  server.removeAllListeners('error').on('error', (error) => {
-    try {
-      config.onError(error);
-    } catch {
-      // The report failed; the sandbox still keeps serving.
-    }
-  });
+  server.removeAllListeners('error').on('error', (error) => report(config.onError, error));
   const { port } = server.address() as AddressInfo;
   const hostOk = hostGuard(config.host, port, config.allowedHosts);
-  const binding = describeBinding(config.host, port);
-  const { url } = binding;
+  const { url, warnings } = describeBinding(config.host, port);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     signal?.removeEventListener('abort', onAbort);
-    closing ??= new Promise<void>((resolve, reject) => {
-      server.close((error) => (error ? reject(error) : resolve()));
-      // Keep-alive sockets (fetch pools them) would hold close() open and the process alive.
-      server.closeAllConnections();
-    });
+    closing ??= new Promise((resolve, reject) =>
+      server.close((error) => (error ? reject(error) : resolve())),
+    );
+    // Keep-alive sockets (fetch pools them) would hold close() open and the process alive.
+    server.closeAllConnections();
     return closing;
   };
   const onAbort = () => void close().catch(config.onError);
@@ -360,7 +334,7 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
 
   return Object.freeze({
     url,
-    warnings: Object.freeze(binding.warnings),
+    warnings: Object.freeze(warnings),
     apiKey: config.apiKey,
     createSession: (spec) => create(spec, config.now()),
     get requests() {

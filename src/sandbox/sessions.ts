@@ -1,69 +1,48 @@
 /**
- * The sandbox's sessions: a scripted spec checked, what a session says at an instant, and a person's answer. A session's state is computed from timestamps when asked, so no timer exists.
+ * The sandbox's sessions: a scripted spec checked, what a session says at an instant, and a person's answer.
+ * A session's state is computed from timestamps when asked, so no timer exists.
  */
 import { randomInt } from 'node:crypto';
 import { CONSENT_DENIED } from '../codes.js';
-import { AitoearnError, AitoearnInputError, named } from '../errors.js';
 import { isPlatform, PLATFORMS } from '../platforms.js';
 import { checkInteger, checkNumber, checkPositiveMs, MAX_TIMER_MS, refuse } from '../validate.js';
-import type { SandboxOutcome } from './types.js';
+import type { SandboxOutcome } from './options.js';
 
 const NANOID = 'useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict';
 const random = (length: number, alphabet: string) =>
   Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
-
 /** `nanoid(16)` as the real server's ids, but never starting with `-` (a command line reads that as an option). */
-const NANOID_FIRST = NANOID.replace('-', '');
-export const newSessionId = () => random(1, NANOID_FIRST) + random(15, NANOID);
+export const newSessionId = () => random(1, NANOID.replace('-', '')) + random(15, NANOID);
 /** 21 characters of `[0-9a-z]`, as the real server's request ids. */
 export const newRequestId = () => random(21, '0123456789abcdefghijklmnopqrstuvwxyz');
 export const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Thrown by `createSession()` when the sandbox holds `maxSessions` unexpired sessions (HTTP: 429). */
-export class SandboxFullError extends AitoearnError {
-  static {
-    named(SandboxFullError, 'SandboxFullError');
-  }
-
-  constructor(
-    maxSessions: number,
-    /** How long until the earliest session expires and frees a place, in milliseconds. */
-    readonly retryAfterMs: number,
-  ) {
-    super(
-      `The sandbox already holds "maxSessions" = ${maxSessions} unexpired sessions; the next one expires in ${retryAfterMs} ms.`,
-    );
-  }
-}
-
 /** A request the sandbox refuses, with the HTTP status (and any headers) to answer. */
 export class Refused extends Error {
-  constructor(
-    readonly httpStatus: number,
-    message: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {
+  declare readonly httpStatus: number;
+  declare readonly headers: Readonly<Record<string, string>>;
+  constructor(httpStatus: number, message: string, headers = {}) {
     super(message);
+    Object.assign(this, { httpStatus, headers });
   }
 }
 
 /** The fields each outcome type takes besides `type`. */
-const OUTCOME_FIELDS = {
+const OUTCOME_FIELDS: Readonly<Record<SandboxOutcome['type'], readonly string[]>> = {
   complete: ['afterMs', 'accounts'],
   fail: ['afterMs', 'errorCode'],
   select: ['accounts', 'afterMs'],
   never: [],
   manual: ['accounts'],
-} as const;
+};
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 // A typo such as "afterMS" would otherwise be ignored, and the session would silently do something else.
-function onlyFields(prefix: string, value: object, known: readonly string[]): void {
+function onlyFields(prefix: string, value: Record<string, unknown>, known: readonly string[]): void {
   const extra = Object.keys(value).find((key) => !known.includes(key));
-  if (extra === undefined) return;
-  const message = `Unexpected field "${prefix}${extra}"; expected only "${prefix}${known.join(`", "${prefix}`)}".`;
-  throw new AitoearnInputError(prefix + extra, message);
+  const only = `"${prefix}${known.join(`", "${prefix}`)}"`;
+  if (extra !== undefined) refuse(prefix + extra, `absent, as only ${only} are known`, value[extra]);
 }
 
 function accountNames(value: unknown = 1): string[] {
@@ -102,36 +81,25 @@ export function parseSessionSpec(value: unknown) {
   }
   // Undefined: never by itself (a person decides, or nobody does).
   const after = afterMs ?? (kind === 'complete' || kind === 'fail' ? 0 : undefined);
-  const checked: Outcome = {
+  const outcomeChecked = {
     type: kind,
     afterMs: after === undefined ? after : checkNumber('outcome.afterMs', after, 0, MAX_TIMER_MS),
     accounts: accountNames(accounts),
     errorCode: Number(errorCode),
+    // A person's choice, as indexes into `accounts`.
+    chosen: undefined as readonly number[] | undefined,
   };
   const lifetime = lifetimeMs === undefined ? undefined : checkPositiveMs('lifetimeMs', lifetimeMs);
-  return { platform, outcome: checked, lifetimeMs: lifetime };
-}
-
-/** A checked outcome; a person's answer replaces it, and `chosen` (indexes into `accounts`) says what they chose. */
-interface Outcome {
-  readonly type: SandboxOutcome['type'];
-  readonly afterMs: number | undefined;
-  readonly accounts: readonly string[];
-  readonly errorCode: number;
-  readonly chosen?: readonly number[] | undefined;
+  return { platform, outcome: outcomeChecked, lifetimeMs: lifetime };
 }
 
 /** The start operation's query: where the browser goes after an approval. */
-export interface BrowserTargets {
-  readonly callbackUrl?: string | undefined;
-  readonly redirectUri?: string | undefined;
-}
+export type BrowserTargets = { readonly [K in 'callbackUrl' | 'redirectUri']?: string | undefined };
 
 export interface StoredSession extends ReturnType<typeof parseSessionSpec>, BrowserTargets {
   readonly id: string;
   readonly createdAt: number;
   readonly expiresAt: number;
-  outcome: Outcome;
 }
 
 /** The accounts a person may connect, as the consent page and `selectableAccounts` show them. */
