@@ -1,16 +1,13 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
-import {
-  MAX_CALLBACK_BODY_BYTES as CAP,
-  type CallbackListener,
-  startCallbackListener,
-} from '../src/connect/callback-listener.js';
+import { startCallbackListener } from '../src/connect/callback-listener.js';
+import { MAX_BODY_BYTES as CAP } from '../src/local-server.js';
 import { liveResources } from './helpers/leaks.js';
 import { emfile, liveServerAt } from './helpers/live-server.js';
 
 const FORM = 'relayAccountRef=r1&nickname=n&avatar=&platformUid=u1&account=a&platform=douyin&accounts=%5B%5D';
-const open: CallbackListener[] = [];
+const open: Awaited<ReturnType<typeof startCallbackListener>>[] = [];
 afterEach(() => Promise.all(open.splice(0).map((l) => l.close())));
 
 let callbacks = 0;
