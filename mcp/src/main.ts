@@ -40,7 +40,7 @@ if (!Number.isInteger(progressIntervalMs) || progressIntervalMs < 10 || progress
 }
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
-const server = createServer({ client, language, progressIntervalMs, version });
+const server = createServer(client, language, progressIntervalMs, version);
 // A failure no tool caught is reported, never fatal: the agent keeps its other sessions.
 process.on('unhandledRejection', (reason) => {
   process.stderr.write(

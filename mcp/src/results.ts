@@ -8,13 +8,8 @@ import { z } from 'zod';
 // drops or renames a field.
 type Fields<T> = Record<keyof T, z.ZodType>;
 const [string, maybe] = [z.string(), z.string().optional()];
-const account = {
-  platform: string,
-  platformUid: string,
-  account: maybe,
-  displayName: string,
-  avatarUrl: maybe,
-};
+const named = { platform: string, platformUid: string, displayName: string };
+const account = { ...named, account: maybe, avatarUrl: maybe };
 const connected = { accountId: string, ...account } satisfies Fields<api.ConnectedAccount>;
 const selectable = { ...account, parentPlatformUid: maybe } satisfies Fields<api.SelectableAccount>;
 const session = z
@@ -64,13 +59,10 @@ const accountNames = (done: api.AuthSession) =>
     ? done.accounts.map((a) => `${a.platform} ${a.displayName} (accountId ${a.accountId})`)
     : (done.accountIds ?? (done.accountId ? [done.accountId] : [])).map((id) => `accountId ${id}`);
 
-/** A completed session: the accounts in text, the session (and any `fields`) in `structuredContent`. */
 export function completed(platform: string, done: api.AuthSession, fields = {}): CallToolResult {
   const names = accountNames(done).map((n) => `- ${n}`);
-  return {
-    content: [text([`Connected ${names.length} ${platform} account(s):`, ...names])],
-    structuredContent: { platform, ...fields, session: done },
-  };
+  const content = [text([`Connected ${names.length} ${platform} account(s):`, ...names])];
+  return { content, structuredContent: { platform, ...fields, session: done } };
 }
 
 /** The session as `aitoearn-auth status` shows it: one `field: value` line per fact, accounts last. */
@@ -98,19 +90,11 @@ export function linkResult(platform: string, start: api.ConnectStart, language: 
   lines.push(
     `Once it is shown, call wait_for_auth with ${JSON.stringify({ platform, sessionId })}: it returns the connected accounts as soon as the person finishes (the session expires at ${expiresAt}).`,
   );
-  return {
-    content: [text(lines), ...(image ? [{ type: 'image' as const, ...image }] : [])],
-    structuredContent: {
-      platform,
-      sessionId,
-      expiresAt,
-      ...(!image && { url }),
-      ...(authInstructions && { authInstructions }),
-    },
-  };
+  const content = [text(lines), ...(image ? [{ type: 'image' as const, ...image }] : [])];
+  const shown = { ...(image ? {} : { url }), ...(authInstructions && { authInstructions }) };
+  return { content, structuredContent: { platform, sessionId, expiresAt, ...shown } };
 }
 
-/** What the consent request asks of the person, in their language. */
 export const consent = (platform: string, language: Language) =>
   language === 'zh-CN'
     ? `请打开此页面并同意授权，以连接您的 ${platform} 账号。`
@@ -126,7 +110,6 @@ const NEXT_STEP = [
   [AitoearnInputError, ' Nothing was sent.'],
 ] as const;
 
-/** A tool error in the package's words, with what the agent can do next. */
 export function toolError(error: unknown): CallToolResult {
   const next = NEXT_STEP.find(([type]) => error instanceof type)?.[1] ?? '';
   const message = error instanceof Error ? error.message : String(error);
@@ -139,7 +122,6 @@ export function qrImage(url: string): { data: string; mimeType: string } | undef
   return match ? { mimeType: (match[1] ?? '').toLowerCase(), data: match[2] ?? '' } : undefined;
 }
 
-/** What a progress notification says about the waiter's latest event (server text escaped). */
 export const describeProgress = (event: api.AuthProgress | undefined) =>
   escapeUnsafe(
     event === undefined

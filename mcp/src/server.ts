@@ -4,37 +4,31 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import { type AitoearnClient, type AuthProgress, getAuthStatus, PLATFORMS, waitForAuth } from 'aitoearn-auth';
 import { z } from 'zod';
 import { beginConnection, type Connection, KeptConnections } from './connections.js';
+import type { Language } from './results.js';
 import * as out from './results.js';
 import { unknownPlatform } from './suggest.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-export interface ServerOptions {
-  readonly client: AitoearnClient;
-  /** The person's language, for the consent message and the instructions shown. */
-  readonly language: out.Language;
-  /** How often to send progress while waiting, in ms (under 10 s, so that clients' timeouts reset). */
-  readonly progressIntervalMs: number;
-  readonly version: string;
-}
-
 const platform = z
   .enum(PLATFORMS, { error: ({ input }) => unknownPlatform(input) })
   .describe('The platform of the account, e.g. douyin, youtube, tiktok');
 const sessionId = z.string().describe('The sessionId that connect_account returned');
+const seconds = z.number().positive().max(3600);
 const readOnly = { readOnlyHint: true, openWorldHint: true };
 /** Every failure is a tool error the agent can read and act on; none reaches the transport. */
 const guard = (run: () => Promise<CallToolResult>) => run().catch(out.toolError);
 
-/** The MCP server: three tools over the package's public API. */
-export function createServer({ client, language, progressIntervalMs, version }: ServerOptions): McpServer {
+/**
+ * The MCP server: three tools over the package's public API. `beatMs`: how often to send progress while
+ * waiting (under 10 s, so that clients' timeouts reset).
+ */
+export function createServer(client: AitoearnClient, language: Language, beatMs: number, version: string) {
   const server = new McpServer({ name: 'aitoearn-auth-mcp', version });
   const kept = new KeptConnections();
 
-  /**
-   * `work`, with `notifications/progress` sent now and every interval until it settles when the caller asked
-   * for progress: a beat of its own, as the waiter's checks can be further apart than a client's timeout.
-   */
+  // Progress every interval until `work` settles (when asked for): a beat of its own, as the waiter's checks
+  // can be further apart than a client's request timeout.
   function beating<T>(extra: Extra, latest: () => AuthProgress | undefined, work: Promise<T>): Promise<T> {
     const progressToken = extra._meta?.progressToken;
     if (progressToken === undefined) return work;
@@ -44,7 +38,7 @@ export function createServer({ client, language, progressIntervalMs, version }: 
       extra.sendNotification({ method: 'notifications/progress', params }).catch(() => {});
     };
     beat();
-    const timer = setInterval(beat, progressIntervalMs);
+    const timer = setInterval(beat, beatMs);
     return work.finally(() => clearInterval(timer));
   }
 
@@ -56,10 +50,7 @@ export function createServer({ client, language, progressIntervalMs, version }: 
         "Connects the person's social-media account to AiToEarn. If this client supports URL elicitation, the person is sent to the consent page directly and the call returns the connected accounts once they approve. Otherwise it returns at once with a link (or a QR code image) to show the person, and a sessionId: then call wait_for_auth.",
       inputSchema: {
         platform,
-        groupId: z
-          .string()
-          .optional()
-          .describe('The account group to connect into (default: the default one)'),
+        groupId: z.string().optional().describe('The account group (default: the default group)'),
       },
       outputSchema: out.connectOutput,
       annotations: { openWorldHint: true },
@@ -67,9 +58,7 @@ export function createServer({ client, language, progressIntervalMs, version }: 
     ({ platform, groupId }, extra) =>
       guard(async () => {
         const connection = await beginConnection(client, platform, groupId, extra.signal);
-        const urlMode = server.server.getClientCapabilities()?.elicitation?.url;
-        const result =
-          urlMode && !out.qrImage(connection.start.url) && (await elicitAndWait(connection, extra));
+        const result = await elicitAndWait(connection, extra);
         if (result) return result;
         kept.keep(connection);
         return out.linkResult(platform, connection.start, language);
@@ -77,10 +66,11 @@ export function createServer({ client, language, progressIntervalMs, version }: 
   );
 
   /** URL mode: the client sends the person to the page and the call returns when the session ends; false
-   * when the client could not show the page, so that the link is handed over instead. */
+   * when the client cannot show a page (or the platform answered a QR code): the link is handed over. */
   async function elicitAndWait(connection: Connection, extra: Extra): Promise<CallToolResult | false> {
     const { start, platform, stop } = connection;
     const { sessionId, expiresAt, url } = start;
+    if (out.qrImage(url) || !server.server.getClientCapabilities()?.elicitation?.url) return false;
     // Aborted once the call ends: withdraws a consent request not answered yet, and forgets the cancel.
     const ended = new AbortController();
     extra.signal.addEventListener('abort', () => stop(extra.signal.reason), { signal: ended.signal });
@@ -101,9 +91,8 @@ export function createServer({ client, language, progressIntervalMs, version }: 
       return out.toolError(out.declined(platform, sessionId, first));
     }
     // The interaction outside the client is over, whatever its outcome: the client may close its prompt.
-    await server.server
-      .createElicitationCompletionNotifier(sessionId)()
-      .catch(() => {});
+    const notifyCompletion = server.server.createElicitationCompletionNotifier(sessionId);
+    await notifyCompletion().catch(() => {});
     if ('error' in first) throw first.error;
     return out.completed(platform, first, { sessionId, expiresAt });
   }
@@ -117,12 +106,7 @@ export function createServer({ client, language, progressIntervalMs, version }: 
       inputSchema: {
         platform,
         sessionId,
-        timeoutSeconds: z
-          .number()
-          .positive()
-          .max(3600)
-          .optional()
-          .describe('Give up after this many seconds'),
+        timeoutSeconds: seconds.optional().describe('Give up after this many seconds (default: at expiry)'),
       },
       outputSchema: out.sessionOutput,
       annotations: readOnly,

@@ -1,6 +1,6 @@
 import { PLATFORMS } from 'aitoearn-auth';
 
-/** The message for a platform not in the list, with the one most likely meant (see {@link didYouMean}). */
+/** The message for a platform not in the list, with the one most likely meant. */
 export function unknownPlatform(input: unknown): string {
   const hint = typeof input === 'string' ? didYouMean(input, PLATFORMS) : undefined;
   const shown = typeof input === 'string' ? JSON.stringify(input.slice(0, 40)) : typeof input;
@@ -13,21 +13,20 @@ export function unknownPlatform(input: unknown): string {
  */
 function didYouMean(word: string, candidates: readonly string[]): string | undefined {
   if (word.length > 40) return undefined;
-  let best: { candidate: string; d: number } | undefined;
-  for (const candidate of candidates) {
-    const [a, b] = [word.toLowerCase(), candidate.toLowerCase()];
-    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      const next = [i];
-      for (let j = 1; j <= b.length; j++) {
-        const substitute = (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-        next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, substitute);
-      }
-      row = next;
+  const scored = candidates.map((c) => [c, distance(word.toLowerCase(), c.toLowerCase())] as const);
+  const close = scored.filter(([c, d]) => d <= Math.min(3, Math.max(1, Math.floor(c.length / 3))));
+  return close.sort((x, y) => x[1] - y[1])[0]?.[0];
+}
+
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitute = (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, substitute);
     }
-    const d = row[b.length] ?? 0;
-    const close = d <= Math.min(3, Math.max(1, Math.floor(candidate.length / 3)));
-    if (close && d < (best?.d ?? Number.POSITIVE_INFINITY)) best = { candidate, d };
+    row = next;
   }
-  return best?.candidate;
+  return row[b.length] ?? 0;
 }
