@@ -10,8 +10,9 @@ import { type AitoearnClient, AitoearnInputError, createAitoearnClient, type Sit
 import { personLanguage } from './results.js';
 import { createServer } from './server.js';
 
+const say = (message: string) => process.stderr.write(`aitoearn-auth-mcp: ${message}\n`);
 function fail(message: string): never {
-  process.stderr.write(`aitoearn-auth-mcp: ${message}\n`);
+  say(message);
   process.exit(78); // EX_CONFIG
 }
 
@@ -42,11 +43,9 @@ if (!Number.isInteger(progressIntervalMs) || progressIntervalMs < 10 || progress
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 const server = createServer(client, language, progressIntervalMs, version);
 // A failure no tool caught is reported, never fatal: the agent keeps its other sessions.
-process.on('unhandledRejection', (reason) => {
-  process.stderr.write(
-    `aitoearn-auth-mcp: unexpected failure: ${reason instanceof Error ? reason.message : reason}\n`,
-  );
-});
+process.on('unhandledRejection', (reason) =>
+  say(`unexpected failure: ${(reason as Error)?.message ?? reason}`),
+);
 // The client went away: waits and callback listeners in flight have no one to report to.
 process.stdin.once('end', () => process.exit(0));
 process.stdout.on('error', () => process.exit(0));

@@ -112,8 +112,7 @@ const NEXT_STEP = [
 
 export function toolError(error: unknown): CallToolResult {
   const next = NEXT_STEP.find(([type]) => error instanceof type)?.[1] ?? '';
-  const message = error instanceof Error ? error.message : String(error);
-  return { isError: true, content: [text([`${message}${next}`])] };
+  return { isError: true, content: [text([`${(error as Error)?.message ?? error}${next}`])] };
 }
 
 /** The raster `data:image/…;base64` QR code some platforms answer instead of a page, as an image block. */
