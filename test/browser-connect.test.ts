@@ -1,8 +1,7 @@
 /**
- * connect with a real browser: Debian's Chromium, driven by playwright-core, opens the consent page and
- * clicks Approve; the sandbox's final page must then submit its hidden form by itself (a nonce'd script
- * under its CSP) to the loopback listener. This proves the CSP, the auto-submitting form and the loopback
- * POST work together. Chromium is installed from Debian when missing (see test/helpers/chromium.ts).
+ * connect with a real browser (Debian's Chromium, see test/helpers/chromium.ts, driven by playwright-core):
+ * the sandbox's final page must submit its hidden form by itself (a nonce'd script under its CSP) to the
+ * loopback listener, proving that the CSP, the auto-submitting form and the loopback POST work together.
  */
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';

@@ -1,8 +1,7 @@
 /**
- * connectAccount against the real sandbox over real sockets: the start operation, the consent page, the
- * browser's callback POST (sent by the stand-in person in scripts/stand-in-person.ts) and the status checks
- * that always have the last word. The waiter runs on a stopped clock: time moves only when a test ends the
- * earliest sleep (`tick`), so a check that comes without one can only be the callback's.
+ * connectAccount against the real sandbox over real sockets, the browser's callback POST sent by the stand-in
+ * person (scripts/stand-in-person.ts). The waiter runs on a stopped clock: time moves only when a test ends
+ * the earliest sleep (`tick`), so a check that comes without one can only be the callback's.
  */
 import { connect } from 'node:net';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
@@ -73,8 +72,7 @@ it('notices an approval through the callback: one more check, with no time passi
   expect(start.callbackUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}$/);
   expect((await run.checked(1)).status).toBe('pending');
   const visit = await visitConsentPage(start.url, 'approve');
-  expect(visit.callbackForm?.action).toBe(start.callbackUrl);
-  expect(visit.callbackStatus).toBe(200);
+  expect([visit.callbackForm?.action, visit.callbackStatus]).toEqual([start.callbackUrl, 200]);
   expect((await run.result).accounts?.[0]?.platform).toBe('douyin');
   expect(run.events.map((e) => `${e.attempt} ${e.status}`)).toEqual(['1 pending', '2 completed']);
   expect(checks(start.sessionId)).toHaveLength(2);
@@ -107,12 +105,7 @@ it('takes a forged POST for one early check that finds pending; an abort rejects
   const run = begin({ signal: controller.signal });
   const start = await run.started();
   await run.checked(1);
-  const body = new URLSearchParams({
-    relayAccountRef: 'x',
-    nickname: 'evil',
-    platform: 'douyin',
-    accounts: '[]',
-  });
+  const body = new URLSearchParams({ nickname: 'evil', platform: 'douyin', accounts: '[]' });
   expect((await fetch(start.callbackUrl ?? '', { method: 'POST', body })).status).toBe(200);
   expect((await run.checked(2)).status).toBe('pending');
   expect(checks(start.sessionId)).toHaveLength(2);
