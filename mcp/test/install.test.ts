@@ -1,8 +1,6 @@
 /**
- * A project that installs only `aitoearn-auth` gets no MCP SDK: in the committed lockfile, the dependency
- * closure of the root package's `dependencies` (what `npm pack` ships) holds none of the server's packages.
- * The lockfile is what `npm ci` installs, so this needs no network; by hand, with it: `npm pack`, then
- * `npm install ./aitoearn-auth-0.1.0.tgz` in an empty project and `npm ls --all` (18 packages, no SDK).
+ * A project that installs only `aitoearn-auth` gets no MCP SDK: in the committed lockfile (what `npm ci`
+ * installs, so no network), the closure of the root package's `dependencies` holds none of the server's.
  */
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';

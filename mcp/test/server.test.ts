@@ -2,9 +2,8 @@
  * The MCP server as an agent host runs it: the SDK's Client and StdioClientTransport spawn the built command
  * against a sandbox in this process; a stand-in person approves or denies over HTTP. Needs `npm run build`.
  */
-import { type ExecFileException, execFile } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
@@ -63,8 +62,7 @@ async function agent(
   return { client, call };
 }
 
-const checks = (sessionId: string) =>
-  sandbox.requests.filter((r) => r.path.endsWith(`/status/${sessionId}`)).length;
+const checks = (id: string) => sandbox.requests.filter((r) => r.path.endsWith(`/status/${id}`)).length;
 /** The structured content of every tool, as far as these tests read it. */
 type Out = { url: string; sessionId: string; session: { status: string; accounts: { platform: string }[] } };
 
@@ -86,12 +84,11 @@ describe('without URL elicitation', () => {
   });
 
   it('connect_account hands over the link; wait_for_auth gives up after timeoutSeconds, the session goes on; the person approves; wait_for_auth returns the account, with progress', async () => {
-    const started = await host.call('connect_account', { platform: 'douyin' });
-    const link = started.out;
+    const { out: link, text } = await host.call('connect_account', { platform: 'douyin' });
     const ask = { platform: 'douyin', sessionId: link.sessionId };
     expect(link.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
-    expect(started.text).toContain(link.url);
-    expect(started.text).toContain('wait_for_auth');
+    expect(text).toContain(link.url);
+    expect(text).toContain('wait_for_auth');
     const timedOut = await host.call('wait_for_auth', { ...ask, timeoutSeconds: 0.2 });
     expect(timedOut.isError).toBe(true);
     expect(timedOut.text).toMatch(/Gave up waiting .*timeoutMs=200.*call wait_for_auth again/);
@@ -231,30 +228,24 @@ describe('with URL elicitation', () => {
     const odd = await host.call('connect_account', { platform: 'tiktok' });
     // The library refuses it before anyone sees it: an SVG can carry script.
     expect(odd.text).toMatch(/bad "data\.url": expected an http\(s\) URL or a data:image\/ URL/);
-    expect([odd.isError, odd.out]).toEqual([true, undefined]);
-    expect(odd.content.map((c) => c.type)).toEqual(['text']);
+    expect([odd.isError, odd.out, odd.content.length]).toEqual([true, undefined, 1]);
   });
 });
 
-describe('configuration and secrecy', () => {
-  it('exits 78 naming the variable when the configuration is bad, without showing the key', async () => {
-    const env = { PATH: process.env.PATH, AITOEARN_API_KEY: KEY, AITOEARN_BASE_URL: 'http://example.com' };
-    type Exited = ExecFileException & { stdout: string; stderr: string };
-    const outcome = (await promisify(execFile)(BIN, [], { env }).catch((e: unknown) => e)) as Exited;
-    expect([outcome.code, outcome.stdout]).toEqual([78, '']);
-    expect(outcome.stderr).toMatch(/^aitoearn-auth-mcp: AITOEARN_BASE_URL: /);
-    stderr.push(outcome.stderr);
-  });
+it('exits 78 naming the variable when the configuration is bad, without showing the key', () => {
+  const env = { PATH: process.env.PATH, AITOEARN_API_KEY: KEY, AITOEARN_BASE_URL: 'http://example.com' };
+  const outcome = spawnSync(BIN, [], { env, encoding: 'utf8' });
+  expect([outcome.status, outcome.stdout]).toEqual([78, '']);
+  expect(outcome.stderr).toMatch(/^aitoearn-auth-mcp: AITOEARN_BASE_URL: /);
+  stderr.push(outcome.stderr);
+});
 
-  it('the API key appears in no result, no elicitation and nowhere on stderr; stdout carried protocol only', () => {
-    expect(seen.length).toBeGreaterThan(10);
-    expect(JSON.stringify(seen)).not.toContain(KEY);
-    expect(stderr.join('')).not.toContain(KEY);
-    // A beat sent before the server read a cancellation may reach a client that has forgotten its token: a
-    // race the protocol allows. Anything else (a line on stdout that is not JSON-RPC, say) is a failure.
-    const unexpected = errors.filter(
-      (m) => !m.startsWith('Received a progress notification for an unknown token'),
-    );
-    expect(unexpected).toEqual([]);
-  });
+it('the API key appears in no result, no elicitation and nowhere on stderr; stdout carried protocol only', () => {
+  expect(seen.length).toBeGreaterThan(10);
+  expect(JSON.stringify(seen)).not.toContain(KEY);
+  expect(stderr.join('')).not.toContain(KEY);
+  // A beat sent before the server read a cancellation may reach a client that has forgotten its token: a
+  // race the protocol allows. Anything else (a line on stdout that is not JSON-RPC, say) is a failure.
+  const known = 'Received a progress notification for an unknown token';
+  expect(errors.filter((m) => !m.startsWith(known))).toEqual([]);
 });
