@@ -74,27 +74,31 @@ export function createServer(client: AitoearnClient, language: Language, beatMs:
     // Aborted once the call ends: withdraws a consent request not answered yet, and forgets the cancel.
     const ended = new AbortController();
     extra.signal.addEventListener('abort', () => stop(extra.signal.reason), { signal: ended.signal });
-    const message = [out.consent(platform, language), start.authInstructions?.[language]].filter(Boolean);
-    const request = { mode: 'url', message: message.join('\n'), elicitationId: sessionId, url } as const;
-    const timeout = Math.max(1000, Date.parse(expiresAt) - Date.now());
-    const answer = server.server.elicitInput(request, { signal: ended.signal, timeout }).then(
-      // Accepted: the person is on the page, and the session's end is the answer.
-      ({ action }) => (action === 'accept' ? new Promise<never>(() => {}) : action),
-      () => 'failed' as const,
-    );
-    const race = Promise.race([connection.done, answer]).catch((error: unknown) => ({ error }));
-    const first = await beating(extra, connection.latest, race).finally(() => ended.abort());
-    if (extra.signal.aborted) throw extra.signal.reason;
-    if (first === 'failed') return false;
-    if (first === 'decline' || first === 'cancel') {
-      stop(new Error(`elicitation ${first}`));
-      return out.toolError(out.declined(platform, sessionId, first));
+    try {
+      const message = [out.consent(platform, language), start.authInstructions?.[language]].filter(Boolean);
+      const request = { mode: 'url', message: message.join('\n'), elicitationId: sessionId, url } as const;
+      const timeout = Math.max(1000, Date.parse(expiresAt) - Date.now());
+      const answer = server.server.elicitInput(request, { signal: ended.signal, timeout }).then(
+        // Accepted: the person is on the page, and the session's end is the answer.
+        ({ action }) => (action === 'accept' ? new Promise<never>(() => {}) : action),
+        () => 'failed' as const,
+      );
+      const race = Promise.race([connection.done, answer]).catch((error: unknown) => ({ error }));
+      const first = await beating(extra, connection.latest, race);
+      if (extra.signal.aborted) throw extra.signal.reason;
+      if (first === 'failed') return false;
+      if (first === 'decline' || first === 'cancel') {
+        stop(new Error(`elicitation ${first}`));
+        return out.toolError(out.declined(platform, sessionId, first));
+      }
+      // The interaction outside the client is over, whatever its outcome: the client may close its prompt.
+      const notifyCompletion = server.server.createElicitationCompletionNotifier(sessionId);
+      await notifyCompletion().catch(() => {});
+      if ('error' in first) throw first.error;
+      return out.completed(platform, first, { sessionId, expiresAt });
+    } finally {
+      ended.abort();
     }
-    // The interaction outside the client is over, whatever its outcome: the client may close its prompt.
-    const notifyCompletion = server.server.createElicitationCompletionNotifier(sessionId);
-    await notifyCompletion().catch(() => {});
-    if ('error' in first) throw first.error;
-    return out.completed(platform, first, { sessionId, expiresAt });
   }
 
   server.registerTool(
