@@ -14,7 +14,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { PLATFORMS } from 'aitoearn-auth';
 import { type Sandbox, startSandbox } from 'aitoearn-auth/sandbox';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { visitConsentPage } from '../../scripts/stand-in-person.js';
 import { json, startServer, statusBody } from '../../test/helpers/http-server.js';
 import { delay, until } from '../../test/helpers/run-cli.js';
@@ -23,15 +23,12 @@ const BIN = fileURLToPath(new URL('../../node_modules/.bin/aitoearn-auth-mcp', i
 const KEY = 'canary-3f9d0b7e5a21c4d8'; // no output may ever contain it
 const ENV = { AITOEARN_API_KEY: KEY, AITOEARN_MCP_PROGRESS_INTERVAL_MS: '20', LANG: 'en_US.UTF-8' };
 
-let sandbox: Sandbox;
+const sandbox = await startSandbox({ apiKeys: [KEY] });
 /** Every result and elicitation a host saw, and every protocol error (a stdout line that is not JSON-RPC). */
 const [seen, errors, stderr, clients]: [unknown[], string[], string[], Client[]] = [[], [], [], []];
-beforeAll(async () => {
-  sandbox = await startSandbox({ apiKeys: [KEY] });
-});
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
-  await sandbox?.close();
+  await sandbox.close();
 });
 
 /** Spawns the command and connects a client; `person` answers URL elicitations (the capability is declared only then). */
@@ -63,15 +60,10 @@ async function agent(
 }
 
 const checks = (id: string) => sandbox.requests.filter((r) => r.path.endsWith(`/status/${id}`)).length;
-/** The structured content of every tool, as far as these tests read it. */
 type Out = { url: string; sessionId: string; session: { status: string; accounts: { platform: string }[] } };
 
+const host = await agent();
 describe('without URL elicitation', () => {
-  let host: Awaited<ReturnType<typeof agent>>;
-  beforeAll(async () => {
-    host = await agent();
-  });
-
   it('lists the three tools with the platform list of the package and output schemas', async () => {
     const { tools } = await host.client.listTools();
     expect(tools.map((t) => t.name)).toEqual(['connect_account', 'wait_for_auth', 'auth_status']);
