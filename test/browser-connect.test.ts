@@ -6,23 +6,19 @@
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type AuthProgress, type ConnectStart, connectAccount, createAitoearnClient } from '../src/index.js';
-import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
+import { startSandbox } from '../src/sandbox/index.js';
 import { CHROMIUM_INSTALL_TIMEOUT_MS, ensureChromium } from './helpers/chromium.js';
 import { stoppedClock } from './helpers/connect-clock.js';
 import { start, until } from './helpers/run-cli.js';
 
-let sandbox: Sandbox;
+const sandbox = await startSandbox();
 let browser: Browser;
 beforeAll(async () => {
   const executablePath = ensureChromium();
-  sandbox = await startSandbox();
   // Root (CI) needs --no-sandbox; the pages are our own, served on loopback.
   browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
 }, CHROMIUM_INSTALL_TIMEOUT_MS);
-afterAll(async () => {
-  await browser?.close();
-  await sandbox?.close();
-});
+afterAll(() => Promise.all([browser?.close(), sandbox.close()]));
 
 /** A page that keeps its problems (console errors, CSP violations, script errors) and its posts to `callbackUrl`. */
 async function newPage(callbackUrl: string) {
@@ -54,8 +50,7 @@ async function newPage(callbackUrl: string) {
 
 it('Chromium approves, the page posts the callback by itself, and that alone ends the wait (a stopped clock)', async () => {
   const client = createAitoearnClient({ apiKey: sandbox.apiKey, baseUrl: sandbox.url });
-  const events: AuthProgress[] = [];
-  const starts: ConnectStart[] = [];
+  const [events, starts]: [AuthProgress[], ConnectStart[]] = [[], []];
   const onStart = (s: ConnectStart) => void starts.push(s);
   const onProgress = (event: AuthProgress) => void events.push(event);
   const result = connectAccount(client, { platform: 'douyin', ...stoppedClock(), onStart, onProgress });

@@ -1,14 +1,12 @@
 /**
- * connectAccount against the real sandbox over real sockets, the browser's callback POST sent by the stand-in
- * person (scripts/stand-in-person.ts). The waiter runs on a stopped clock: time moves only when a test ends
- * the earliest sleep (`tick`), so a check that comes without one can only be the callback's.
+ * connectAccount against the real sandbox, with the stand-in person's callback POST, on a stopped clock:
+ * time moves only when a test ends the earliest sleep (`tick`), so a check without one is the callback's.
  */
 import { connect } from 'node:net';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { visitConsentPage } from '../scripts/stand-in-person.js';
 import { LINGER_MS, watchConnect } from '../src/connect/connect-account.js';
 import {
-  type AitoearnClient,
   AitoearnInputError,
   AuthFailedError,
   type AuthProgress,
@@ -18,17 +16,13 @@ import {
   connectAccount,
   createAitoearnClient,
 } from '../src/index.js';
-import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
+import { startSandbox } from '../src/sandbox/index.js';
 import { stoppedClock } from './helpers/connect-clock.js';
 import { delay, until } from './helpers/run-cli.js';
 
-let sandbox: Sandbox;
-let client: AitoearnClient;
-beforeAll(async () => {
-  sandbox = await startSandbox();
-  client = createAitoearnClient({ apiKey: sandbox.apiKey, baseUrl: sandbox.url });
-});
-afterAll(() => sandbox?.close());
+const sandbox = await startSandbox();
+const client = createAitoearnClient({ apiKey: sandbox.apiKey, baseUrl: sandbox.url });
+afterAll(() => sandbox.close());
 
 const checks = (sessionId: string) => sandbox.requests.filter((r) => r.path.endsWith(`/status/${sessionId}`));
 
@@ -79,8 +73,7 @@ it('notices an approval through the callback: one more check, with no time passi
   expect(await probe(start.callbackUrl)).toBe('ECONNREFUSED');
 });
 
-const refused: Listen = () =>
-  Promise.reject(Object.assign(new Error('listen EADDRNOTAVAIL'), { code: 'EADDRNOTAVAIL' }));
+const refused: Listen = () => Promise.reject(new Error('listen EADDRNOTAVAIL'));
 it.each([
   ['a denial (there is no callback on failure)', {}, undefined, 'deny'],
   ['an approval with callback: false, sending no callbackUrl', { callback: false }, undefined, 'approve'],
@@ -94,9 +87,8 @@ it.each([
   expect(await run.tick()).toBeGreaterThan(0);
   const outcome = await run.result.catch((e: AuthFailedError) => e);
   // Denied: error code 15045 (the listener closed); approved: the completed session.
-  expect(outcome instanceof AuthFailedError ? outcome.errorCode : outcome.status).toBe(
-    decision === 'deny' ? 15045 : 'completed',
-  );
+  const expected = decision === 'deny' ? 15045 : 'completed';
+  expect(outcome instanceof AuthFailedError ? outcome.errorCode : outcome.status).toBe(expected);
   if (start.callbackUrl) expect(await probe(start.callbackUrl)).toBe('ECONNREFUSED');
 });
 

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { type IncomingHttpHeaders, request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 import { connect } from 'node:net';
 import { setImmediate } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
@@ -23,16 +23,13 @@ async function listen(randomBytes?: (size: number) => Buffer) {
 }
 
 /** One request on a fresh connection; the body is written in the given chunks (no Content-Length for several). */
-function send(url: string, method: string, ...chunks: (string | Buffer)[]) {
-  return new Promise<{ status: number; headers: IncomingHttpHeaders; text: string }>((resolve, reject) => {
-    const req = request(url, { method, agent: false }, async (res) => {
-      const text = (await res.setEncoding('utf8').toArray()).join('');
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
-    }).on('error', reject);
-    if (chunks.length === 1) req.setHeader('Content-Length', Buffer.byteLength(chunks[0] ?? ''));
-    for (const chunk of chunks) req.write(chunk);
-    req.end();
-  });
+async function send(url: string, method: string, ...chunks: (string | Buffer)[]) {
+  const req = request(url, { method, agent: false });
+  if (chunks.length === 1) req.setHeader('Content-Length', Buffer.byteLength(chunks[0] ?? ''));
+  for (const chunk of chunks) req.write(chunk);
+  const [res] = (await once(req.end(), 'response')) as [IncomingMessage];
+  const text = (await res.setEncoding('utf8').toArray()).join('');
+  return { status: res.statusCode ?? 0, headers: res.headers, text };
 }
 
 it('listens on 127.0.0.1 at a 32-character path made of its random bytes', async () => {

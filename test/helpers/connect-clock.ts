@@ -1,10 +1,7 @@
 import { until } from './run-cli.js';
 
-/**
- * A clock for the waiter that stands still: time moves only when the test calls `tick()`, which ends the
- * earliest pending sleep (at its due time) and resolves with its length. A check that happens without a
- * tick can only be a poke's, such as the connect callback's.
- */
+/** A waiter clock that stands still: `tick()` ends the earliest pending sleep (time jumps to its due time)
+ * and resolves with its length, so a check that happens without a tick can only be a poke's. */
 export function stoppedClock() {
   let now = 0;
   const pending = new Set<{ ms: number; until: number; end: () => void }>();
