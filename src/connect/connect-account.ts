@@ -70,8 +70,8 @@ export function watchConnect(
       if (!listener || !completed || posted.signal.aborted) await listener?.close();
       else {
         // Polling saw the completion first and the browser's POST may be a moment behind: answer it for
-        // LINGER_MS, so that the person lands on the "done" page rather than on an error. Node's own timer
-        // bounds the waiter's sleep, as an injected clock that stops must not keep the port open.
+        // LINGER_MS (the person lands on the "done" page, not an error), on the waiter's sleep (even one that
+        // throws) bounded by Node's own timer, as an injected clock that stops must not keep the port open.
         const end = () => posted.abort();
         const bound = setTimeout(end, LINGER_MS);
         posted.signal.addEventListener('abort', () => void listener.close().then(() => clearTimeout(bound)));
