@@ -10,6 +10,7 @@ import { type AitoearnClient, AitoearnInputError, createAitoearnClient, type Sit
 import { personLanguage } from './results.js';
 import { createServer } from './server.js';
 
+const SANDBOX_HINT = '`aitoearn-auth sandbox` accepts "sandbox-key"';
 const say = (message: string) => process.stderr.write(`aitoearn-auth-mcp: ${message}\n`);
 function fail(message: string): never {
   say(message);
@@ -17,11 +18,7 @@ function fail(message: string): never {
 }
 
 const { AITOEARN_API_KEY: apiKey, AITOEARN_BASE_URL: baseUrl, AITOEARN_SITE: site } = process.env;
-if (!apiKey) {
-  fail(
-    'set AITOEARN_API_KEY to your AiToEarn Open Platform API key (`aitoearn-auth sandbox` accepts "sandbox-key")',
-  );
-}
+if (!apiKey) fail(`set AITOEARN_API_KEY to your AiToEarn Open Platform API key (${SANDBOX_HINT})`);
 const language = personLanguage(process.env);
 let client: AitoearnClient;
 try {

@@ -7,10 +7,8 @@ export function unknownPlatform(input: unknown): string {
   return `unknown platform ${shown}${hint ? `; did you mean "${hint}"?` : ''} (platforms: ${PLATFORMS.join(', ')})`;
 }
 
-/**
- * The candidate `word` was most likely meant to be: the same letters in another case (`DOUYIN`), else the
- * closest one within a third of its length (1 to 3 edits, Levenshtein); undefined when none is close.
- */
+/** What `word` most likely meant: the same letters in another case (`DOUYIN`), else the closest candidate
+ * within a third of its length (1 to 3 edits, Levenshtein); undefined when none is close. */
 function didYouMean(word: string, candidates: readonly string[]): string | undefined {
   if (word.length > 40) return undefined;
   const scored = candidates.map((c) => [c, distance(word.toLowerCase(), c.toLowerCase())] as const);
