@@ -1,14 +1,7 @@
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  type AitoearnClient,
-  type AuthProgress,
-  type AuthSession,
-  AuthTimeoutError,
-  type ConnectStart,
-  connectAccount,
-  type Platform,
-} from 'aitoearn-auth';
+import type { AitoearnClient, AuthProgress, AuthSession, ConnectStart, Platform } from 'aitoearn-auth';
+import { AuthTimeoutError, connectAccount } from 'aitoearn-auth';
 
 /** A running connectAccount: the session it started, its end, its latest progress event, and a stop. */
 export interface Connection {
@@ -21,30 +14,30 @@ export interface Connection {
 }
 
 /** Resolves once the session exists (rejects when starting failed); the wait goes on until `done` or `stop()`. */
-export async function beginConnection(
+export function beginConnection(
   client: AitoearnClient,
   platform: Platform,
   groupId: string | undefined,
+  signal: AbortSignal,
 ): Promise<Connection> {
   const controller = new AbortController();
   let last: AuthProgress | undefined;
-  let onStart: (start: ConnectStart) => void = () => {};
-  const started = new Promise<ConnectStart>((resolve) => {
-    onStart = resolve;
+  return new Promise((resolve, reject) => {
+    const done = connectAccount(client, {
+      platform,
+      ...(groupId === undefined ? {} : { groupId }),
+      signal: controller.signal,
+      onStart: (start) => {
+        // Cancelled while starting: nobody will learn this session id, so nobody may wait for it.
+        signal.throwIfAborted();
+        resolve({ platform, start, done, latest: () => last, stop: (reason) => controller.abort(reason) });
+      },
+      onProgress: (event) => {
+        last = event;
+      },
+    });
+    done.catch(reject); // once started, a no-op that keeps the rejection handled
   });
-  const done = connectAccount(client, {
-    platform,
-    ...(groupId === undefined ? {} : { groupId }),
-    signal: controller.signal,
-    onStart,
-    onProgress: (event) => {
-      last = event;
-    },
-  });
-  done.catch(() => {});
-  // `done` cannot resolve before onStart; it rejects first when the start failed.
-  const start = await Promise.race([started, done.then(() => started)]);
-  return { platform, start, done, latest: () => last, stop: (reason) => controller.abort(reason) };
 }
 
 /** Sessions handed out as links and not collected yet; beyond this many the oldest is stopped. */
@@ -74,25 +67,22 @@ export class KeptConnections extends Map<string, Connection> {
 
   /** Waits at most `timeoutMs`. An outcome is handed out once (later calls ask the API); a timeout leaves
    * the connection running; cancelling the last waiter stops it. */
-  async wait(
-    connection: Connection,
-    timeoutMs: number | undefined,
-    signal: AbortSignal,
-  ): Promise<AuthSession> {
+  async wait(connection: Connection, timeoutMs: number | undefined, signal: AbortSignal) {
     const { sessionId } = connection.start;
     this.#waiters.set(sessionId, (this.#waiters.get(sessionId) ?? 0) + 1);
     // Ends the losers of the race below, so that no listener or timer outlives the wait.
     const settled = new AbortController();
     const cleanup = { signal: settled.signal };
     let timedOut = false;
-    const giveUp = async () => {
-      await delay(timeoutMs ?? 0, undefined, cleanup);
+    const giveUp = async (ms: number) => {
+      await delay(ms, undefined, cleanup);
       timedOut = true;
-      throw new AuthTimeoutError(timeoutMs ?? 0, connection.latest()?.session);
+      throw new AuthTimeoutError(ms, connection.latest()?.session);
     };
     const cancelled = once(signal, 'abort', cleanup).then(() => Promise.reject(signal.reason));
+    const timeout = timeoutMs === undefined ? [] : [giveUp(timeoutMs)];
     try {
-      return await Promise.race([connection.done, cancelled, ...(timeoutMs === undefined ? [] : [giveUp()])]);
+      return await Promise.race([connection.done, cancelled, ...timeout]);
     } finally {
       settled.abort();
       const left = (this.#waiters.get(sessionId) ?? 1) - 1;

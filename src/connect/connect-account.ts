@@ -4,7 +4,7 @@ import { resolveWaitOptions, type WaitForAuthOptions } from '../poll/options.js'
 import { sleep } from '../poll/sleep.js';
 import { type AuthWatch, watchAuth } from '../poll/watch-auth.js';
 import { checkFunction, checkObject, refuse } from '../validate.js';
-import { type CallbackListener, startCallbackListener } from './callback-listener.js';
+import { startCallbackListener } from './callback-listener.js';
 
 /** How long the listener keeps serving after a completion found by polling, unless the POST comes first. */
 export const LINGER_MS = 3000;
@@ -26,10 +26,7 @@ export interface ConnectAccountOptions extends Omit<WaitForAuthOptions, 'session
   readonly onStart?: (start: ConnectStart) => unknown;
 }
 
-/**
- * connectAccount as `watchAuth` (the command's live view): bad options throw synchronously; breaking out of
- * the loop, an abort and the end all close the listener. `listen` is replaced only by tests. @internal
- */
+/** connectAccount as `watchAuth`, for the command: bad options throw at once; every end closes the listener. */
 export function watchConnect(
   client: AitoearnClient,
   options: ConnectAccountOptions,
@@ -42,10 +39,10 @@ export function watchConnect(
   resolveWaitOptions({ ...waitOptions, sessionId: 'unstarted' }, client.requestTimeoutMs);
   if (typeof callback !== 'boolean') refuse('callback', 'a boolean', callback);
   if (onStart !== undefined) checkFunction('onStart', onStart);
-  const { platform, signal } = waitOptions;
+  const { platform, signal, sleep: nap = sleep } = waitOptions;
 
   let inner: AuthWatch | undefined;
-  // Aborted by the browser's POST, which also ends the lingering below.
+  // Aborted by the browser's POST or the end of lingering; either closes a lingering listener.
   const posted = new AbortController();
   async function* run() {
     signal?.throwIfAborted();
@@ -60,8 +57,8 @@ export function watchConnect(
       const started = await startAuth(client, {
         platform,
         ...(groupId === undefined ? {} : { groupId }),
-        ...(listener === undefined ? {} : { callbackUrl: listener.url }),
-        ...(signal === undefined ? {} : { signal }),
+        ...(listener && { callbackUrl: listener.url }),
+        ...(signal && { signal }),
       });
       await onStart?.(Object.freeze({ authInstructions: undefined, ...started, callbackUrl: listener?.url }));
       inner = watchAuth(client, { ...waitOptions, sessionId: started.sessionId });
@@ -70,44 +67,30 @@ export function watchConnect(
         yield event;
       }
     } finally {
-      if (listener && completed && !posted.signal.aborted)
-        linger(listener, posted, waitOptions.sleep ?? sleep);
-      else await listener?.close();
+      if (!listener || !completed || posted.signal.aborted) await listener?.close();
+      else {
+        // Polling saw the completion first and the browser's POST may be a moment behind: answer it for
+        // LINGER_MS (the person lands on the "done" page, not an error), on the waiter's sleep (even one that
+        // throws) bounded by Node's own timer, as an injected clock that stops must not keep the port open.
+        const end = () => posted.abort();
+        const bound = setTimeout(end, LINGER_MS);
+        posted.signal.addEventListener('abort', () => void listener.close().then(() => clearTimeout(bound)));
+        void (async () => nap(LINGER_MS, posted.signal))().then(end, end);
+      }
     }
   }
   return Object.assign(run(), { poke: () => inner?.poke() });
 }
 
 /**
- * Polling saw the completion first and the browser's POST may be a moment behind: keep answering it for
- * LINGER_MS, on the waiter's sleep, so that the person lands on the "done" page rather than on an error.
- * Node's own timer bounds it too: an injected clock that stops must not keep the port open.
- */
-function linger(listener: CallbackListener, posted: AbortController, nap: typeof sleep): void {
-  const end = () => posted.abort();
-  const bound = setTimeout(end, LINGER_MS);
-  posted.signal.addEventListener('abort', () => {
-    clearTimeout(bound);
-    void listener.close();
-  });
-  void Promise.resolve()
-    .then(() => nap(LINGER_MS, posted.signal))
-    .then(end, end);
-}
-
-/**
- * Connects an account in one call: starts an authorization, hands its URL to `onStart` (show it to the
- * person, or open it), and waits until the session ends. Unless `callback: false`, it listens on a random
- * loopback path for the browser's final POST and checks at once when it arrives; the outcome is always
- * what the status operation answers, so a forged POST changes nothing but the time of one check.
- * Resolves and rejects as {@link waitForAuth} does; a bad option rejects before anything is sent.
+ * Connects an account in one call: starts an authorization, hands it to `onStart` (show its `url` to the
+ * person) and waits until the session ends. Unless `callback: false`, the browser's final POST to a random
+ * loopback path makes the next check happen at once; only the status operation decides the outcome, so a
+ * forged POST changes nothing but the time of one check. Settles as {@link waitForAuth} does; a bad option
+ * rejects before anything is sent.
  *
  * @example
- * const session = await connectAccount(client, {
- *   platform: 'douyin',
- *   onStart: ({ url }) => console.log(`Open ${url} to connect your account`),
- * });
- * console.log(session.accounts?.map((a) => a.displayName));
+ * const session = await connectAccount(client, { platform: 'douyin', onStart: ({ url }) => console.log(url) });
  */
 export async function connectAccount(
   client: AitoearnClient,

@@ -1,24 +1,15 @@
 import { until } from './run-cli.js';
 
-interface Sleeping {
-  readonly ms: number;
-  readonly until: number;
-  readonly end: () => void;
-}
-
-/**
- * A clock for the waiter that stands still: time moves only when the test calls `tick()`, which ends the
- * earliest pending sleep (at its due time) and resolves with its length. A check that happens without a
- * tick can only be a poke's, such as the connect callback's.
- */
+/** A waiter clock that stands still: `tick()` ends the earliest pending sleep (time jumps to its due time)
+ * and resolves with its length, so a check that happens without a tick can only be a poke's. */
 export function stoppedClock() {
   let now = 0;
-  const pending = new Set<Sleeping>();
+  const pending = new Set<{ ms: number; until: number; end: () => void }>();
   return {
     clock: { now: () => now, wallNow: () => Date.now() },
     sleep: (ms: number, signal: AbortSignal) =>
-      new Promise<void>((resolve, reject) => {
-        const entry = { ms, until: now + ms, end: resolve };
+      new Promise<void>((end, reject) => {
+        const entry = { ms, until: now + ms, end };
         pending.add(entry);
         signal.addEventListener('abort', () => pending.delete(entry) && reject(signal.reason), {
           once: true,
@@ -26,7 +17,8 @@ export function stoppedClock() {
       }),
     async tick(): Promise<number> {
       await until(() => pending.size > 0);
-      const next = [...pending].sort((a, b) => a.until - b.until)[0] as Sleeping;
+      const [next] = [...pending].sort((a, b) => a.until - b.until);
+      if (next === undefined) throw new Error('no sleep to end');
       pending.delete(next);
       now = next.until;
       next.end();
