@@ -60,12 +60,20 @@ it.concurrent('prints the version of package.json, and the help of one command o
 });
 
 describe.concurrent('wait', { timeout: 60_000 }, () => {
-  it('exits 0 and prints the accounts; one progress line per change, no colour off a terminal', async () => {
-    const id = session({ type: 'manual', accounts: ['Alice', 'Bob'] });
-    const proc = start(['wait', PLATFORM, id], api());
+  it('exits 0 and prints the accounts, one progress line per change, no colour; --json: polls, then the decoded session; --quiet: the accounts only', async () => {
+    const [id, machine] = [
+      session({ type: 'manual', accounts: ['Alice', 'Bob'] }),
+      session({ type: 'manual' }),
+    ];
+    const [proc, json] = [
+      start(['wait', PLATFORM, id], api()),
+      start(['wait', PLATFORM, machine, '--json'], api()),
+    ];
+    const quiet = run(['wait', PLATFORM, session({ type: 'complete', accounts: ['Carol'] }), '-q'], api());
     await proc.line('stderr', /^aitoearn-auth: pending · /);
+    await json.line('stdout', /"type":"poll"/);
     await until(() => checks(id) >= 2);
-    await approve(id);
+    await Promise.all([approve(id), approve(machine)]);
     const r = await proc.exited;
     expect(r).toMatchObject({
       code: 0,
@@ -74,28 +82,14 @@ describe.concurrent('wait', { timeout: 60_000 }, () => {
     expect(r.stderr.match(/^aitoearn-auth: pending · /gm)).toHaveLength(1);
     expect(r.stderr).toMatch(/aitoearn-auth: completed after \d+s; 2 accounts connected\n$/);
     expect(r.stderr).not.toContain('\x1b[');
-  });
-
-  it('--json: a poll line per check, then the result with the session as decoded; --quiet prints only the accounts', async () => {
-    const id = session({ type: 'manual' });
-    const proc = start(['wait', PLATFORM, id, '--json'], api());
-    const quiet = run(
-      ['wait', PLATFORM, session({ type: 'complete', afterMs: 0, accounts: ['Carol'] }), '-q'],
-      api(),
-    );
-    await proc.line('stdout', /"type":"poll"/);
-    await approve(id);
-    const r = await proc.exited;
-    expect(r).toMatchObject({ code: 0, stderr: '' });
-    const records = ndjson(r.stdout);
+    const j = await json.exited;
+    expect(j).toMatchObject({ code: 0, stderr: '' });
+    const records = ndjson(j.stdout);
     expect(records[0]).toMatchObject({ type: 'poll', kind: 'status', status: 'pending', attempt: 1 });
     expect(records[0]?.nextDelayMs).toEqual(expect.any(Number));
     expect(records.at(-2)).toMatchObject({ type: 'poll', status: 'completed', nextDelayMs: null });
-    expect(records.at(-1)).toMatchObject({
-      outcome: 'completed',
-      exitCode: 0,
-      session: { sessionId: id, status: 'completed', accounts: [{ platform: PLATFORM }] },
-    });
+    const decoded = { sessionId: machine, status: 'completed', accounts: [{ platform: PLATFORM }] };
+    expect(records.at(-1)).toMatchObject({ outcome: 'completed', exitCode: 0, session: decoded });
     expect(await quiet).toMatchObject({
       code: 0,
       stdout: expect.stringMatching(/^douyin Carol \(\S+\)\n$/),

@@ -14,25 +14,14 @@ import {
   wantsJson,
 } from './args.js';
 import { classify, EXITS, Interrupted } from './exit-codes.js';
-import {
-  accountLines,
-  errorRecord,
-  formatDuration,
-  jsonLine,
-  loadWidths,
-  messageOf,
-  painter,
-  pollRecord,
-  resultRecord,
-  sessionLines,
-} from './render.js';
+import * as render from './render.js';
 import { type Interrupts, interrupts, listenForEnter, progressView } from './terminal.js';
 
 const { stdout, stderr, stdin, env } = process;
-const paint = painter(stderr, env);
+const paint = render.painter(stderr, env);
 const out = (line: string): void => void stdout.write(`${line}\n`);
 const err = (line: string): void => void stderr.write(`${line}\n`);
-const json = (record: object) => out(jsonLine(record));
+const json = (record: object) => out(render.jsonLine(record));
 /** A bug report's text is not ours to control: the key, once read, is cut out of it. */
 let keyToHide: string | undefined;
 const hideKey = (text: string) => (keyToHide ? text.split(keyToHide).join('[redacted]') : text);
@@ -42,10 +31,10 @@ let last: AuthProgress | undefined;
 /** Prints how a run ended: the result line with `--json`, the reason on stderr; returns the exit code. */
 function fail(error: unknown, argv: readonly string[], command?: SessionCommand | SandboxCommand): number {
   const exit = classify(error);
-  const message = messageOf(error, command?.kind === 'sandbox' ? undefined : command);
+  const message = render.messageOf(error, command?.kind === 'sandbox' ? undefined : command);
   if (command?.json ?? wantsJson(argv)) {
-    const record = errorRecord(error, exit === 'bug' ? hideKey(message) : message);
-    json(resultRecord(exit, (error as { session?: AuthSession }).session ?? last?.session, record));
+    const record = render.errorRecord(error, exit === 'bug' ? hideKey(message) : message);
+    json(render.resultRecord(exit, (error as { session?: AuthSession }).session ?? last?.session, record));
   }
   if (exit === 'usage') {
     const topic = command?.kind ?? commandIn(argv);
@@ -69,14 +58,14 @@ function fail(error: unknown, argv: readonly string[], command?: SessionCommand 
 /** `wait` and `connect`: the live view, Enter checks now, then the accounts on stdout. */
 async function follow(watch: AuthWatch, command: SessionCommand, before?: () => Promise<void>) {
   const view = command.json || command.quiet ? undefined : progressView(stderr, paint, stdin.isTTY === true);
-  if (view && stderr.isTTY) await loadWidths();
+  if (view && stderr.isTTY) await render.loadWidths();
   const stopKeys = listenForEnter(stdin, () => {
     view?.checking();
     watch.poke();
   });
   try {
     for await (const event of watch) {
-      if (command.json && !command.quiet) json(pollRecord(event));
+      if (command.json && !command.quiet) json(render.pollRecord(event));
       // The person's instructions come before the first progress line.
       if (!last) await before?.();
       last = event;
@@ -87,12 +76,12 @@ async function follow(watch: AuthWatch, command: SessionCommand, before?: () => 
     stopKeys();
   }
   const session = last?.session;
-  if (command.json) return json(resultRecord('ok', session));
-  const accounts = accountLines(session, command.platform);
+  if (command.json) return json(render.resultRecord('ok', session));
+  const accounts = render.accountLines(session, command.platform);
   for (const line of accounts) out(line);
   const id = command.kind === 'connect' && session ? ` (session ${printable(session.sessionId)})` : '';
   const count = `${accounts.length} account${accounts.length === 1 ? '' : 's'}`;
-  const after = formatDuration(last?.elapsedMs ?? 0);
+  const after = render.formatDuration(last?.elapsedMs ?? 0);
   if (!command.quiet)
     err(`aitoearn-auth: ${paint('completed', 'green')} after ${after}; ${count} connected${id}`);
 }
@@ -111,8 +100,8 @@ async function session(command: SessionCommand, { signal, cleanups }: Interrupts
   if (command.kind === 'status') {
     const answer = await getAuthStatus(client, { platform, sessionId, signal });
     if (command.json)
-      json({ ...resultRecord('ok', answer.session, undefined, 'ok'), requestId: answer.requestId });
-    else for (const line of sessionLines({ platform, ...answer.session })) out(line);
+      json({ ...render.resultRecord('ok', answer.session, undefined, 'ok'), requestId: answer.requestId });
+    else for (const line of render.sessionLines({ platform, ...answer.session })) out(line);
     return;
   }
   const options = {
