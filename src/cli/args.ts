@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { clientDefaults, type Site } from '../client.js';
 import { isPlatform, PLATFORMS } from '../platforms.js';
-import { waitDefaults } from '../poll/options.js';
 import { MAX_TIMER_MS } from '../validate.js';
 import { EXITS, type ExitName, UsageError } from './exit-codes.js';
 
@@ -22,9 +21,10 @@ export const OPTIONS = {
     'PATH',
     "read the API key from PATH ('-' = stdin); otherwise from env AITOEARN_API_KEY.\nThe key is never accepted as an argument: other users would see it in 'ps'.",
   ),
+  // The help fills in {timeout}: parsing a command line should not load the waiter.
   timeout: text(
     'SECONDS',
-    `give up after this long (default ${waitDefaults.timeoutMs / 1000}; the session's own 5-minute lifetime\nusually ends the wait first)`,
+    "give up after this long (default {timeout}; the session's own 5-minute lifetime\nusually ends the wait first)",
   ),
   'group-id': text('ID', 'connect into this account group (default: your default group)'),
   'no-open': flag(

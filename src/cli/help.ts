@@ -1,4 +1,5 @@
 import { PLATFORMS } from '../platforms.js';
+import { waitDefaults } from '../poll/options.js';
 import {
   ALL_EXITS,
   COMMAND_NAMES,
@@ -16,7 +17,8 @@ const optionLines = (names: readonly OptionName[]) =>
   names.map((name) => {
     const o: { value?: string; short?: string; help: string } = OPTIONS[name];
     const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.value ? ` ${o.value}` : ''}`;
-    return `  ${flag.padEnd(21)} ${o.help.replaceAll('\n', `\n${' '.repeat(24)}`)}`;
+    const help = o.help.replace('{timeout}', String(waitDefaults.timeoutMs / 1000));
+    return `  ${flag.padEnd(21)} ${help.replaceAll('\n', `\n${' '.repeat(24)}`)}`;
   });
 
 const lines = (title: string, names: readonly ExitName[], example: readonly string[]) => [
