@@ -118,3 +118,10 @@ export function startupTables(data: StartupData): Table[] {
     ),
   ];
 }
+
+// `npx tsx bench/startup.ts [runs]` measures this part alone (bench/run.ts has no `--only startup`).
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { renderTable } = await import('./table.js');
+  const data = await measureStartup({ runs: Number(process.argv[2] ?? 15) });
+  for (const t of startupTables(data)) process.stdout.write(`${renderTable(t)}\n`);
+}

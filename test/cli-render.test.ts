@@ -17,6 +17,7 @@ import {
   type AuthProgress,
   type AuthSession,
   AuthTimeoutError,
+  type ConnectStart,
   PLATFORMS,
 } from '../src/index.js';
 import { waitDefaults } from '../src/poll/options.js';
@@ -129,12 +130,8 @@ describe('help and README state the facts the code uses', () => {
     const table = [...readme.matchAll(/^\| ([\d /]+) \|/gm)].flatMap((m) =>
       (m[1] ?? '').split(' / ').map(Number),
     );
-    const byCode = (a: number, b: number) => a - b;
-    expect(table.sort(byCode)).toEqual(
-      Object.values(EXITS)
-        .map((e) => e.code)
-        .sort(byCode),
-    );
+    const [byCode, codes] = [(a: number, b: number) => a - b, Object.values(EXITS).map((e) => e.code)];
+    expect(table.sort(byCode)).toEqual(codes.sort(byCode));
     expect(readme).toContain(`--timeout SECONDS\` (default ${waitDefaults.timeoutMs / 1000}`);
     const example = readme.slice(
       readme.indexOf('## Connecting an account'),
@@ -172,20 +169,9 @@ test.each([
   expect(classify(error)).toBe(exit);
 });
 
-const progress = (o: Partial<AuthProgress> = {}): AuthProgress => ({
-  type: 'status',
-  attempt: 3,
-  elapsedMs: 12_000,
-  remainingMs: 288_000,
-  nextDelayMs: 4000,
-  session: undefined,
-  status: 'pending',
-  selectionRequired: false,
-  requestId: undefined,
-  error: undefined,
-  warning: undefined,
-  ...o,
-});
+const base = { type: 'status', attempt: 3, elapsedMs: 12_000, remainingMs: 288_000, nextDelayMs: 4000 };
+const progress = (o: Partial<AuthProgress> = {}) =>
+  ({ ...base, status: 'pending', selectionRequired: false, ...o }) as AuthProgress;
 const noColor = render.painter({}, {});
 const line = (event: AuthProgress, width: number, enter: render.EnterHint = 'hint', paint = noColor) =>
   render.fitLine(render.progressSegments(event, 0, enter), paint, width);
@@ -199,7 +185,8 @@ describe('the live line', () => {
     ],
     [78, 'pending · 4m 48s left · choose your accounts in the browser · Enter: check now'],
     [64, 'pending · choose your accounts in the browser · Enter: check now'],
-  ])('drops the least useful parts first (%i columns)', (width, text) => {
+    [40, 'pending · choose accounts'],
+  ])('drops the least useful parts first, or shortens them (%i columns)', (width, text) => {
     expect(line(selecting, width)).toBe(text);
   });
 
@@ -232,13 +219,8 @@ describe('the live line', () => {
       expect(elapsedS + leftS).toBe(300);
     }
     expect(render.clocks(progress({ elapsedMs: 299_000, remainingMs: 1000 }), 5000).leftS).toBe(0);
-    expect([0, -500, 1499, 65_000, 3_720_000].map(render.formatDuration)).toEqual([
-      '0s',
-      '0s',
-      '1s',
-      '1m 05s',
-      '1h 02m',
-    ]);
+    const durations = [0, -500, 1499, 65_000, 3_720_000].map(render.formatDuration);
+    expect(durations.join(', ')).toBe('0s, 0s, 1s, 1m 05s, 1h 02m');
   });
 });
 
@@ -252,16 +234,9 @@ describe('the session and the error, rendered generically', () => {
   } as unknown as AuthSession;
 
   it('prints every field the decoder kept, one path per line, escaped', () => {
-    expect(render.sessionLines(session)).toEqual([
-      'sessionId: s1',
-      'status: completed',
-      'requiresSelection: false',
-      'accounts[0].accountId: a1',
-      'accounts[0].platform: douyin',
-      'accounts[0].platformUid: u1',
-      'accounts[0].displayName: Ann\\x1b[2J',
-      'futureField: 7',
-    ]);
+    expect(render.sessionLines(session).join('\n')).toBe(
+      'sessionId: s1\nstatus: completed\nrequiresSelection: false\naccounts[0].accountId: a1\naccounts[0].platform: douyin\naccounts[0].platformUid: u1\naccounts[0].displayName: Ann\\x1b[2J\nfutureField: 7',
+    );
     expect(render.accountLines(session, 'douyin')).toEqual(['douyin Ann\\x1b[2J (a1)']);
     const ids = { sessionId: 's', status: 'completed', requiresSelection: false, accountIds: ['x'] } as const;
     expect(render.accountLines({ ...ids, accountIds: ['x'] }, 'kwai')).toEqual(['kwai (x)']);
@@ -295,6 +270,8 @@ describe('the session and the error, rendered generically', () => {
     expect(render.messageOf(baseUrl, command)).toBe('AITOEARN_BASE_URL must be an https URL, got "x"');
     const apiKey = new AitoearnInputError('apiKey', 'Expected "apiKey" to be a key.');
     expect(render.messageOf(apiKey, command)).toBe('the API key in "/k" must be a key');
+    const groupId = new AitoearnInputError('groupId', 'Expected "groupId" to be short.');
+    expect(render.messageOf(groupId, command)).toBe('--group-id must be short');
   });
 });
 
@@ -308,26 +285,17 @@ describe('showing the person where to go (issue 16: items 10, 11, 13, 14)', () =
     Object.assign(process.env, { BROWSER: browser.env.BROWSER });
     delete process.env.DISPLAY;
     try {
-      const instructions = { 'en-US': 'Scan it\x1b[2J', 'zh-CN': '扫码' };
-      const start = {
-        url,
-        sessionId: 'abcdefghijklmnop',
-        expiresAt: '',
-        authInstructions: instructions,
-        callbackUrl: undefined,
-        requestId: undefined,
-      };
-      const err = (l: string) => lines.push(l);
-      await presentStart(start, {
+      const authInstructions = { 'en-US': 'Scan it\x1b[2J', 'zh-CN': '扫码' };
+      const start = { url, sessionId: 'abcdefghijklmnop', authInstructions } as unknown as ConnectStart;
+      const { qrColumns } = o;
+      const options = {
         platform: 'douyin',
         json: false,
         open: true,
-        qrColumns: o.qrColumns,
         language: 'en-US',
-        err,
         paint: noColor,
-        cleanups,
-      });
+      } as const;
+      await presentStart(start, { ...options, qrColumns, cleanups, err: (l) => lines.push(l) });
     } finally {
       process.env = saved;
     }

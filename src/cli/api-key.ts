@@ -1,6 +1,4 @@
-import { close, constants, createReadStream, fstat, open } from 'node:fs';
-import { Socket } from 'node:net';
-import { addAbortSignal, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { SessionCommand } from './args.js';
 import { UsageError } from './exit-codes.js';
@@ -31,6 +29,8 @@ export async function readApiKey(
   const chunks: Buffer[] = [];
   let size = 0;
   try {
+    // Streams and files load only here: a key from the environment starts faster without them.
+    const { addAbortSignal } = await import('node:stream');
     const stream = addAbortSignal(signal, fromStdin ? stdin : await openKeyFile(source.path));
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       size += chunk.length;
@@ -58,13 +58,15 @@ export async function readApiKey(
  * (so Ctrl-C ends the wait for its writer), anything else as a file stream.
  */
 async function openKeyFile(path: string): Promise<Readable> {
-  const fd = await promisify(open)(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const fs = await import('node:fs');
+  const fd = await promisify(fs.open)(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
-    const stats = await promisify(fstat)(fd);
-    if (stats.isFIFO() || stats.isSocket()) return new Socket({ fd, readable: true, writable: false });
-    return createReadStream('', { fd, highWaterMark: MAX_KEY_FILE_BYTES + 1 });
+    const stats = await promisify(fs.fstat)(fd);
+    if (stats.isFIFO() || stats.isSocket())
+      return new (await import('node:net')).Socket({ fd, readable: true, writable: false });
+    return fs.createReadStream('', { fd, highWaterMark: MAX_KEY_FILE_BYTES + 1 });
   } catch (error) {
-    close(fd, () => {});
+    fs.close(fd, () => {});
     throw error;
   }
 }

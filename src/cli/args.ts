@@ -1,47 +1,50 @@
 import { parseArgs } from 'node:util';
 import { clientDefaults, type Site } from '../client.js';
-import { isPlatform, PLATFORMS, type Platform } from '../index.js';
-import { waitDefaults } from '../poll/options.js';
+import { isPlatform, PLATFORMS } from '../platforms.js';
 import { MAX_TIMER_MS } from '../validate.js';
 import { EXITS, type ExitName, UsageError } from './exit-codes.js';
 
-/** Every option, once: the parser, the help and "did you mean" read it. `value` names its argument. */
+const text = (value: string, help: string) => ({ type: 'string', value, help }) as const;
+const flag = (help: string) => ({ type: 'boolean', help }) as const;
+
+/** Every option, once: `parseArgs`, the help and "did you mean" read it. `value` names a string's argument. */
 export const OPTIONS = {
-  site: {
-    value: 'cn|ai',
-    help: `https://aitoearn.cn or https://aitoearn.ai (env AITOEARN_SITE; default ${clientDefaults.site})`,
-  },
-  'base-url': {
-    value: 'URL',
-    help: 'another API origin: https, or http to 127.0.0.1/localhost (env AITOEARN_BASE_URL)',
-  },
-  'api-key-file': {
-    value: 'PATH',
-    help: "read the API key from PATH ('-' = stdin); otherwise from env AITOEARN_API_KEY.\nThe key is never accepted as an argument: other users would see it in 'ps'.",
-  },
-  timeout: {
-    value: 'SECONDS',
-    help: `give up after this long (default ${waitDefaults.timeoutMs / 1000}; the session's own 5-minute lifetime\nusually ends the wait first)`,
-  },
-  'group-id': { value: 'ID', help: 'connect into this account group (default: your default group)' },
-  'no-open': {
-    help: 'do not open the browser (it is not opened anyway when CI is set or stderr is not\na terminal; the same rule with --json)',
-  },
-  'no-callback': { help: "no loopback listener for the browser's callback: notice the end by polling alone" },
-  port: { value: 'N', help: 'TCP port (default 0: a free one)' },
-  host: {
-    value: 'H',
-    help: 'interface to bind (default 127.0.0.1; anything else puts the consent pages,\nwhich need no key, on the network)',
-  },
-  lifetime: { value: 'SECONDS', help: 'how long started sessions live (default 300, as the real API)' },
-  verbose: { help: 'log each request on stderr: method, path, status, code, duration' },
-  json: {
-    help: 'stdout is NDJSON, always ending with one {"type":"result","outcome",...} line\n(usage errors included)',
-  },
-  quiet: { short: 'q', help: 'no progress; only the result on stdout (errors still go to stderr)' },
-  help: { short: 'h', help: 'show help (of a command: aitoearn-auth help <command>)' },
-  version: { short: 'V', help: 'print the version (also -v)' },
-} satisfies Record<string, { readonly value?: string; readonly short?: string; readonly help: string }>;
+  site: text(
+    'cn|ai',
+    `https://aitoearn.cn or https://aitoearn.ai (env AITOEARN_SITE; default ${clientDefaults.site})`,
+  ),
+  'base-url': text(
+    'URL',
+    'another API origin: https, or http to 127.0.0.1/localhost (env AITOEARN_BASE_URL)',
+  ),
+  'api-key-file': text(
+    'PATH',
+    "read the API key from PATH ('-' = stdin); otherwise from env AITOEARN_API_KEY.\nThe key is never accepted as an argument: other users would see it in 'ps'.",
+  ),
+  // The help fills in {timeout}: parsing a command line should not load the waiter.
+  timeout: text(
+    'SECONDS',
+    "give up after this long (default {timeout}; the session's own 5-minute lifetime\nusually ends the wait first)",
+  ),
+  'group-id': text('ID', 'connect into this account group (default: your default group)'),
+  'no-open': flag(
+    'do not open the browser (it is not opened anyway when CI is set or stderr is not\na terminal; the same rule with --json)',
+  ),
+  'no-callback': flag("no loopback listener for the browser's callback: notice the end by polling alone"),
+  port: text('N', 'TCP port (default 0: a free one)'),
+  host: text(
+    'H',
+    'interface to bind (default 127.0.0.1; anything else puts the consent pages,\nwhich need no key, on the network)',
+  ),
+  lifetime: text('SECONDS', 'how long started sessions live (default 300, as the real API)'),
+  verbose: flag('log each request on stderr: method, path, status, code, duration'),
+  json: flag(
+    'stdout is NDJSON, always ending with one {"type":"result","outcome",...} line\n(usage errors included)',
+  ),
+  quiet: { ...flag('no progress; only the result on stdout (errors still go to stderr)'), short: 'q' },
+  help: { ...flag('show help (of a command: aitoearn-auth help <command>)'), short: 'h' },
+  version: { ...flag('print the version (also -v)'), short: 'V' },
+} as const;
 
 export type OptionName = keyof typeof OPTIONS;
 export const GLOBAL = ['json', 'quiet', 'help'] as const satisfies readonly OptionName[];
@@ -87,14 +90,10 @@ export const COMMANDS = {
   },
 } as const satisfies Record<
   string,
-  {
-    args: readonly string[];
-    summary: string;
-    details: string;
-    options: readonly OptionName[];
-    exits: readonly ExitName[];
-    example: string;
-  }
+  { args: readonly string[]; options: readonly OptionName[]; exits: readonly ExitName[] } & Record<
+    'summary' | 'details' | 'example',
+    string
+  >
 >;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -105,39 +104,26 @@ export type Command = ReturnType<typeof parseCommandLine>;
 export type SessionCommand = Extract<Command, { kind: 'wait' | 'status' | 'connect' }>;
 export type SandboxCommand = Extract<Command, { kind: 'sandbox' }>;
 
-const PARSE_OPTIONS = {
-  ...Object.fromEntries(
-    Object.entries(OPTIONS).map(([name, o]) => [
-      name,
-      { type: 'value' in o ? 'string' : 'boolean', ...('short' in o && { short: o.short }) },
-    ]),
-  ),
-  v: { type: 'boolean' },
-} as {
-  [K in OptionName]: (typeof OPTIONS)[K] extends { value: string } ? { type: 'string' } : { type: 'boolean' };
-} & { v: { type: 'boolean' } };
-
 /** Optimal string alignment distance: an adjacent transposition is one edit, so `wiat` is one from `wait`. */
 function distance(a: string, b: string): number {
-  let [before, previous] = [[] as number[], Array.from({ length: b.length + 1 }, (_, j) => j)];
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => i + j),
+  );
+  const at = (i: number, j: number) => d[i]?.[j] ?? 0;
+  for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++) {
-      const options = [(previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1];
-      options.push((previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) options.push((before[j - 2] ?? 0) + 1);
-      row.push(Math.min(...options));
+      const swap = a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1] ? at(i - 2, j - 2) + 1 : Infinity;
+      const change = at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      (d[i] ?? [])[j] = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, change, swap);
     }
-    [before, previous] = [previous, row];
-  }
-  return previous[b.length] ?? 0;
+  return at(a.length, b.length);
 }
 
 /** The candidate `word` most likely meant: the closest ignoring case, within a third of its length (1 to 3). */
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
   if (word.length > 40) return undefined;
-  const scored = candidates.map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) }));
-  return scored
+  return candidates
+    .map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) }))
     .filter(({ c, d }) => d <= Math.min(3, Math.max(1, Math.floor(c.length / 3))))
     .sort((x, y) => x.d - y.d)[0]?.c;
 }
@@ -170,9 +156,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new UsageError(
       `${keyFlag} is refused: a key given as an argument is visible to other users in 'ps' and shell history; set AITOEARN_API_KEY or use --api-key-file PATH ('-' = stdin)`,
     );
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof PARSE_OPTIONS; allowPositionals: true }>>;
+  const options = { ...OPTIONS, v: { type: 'boolean' } } as const;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
   try {
-    parsed = parseArgs({ args: [...argv], options: PARSE_OPTIONS, allowPositionals: true });
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true });
   } catch (error) {
     throw new UsageError(parseErrorText(error, argv));
   }
@@ -191,34 +178,37 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 
   if (command === 'sandbox') {
     if (rest.length > 0) throw new UsageError(`sandbox takes no arguments, got ${rest.length}`);
-    const portText = values.port ?? '0';
-    const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
+    const port = /^\d{1,5}$/.test(values.port ?? '0') ? Number(values.port ?? '0') : Number.NaN;
     if (!(port <= 65_535))
       throw new UsageError(`--port must be an integer from 0 to 65535, got ${shown(values.port ?? '')}`);
+    const lifetimeMs = values.lifetime === undefined ? undefined : seconds('--lifetime', values.lifetime);
     return {
       kind: command,
       port,
       host: values.host,
-      lifetimeMs: values.lifetime === undefined ? undefined : seconds('--lifetime', values.lifetime),
+      lifetimeMs,
       verbose: values.verbose === true,
       ...common,
     };
   }
   // Extra arguments are counted, never echoed: a pasted key is the usual extra one.
   const wanted = COMMANDS[command].args;
-  if (rest.length < wanted.length) {
-    const missing = wanted.slice(rest.length);
+  const missing = wanted.slice(rest.length);
+  if (missing.length > 0)
     throw new UsageError(
       `${command} needs ${wanted.join(' ')}; ${missing.length > 1 ? 'both are' : `${missing[0]} is`} missing`,
     );
-  }
   if (rest.length > wanted.length)
     throw new UsageError(`${command} takes exactly ${wanted.join(' ')}, got ${rest.length} arguments`);
   const [platform = '', sessionId = ''] = rest;
   const keyFile = values['api-key-file'];
+  if (!isPlatform(platform))
+    throw new UsageError(
+      `unknown platform ${shown(platform, /^[A-Za-z_-]{1,24}$/)}${suggest(platform, PLATFORMS)} (platforms: ${PLATFORMS.join(', ')})`,
+    );
   return {
     kind: command,
-    platform: parsePlatform(platform),
+    platform,
     sessionId,
     ...connection(values.site, values['base-url'], env),
     key: keyFile === undefined ? { from: 'env' as const } : { from: 'file' as const, path: keyFile },
@@ -236,14 +226,6 @@ function commandName(name: string): CommandName {
   const word = /^[a-z]{1,20}$/.test(name) ? ` "${name}"` : ' (not shown)';
   throw new UsageError(
     `unknown command${word}: expected ${COMMAND_NAMES.join(', ')}${suggest(name, COMMAND_NAMES)}`,
-  );
-}
-
-/** Platform names have no digits; keys do. */
-function parsePlatform(text: string): Platform {
-  if (isPlatform(text)) return text;
-  throw new UsageError(
-    `unknown platform ${shown(text, /^[A-Za-z_-]{1,24}$/)}${suggest(text, PLATFORMS)} (platforms: ${PLATFORMS.join(', ')})`,
   );
 }
 
@@ -286,11 +268,11 @@ function connection(siteFlag: string | undefined, urlFlag: string | undefined, e
 const MAX_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 
 /** Seconds (a person types them) as milliseconds, below Node's timer limit. */
-function seconds(flag: string, text: string): number {
+function seconds(option: string, text: string): number {
   const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
   if (!(value > 0) || value > MAX_SECONDS)
     throw new UsageError(
-      `${flag} must be a positive number of seconds up to ${MAX_SECONDS}, got ${shown(text)}`,
+      `${option} must be a positive number of seconds up to ${MAX_SECONDS}, got ${shown(text)}`,
     );
   return Math.ceil(value * 1000);
 }

@@ -21,16 +21,13 @@ export async function qrCode(url: string, columns: number): Promise<string[] | s
     return 'the URL is too long for a QR code';
   }
   if (rows.length > columns) return `the terminal is narrower than the QR code (${rows.length} columns)`;
-  const lines: string[] = [];
-  for (let y = 0; y < rows.length; y += 2) {
-    const line = (rows[y] ?? []).map((top, x) => {
-      const bottom = rows[y + 1]?.[x] ?? false;
-      return top ? (bottom ? '█' : '▀') : bottom ? '▄' : ' ';
-    });
-    // Black on bright white whatever the theme: many scanners read only dark-on-light codes.
-    lines.push(`\x1b[30;107m${line.join('')}\x1b[0m`);
-  }
-  return lines;
+  // Black on bright white whatever the theme: many scanners read only dark-on-light codes.
+  return rows
+    .filter((_, y) => y % 2 === 0)
+    .map((top, y) =>
+      top.map((on, x) => ' ▄▀█'[Number(on) * 2 + Number(rows[2 * y + 1]?.[x] ?? false)]).join(''),
+    )
+    .map((line) => `\x1b[30;107m${line}\x1b[0m`);
 }
 
 export interface PresentOptions {

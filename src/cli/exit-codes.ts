@@ -8,46 +8,7 @@ import {
   AuthFailedError,
   AuthTimeoutError,
   isTransient,
-} from '../index.js';
-
-const codes = (...kinds: string[]) =>
-  Object.entries(API_CODES)
-    .filter(([, facts]) => kinds.includes(facts.kind))
-    .map(([code]) => code)
-    .join(', ');
-
-/** Exit codes with their `--json` outcome and meaning (for `--help`). Scripts branch on these: never re-mean one. */
-export const EXITS = {
-  ok: { code: 0, outcome: 'completed', meaning: 'completed (status: the request succeeded)' },
-  failed: { code: 1, outcome: 'failed', meaning: 'authorization failed (the session ended "failed")' },
-  usage: { code: 2, outcome: 'usage', meaning: 'usage or bad input; nothing was sent' },
-  expired: {
-    code: 3,
-    outcome: 'expired',
-    meaning: `session expired or invalid (code ${codes('session-invalid')}, or expiresAt passed)`,
-  },
-  timeout: { code: 4, outcome: 'timeout', meaning: 'local timeout (--timeout ran out)' },
-  apiError: {
-    code: 5,
-    outcome: 'api-error',
-    meaning: `terminal API error: codes ${codes('unauthorized', 'validation', 'group-not-found', 'platform-unsupported', 'platform-mismatch')}, unknown codes,\nHTTP 401/403/404, a redirect, an answer that cannot be used`,
-  },
-  unavailable: {
-    code: 6,
-    outcome: 'unavailable',
-    meaning: 'API unreachable until the deadline (worth retrying later)',
-  },
-  bug: {
-    code: 70,
-    outcome: 'bug',
-    meaning: 'a bug in aitoearn-auth (EX_SOFTWARE): please report it; retrying will not help',
-  },
-  sighup: { code: 129, outcome: 'aborted', meaning: 'the terminal was closed (SIGHUP)' },
-  sigint: { code: 130, outcome: 'aborted', meaning: 'interrupted (Ctrl-C, SIGINT)' },
-  sigterm: { code: 143, outcome: 'aborted', meaning: 'terminated (SIGTERM)' },
-} as const;
-
-export type ExitName = keyof typeof EXITS;
+} from '../errors.js';
 
 /** The abort reason for a signal, told apart from the library's errors. */
 export class Interrupted extends Error {
@@ -61,6 +22,37 @@ export class Interrupted extends Error {
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
+
+/** The business codes an API error with that code ends as: read from the one table of codes. */
+const codes = (expired: boolean) =>
+  Object.keys(API_CODES)
+    .map((code) => new AitoearnApiError(Number(code), '', ''))
+    .filter((e) => !isTransient(e) && (e.kind === 'session-invalid') === expired)
+    .map((e) => e.code)
+    .join(', ');
+
+const exit = (code: number, outcome: string, meaning: string) => ({ code, outcome, meaning });
+
+/** Exit codes with their `--json` outcome and meaning (for `--help`). Scripts branch on these: never re-mean one. */
+export const EXITS = {
+  ok: exit(0, 'completed', 'completed (status: the request succeeded)'),
+  failed: exit(1, 'failed', 'authorization failed (the session ended "failed")'),
+  usage: exit(2, 'usage', 'usage or bad input; nothing was sent'),
+  expired: exit(3, 'expired', `session expired or invalid (code ${codes(true)}, or expiresAt passed)`),
+  timeout: exit(4, 'timeout', 'local timeout (--timeout ran out)'),
+  apiError: exit(
+    5,
+    'api-error',
+    `terminal API error: codes ${codes(false)}, unknown codes,\nHTTP 401/403/404, a redirect, an answer that cannot be used`,
+  ),
+  unavailable: exit(6, 'unavailable', 'API unreachable until the deadline (worth retrying later)'),
+  bug: exit(70, 'bug', 'a bug in aitoearn-auth (EX_SOFTWARE): please report it; retrying will not help'),
+  sighup: exit(129, 'aborted', 'the terminal was closed (SIGHUP)'),
+  sigint: exit(130, 'aborted', 'interrupted (Ctrl-C, SIGINT)'),
+  sigterm: exit(143, 'aborted', 'terminated (SIGTERM)'),
+};
+
+export type ExitName = keyof typeof EXITS;
 
 /**
  * How an error ends the command. A transport error that will not change (a redirect, HTTP 401/403/404 from a

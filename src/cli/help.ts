@@ -1,4 +1,5 @@
-import { PLATFORMS } from '../index.js';
+import { PLATFORMS } from '../platforms.js';
+import { waitDefaults } from '../poll/options.js';
 import {
   ALL_EXITS,
   COMMAND_NAMES,
@@ -16,18 +17,25 @@ const optionLines = (names: readonly OptionName[]) =>
   names.map((name) => {
     const o: { value?: string; short?: string; help: string } = OPTIONS[name];
     const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.value ? ` ${o.value}` : ''}`;
-    return `  ${flag.padEnd(21)} ${o.help.replaceAll('\n', `\n${' '.repeat(24)}`)}`;
+    const help = o.help.replace('{timeout}', String(waitDefaults.timeoutMs / 1000));
+    return `  ${flag.padEnd(21)} ${help.replaceAll('\n', `\n${' '.repeat(24)}`)}`;
   });
 
-const exitLines = (names: readonly ExitName[]) =>
-  names.map((n) => `  ${String(EXITS[n].code).padEnd(5)}${EXITS[n].meaning.replaceAll('\n', '\n       ')}`);
+const lines = (title: string, names: readonly ExitName[], example: readonly string[]) => [
+  '',
+  title,
+  ...names.map(
+    (n) => `  ${String(EXITS[n].code).padEnd(5)}${EXITS[n].meaning.replaceAll('\n', '\n       ')}`,
+  ),
+  '',
+  'Examples:',
+  ...example.map((line) => `  ${line}`),
+];
 
 const PLATFORM_LINES = [
   'Platforms (as the API spells them; anything else is refused before a request is sent):',
   ...(PLATFORMS.join(', ').match(/.{1,94}(,|$)/g) ?? []).map((line) => `  ${line.trim()}`),
 ];
-
-const section = (title: string, lines: readonly string[]) => ['', title, ...lines];
 
 /** The `--help` text: every command, its options grouped by the commands that take them, platforms, exits. */
 export function mainHelp(): string {
@@ -38,10 +46,8 @@ export function mainHelp(): string {
   ];
   const groups = new Map<string, OptionName[]>();
   for (const name of Object.keys(OPTIONS) as OptionName[]) {
-    const takers = COMMAND_NAMES.filter((c) =>
-      (COMMANDS[c].options as readonly string[]).includes(name),
-    ).join(', ');
-    if (takers) groups.set(takers, [...(groups.get(takers) ?? []), name]);
+    const takers = COMMAND_NAMES.filter((c) => (COMMANDS[c].options as readonly string[]).includes(name));
+    if (takers.length > 0) groups.set(takers.join(', '), [...(groups.get(takers.join(', ')) ?? []), name]);
   }
   return `${[
     'Usage:',
@@ -55,25 +61,26 @@ export function mainHelp(): string {
     '',
     "Flags beat environment variables. On a terminal, 'connect' and 'wait' show one live line; press Enter to\ncheck now.",
     'NO_COLOR turns colour off. AITOEARN_DEBUG=1 adds the stack trace to a bug report (exit 70).',
-    ...section('Exit codes:', exitLines(ALL_EXITS)),
-    ...section(
-      'Examples:',
-      COMMAND_NAMES.map((name) => `  ${COMMANDS[name].example}`),
+    ...lines(
+      'Exit codes:',
+      ALL_EXITS,
+      COMMAND_NAMES.map((name) => COMMANDS[name].example),
     ),
   ].join('\n')}\n`;
 }
 
 /** `aitoearn-auth help <command>` and `<command> --help`: that command's usage only. */
 export function commandHelp(command: CommandName): string {
-  const spec = COMMANDS[command];
+  const { args, summary, details, exits, example } = COMMANDS[command];
   return `${[
-    `Usage: ${['aitoearn-auth', command, ...spec.args, '[options]'].join(' ')}`,
+    `Usage: ${['aitoearn-auth', command, ...args, '[options]'].join(' ')}`,
     '',
-    `${spec.summary.charAt(0).toUpperCase()}${spec.summary.slice(1)}.`,
-    spec.details,
-    ...section('Options:', optionLines(optionsOf(command))),
-    ...(spec.args.length > 0 ? ['', ...PLATFORM_LINES] : []),
-    ...section('Exit codes:', exitLines(spec.exits)),
-    ...section('Examples:', [`  ${spec.example}`]),
+    `${summary.charAt(0).toUpperCase()}${summary.slice(1)}.`,
+    details,
+    '',
+    'Options:',
+    ...optionLines(optionsOf(command)),
+    ...(args.length > 0 ? ['', ...PLATFORM_LINES] : []),
+    ...lines('Exit codes:', exits, [example]),
   ].join('\n')}\n`;
 }

@@ -1,13 +1,7 @@
 #!/usr/bin/env node
-import { watchConnect } from '../connect/connect-account.js';
-import {
-  type AuthProgress,
-  type AuthSession,
-  type AuthWatch,
-  createAitoearnClient,
-  getAuthStatus,
-  watchAuth,
-} from '../index.js';
+// Only what `status`, `--help` and `--version` need is imported here; the rest loads on demand.
+import { createAitoearnClient, getAuthStatus } from '../client.js';
+import type { AuthProgress, AuthSession, AuthWatch } from '../index.js';
 import { printable } from '../text.js';
 import { VERSION } from '../version.js';
 import { readApiKey } from './api-key.js';
@@ -19,28 +13,15 @@ import {
   type SessionCommand,
   wantsJson,
 } from './args.js';
-import { personLanguage, presentStart } from './connect.js';
 import { classify, EXITS, Interrupted } from './exit-codes.js';
-import { commandHelp, mainHelp } from './help.js';
-import {
-  accountLines,
-  errorRecord,
-  formatDuration,
-  jsonLine,
-  loadWidths,
-  messageOf,
-  painter,
-  pollRecord,
-  resultRecord,
-  sessionLines,
-} from './render.js';
+import * as render from './render.js';
 import { type Interrupts, interrupts, listenForEnter, progressView } from './terminal.js';
 
 const { stdout, stderr, stdin, env } = process;
-const paint = painter(stderr, env);
+const paint = render.painter(stderr, env);
 const out = (line: string): void => void stdout.write(`${line}\n`);
 const err = (line: string): void => void stderr.write(`${line}\n`);
-const json = (record: object) => out(jsonLine(record));
+const json = (record: object) => out(render.jsonLine(record));
 /** A bug report's text is not ours to control: the key, once read, is cut out of it. */
 let keyToHide: string | undefined;
 const hideKey = (text: string) => (keyToHide ? text.split(keyToHide).join('[redacted]') : text);
@@ -50,10 +31,10 @@ let last: AuthProgress | undefined;
 /** Prints how a run ended: the result line with `--json`, the reason on stderr; returns the exit code. */
 function fail(error: unknown, argv: readonly string[], command?: SessionCommand | SandboxCommand): number {
   const exit = classify(error);
-  const message = messageOf(error, command?.kind === 'sandbox' ? undefined : command);
+  const message = render.messageOf(error, command?.kind === 'sandbox' ? undefined : command);
   if (command?.json ?? wantsJson(argv)) {
-    const record = errorRecord(error, exit === 'bug' ? hideKey(message) : message);
-    json(resultRecord(exit, (error as { session?: AuthSession }).session ?? last?.session, record));
+    const record = render.errorRecord(error, exit === 'bug' ? hideKey(message) : message);
+    json(render.resultRecord(exit, (error as { session?: AuthSession }).session ?? last?.session, record));
   }
   if (exit === 'usage') {
     const topic = command?.kind ?? commandIn(argv);
@@ -67,38 +48,24 @@ function fail(error: unknown, argv: readonly string[], command?: SessionCommand 
     err(
       `This is a bug in aitoearn-auth ${VERSION}, not a problem with the session or the API; retrying will not help.`,
     );
-    if (env.AITOEARN_DEBUG && error instanceof Error && error.stack) {
-      for (const line of hideKey(error.stack).split('\n').slice(1)) err(printable(line));
-    } else err('Please report it with this output; AITOEARN_DEBUG=1 adds the stack trace.');
+    const stack = env.AITOEARN_DEBUG && error instanceof Error && error.stack;
+    if (stack) for (const line of hideKey(stack).split('\n').slice(1)) err(printable(line));
+    else err('Please report it with this output; AITOEARN_DEBUG=1 adds the stack trace.');
   }
   return EXITS[exit].code;
 }
 
-async function client(command: SessionCommand, signal: AbortSignal, acceptLanguage?: string) {
-  keyToHide = await readApiKey(command.key, env, stdin, signal);
-  return createAitoearnClient({
-    apiKey: keyToHide,
-    ...(acceptLanguage && { acceptLanguage }),
-    ...(command.baseUrl && { baseUrl: command.baseUrl }),
-    ...(command.site && { site: command.site }),
-  });
-}
-
 /** `wait` and `connect`: the live view, Enter checks now, then the accounts on stdout. */
-async function follow(
-  watch: AuthWatch,
-  command: SessionCommand,
-  before?: () => Promise<void>,
-): Promise<void> {
+async function follow(watch: AuthWatch, command: SessionCommand, before?: () => Promise<void>) {
   const view = command.json || command.quiet ? undefined : progressView(stderr, paint, stdin.isTTY === true);
-  if (view && stderr.isTTY) await loadWidths();
+  if (view && stderr.isTTY) await render.loadWidths();
   const stopKeys = listenForEnter(stdin, () => {
     view?.checking();
     watch.poke();
   });
   try {
     for await (const event of watch) {
-      if (command.json && !command.quiet) json(pollRecord(event));
+      if (command.json && !command.quiet) json(render.pollRecord(event));
       // The person's instructions come before the first progress line.
       if (!last) await before?.();
       last = event;
@@ -109,57 +76,67 @@ async function follow(
     stopKeys();
   }
   const session = last?.session;
-  if (command.json) return json(resultRecord('ok', session));
-  const accounts = accountLines(session, command.platform);
+  if (command.json) return json(render.resultRecord('ok', session));
+  const accounts = render.accountLines(session, command.platform);
   for (const line of accounts) out(line);
   const id = command.kind === 'connect' && session ? ` (session ${printable(session.sessionId)})` : '';
   const count = `${accounts.length} account${accounts.length === 1 ? '' : 's'}`;
-  const after = formatDuration(last?.elapsedMs ?? 0);
+  const after = render.formatDuration(last?.elapsedMs ?? 0);
   if (!command.quiet)
     err(`aitoearn-auth: ${paint('completed', 'green')} after ${after}; ${count} connected${id}`);
 }
 
 async function session(command: SessionCommand, { signal, cleanups }: Interrupts): Promise<void> {
   const { platform, sessionId } = command;
-  const timeout = command.timeoutMs === undefined ? {} : { timeoutMs: command.timeoutMs };
+  const ui = command.kind === 'connect' ? await import('./connect.js') : undefined;
+  const language = ui?.personLanguage(env);
+  keyToHide = await readApiKey(command.key, env, stdin, signal);
+  const client = createAitoearnClient({
+    apiKey: keyToHide,
+    ...(language && { acceptLanguage: language }),
+    ...(command.baseUrl && { baseUrl: command.baseUrl }),
+    ...(command.site && { site: command.site }),
+  });
   if (command.kind === 'status') {
-    const answer = await getAuthStatus(await client(command, signal), { platform, sessionId, signal });
+    const answer = await getAuthStatus(client, { platform, sessionId, signal });
     if (command.json)
-      json({ ...resultRecord('ok', answer.session, undefined, 'ok'), requestId: answer.requestId });
-    else for (const line of sessionLines({ platform, ...answer.session })) out(line);
+      json({ ...render.resultRecord('ok', answer.session, undefined, 'ok'), requestId: answer.requestId });
+    else for (const line of render.sessionLines({ platform, ...answer.session })) out(line);
     return;
   }
-  if (command.kind === 'wait')
-    return follow(
-      watchAuth(await client(command, signal), { platform, sessionId, signal, ...timeout }),
-      command,
-    );
-  const language = personLanguage(env);
-  let shown: Promise<void> | undefined;
-  const watch = watchConnect(await client(command, signal, language), {
+  const options = {
     platform,
     signal,
+    ...(command.timeoutMs !== undefined && { timeoutMs: command.timeoutMs }),
+  };
+  if (!ui || !language)
+    return follow((await import('../index.js')).watchAuth(client, { ...options, sessionId }), command);
+  const { watchConnect } = await import('../connect/connect-account.js');
+  let shown: Promise<void> | undefined;
+  const watch = watchConnect(client, {
+    ...options,
     callback: command.callback,
     ...(command.groupId !== undefined && { groupId: command.groupId }),
-    ...timeout,
     onStart: (start) => {
       if (command.json) {
         const { sessionId, url, expiresAt, callbackUrl } = start;
         json({ type: 'started', platform, sessionId, url, expiresAt, callbackUrl });
       }
-      shown = presentStart(start, {
-        platform,
-        json: command.json,
-        // A browser needs a person at a screen: a terminal, and not a CI job. The same rule with --json.
-        open: command.open && stderr.isTTY === true && !env.CI,
-        qrColumns: stderr.isTTY ? stderr.columns || 80 : undefined,
-        language,
-        err,
-        paint,
-        cleanups,
-      }).catch((error: unknown) =>
-        err(`aitoearn-auth: ${printable(error instanceof Error ? error.message : String(error))}`),
-      );
+      shown = ui
+        .presentStart(start, {
+          platform,
+          json: command.json,
+          // A browser needs a person at a screen: a terminal, and not a CI job. The same rule with --json.
+          open: command.open && stderr.isTTY === true && !env.CI,
+          qrColumns: stderr.isTTY ? stderr.columns || 80 : undefined,
+          language,
+          err,
+          paint,
+          cleanups,
+        })
+        .catch((error: unknown) =>
+          err(`aitoearn-auth: ${printable(error instanceof Error ? error.message : String(error))}`),
+        );
     },
   });
   try {
@@ -170,7 +147,6 @@ async function session(command: SessionCommand, { signal, cleanups }: Interrupts
 }
 
 async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<never> {
-  // Loaded only here: the other commands start faster without the sandbox's modules.
   const { formatSandboxRequest, startSandbox } = await import('../sandbox/index.js');
   const running = await startSandbox({
     port: command.port,
@@ -207,12 +183,12 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     return fail(error, argv);
   }
-  if (command.kind === 'help' || command.kind === 'version') {
-    stdout.write(
-      command.kind === 'version' ? `${VERSION}\n` : command.topic ? commandHelp(command.topic) : mainHelp(),
-    );
-    return EXITS.ok.code;
+  if (command.kind === 'version') out(VERSION);
+  if (command.kind === 'help') {
+    const { commandHelp, mainHelp } = await import('./help.js');
+    stdout.write(command.topic ? commandHelp(command.topic) : mainHelp());
   }
+  if (command.kind === 'help' || command.kind === 'version') return EXITS.ok.code;
   const running = interrupts();
   try {
     await (command.kind === 'sandbox' ? sandbox(command, running.signal) : session(command, running));

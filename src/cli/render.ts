@@ -1,11 +1,5 @@
-import {
-  AitoearnApiError,
-  AitoearnInputError,
-  AitoearnTransportError,
-  type AuthProgress,
-  type AuthSession,
-  AuthTimeoutError,
-} from '../index.js';
+import { AitoearnApiError, AitoearnInputError, AitoearnTransportError, AuthTimeoutError } from '../errors.js';
+import type { AuthProgress, AuthSession } from '../index.js';
 import { printable } from '../text.js';
 import type { SessionCommand } from './args.js';
 import { EXITS, type ExitName } from './exit-codes.js';
@@ -50,11 +44,13 @@ export function cutToWidth(text: string, width: number): string {
 }
 
 /**
- * One part of the live line, in forms from full to shortest; `keep` is what that form is worth over the next
- * shorter one (or, for the last, over nothing). On a narrow terminal the lowest goes first.
+ * One part of the live line. On a narrow terminal the part worth least (`keep`) goes first, or shrinks to its
+ * `short` form, which then always stays.
  */
-interface Segment {
-  readonly forms: readonly (readonly [text: string, keep: number])[];
+interface Part {
+  readonly text: string;
+  readonly keep: number;
+  readonly short?: string;
   readonly color?: keyof typeof COLORS;
 }
 export type EnterHint = 'none' | 'hint' | 'checking';
@@ -67,76 +63,63 @@ export function clocks(event: AuthProgress, sinceEventMs = 0): { elapsedS: numbe
   return { elapsedS, leftS: Math.max(0, totalS - elapsedS) };
 }
 
-/** The retry's cause in a few words, from the error's structured fields. */
-function shortCause(error: Error | undefined): string | undefined {
-  if (error instanceof AitoearnApiError) return `code ${error.code} (${error.kind})`;
-  if (error instanceof AitoearnTransportError)
-    return error.reason === 'http-status' ? `HTTP ${error.httpStatus ?? '?'}` : error.reason;
-  return error && printable(error.name);
-}
-
 /** The parts of the progress line, in display order; `sinceEventMs` ages the event for the live line. */
-export function progressSegments(event: AuthProgress, sinceEventMs = 0, enter: EnterHint = 'none') {
+export function progressSegments(event: AuthProgress, sinceEventMs = 0, enter: EnterHint = 'none'): Part[] {
   const status = printable(event.status ?? 'no answer yet');
   const { elapsedS, leftS } = clocks(event, sinceEventMs);
-  const next = formatDuration((event.nextDelayMs ?? 0) - sinceEventMs);
-  const full = printable(`${event.type === 'retry' ? 'retrying: ' : ''}${event.warning}`);
-  const cause = event.type === 'retry' ? shortCause(event.error) : undefined;
-  const segments: (Segment | false)[] = [
+  const warning = printable(`${event.type === 'retry' ? 'retrying: ' : ''}${event.warning}`);
+  const { error } = event;
+  // The full warning names the request; once it does not fit, its cause is what counts.
+  const cause =
+    error instanceof AitoearnApiError
+      ? `code ${error.code} (${error.kind})`
+      : error instanceof AitoearnTransportError
+        ? error.reason === 'http-status'
+          ? `HTTP ${error.httpStatus ?? '?'}`
+          : error.reason
+        : error && printable(error.name);
+  const parts: (Part | false)[] = [
     {
-      forms: [[status, ALWAYS]],
+      text: status,
+      keep: ALWAYS,
       color: status === 'pending' ? 'yellow' : status === 'completed' ? 'green' : 'bold',
     },
-    { forms: [[`${formatDuration(elapsedS * 1000)} elapsed`, 30]] },
-    { forms: [[`${formatDuration(leftS * 1000)} left`, 60]] },
+    { text: `${formatDuration(elapsedS * 1000)} elapsed`, keep: 30 },
+    { text: `${formatDuration(leftS * 1000)} left`, keep: 60 },
     event.nextDelayMs !== undefined && {
-      forms: [
-        [`next check in ${next}`, 35],
-        [`next in ${next}`, 40],
-      ],
+      text: `next check in ${formatDuration(event.nextDelayMs - sinceEventMs)}`,
+      keep: 35,
     },
     event.selectionRequired && {
-      forms: [
-        ['choose your accounts in the browser', 90],
-        ['choose accounts in the browser', 91],
-        ['choose accounts', ALWAYS],
-      ],
+      text: 'choose your accounts in the browser',
+      keep: 90,
+      short: 'choose accounts',
       color: 'bold',
     },
-    // The full warning names the request; once it does not fit, its cause is what counts.
     event.warning !== undefined && {
-      forms: [
-        [full, 20],
-        [cause === undefined ? cutToWidth(full, 40) : `retrying: ${cause}`, ALWAYS],
-      ],
+      text: warning,
+      keep: 20,
+      short: event.type === 'retry' && cause !== undefined ? `retrying: ${cause}` : cutToWidth(warning, 40),
       color: 'red',
     },
-    enter === 'hint' && {
-      forms: [
-        ['Enter: check now', 80],
-        ['Enter: check', 70],
-      ],
-      color: 'dim',
-    },
-    enter === 'checking' && { forms: [['checking now…', 80]], color: 'bold' },
+    enter === 'hint' && { text: 'Enter: check now', keep: 80, color: 'dim' },
+    enter === 'checking' && { text: 'checking now…', keep: 80, color: 'bold' },
   ];
-  return segments.filter((s): s is Segment => s !== false);
+  return parts.filter((p) => p !== false);
 }
 
-/** The segments shortened to `width` columns, least worth keeping first; a line still too long is cut. */
-export function fitLine(segments: readonly Segment[], paint: Paint, width = ALWAYS): string {
-  const level = segments.map(() => 0);
-  const shown = () => segments.flatMap((s, i) => (s.forms[level[i] ?? 0] ? [{ s, i }] : []));
-  const text = ({ s, i }: { s: Segment; i: number }) => s.forms[level[i] ?? 0]?.[0] ?? '';
-  while (columnsOf(shown().map(text).join(' · ')) > width) {
-    const keeps = segments.map((s, i) => s.forms[level[i] ?? 0]?.[1] ?? ALWAYS);
-    const pick = keeps.indexOf(Math.min(...keeps));
-    if (keeps[pick] === ALWAYS) return cutToWidth(shown().map(text).join(' · '), width);
-    level[pick] = (level[pick] ?? 0) + 1;
+/** The parts fitted to `width` columns, least worth keeping first; a line still too long is cut. */
+export function fitLine(parts: readonly Part[], paint: Paint, width = ALWAYS): string {
+  let shown = [...parts];
+  const text = () => shown.map((p) => p.text).join(' · ');
+  while (columnsOf(text()) > width) {
+    const low = shown.reduce((a, p) => (p.keep < a.keep ? p : a));
+    if (low.keep === ALWAYS) return cutToWidth(text(), width);
+    shown = shown.flatMap((p) =>
+      p !== low ? [p] : low.short === undefined ? [] : [{ ...p, text: low.short, keep: ALWAYS }],
+    );
   }
-  return shown()
-    .map((part) => (part.s.color ? paint(text(part), part.s.color) : text(part)))
-    .join(paint(' · ', 'dim'));
+  return shown.map((p) => (p.color ? paint(p.text, p.color) : p.text)).join(paint(' · ', 'dim'));
 }
 
 /** One NDJSON `poll` line. */
@@ -146,12 +129,13 @@ export function pollRecord(event: AuthProgress): object {
 }
 
 /** The last NDJSON line: exactly one per run. The session is the decoder's, as it kept it. */
-export const resultRecord = (
-  exit: ExitName,
-  session?: AuthSession,
-  error?: object,
-  outcome: string = EXITS[exit].outcome,
-): object => ({ type: 'result', outcome, exitCode: EXITS[exit].code, session, error });
+export const resultRecord = (exit: ExitName, session?: AuthSession, error?: object, outcome?: string) => ({
+  type: 'result',
+  outcome: outcome ?? EXITS[exit].outcome,
+  exitCode: EXITS[exit].code,
+  session,
+  error,
+});
 
 const isScalar = (v: unknown): v is string | number | boolean =>
   typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
@@ -195,7 +179,9 @@ export function messageOf(error: unknown, command: SessionCommand | undefined): 
         : `--timeout ${command.timeoutText}`;
     return `gave up after ${limit} (last status: ${error.session?.status ?? 'none seen'})`;
   }
-  if (error instanceof AitoearnInputError && command) {
+  const prefix = error instanceof AitoearnInputError && `Expected "${error.field}" to be`;
+  if (command && prefix && error.message.startsWith(prefix)) {
+    // The library names its option; the person typed a flag or set a variable.
     const { key } = command;
     const word = {
       apiKey:
@@ -205,14 +191,10 @@ export function messageOf(error: unknown, command: SessionCommand | undefined): 
             ? 'the API key on stdin'
             : `the API key in ${JSON.stringify(key.path)}`,
       baseUrl: command.baseUrlFrom ?? '--base-url',
-      site: '--site',
-      platform: '<platform>',
       sessionId: '<sessionId>',
-      timeoutMs: '--timeout',
+      groupId: '--group-id',
     }[error.field];
-    const prefix = `Expected "${error.field}" to be`;
-    if (word && error.message.startsWith(prefix))
-      return `${word} must be${error.message.slice(prefix.length).replace(/\.$/, '')}`;
+    if (word) return `${word} must be${error.message.slice(prefix.length).replace(/\.$/, '')}`;
   }
   return error instanceof Error ? error.message : String(error);
 }

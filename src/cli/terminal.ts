@@ -2,32 +2,29 @@ import type { AuthProgress } from '../index.js';
 import { classify, EXITS, Interrupted } from './exit-codes.js';
 import { type EnterHint, fitLine, type Paint, progressSegments } from './render.js';
 
+export interface Interrupts {
+  readonly signal: AbortSignal;
+  /** What must be undone when the command ends, signals included. */
+  readonly cleanups: (() => Promise<void>)[];
+  /** Runs each cleanup once; settles when those already started have settled too. */
+  cleanUp(): Promise<unknown>;
+}
+
 /**
  * SIGINT, SIGTERM and SIGHUP (the terminal closed) abort what the command is doing, so that it prints its
  * result, undoes what it made and exits by itself. A second signal means "stop now": the cleanups still run
  * first (a temporary file must not outlive a fast double Ctrl-C), then it exits.
  */
-export interface Interrupts {
-  readonly signal: AbortSignal;
-  readonly cleanups: (() => Promise<void>)[];
-  cleanUp(): Promise<unknown>;
-}
-
 export function interrupts(): Interrupts {
   const controller = new AbortController();
   const cleanups: (() => Promise<void>)[] = [];
   let cleaning: Promise<unknown> = Promise.resolve();
-  /** Runs each cleanup once; settles when those already started have settled too. */
-  const cleanUp = () => {
-    cleaning = Promise.allSettled([cleaning, ...cleanups.splice(0).map((c) => c())]);
-    return cleaning;
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  const cleanUp = () => (cleaning = Promise.allSettled([cleaning, ...cleanups.splice(0).map((c) => c())]));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     process.on(signal, () => {
       if (!controller.signal.aborted) controller.abort(new Interrupted(signal));
       else void cleanUp().finally(() => process.exit(EXITS[classify(new Interrupted(signal))].code));
     });
-  }
   return { signal: controller.signal, cleanups, cleanUp };
 }
 
@@ -39,17 +36,13 @@ export function listenForEnter(stdin: NodeJS.ReadStream, onEnter: () => void): (
   if (!stdin.isTTY) return () => {};
   stdin.setRawMode?.(true);
   const onData = (chunk: Buffer | string) => {
-    for (const byte of Buffer.from(chunk)) {
+    for (const byte of Buffer.from(chunk))
       if (byte === 0x03) process.kill(process.pid, 'SIGINT');
       else if (byte === 0x0d || byte === 0x0a) onEnter();
-    }
   };
   stdin.on('data', onData).resume();
   return () => {
-    stdin.off('data', onData);
-    stdin.setRawMode?.(false);
-    stdin.pause();
-    stdin.unref?.();
+    stdin.off('data', onData).setRawMode?.(false).pause().unref?.();
   };
 }
 
@@ -62,20 +55,19 @@ const CLEAR_LINE = '\r\x1b[2K';
  */
 export function progressView(stream: NodeJS.WriteStream, paint: Paint, enterChecks: boolean) {
   let last: { event: AuthProgress; at: number } | undefined;
-  let enter: EnterHint = enterChecks ? 'hint' : 'none';
+  let enter: EnterHint = 'none';
   let lastKey = '';
   let ticker: NodeJS.Timeout | undefined;
   const draw = () => {
     if (!last) return;
-    const segments = progressSegments(last.event, performance.now() - last.at, enter);
+    const parts = progressSegments(last.event, performance.now() - last.at, enter);
     // A line that wraps cannot be redrawn with \r: it must fit the width, less one column.
-    stream.write(`${CLEAR_LINE}${fitLine(segments, paint, (stream.columns || 80) - 1)}`);
+    stream.write(`${CLEAR_LINE}${fitLine(parts, paint, (stream.columns || 80) - 1)}`);
   };
   return {
     update(event: AuthProgress): void {
       if (stream.isTTY) {
-        last = { event, at: performance.now() };
-        enter = enterChecks ? 'hint' : 'none';
+        [last, enter] = [{ event, at: performance.now() }, enterChecks ? 'hint' : 'none'];
         draw();
         ticker ??= setInterval(draw, 1000).unref();
         return;
