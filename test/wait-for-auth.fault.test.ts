@@ -33,18 +33,11 @@ const WAIT = { platform: PLATFORM, sessionId: SESSION_ID, initialDelayMs: 20, ma
 /** What the server does with one request. */
 type Step = (req: IncomingMessage, res: ServerResponse) => void;
 
+const session = { sessionId: SESSION_ID, requiresSelection: false, expiresAt: '2099-01-01T00:00:00Z' };
 const withStatus =
   (status: string): Step =>
   (_req, res) =>
-    json(
-      res,
-      statusBody({
-        sessionId: SESSION_ID,
-        status,
-        requiresSelection: false,
-        expiresAt: '2099-01-01T00:00:00Z',
-      }),
-    );
+    json(res, statusBody({ ...session, status }));
 const [pending, completed] = [withStatus('pending'), withStatus('completed')];
 /** A gateway's HTML page that, like many debugging proxies, echoes the request headers — the key included. */
 const gateway =
@@ -82,7 +75,7 @@ describe('waitForAuth against a scripted real HTTP server', () => {
       ['http-status', 'http-status', 'AitoearnApiError', 'bad-body', 'network', 'bad-body', 'network'],
     ],
     [
-      'headers at once and the body 5 s later: the request times out and is retried',
+      'a body 5 s after the headers: the request times out and is retried',
       [slowBody, completed],
       { requestTimeoutMs: 1000 },
       ['timeout'],
@@ -94,13 +87,9 @@ describe('waitForAuth against a scripted real HTTP server', () => {
     const client = createAitoearnClient({ apiKey: CANARY, baseUrl: server.url });
     try {
       const onProgress = (event: AuthProgress) => events.push(event);
-      const session = await waitForAuth(client, {
-        ...WAIT,
-        signal: controller.signal,
-        onProgress,
-        ...options,
-      });
-      expect(session).toMatchObject({ status: 'completed', sessionId: SESSION_ID });
+      const wait = { ...WAIT, signal: controller.signal, onProgress, ...options };
+      const done = await waitForAuth(client, wait);
+      expect(done).toMatchObject({ status: 'completed', sessionId: SESSION_ID });
       const retries = events.filter((event) => event.type === 'retry').map(({ error }) => error);
       expect(retries.map((e) => (e instanceof AitoearnTransportError ? e.reason : e?.name))).toEqual(reasons);
       expectNoKey(events);

@@ -64,12 +64,7 @@ describe('outcomes: each ends the wait, and nothing is sent or left behind after
   const last = { session: { status: 'pending' } };
   it.each<[string, Reply[], number, object]>([
     ['completed at once', [completed], 1, { status: 'completed', sessionId: 'sess-1' }],
-    [
-      '15039 after pending: expired on the server',
-      [pending, { code: 15039 }],
-      2,
-      { name: 'AuthExpiredError' },
-    ],
+    ['15039 after pending', [pending, { code: 15039 }], 2, { name: 'AuthExpiredError' }],
     ['15040 after pending, with the last snapshot', [pending, { code: 15040 }], 2, { code: 15040, ...last }],
     // The budget ran out long before expiresAt: no expiry is named.
     ['retries: 2 ran out', [pending, { network: true }], 4, { failures: 3, expiresAt: undefined, ...last }],
@@ -85,17 +80,15 @@ describe('outcomes: each ends the wait, and nothing is sent or left behind after
     expect(server.calls).toHaveLength(requests);
     expect(clock.pending).toBe(0);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
-    expect(server.requests[0]?.url).toBe(
-      'http://127.0.0.1:9/api/v2/channels/accounts/auth/douyin/status/sess-1',
+    expect(server.requests[0]?.url).toMatch(
+      /^http:\/\/127.0.0.1:9\/api\/v2\/channels\/accounts\/auth\/douyin\/status\/sess-1$/,
     );
     expect(server.requests[0]?.headers.get('x-api-key')).toBe('test-key');
   });
 
   it('progress shows each check, the selection, and no next check after the last', async () => {
-    const { events, run } = setup(
-      [pending, { ...pending, requiresSelection: true }, pending, completed],
-      LONG,
-    );
+    const selecting = { ...pending, requiresSelection: true };
+    const { events, run } = setup([pending, selecting, pending, completed], LONG);
     await run();
     const shown = events.map((e) => [e.type, e.attempt, e.selectionRequired, e.nextDelayMs]);
     expect(shown).toEqual([
@@ -284,7 +277,7 @@ describe('abort', () => {
     [
       'during a request',
       1500,
-      new AitoearnTransportError('network', 'the caller aborted with a transport error'),
+      new AitoearnTransportError('network', 'the caller aborted, looking transient'),
     ],
   ])('%s settles at once with the reason, and sends nothing more', async (_, abortAt, reason) => {
     const controller = new AbortController();
@@ -300,28 +293,6 @@ describe('abort', () => {
     await clock.advance(MINUTE);
     expect(server.calls).toHaveLength(sent);
     expect(events.map((e) => e.type)).toEqual(sent > 0 ? ['status'] : []);
-  });
-
-  it('a wait held back in a burst settles on abort without its turn, and sends nothing', async () => {
-    const controller = new AbortController();
-    let [sent, settled] = [0, 0];
-    const fetch = () => {
-      sent += 1;
-      return new Promise<Response>(() => {});
-    };
-    const client = createAitoearnClient({ apiKey: 'test-key', baseUrl: 'http://127.0.0.1:9', fetch });
-    const waits = Array.from({ length: 320 }, () =>
-      waitForAuth(client, { ...WAIT, signal: controller.signal }).catch((error: unknown) => {
-        settled += 1;
-        return error;
-      }),
-    );
-    controller.abort(new Error('stop'));
-    // Admitted 32 a turn, the last would wait ten turns of the event loop; aborted, none waits for its turn.
-    for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
-    expect(settled).toBe(320);
-    expect(sent).toBeLessThan(320);
-    expect((await Promise.all(waits)).every((e) => e instanceof Error && e.message === 'stop')).toBe(true);
   });
 });
 
@@ -507,28 +478,18 @@ describe('options spread from a larger object', () => {
     expect(warn.mock.calls).toEqual([[message, { code: 'AITOEARN_UNKNOWN_OPTION' }]]);
   });
 
-  const hinted = { initialDelay: 'initialDelayMs', maxDelay: 'maxDelayMs', onprogress: 'onProgress' };
-  it.each(
-    Object.entries({
-      ...hinted,
-      TIMEOUTMS: 'timeoutMs',
-      requestTimeout: 'requestTimeoutMs',
-      time: 'timeoutMs',
-    }),
-  )('the key %s is taken for a typo of %s', (key, meant) => {
-    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    setup([]).watch({ [key]: 1 });
-    expect(warn.mock.calls).toEqual([
-      [expect.stringContaining(`; did you mean "${meant}"?`), expect.anything()],
-    ]);
-  });
-
-  it.each(['tim', 'url', 'expiresAt', 'authInstructions', 'requestId', 'callbackUrl'])(
-    '%s gets no hint',
-    (key) => {
+  const none = ['tim', 'url', 'expiresAt', 'authInstructions', 'requestId', 'callbackUrl'].map((k) => [
+    k,
+    '',
+  ]);
+  const hints = { TIMEOUTMS: 'timeoutMs', time: 'timeoutMs', requestTimeout: 'requestTimeoutMs' };
+  it.each([...Object.entries({ ...hints, maxDelay: 'maxDelayMs', onprogress: 'onProgress' }), ...none])(
+    'the key %s is taken for a typo of "%s"',
+    (key, meant) => {
       const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
       setup([]).watch({ [key]: 1 });
-      expect(warn).not.toHaveBeenCalled();
+      const said = warn.mock.calls.map(([message]) => /did you mean "(\w+)"/.exec(String(message))?.[1]);
+      expect(said).toEqual(meant ? [meant] : []);
     },
   );
 });
