@@ -22,20 +22,14 @@ const terminals: Reply[] = [
   { http: 307, headers: { location: 'https://other.example/' } },
 ];
 
+const pendings: Reply[] = [{ status: 'pending' }, { status: 'pending', requiresSelection: true }];
+const transients: Reply[] = [{ code: 429 }, { code: 500 }, { http: 502 }, { http: 503 }, { http: 408 }];
+transients.push({ http: 429, headers: { 'retry-after': '2' } }, { network: true }, { hang: true });
 const scenario = fc.record({
   script: fc.array(
     fc.oneof(
-      { weight: 6, arbitrary: reply({ status: 'pending' }, { status: 'pending', requiresSelection: true }) },
-      {
-        weight: 3,
-        arbitrary: reply(
-          ...[429, 500].map((code) => ({ code })),
-          ...[502, 503, 408].map((http) => ({ http })),
-          { http: 429, headers: { 'retry-after': '2' } },
-          { network: true },
-          { hang: true },
-        ),
-      },
+      { weight: 6, arbitrary: reply(...pendings) },
+      { weight: 3, arbitrary: reply(...transients) },
       { weight: 1, arbitrary: reply(...terminals) },
     ),
     { minLength: 1, maxLength: 40 },
