@@ -1,118 +1,77 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mulberry32 } from '../bench/prng.js';
-import { type TimerHost, TimerQueue } from '../src/poll/timers.js';
+import { cancel, type Entry, enqueue } from '../src/poll/sleep.js';
 
-/** A fake host: virtual time, at most one host timer (counted), deferred calls run by `flush`. */
-class FakeHost implements TimerHost {
-  t = 0;
-  timer: { at: number; fn: () => void; id: number } | undefined;
-  deferred: (() => void)[] = [];
-  timersSet = 0;
-  #id = 0;
-  readonly now = () => this.t;
-  readonly setTimer = (fn: () => void, ms: number) => {
-    if (this.timer) throw new Error('a second host timer while one is armed');
-    this.timersSet += 1;
-    this.timer = { at: this.t + ms, fn, id: ++this.#id };
-    return this.timer.id;
-  };
-  readonly clearTimer = (handle: unknown) => {
-    if (this.timer?.id === handle) this.timer = undefined;
-  };
-  readonly defer = (fn: () => void) => {
-    this.deferred.push(fn);
-  };
-  /** Runs deferred calls (and the ones they defer) until none is left; returns how many ran. */
-  flush(): number {
-    let n = 0;
-    while (this.deferred.length > 0) {
-      const fn = this.deferred.shift() as () => void;
-      fn();
-      n += 1;
-    }
-    return n;
-  }
-  /** Moves time to `ms`, firing the host timer on the way (and the deferred calls it causes). */
-  advanceTo(ms: number): void {
-    this.flush();
-    while (this.timer && this.timer.at <= ms) {
-      const { at, fn } = this.timer;
-      this.timer = undefined;
-      this.t = Math.max(this.t, at);
-      fn();
-      this.flush();
-    }
-    this.t = ms;
-  }
-}
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
 
-describe('TimerQueue (the default sleep and request timers of every wait in the process)', () => {
+const fake = () =>
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
+
+describe('the timer queue (the default sleep and request timers of every wait in the process)', () => {
   it('keeps one host timer for any number of timers, and none once the queue is empty', () => {
-    const host = new FakeHost();
-    const queue = new TimerQueue(host);
-    const timers = Array.from({ length: 1000 }, (_, i) => queue.after(1000 + i, () => {}));
-    expect(host.timer?.at).toBe(1000);
-    expect(host.timersSet).toBe(1);
-    for (const t of timers.slice(0, 999)) queue.cancel(t);
-    expect(host.timer?.at).toBe(1000);
-    queue.cancel(timers[999] as (typeof timers)[number]);
-    expect(queue.size).toBe(0);
-    expect(host.timer).toBeUndefined();
+    fake();
+    const timers = Array.from({ length: 1000 }, (_, i) => enqueue(1000 + i, () => {}));
+    expect(vi.getTimerCount()).toBe(1);
+    for (const timer of timers) cancel(timer);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('runs due timers 32 at a time, in the order added, each batch after setImmediate', () => {
+    fake();
+    const ran: number[] = [];
+    for (let i = 0; i < 80; i++) enqueue(1000, () => ran.push(i));
+    for (const expected of [32, 64, 80]) {
+      vi.advanceTimersToNextTimer();
+      expect(ran).toEqual(Array.from({ length: expected }, (_, i) => i));
+    }
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('never runs a timer early when the host timer fires before its due time', () => {
-    const host = new FakeHost();
-    const queue = new TimerQueue(host);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate'] });
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
     const ran: number[] = [];
-    queue.at(1000.4, () => ran.push(host.t));
-    // The host rounds up to whole ms; make it fire early anyway.
-    const early = host.timer as NonNullable<FakeHost['timer']>;
-    host.timer = undefined;
-    host.t = 999;
-    early.fn();
-    host.flush();
+    enqueue(1000.4, () => ran.push(now));
+    // The host timer (1001 ms) fires while performance.now() still reads 999.
+    now = 999;
+    vi.advanceTimersByTime(1001);
     expect(ran).toEqual([]);
-    expect(host.timer).toBeDefined();
-    host.advanceTo(2000);
+    now = 1001;
+    vi.advanceTimersByTime(2);
     expect(ran).toEqual([1001]);
   });
 
   it('matches a sorted model under random adds, cancels and time steps', () => {
+    fake();
     const random = mulberry32(12);
-    for (let round = 0; round < 50; round++) {
-      const host = new FakeHost();
-      const queue = new TimerQueue(host, 1 + Math.floor(random() * 8));
-      const model = new Map<number, number>();
-      const handles = new Map<number, ReturnType<TimerQueue['at']>>();
-      const ran: [number, number][] = [];
-      let id = 0;
-      for (let op = 0; op < 200; op++) {
-        const r = random();
-        if (r < 0.5) {
-          const due = host.t + Math.floor(random() * 500);
-          const me = id++;
-          model.set(me, due);
-          handles.set(
-            me,
-            queue.at(due, () => ran.push([me, host.t])),
-          );
-        } else if (r < 0.75 && handles.size > 0) {
-          const keys = [...handles.keys()];
-          const victim = keys[Math.floor(random() * keys.length)] as number;
-          queue.cancel(handles.get(victim) as ReturnType<TimerQueue['at']>);
-          handles.delete(victim);
-          model.delete(victim);
-        } else {
-          host.advanceTo(host.t + Math.floor(random() * 200));
-          for (const [me] of ran) handles.delete(me);
-        }
-      }
-      host.advanceTo(host.t + 10_000);
-      // Every timer ran once, on time (the fake host timer is exact), whatever was added earlier or later.
-      expect(new Map(ran).size).toBe(model.size);
-      for (const [me, at] of ran) expect(at).toBe(model.get(me));
-      expect(queue.size).toBe(0);
-      expect(host.timer).toBeUndefined();
+    const start = performance.now();
+    const t = () => performance.now() - start;
+    const model = new Map<number, number>();
+    const handles = new Map<number, Entry>();
+    const ran = new Map<number, number>();
+    for (let op = 0; op < 5000; op++) {
+      const r = random();
+      if (r < 0.5) {
+        const [me, ms] = [op, Math.floor(random() * 500)];
+        model.set(me, t() + ms);
+        handles.set(
+          me,
+          enqueue(ms, () => ran.set(me, ran.has(me) ? Number.NaN : t())),
+        );
+      } else if (r < 0.75 && handles.size > 0) {
+        const victim = [...handles.keys()][Math.floor(random() * handles.size)] as number;
+        if (!ran.has(victim)) model.delete(victim);
+        cancel(handles.get(victim) as Entry);
+        handles.delete(victim);
+      } else vi.advanceTimersByTime(Math.floor(random() * 200));
     }
+    vi.advanceTimersByTime(10_000);
+    // Every timer not cancelled first ran once, on time (the fake host timer is exact).
+    expect(ran).toEqual(model);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

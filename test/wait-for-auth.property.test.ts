@@ -22,20 +22,14 @@ const terminals: Reply[] = [
   { http: 307, headers: { location: 'https://other.example/' } },
 ];
 
+const pendings: Reply[] = [{ status: 'pending' }, { status: 'pending', requiresSelection: true }];
+const transients: Reply[] = [{ code: 429 }, { code: 500 }, { http: 502 }, { http: 503 }, { http: 408 }];
+transients.push({ http: 429, headers: { 'retry-after': '2' } }, { network: true }, { hang: true });
 const scenario = fc.record({
   script: fc.array(
     fc.oneof(
-      { weight: 6, arbitrary: reply({ status: 'pending' }, { status: 'pending', requiresSelection: true }) },
-      {
-        weight: 3,
-        arbitrary: reply(
-          ...[429, 500].map((code) => ({ code })),
-          ...[502, 503, 408].map((http) => ({ http })),
-          { http: 429, headers: { 'retry-after': '2' } },
-          { network: true },
-          { hang: true },
-        ),
-      },
+      { weight: 6, arbitrary: reply(...pendings) },
+      { weight: 3, arbitrary: reply(...transients) },
       { weight: 1, arbitrary: reply(...terminals) },
     ),
     { minLength: 1, maxLength: 40 },
@@ -52,16 +46,13 @@ const scenario = fc.record({
 
 /** What the first terminal answer of a script should end the wait with. */
 function expectedFor(reply: Reply): (outcome: { value?: unknown; error?: unknown }) => boolean {
-  if ('status' in reply) {
-    if (reply.status === 'completed')
-      return ({ value }) => (value as { status?: string })?.status === 'completed';
-    return ({ error }) => error instanceof AuthFailedError && error.errorCode === 15045;
-  }
-  if ('code' in reply) {
-    if (reply.code === 15039) return ({ error }) => error instanceof AuthExpiredError;
-    return ({ error }) => error instanceof AitoearnApiError && error.code === reply.code;
-  }
-  return ({ error }) => error instanceof AitoearnTransportError && !(error instanceof AitoearnApiError);
+  if ('status' in reply && reply.status === 'completed') return ({ value }) => value !== undefined;
+  if ('status' in reply) return ({ error }) => error instanceof AuthFailedError && error.errorCode === 15045;
+  if ('code' in reply && reply.code === 15039) return ({ error }) => error instanceof AuthExpiredError;
+  if ('code' in reply) return ({ error }) => error instanceof AitoearnApiError && error.code === reply.code;
+  const status = 'http' in reply ? reply.http : undefined;
+  const http = (error: unknown) => error instanceof AitoearnTransportError && error.httpStatus === status;
+  return ({ error }) => http(error) && !(error instanceof AitoearnApiError);
 }
 
 const isTerminal = (r: Reply) => terminals.includes(r);
@@ -74,42 +65,35 @@ it('always settles, by deadline + 1 s, with the outcome of the first terminal an
   await fc.assert(
     fc.asyncProperty(scenario, async (s) => {
       const clock = new FakeClock(SERVER_START_MS + s.localSkewMs);
-      const server = fakeApi(clock, s.script, {
-        expiresInMs: s.expiresInMs,
-        serverStartMs: SERVER_START_MS + s.serverSkewMs,
-        latencyMs: s.latencyMs,
-      });
+      const api = { expiresInMs: s.expiresInMs, serverStartMs: SERVER_START_MS + s.serverSkewMs };
+      const server = fakeApi(clock, s.script, { ...api, latencyMs: s.latencyMs });
       const client = createAitoearnClient({
         apiKey: 'k',
         baseUrl: 'http://127.0.0.1:9',
         fetch: server.fetch,
       });
-      const controller = new AbortController();
+      const [controller, abortTimer] = [new AbortController(), new AbortController()];
       const reason = new Error('aborted by the property test');
-      const abortTimer = new AbortController();
-      if (s.abortAtMs !== undefined) {
+      if (s.abortAtMs !== undefined)
         clock.sleep(s.abortAtMs, abortTimer.signal).then(
           () => controller.abort(reason),
           () => {},
         );
-      }
+      const { timeoutMs, requestTimeoutMs } = s;
+      const options = { timeoutMs, requestTimeoutMs, clock, sleep: clock.sleep, random: () => s.seed };
       const waiting = waitForAuth(client, {
         platform: 'douyin',
         sessionId: 'sess-1',
-        timeoutMs: s.timeoutMs,
-        requestTimeoutMs: s.requestTimeoutMs,
-        clock,
-        sleep: clock.sleep,
-        random: () => s.seed,
+        ...options,
         signal: controller.signal,
       });
-      let outcome: { value?: unknown; error?: unknown };
-      try {
-        outcome = { value: await clock.drive(waiting) };
-      } catch (error) {
-        if (error instanceof Error && error.message.startsWith('Deadlock')) throw error;
-        outcome = { error };
-      }
+      const outcome = await clock.drive(waiting).then(
+        (value) => ({ value, error: undefined }),
+        (error: unknown) => {
+          if (error instanceof Error && error.message.startsWith('Deadlock')) throw error;
+          return { value: undefined, error };
+        },
+      );
       const settledAt = clock.now();
       abortTimer.abort();
 

@@ -4,10 +4,7 @@ import type { AuthStatus } from '../types.js';
 export const KNOWN_STATUSES = ['pending', 'completed', 'failed'] as const;
 export type KnownStatus = (typeof KNOWN_STATUSES)[number];
 
-/**
- * The spec's status values the waiter has no case for: `never` when every declared value is known, or when
- * the spec declares a plain `string` (nothing to enumerate; `narrowStatus` sorts it out at run time).
- */
+/** The spec's statuses the waiter has no case for: `never` when all are known, or for a plain `string`. */
 export type UnhandledStatus<S = AuthStatus> =
   string extends NonNullable<S> ? never : Exclude<NonNullable<S>, KnownStatus>;
 
@@ -20,12 +17,6 @@ handlesEveryStatus<UnhandledStatus>();
 
 const known: ReadonlySet<string> = new Set(KNOWN_STATUSES);
 
-/**
- * The status as one the waiter knows, or `undefined` for any other value (a status newer than this package).
- *
- * @example
- * narrowStatus('cancelled'); // undefined
- */
-export function narrowStatus(status: AuthStatus | (string & {}) | undefined): KnownStatus | undefined {
-  return typeof status === 'string' && known.has(status) ? (status as KnownStatus) : undefined;
-}
+/** The status as one the waiter knows, or `undefined` for a status newer than this package. */
+export const narrowStatus = (status: AuthStatus | (string & {}) | undefined): KnownStatus | undefined =>
+  typeof status === 'string' && known.has(status) ? (status as KnownStatus) : undefined;

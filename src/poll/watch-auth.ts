@@ -25,59 +25,37 @@ export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): 
   checkClient(client);
   const events: AuthProgress[] = [];
   let wakeConsumer = () => {};
-  const waiter = createWaiter(client, resolveWaitOptions(options, client.requestTimeoutMs), (event) => {
+  let ended: { error?: unknown } | undefined;
+  const o = resolveWaitOptions(options, client.requestTimeoutMs);
+  const onProgress = async (event: AuthProgress) => {
+    await o.onProgress?.(event);
     events.push(event);
     wakeConsumer();
-  });
-  let ended: { error?: unknown } | undefined;
+  };
+  const waiter = createWaiter(client, { ...o, onProgress });
   const end = (outcome: { error?: unknown }) => {
     ended = outcome;
     wakeConsumer();
   };
-  let started = false;
-  let done = false;
-  // Each next() starts after the previous one settled, so concurrent calls are answered in order.
-  let previous: Promise<unknown> = Promise.resolve();
-
-  const pull = async (): Promise<IteratorResult<AuthProgress>> => {
-    if (!started) {
-      started = true;
-      waiter.run().then(
-        () => end({}),
-        (error: unknown) => end(error === STOPPED ? {} : { error }),
-      );
-    }
+  async function* watch() {
+    waiter.run().then(
+      () => end({}),
+      (error: unknown) => end(error === STOPPED ? {} : { error }),
+    );
     for (;;) {
-      if (done) return { value: undefined, done: true };
       const event = events.shift();
-      if (event) return { value: event, done: false };
-      if (ended) {
-        done = true;
-        if ('error' in ended) throw ended.error;
-        continue;
-      }
-      await new Promise<void>((resolve) => {
-        wakeConsumer = resolve;
-      });
+      if (event) yield event;
+      else if (ended && 'error' in ended) throw ended.error;
+      else if (ended) return;
+      else await new Promise<void>((resolve) => (wakeConsumer = resolve));
     }
+  }
+  const iterator = watch();
+  const close = iterator.return.bind(iterator);
+  // A return() waits for the next() calls before it: the stop lets them end at once.
+  const stop = () => {
+    waiter.stop(STOPPED);
+    return close(undefined);
   };
-
-  const iterator: AuthWatch = {
-    poke: () => waiter.poke(),
-    next() {
-      const result = previous.then(pull);
-      previous = result.catch(() => {});
-      return result;
-    },
-    async return() {
-      waiter.stop(STOPPED);
-      done = true;
-      wakeConsumer();
-      return { value: undefined, done: true };
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
+  return Object.assign(iterator, { poke: () => waiter.poke(), return: stop });
 }
