@@ -1,7 +1,6 @@
 /**
- * Reading what the untrusted server answers: the body with a size cap; `data` walked only along the fields
- * the spec declares (src/generated/checks.ts), so unknown fields are dropped unread; every string redacted
- * after JSON decoding (a key echoed with JSON escapes would survive redacting the raw text).
+ * Reading what the untrusted server answers: the body capped; `data` walked only along the fields the spec
+ * declares (src/generated/checks.ts), unknown fields dropped unread; every string redacted once decoded.
  */
 import { type Shape, START_DATA, STATUS_DATA } from './generated/checks.js';
 import { plain, show } from './text.js';
@@ -13,10 +12,7 @@ export const MAX_ANSWER_BYTES = 1024 * 1024;
 
 const utf8 = new TextDecoder();
 
-/**
- * Reads an answer's body (openapi-fetch's `parseAs: 'stream'` leaves it unread) as text, or cancels it and
- * returns `undefined` past {@link MAX_ANSWER_BYTES}.
- */
+/** The body that `parseAs: 'stream'` left unread, as text; `undefined` (cancelled) past the cap. */
 export async function readBody(response: Response, signal: AbortSignal): Promise<string | undefined> {
   const stream = response.body;
   // Duck-typed: a custom fetch may build its streams from another copy of the class.
@@ -46,13 +42,12 @@ export async function readBody(response: Response, signal: AbortSignal): Promise
 export type Redact = (text: string) => string;
 
 /**
- * A redactor for one key: case-insensitive (a host name is lower-cased on the way back), and also applied
- * to the percent-decoded text (a key echoed inside a URL is percent-encoded).
+ * A redactor for one key: case-insensitive (a host name comes back lower-cased), and also applied to the
+ * percent-decoded text (a key echoed inside a URL is percent-encoded).
  */
 export function redactorFor(key: string): Redact {
   const source = key.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-  const find = new RegExp(source, 'i');
-  const every = new RegExp(source, 'gi');
+  const [find, every] = [new RegExp(source, 'i'), new RegExp(source, 'gi')];
   return (text) => {
     if (text.length < key.length) return text;
     let out = find.test(text) ? text.replace(every, '[redacted]') : text;
@@ -68,8 +63,8 @@ export function redactorFor(key: string): Redact {
 }
 
 /**
- * A field of a successful answer that is missing or wrong, e.g. `"data.accounts[0].platform": expected a
- * string, got nothing`. `final` marks an answer that will not change by asking again (a refused URL).
+ * A missing or wrong field of a successful answer, e.g. `"data.accounts[0].platform": expected a string,
+ * got nothing`. `final`: asking again will not change it (a refused URL).
  */
 export class BadField extends Error {
   final = false;
@@ -83,7 +78,7 @@ export class BadField extends Error {
 // RFC 3339 `date-time`: without an offset it would be read in this machine's zone; Date.parse reads "1" as 2001.
 const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/i;
 
-/** RFC 3339, and a real instant: no February 30th, no hour 24 (Date.parse would roll them over). */
+/** A real instant too: no February 30th, no hour 24 (Date.parse would roll them over). */
 function isDateTime(text: string): boolean {
   const local = text.slice(0, 19).toUpperCase();
   const ms = DATE_TIME.test(text) ? Date.parse(`${local}Z`) : Number.NaN;
@@ -126,7 +121,7 @@ function decode(shape: Shape, value: unknown, at: string, redact: Redact): unkno
   throw new BadField(at, `expected ${expected(shape)}`, value, redact);
 }
 
-/** A status answer's session: the spec's fields only, redacted, frozen; about the session asked for. */
+/** A status answer's session, checked to be the one asked for. */
 export function decodeSession(data: unknown, redact: Redact, sessionId: string): AuthSession {
   const session = decode(STATUS_DATA, data, 'data', redact) as AuthSession;
   if (session.sessionId === sessionId) return session;
@@ -134,19 +129,14 @@ export function decodeSession(data: unknown, redact: Redact, sessionId: string):
   throw new BadField('data.sessionId', problem, session.sessionId, redact);
 }
 
-// Read more leniently than the spec: the person needs whichever language came.
-const START_SHAPE: Shape = {
-  ...START_DATA,
-  properties: {
-    ...START_DATA.properties,
-    authInstructions: { ...START_DATA.properties.authInstructions, required: [] },
-  },
-};
+// Instructions are read more leniently than the spec: the person needs whichever language came.
+const lenient = { ...START_DATA.properties.authInstructions, required: [] };
+const START_SHAPE = { ...START_DATA, properties: { ...START_DATA.properties, authInstructions: lenient } };
 
 /**
- * The page a browser opens (or a QR code image), as `new URL(url).href`: what a browser would open, punycode
- * for non-ASCII hosts. Only http(s) pages up to 8 KiB and raster base64 `data:image/` URLs up to 256 KiB;
- * not `javascript:`, `file:`, `data:text/html` nor SVG (which runs scripts).
+ * The page a browser opens (or a QR code image), as `new URL(url).href`, which a browser would open (punycode
+ * hosts). Only http(s) pages up to 8 KiB and raster base64 `data:image/` URLs up to 256 KiB; not
+ * `javascript:`, `file:`, `data:text/html` nor SVG (which runs scripts).
  */
 function checkedUrl(text: string, redact: Redact): string {
   const refuse = (why: string): never => {
@@ -155,16 +145,14 @@ function checkedUrl(text: string, redact: Redact): string {
   const image = /^data:image\/(png|jpeg|gif|webp)[;,]/i.test(text);
   const cap = image ? 256 * 1024 : 8 * 1024;
   if (text.length > cap) refuse(`a URL of at most ${cap} characters`);
-  if (!image && !/^https?:\/\//i.test(text)) {
+  if (!image && !/^https?:\/\//i.test(text))
     refuse('an http(s) URL or a data:image/ URL (png, jpeg, gif or webp)');
-  }
   if (!URL.canParse(text)) refuse('a URL');
   const url = new URL(text);
   // `https://aitoearn.ai@evil.example/` shows one host and opens another.
   if (url.username || url.password) refuse('a URL without a user name or password');
-  if (image && !/^data:image\/[a-z]+;base64,[A-Za-z0-9+/]+=*$/i.test(url.href)) {
+  if (image && !/^data:image\/[a-z]+;base64,[A-Za-z0-9+/]+=*$/i.test(url.href))
     refuse('a base64 data:image/ URL');
-  }
   // Percent-encoding can make the href far longer than the text (each CJK character becomes nine).
   if (url.href.length > cap) refuse(`a URL of at most ${cap} characters`);
   return url.href;

@@ -1,35 +1,17 @@
 import createClient from 'openapi-fetch';
 import { linkAbort, unlinkAbort } from './abort-link.js';
-import {
-  BadField,
-  decodeSession,
-  decodeStart,
-  MAX_ANSWER_BYTES,
-  type Redact,
-  readBody,
-  redactorFor,
-} from './answer.js';
+import * as answer from './answer.js';
 import { AitoearnApiError, AitoearnTransportError, type TransportFailure } from './errors.js';
 import type { paths } from './generated/aitoearn.js';
 import { START_PATH, STATUS_PATH } from './operations.js';
 import type { AuthSession, AuthStart, Platform } from './types.js';
-import {
-  checkApiKey,
-  checkFunction,
-  checkObject,
-  checkPathParam,
-  checkPositiveMs,
-  checkQueryText,
-  checkSignal,
-  checkUrl,
-  refuse,
-} from './validate.js';
+import * as v from './validate.js';
 import { VERSION } from './version.js';
 
 export type { AuthSession, AuthStatus } from './types.js';
 
-/** The two public sites of the AiToEarn Open Platform. */
 const SITES = { cn: 'https://aitoearn.cn', ai: 'https://aitoearn.ai' } as const;
+/** The two public sites of the AiToEarn Open Platform. */
 export type Site = keyof typeof SITES;
 
 export interface AitoearnClientOptions {
@@ -58,7 +40,7 @@ export interface AitoearnClient {
 
 type Api = ReturnType<typeof createClient<paths>>;
 /** Out of sight of `inspect` and `JSON.stringify`: the key inside openapi-fetch's headers, and its redactor. */
-const internals = new WeakMap<AitoearnClient, { readonly api: Api; readonly redact: Redact }>();
+const internals = new WeakMap<AitoearnClient, { readonly api: Api; readonly redact: answer.Redact }>();
 
 /**
  * Creates a client for the AiToEarn Open Platform. Options are checked at once; nothing is sent.
@@ -67,33 +49,27 @@ const internals = new WeakMap<AitoearnClient, { readonly api: Api; readonly reda
  * const client = createAitoearnClient({ apiKey: process.env.AITOEARN_API_KEY ?? '', site: 'cn' });
  */
 export function createAitoearnClient(options: AitoearnClientOptions): AitoearnClient {
-  checkObject('options', options);
-  const apiKey = checkApiKey(options.apiKey);
-  const site = options.site ?? clientDefaults.site;
-  if (!Object.hasOwn(SITES, site)) refuse('site', '"cn" or "ai"', site);
-  const baseUrl = checkUrl('baseUrl', options.baseUrl ?? SITES[site]);
-  const requestTimeoutMs = checkPositiveMs(
-    'requestTimeoutMs',
-    options.requestTimeoutMs ?? clientDefaults.requestTimeoutMs,
-  );
-  const headers: Record<string, string> = {
-    'X-Api-Key': apiKey,
-    Accept: 'application/json',
-    'User-Agent': `aitoearn-auth/${VERSION}`,
-  };
-  const language = options.acceptLanguage;
-  if (language !== undefined) {
-    if (typeof language !== 'string' || !/^[A-Za-z0-9,;=.* -]{1,100}$/.test(language)) {
-      refuse('acceptLanguage', 'a language tag such as "en-US" or "zh-CN"', language);
-    }
-    headers['Accept-Language'] = language;
+  v.checkObject('options', options);
+  const apiKey = v.checkApiKey(options.apiKey);
+  const { site = clientDefaults.site, acceptLanguage: language, fetch: custom } = options;
+  if (!Object.hasOwn(SITES, site)) v.refuse('site', '"cn" or "ai"', site);
+  const baseUrl = v.checkUrl('baseUrl', options.baseUrl ?? SITES[site]);
+  const timeoutMs = options.requestTimeoutMs ?? clientDefaults.requestTimeoutMs;
+  const requestTimeoutMs = v.checkPositiveMs('requestTimeoutMs', timeoutMs);
+  const tag = /^[A-Za-z0-9,;=.* -]{1,100}$/;
+  if (language !== undefined && (typeof language !== 'string' || !tag.test(language))) {
+    v.refuse('acceptLanguage', 'a language tag such as "en-US" or "zh-CN"', language);
   }
-  const custom = options.fetch;
-  if (custom !== undefined) checkFunction('fetch', custom);
+  if (custom !== undefined) v.checkFunction('fetch', custom);
   const send = custom ?? ((request: Request) => fetch(request.url, (request as unknown as Plain).init));
   const api = createClient<paths>({
     baseUrl,
-    headers,
+    headers: {
+      'X-Api-Key': apiKey,
+      Accept: 'application/json',
+      'User-Agent': `aitoearn-auth/${VERSION}`,
+      ...(language !== undefined && { 'Accept-Language': language }),
+    },
     // A redirect would carry X-Api-Key to wherever it points.
     redirect: 'manual',
     // The global fetch would copy a Request into one of its own (with one more AbortController): it gets a
@@ -102,7 +78,7 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
     fetch: (request: Request) => send(request).then(withoutErrorBody),
   });
   const client: AitoearnClient = Object.freeze({ baseUrl, requestTimeoutMs });
-  internals.set(client, { api, redact: redactorFor(apiKey) });
+  internals.set(client, { api, redact: answer.redactorFor(apiKey) });
   return client;
 }
 
@@ -132,7 +108,7 @@ export interface GetAuthStatusParams {
   readonly signal?: AbortSignal;
 }
 
-/** A successful status answer with what the poller needs from the response. */
+/** A status answer: the session, and what the waiter reads from the response. */
 export interface AuthStatusResult {
   readonly session: AuthSession;
   /** The API's request id, for support tickets. */
@@ -142,13 +118,12 @@ export interface AuthStatusResult {
 }
 
 /**
- * Asks once for the state of an authorization session. Resolves when the API answers `code: 0`; throws
- * {@link AitoearnApiError} for a business error and {@link AitoearnTransportError} when no business answer
- * arrived. Parameters are checked first; a bad one throws `AitoearnInputError` and sends nothing.
+ * Asks once for the state of an authorization session. Throws {@link AitoearnApiError} for a non-zero
+ * business code, {@link AitoearnTransportError} when no business answer arrived, and `AitoearnInputError`,
+ * sending nothing, for a bad parameter.
  *
  * @example
  * const { session } = await getAuthStatus(client, { platform: 'douyin', sessionId });
- * console.log(session.status);
  */
 export async function getAuthStatus(
   client: AitoearnClient,
@@ -160,10 +135,10 @@ export async function getAuthStatus(
 }
 
 export function checkStatusParams(params: GetAuthStatusParams): void {
-  checkObject('params', params);
-  checkPathParam('platform', params.platform);
-  checkPathParam('sessionId', params.sessionId);
-  checkSignal(params.signal);
+  v.checkObject('params', params);
+  v.checkPathParam('platform', params.platform);
+  v.checkPathParam('sessionId', params.sessionId);
+  v.checkSignal(params.signal);
 }
 
 export interface StartAuthParams {
@@ -193,25 +168,24 @@ export interface AuthStartResult extends Readonly<AuthStart> {
  *
  * @example
  * const started = await startAuth(client, { platform: 'douyin' });
- * console.log(`Open ${started.url}`);
  * const session = await waitForAuth(client, { platform: 'douyin', sessionId: started.sessionId });
  */
 export async function startAuth(client: AitoearnClient, params: StartAuthParams): Promise<AuthStartResult> {
   checkClient(client);
-  checkObject('params', params);
-  const platform = checkPathParam('platform', params.platform);
+  v.checkObject('params', params);
+  const platform = v.checkPathParam('platform', params.platform);
   const query: NonNullable<paths[typeof START_PATH]['get']['parameters']['query']> = {};
-  if (params.callbackUrl !== undefined) query.callbackUrl = checkUrl('callbackUrl', params.callbackUrl);
-  if (params.redirectUri !== undefined) query.redirectUri = checkUrl('redirectUri', params.redirectUri);
-  if (params.groupId !== undefined) query.groupId = checkQueryText('groupId', params.groupId);
-  const signal = checkSignal(params.signal);
-  const { value, requestId } = await exchange(client, START_PATH, { platform }, query, signal, decodeStart);
-  return Object.freeze({ ...value, requestId });
+  if (params.callbackUrl !== undefined) query.callbackUrl = v.checkUrl('callbackUrl', params.callbackUrl);
+  if (params.redirectUri !== undefined) query.redirectUri = v.checkUrl('redirectUri', params.redirectUri);
+  if (params.groupId !== undefined) query.groupId = v.checkQueryText('groupId', params.groupId);
+  const signal = v.checkSignal(params.signal);
+  const started = await exchange(client, START_PATH, { platform }, query, signal, answer.decodeStart);
+  return Object.freeze({ ...started.value, requestId: started.requestId });
 }
 
 /** Throws unless `client` came from {@link createAitoearnClient}; returns what it holds out of sight. */
 export function checkClient(client: AitoearnClient) {
-  return internals.get(client) ?? refuse('client', 'a client from createAitoearnClient()', client);
+  return internals.get(client) ?? v.refuse('client', 'a client from createAitoearnClient()', client);
 }
 
 // A constant abort reason: aborting without one builds a DOMException (and its stack) on every call.
@@ -228,16 +202,15 @@ const setTimeoutTimer: RequestTimer = (ms, onTimeout) => {
 /** The status request for parameters checked once with {@link checkStatusParams} (by the waiter). @internal */
 export async function requestAuthStatus(
   client: AitoearnClient,
-  params: GetAuthStatusParams,
+  { platform, sessionId, signal }: GetAuthStatusParams,
   timeoutMs: number,
-  timer: RequestTimer = setTimeoutTimer,
+  timer = setTimeoutTimer,
 ): Promise<AuthStatusResult> {
-  const { platform, sessionId, signal } = params;
-  const decode = (data: unknown, redact: Redact) => decodeSession(data, redact, sessionId);
+  const decode = (data: unknown, redact: answer.Redact) => answer.decodeSession(data, redact, sessionId);
   const path = { platform, sessionId };
-  const answer = await exchange(client, STATUS_PATH, path, {}, signal, decode, timeoutMs, timer);
-  const { value: session, requestId, headers } = answer;
-  const serverDateMs = Date.parse(headers.get('date') ?? '');
+  const got = await exchange(client, STATUS_PATH, path, {}, signal, decode, timeoutMs, timer);
+  const serverDateMs = Date.parse(got.headers.get('date') ?? '');
+  const { value: session, requestId } = got;
   return { session, requestId, serverDateMs: Number.isNaN(serverDateMs) ? undefined : serverDateMs };
 }
 
@@ -254,7 +227,7 @@ async function exchange<T>(
   params: Readonly<Record<string, string>>,
   query: Readonly<Record<string, string>>,
   signal: AbortSignal | undefined,
-  decode: (data: unknown, redact: Redact) => T,
+  decode: (data: unknown, redact: answer.Redact) => T,
   timeoutMs = client.requestTimeoutMs,
   timer = setTimeoutTimer,
 ): Promise<{ value: T; requestId: string | undefined; headers: Headers }> {
@@ -277,11 +250,11 @@ async function exchange<T>(
   });
   const init = { params: { path: params, query }, signal: controller.signal, parseAs: 'stream' } as const;
   // Read even when aborted meanwhile: the body of a late answer must be cancelled too.
-  const read = async ({ response }: { response: Response }) => ({
-    response,
-    text: await readBody(response, controller.signal),
-  });
-  let received: { response: Response; text: string | undefined };
+  const read = async ({ response }: { response: Response }) => {
+    const { status, headers } = response;
+    return { status, headers, text: await answer.readBody(response, controller.signal) };
+  };
+  let received: Awaited<ReturnType<typeof read>>;
   try {
     received = await Promise.race([(api.GET as Get)(path, init).then(read), aborted]);
   } catch (error) {
@@ -296,18 +269,11 @@ async function exchange<T>(
     cancelTimer();
     if (signal) unlinkAbort(signal, abort);
   }
-  const {
-    response: { status, headers },
-    text,
-  } = received;
+  const { status, headers, text } = received;
   // Built only when needed: the success path of the status request stays cheap.
   const serverId = (id: string | null) => (id === null ? undefined : cut(redact(id), 200));
   const headerId = () => serverId(headers.get('x-request-id'));
-  const facts = (requestId?: string) => ({
-    httpStatus: status,
-    requestId,
-    retryAfterMs: retryAfterMs(headers),
-  });
+  const facts = (id?: string) => ({ httpStatus: status, requestId: id, retryAfterMs: retryAfterMs(headers) });
   const fail = (reason: TransportFailure, what: string, id = headerId()): never => {
     throw new AitoearnTransportError(reason, `${operation()} ${what}`, facts(id));
   };
@@ -319,7 +285,7 @@ async function exchange<T>(
   }
   if (status !== 200)
     fail('http-status', `answered HTTP ${status} (${type()}); the API answers all with 200`);
-  const mib = MAX_ANSWER_BYTES / 2 ** 20;
+  const mib = answer.MAX_ANSWER_BYTES / 2 ** 20;
   if (text === undefined)
     return fail('too-large', `answered a body over ${mib} MiB (real answers are a few KB)`);
   let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
@@ -341,7 +307,7 @@ async function exchange<T>(
   try {
     return { value: decode(body.data, redact), requestId, headers };
   } catch (error) {
-    if (!(error instanceof BadField)) throw error;
+    if (!(error instanceof answer.BadField)) throw error;
     const reason = error.final ? 'refused-url' : 'bad-body';
     return fail(reason, `answered code 0 with a bad ${error.message}`, requestId);
   }

@@ -1,22 +1,13 @@
 /**
  * The API's business codes, written once: what each means (the errors and the command read it) and the
- * real server's texts (the sandbox answers with them: English from its i18n table; 400 and 401 from Nest,
- * English in both languages).
+ * real server's texts, which the sandbox answers with (English from its i18n table; Nest's 400/401 English).
  */
-
-interface CodeFacts {
-  readonly kind: string;
-  readonly meaning: string;
-  readonly text?: { readonly en: string; readonly zh: string };
-}
+type CodeFacts = { kind: string; meaning: string; text?: { en: string; zh: string } };
+const nest = (en: string) => ({ en, zh: en });
 
 export const API_CODES = {
-  400: { kind: 'validation', meaning: 'validation failed', text: { en: 'Bad request', zh: 'Bad request' } },
-  401: {
-    kind: 'unauthorized',
-    meaning: 'missing or invalid API key',
-    text: { en: 'Unauthorized', zh: 'Unauthorized' },
-  },
+  400: { kind: 'validation', meaning: 'validation failed', text: nest('Bad request') },
+  401: { kind: 'unauthorized', meaning: 'missing or invalid API key', text: nest('Unauthorized') },
   429: { kind: 'rate-limited', meaning: 'rate limited' },
   500: { kind: 'internal', meaning: 'internal server error' },
   10002: { kind: 'validation', meaning: 'validation failed' },
@@ -71,6 +62,3 @@ export const AUTH_ERROR_CODES: Readonly<Record<number, string>> = {
   400: 'bad request',
   500: 'internal error',
 };
-
-/** Codes 15070–15094: the platform's own API failed. */
-export const PLATFORM_API_CODES = { from: 15070, to: 15094 } as const;

@@ -1,5 +1,5 @@
 /** Every error this package throws extends {@link AitoearnError}; none carries the API key. */
-import { type AitoearnApiErrorKind, AUTH_ERROR_CODES, codeFacts, PLATFORM_API_CODES } from './codes.js';
+import { type AitoearnApiErrorKind, AUTH_ERROR_CODES, codeFacts } from './codes.js';
 import { printable } from './text.js';
 import type { AuthSession } from './types.js';
 
@@ -28,11 +28,8 @@ export class AitoearnInputError extends AitoearnError {
 }
 
 /** The kind of a business `code`; codes this package does not know are `'unknown'`. */
-export function apiErrorKind(code: number): AitoearnApiErrorKind {
-  return codeFacts(code)?.kind ?? 'unknown';
-}
+export const apiErrorKind = (code: number): AitoearnApiErrorKind => codeFacts(code)?.kind ?? 'unknown';
 
-/** What a response told us, for {@link AitoearnResponseError}. */
 export interface ResponseFacts {
   /** The API's request id (`requestId` in the body, or the `x-request-id` header). */
   readonly requestId?: string | undefined;
@@ -41,7 +38,7 @@ export interface ResponseFacts {
   readonly retryAfterMs?: number | undefined;
 }
 
-/** A request reached the API (or something in front of it) and failed: what the response told us. */
+/** A request reached the API (or something in front of it) and failed. */
 export class AitoearnResponseError extends AitoearnError {
   readonly requestId: string | undefined;
   readonly httpStatus: number | undefined;
@@ -61,7 +58,6 @@ export class AitoearnApiError extends AitoearnResponseError {
   declare readonly code: number;
   /** The server's own message, in the language asked for with `acceptLanguage`. Never match on it. */
   declare readonly serverMessage: string;
-  /** What the code means; `'unknown'` for codes this package does not know. */
   declare readonly kind: AitoearnApiErrorKind;
 
   constructor(code: number, serverMessage: string, operation: string, facts: ResponseFacts = {}) {
@@ -116,8 +112,8 @@ export function isTransient(error: unknown): boolean {
 /** What a `failed` session's `errorCode` means (the platform callback failed). */
 export function describeAuthErrorCode(errorCode: number | undefined): string {
   if (errorCode === undefined) return 'no error code given';
-  const { from, to } = PLATFORM_API_CODES;
-  const ownApi = errorCode >= from && errorCode <= to && "the platform's own API failed";
+  // Codes 15070–15094: the platform's own API failed.
+  const ownApi = errorCode >= 15070 && errorCode <= 15094 && "the platform's own API failed";
   return AUTH_ERROR_CODES[errorCode] ?? (ownApi || 'unknown error code');
 }
 
@@ -131,11 +127,8 @@ export class AuthFailedError extends AitoearnError {
   constructor(session: AuthSession) {
     const { sessionId, errorCode } = session;
     const meaning = describeAuthErrorCode(errorCode);
-    super(
-      printable(
-        `Authorization of session ${sessionId} failed with error code ${errorCode ?? 'none'} (${meaning})`,
-      ),
-    );
+    const code = errorCode ?? 'none';
+    super(printable(`Authorization of session ${sessionId} failed with error code ${code} (${meaning})`));
     Object.assign(this, { session, errorCode, meaning });
   }
 }

@@ -1,7 +1,4 @@
-/**
- * Every input check of the package: a refused value throws {@link AitoearnInputError} naming the field,
- * what was expected and the value, before anything is sent.
- */
+/** Input checks; a refused value throws {@link AitoearnInputError}, naming field, expectation and value. */
 import { AitoearnInputError } from './errors.js';
 import { show } from './text.js';
 
@@ -60,7 +57,6 @@ function checkText(kind: keyof typeof TEXTS, field: string, value: unknown): str
 
 /** One path parameter (a platform, a session id). */
 export const checkPathParam = (field: string, value: unknown): string => checkText('path', field, value);
-/** A short text sent as a query parameter, such as a group id. */
 export const checkQueryText = (field: string, value: unknown): string => checkText('query', field, value);
 /** The API key; the message never shows it. */
 export const checkApiKey = (value: unknown, field = 'apiKey'): string => checkText('apiKey', field, value);
@@ -88,21 +84,20 @@ export const checkFunction = <T>(field: string, value: T): T =>
 export const checkSignal = (value: unknown): AbortSignal | undefined =>
   value === undefined || value instanceof AbortSignal ? value : refuse('signal', 'an AbortSignal', value);
 
-/** The object of options or parameters itself. */
 export function checkObject(field: string, value: unknown): void {
   if (typeof value !== 'object' || value === null) refuse(field, 'an object', value);
 }
 
-/** Whether a URL's host is this machine (the sandbox, Prism, tests). */
 export const isLoopbackHost = (hostname: string): boolean =>
   /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i.test(hostname);
 
 /** What the API's validation (zod `httpUrl()`) accepts as a host: a domain name with a letter-only top label. */
 export const DOMAIN_NAME = /^([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,}$/;
 
+type UrlRule = { expected: string; base?: true; domain?: true };
 /**
- * URL rules. `base`: the base of every request, where a query or fragment would change each one and plain
- * http would send the key unencrypted. `domain`: the API refuses localhost and IP addresses there (code 400).
+ * `base`: the base of every request, where a query or fragment would change each one and plain http would
+ * send the key unencrypted. `domain`: the API refuses localhost and IP addresses there (code 400).
  */
 const URLS = {
   baseUrl: {
@@ -111,11 +106,11 @@ const URLS = {
   },
   callbackUrl: { expected: 'an http or https URL' },
   redirectUri: { expected: 'an http or https URL with a domain name', domain: true },
-} as const satisfies Record<string, { expected: string; base?: true; domain?: true }>;
+} as const satisfies Record<string, UrlRule>;
 
 /** A URL of one of the kinds in the table, normalised (`URL.href`; a base URL without a trailing slash). */
 export function checkUrl(field: keyof typeof URLS, value: unknown): string {
-  const rule: { expected: string; base?: true; domain?: true } = URLS[field];
+  const rule: UrlRule = URLS[field];
   if (typeof value !== 'string' && !(value instanceof URL)) refuse(field, rule.expected, value);
   const text = String(value);
   // Credentials are secrets: a URL that may hold them ("@") is never echoed, whichever check refuses it.
@@ -131,9 +126,9 @@ export function checkUrl(field: keyof typeof URLS, value: unknown): string {
     fail('plain http would send the API key unencrypted; use https');
   }
   if (rule.domain && !DOMAIN_NAME.test(url.hostname)) {
-    fail(
-      `the AiToEarn API accepts only a domain name there, not ${url.hostname} (localhost, 127.0.0.1, [::1] and IP addresses are refused); use "callbackUrl" for a local address`,
-    );
+    const local =
+      '(localhost, 127.0.0.1, [::1] and IP addresses are refused); use "callbackUrl" for a local address';
+    fail(`the AiToEarn API accepts only a domain name there, not ${url.hostname} ${local}`);
   }
   if (!rule.base) return url.href;
   if (url.search || text.includes('?')) fail('it has a query');
