@@ -1,7 +1,6 @@
 /**
- * Links waits to the caller's `AbortSignal` with ONE listener per signal, however many waits share it: one
- * listener per wait would print `MaxListenersExceededWarning` from the 11th wait on, and removing each
- * would walk the signal's listener list (quadratic over thousands of waits).
+ * ONE listener per caller's `AbortSignal`, however many waits share it: one per wait would warn
+ * (`MaxListenersExceededWarning`) from the 11th on, and removing each would be quadratic over thousands.
  */
 type OnAbort = (reason: unknown) => void;
 

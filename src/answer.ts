@@ -17,12 +17,10 @@ export async function readBody(response: Response, signal: AbortSignal): Promise
   const stream = response.body;
   // Duck-typed: a custom fetch may build its streams from another copy of the class.
   if (typeof stream?.getReader !== 'function') return '';
-  if (Number(response.headers.get('content-length')) > MAX_ANSWER_BYTES) {
-    stream.cancel().catch(() => {});
-    return undefined;
-  }
-  const reader = stream.getReader();
   const ignore = () => {};
+  const length = Number(response.headers.get('content-length'));
+  if (length > MAX_ANSWER_BYTES) return void stream.cancel().catch(ignore);
+  const reader = stream.getReader();
   // On abort, so that no locked, pending stream is left behind.
   const cancel = () => reader.cancel().then(() => reader.releaseLock(), ignore);
   if (signal.aborted) cancel();
@@ -41,6 +39,8 @@ export async function readBody(response: Response, signal: AbortSignal): Promise
 
 export type Redact = (text: string) => string;
 
+const unescapeAscii = (_: string, hex: string) => String.fromCharCode(Number.parseInt(hex, 16));
+
 /**
  * A redactor for one key: case-insensitive (a host name comes back lower-cased), and also applied to the
  * percent-decoded text (a key echoed inside a URL is percent-encoded).
@@ -53,9 +53,7 @@ export function redactorFor(key: string): Redact {
     let out = find.test(text) ? text.replace(every, '[redacted]') : text;
     if (out.includes('%')) {
       // Keys are printable ASCII: decoding each ASCII escape alone, a malformed neighbour cannot shield one.
-      const decoded = out.replace(/%([0-7][0-9a-f])/gi, (_, hex: string) =>
-        String.fromCharCode(Number.parseInt(hex, 16)),
-      );
+      const decoded = out.replace(/%([0-7][0-9a-f])/gi, unescapeAscii);
       if (decoded !== out && find.test(decoded)) out = decoded.replace(every, '[redacted]');
     }
     return out;

@@ -125,10 +125,7 @@ export interface AuthStatusResult {
  * @example
  * const { session } = await getAuthStatus(client, { platform: 'douyin', sessionId });
  */
-export async function getAuthStatus(
-  client: AitoearnClient,
-  params: GetAuthStatusParams,
-): Promise<AuthStatusResult> {
+export async function getAuthStatus(client: AitoearnClient, params: GetAuthStatusParams) {
   checkClient(client);
   checkStatusParams(params);
   return requestAuthStatus(client, params, client.requestTimeoutMs);
@@ -194,10 +191,7 @@ const TIMED_OUT = Object.freeze(new Error('request timed out'));
 /** Calls `onTimeout` after `ms` milliseconds unless the returned function (cancel) is called first. */
 export type RequestTimer = (ms: number, onTimeout: () => void) => () => void;
 
-const setTimeoutTimer: RequestTimer = (ms, onTimeout) => {
-  const handle = setTimeout(onTimeout, ms);
-  return () => clearTimeout(handle);
-};
+const setTimeoutTimer: RequestTimer = (ms, onTimeout) => clearTimeout.bind(null, setTimeout(onTimeout, ms));
 
 /** The status request for parameters checked once with {@link checkStatusParams} (by the waiter). @internal */
 export async function requestAuthStatus(
@@ -209,9 +203,12 @@ export async function requestAuthStatus(
   const decode = (data: unknown, redact: answer.Redact) => answer.decodeSession(data, redact, sessionId);
   const path = { platform, sessionId };
   const got = await exchange(client, STATUS_PATH, path, {}, signal, decode, timeoutMs, timer);
-  const serverDateMs = Date.parse(got.headers.get('date') ?? '');
-  const { value: session, requestId } = got;
-  return { session, requestId, serverDateMs: Number.isNaN(serverDateMs) ? undefined : serverDateMs };
+  const date = Date.parse(got.headers.get('date') ?? '');
+  return {
+    session: got.value,
+    requestId: got.requestId,
+    serverDateMs: Number.isNaN(date) ? undefined : date,
+  };
 }
 
 // One signature for both operations: openapi-fetch types `params` per path.
@@ -235,19 +232,14 @@ async function exchange<T>(
   signal?.throwIfAborted();
   const operation = () => `GET ${path.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? '')}`;
   const controller = new AbortController();
-  // Settle on abort even when a custom fetch ignores the signal (undici follows it only through a WeakRef
-  // to the Request).
+  // Settles on abort even when a custom fetch ignores the signal (undici follows it through a WeakRef only).
   const aborted = new Promise<never>((_, reject) => {
     controller.signal.onabort = () => reject(controller.signal.reason);
   });
   aborted.catch(() => {});
   const abort = (reason: unknown) => controller.abort(reason);
   if (signal) linkAbort(signal, abort);
-  let timedOut = false;
-  const cancelTimer = timer(timeoutMs, () => {
-    timedOut = true;
-    abort(TIMED_OUT);
-  });
+  const cancelTimer = timer(timeoutMs, () => abort(TIMED_OUT));
   const init = { params: { path: params, query }, signal: controller.signal, parseAs: 'stream' } as const;
   // Read even when aborted meanwhile: the body of a late answer must be cancelled too.
   const read = async ({ response }: { response: Response }) => {
@@ -259,6 +251,7 @@ async function exchange<T>(
     received = await Promise.race([(api.GET as Get)(path, init).then(read), aborted]);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
+    const timedOut = controller.signal.reason === TIMED_OUT;
     const cause = redact(describeCause(error));
     const what = timedOut ? `timed out after ${Math.round(timeoutMs)} ms` : `failed on the network: ${cause}`;
     // A custom fetch's error may carry the request, key included: keep only its redacted text and code.

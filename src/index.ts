@@ -1,7 +1,4 @@
-/**
- * aitoearn-auth: start and await AiToEarn account authorizations. The local sandbox is a separate entry
- * point, `aitoearn-auth/sandbox`, so that importing this one never loads a server.
- */
+/** aitoearn-auth: start and await AiToEarn account authorizations. The sandbox is `aitoearn-auth/sandbox`. */
 export type {
   AitoearnClient,
   AitoearnClientOptions,
@@ -12,8 +9,7 @@ export type {
   StartAuthParams,
 } from './client.js';
 export { createAitoearnClient, getAuthStatus, startAuth } from './client.js';
-export type { ConnectAccountOptions, ConnectStart } from './connect/connect-account.js';
-export { connectAccount } from './connect/connect-account.js';
+export { type ConnectAccountOptions, type ConnectStart, connectAccount } from './connect/connect-account.js';
 export type { AitoearnApiErrorKind, ResponseFacts, TransportFailure } from './errors.js';
 export {
   AitoearnApiError,
@@ -32,8 +28,7 @@ export {
 export { isPlatform, PLATFORMS } from './platforms.js';
 export type { AuthProgress, WaitClock, WaitForAuthOptions } from './poll/options.js';
 export { waitForAuth } from './poll/wait-for-auth.js';
-export type { AuthWatch } from './poll/watch-auth.js';
-export { watchAuth } from './poll/watch-auth.js';
+export { type AuthWatch, watchAuth } from './poll/watch-auth.js';
 export type {
   AuthInstructions,
   AuthSession,

@@ -1,8 +1,7 @@
 /**
- * The one escaper for text bound for a terminal, a log line or a message. It replaces, visibly, what could
- * act on a terminal or hide in it: C0/C1 controls and DEL (ESC starts sequences; CR, LF and TAB break the
- * one-line layout), format characters (bidi controls reorder a line; zero-width ones hide inside a key),
- * the other default-ignorable characters, and U+2028/U+2029, which `JSON.stringify` leaves raw.
+ * The one escaper for text bound for a terminal, a log line or a message: C0/C1 controls and DEL (ESC starts
+ * sequences; CR, LF and TAB break the line), format characters (bidi controls reorder a line; zero-width ones
+ * hide in a key), the other default-ignorable characters, and U+2028/9, which `JSON.stringify` leaves raw.
  */
 const UNSAFE = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029]/gu;
 

@@ -1,7 +1,4 @@
-/**
- * The types derived from the spec's two operations (never from its named schemas, which upstream may
- * orphan). A leaf: it imports only the generated types and the operation list.
- */
+/** Types from the spec's two operations, never from its named schemas (upstream may orphan those). A leaf. */
 import type { paths } from './generated/aitoearn.js';
 import type { START_PATH, STATUS_PATH } from './operations.js';
 
