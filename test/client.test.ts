@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it, test, vi } from 'vitest';
 import {
@@ -37,7 +36,8 @@ const STARTED = {
 /** Every error and client of this file, for the key-leak test at the end. */
 const seen: unknown[] = [];
 const servers: TestServer[] = [];
-async function serve(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
+type Respond = Parameters<typeof startServer>[0];
+async function serve(handler: Respond): Promise<TestServer> {
   const server = await startServer(handler);
   servers.push(server);
   return server;
@@ -75,10 +75,8 @@ const countResources = () => {
   const active = process.getActiveResourcesInfo();
   return ['TCPSocketWrap', 'TCPServerWrap', 'Timeout'].map((name) => active.filter((r) => r === name).length);
 };
-let resourcesAtStart: number[] = [];
-beforeAll(() => {
-  resourcesAtStart = countResources();
-});
+const resourcesAtStart: number[] = [];
+beforeAll(() => void resourcesAtStart.push(...countResources()));
 
 describe('getAuthStatus', () => {
   it('sends the key and language, and returns the session, the body requestId and the server Date', async () => {
@@ -97,11 +95,8 @@ describe('getAuthStatus', () => {
   it('takes the requestId from x-request-id when the body has none; no Date, no server time', async () => {
     const headers = { 'x-request-id': 'h-1' };
     const c = answering(new Response(JSON.stringify(ok(SESSION).json), { headers }));
-    expect(await getAuthStatus(c, ASK)).toEqual({
-      requestId: 'h-1',
-      session: SESSION,
-      serverDateMs: undefined,
-    });
+    const result = await getAuthStatus(c, ASK);
+    expect(result).toEqual({ session: SESSION, requestId: 'h-1', serverDateMs: undefined });
   });
 
   it('reports a status outside 200–599 from a custom fetch as http-status, not network', async () => {
@@ -211,11 +206,9 @@ describe('bad input is refused, naming the field and the value, before any reque
   });
 });
 
-type Respond = (req: IncomingMessage, res: ServerResponse) => void;
-const html =
-  (status: number): Respond =>
-  (_req, res) =>
-    res.writeHead(status).end('<html>gateway</html>');
+function html(status: number): Respond {
+  return (_q, res) => res.writeHead(status).end('<html>gateway</html>');
+}
 const cutShort =
   (headers: object): Respond =>
   (_req, res) => {
@@ -253,19 +246,9 @@ const classificationRows: [string, Respond, Record<string, unknown>, boolean][] 
   ]),
   ['an HTML body with HTTP 200', html(200), { reason: 'bad-body' }, true],
   // undici rejects the body read with TypeError "terminated" (cause: UND_ERR_SOCKET): a network failure.
-  [
-    'JSON short of its Content-Length, reset',
-    cutShort({ 'Content-Length': 200 }),
-    { reason: 'network' },
-    true,
-  ],
+  ['JSON short of its Content-Length', cutShort({ 'Content-Length': 200 }), { reason: 'network' }, true],
   ['chunked JSON cut short by a reset', cutShort({}), { reason: 'network' }, true],
-  [
-    'JSON ended cleanly but cut short',
-    (_q, res) => res.end('{"code":0,"data":'),
-    { reason: 'bad-body' },
-    true,
-  ],
+  ['JSON ended cleanly, cut short', (_q, res) => res.end('{"code":0,"data":'), { reason: 'bad-body' }, true],
   ['an empty body with HTTP 200', (_q, res) => res.end(), { reason: 'bad-body' }, true],
   ['code 0 with data {}', (_q, res) => json(res, { code: 0, data: {} }), { reason: 'bad-body' }, true],
   ['a JSON body without code', (_q, res) => json(res, { data: SESSION }), { reason: 'bad-body' }, true],
@@ -493,13 +476,9 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
     const account = { platform: 'douyin', platformUid: '@K@', displayName: 'Name @K@', account: '@K@' };
     const accounts = [{ ...account, accountId: 'a-@K@', avatarUrl: 'https://cdn.example/@K@.png' }];
     const data = { ...SESSION, accountId: '@K@', accountIds: ['@K@'], accounts };
+    const selectableAccounts = [{ ...account, parentPlatformUid: '@K@' }];
     const answers = [
-      {
-        code: 0,
-        message: 'ok @K@',
-        requestId: 'id-@K@',
-        data: { ...data, selectableAccounts: [{ ...account, parentPlatformUid: '@K@' }] },
-      },
+      { code: 0, message: 'ok @K@', requestId: 'id-@K@', data: { ...data, selectableAccounts } },
       { code: 15039, message: 'bad key @K@', data: {}, requestId: 'req-@K@' },
       { code: 0, data: { ...STARTED, url: 'https://example.com/@K@', authInstructions: { 'en-US': '@K@' } } },
     ].map((body) => ({ text: JSON.stringify(body).replaceAll('@K@', keyJson) }));
@@ -508,17 +487,13 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
     const result = await getAuthStatus(c, ASK);
     const error = await caught(() => getAuthStatus(c, ASK));
     const start = await startAuth(c, ASK);
-    expect(result.session.accounts?.[0]).toMatchObject({
-      displayName: 'Name [redacted]',
-      accountId: 'a-[redacted]',
-    });
+    const redacted = { displayName: 'Name [redacted]', accountId: 'a-[redacted]' };
+    expect(result.session.accounts?.[0]).toMatchObject(redacted);
     expect(result.session.selectableAccounts?.[0]?.parentPlatformUid).toBe('[redacted]');
     expect(result.requestId).toBe('id-[redacted]');
     expect(error).toMatchObject({ serverMessage: 'bad key [redacted]', requestId: 'req-[redacted]' });
-    expect(start).toMatchObject({
-      url: 'https://example.com/[redacted]',
-      authInstructions: { 'en-US': '[redacted]' },
-    });
+    const url = 'https://example.com/[redacted]';
+    expect(start).toMatchObject({ url, authInstructions: { 'en-US': '[redacted]' } });
     expectNoKey(result, start, error);
   });
 
@@ -526,24 +501,13 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
     const partly = CANARY.replaceAll('-', '%2D');
     const wholly = [...CANARY].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
     const lastEncoded = `${CANARY.slice(0, -1)}%${CANARY.charCodeAt(CANARY.length - 1).toString(16)}%FF`;
-    const account = {
-      accountId: 'a1',
-      platform: 'douyin',
-      platformUid: 'u1',
-      displayName: CANARY.toUpperCase(),
-    };
     const avatarUrl = `https://cdn.example/${wholly}/a.png?k=${partly}`;
+    const account = { accountId: 'a1', platform: 'douyin', platformUid: 'u1', avatarUrl };
+    const accounts = [{ ...account, displayName: CANARY.toUpperCase() }];
+    const refused = JSON.stringify({ code: 15039, message: `no ${CANARY.toUpperCase()} ${lastEncoded}` });
     const headers = { 'x-request-id': CANARY.toLowerCase() };
-    const { client: c } = faked((_r, index) =>
-      index === 0
-        ? ok({ ...SESSION, accounts: [{ ...account, avatarUrl }] })
-        : new Response(
-            JSON.stringify({ code: 15039, message: `no ${CANARY.toUpperCase()} ${lastEncoded}` }),
-            {
-              headers,
-            },
-          ),
-    );
+    const answers = [ok({ ...SESSION, accounts }), new Response(refused, { headers })];
+    const { client: c } = faked((_r, index) => answers[index] as Answer);
     expect((await getAuthStatus(c, ASK)).session.accounts?.[0]).toMatchObject({
       displayName: '[redacted]',
       avatarUrl: 'https://cdn.example/[redacted]/a.png?k=[redacted]',
@@ -573,14 +537,6 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
   });
 });
 
-function deferred<T = void>() {
-  let resolve: (value: T) => void = () => {};
-  const promise = new Promise<T>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
-
 describe('abort and timeout', () => {
   it('rejects with the reason of an already-aborted signal and sends nothing', async () => {
     const { client: c, requests } = faked(() => ok(SESSION));
@@ -592,12 +548,11 @@ describe('abort and timeout', () => {
 
   // A 60 s request timeout and a 5 s test timeout: only the abort itself can settle this in time.
   it('rejects with the reason when aborted during a hanging request', { timeout: 5000 }, async () => {
-    const { promise: arrived, resolve } = deferred();
-    const server = await serve(() => resolve());
+    const server = await serve(() => {});
     const controller = new AbortController();
     const c = client({ baseUrl: server.url, requestTimeoutMs: 60_000 });
     const pending = caught(() => getAuthStatus(c, { ...ASK, signal: controller.signal }));
-    await arrived;
+    await vi.waitFor(() => expect(server.requests).toHaveLength(1));
     controller.abort(new Error('stop now'));
     expect(await pending).toBe(controller.signal.reason);
   });
@@ -607,14 +562,17 @@ describe('abort and timeout', () => {
     const cancelled: string[] = [];
     const stalled = (name: string) =>
       new Response(new ReadableStream({ cancel: () => void cancelled.push(name) }));
-    const late = deferred<Response>();
-    const { client: c } = faked((_r, index) => (index === 0 ? stalled('headers first') : late.promise), 50);
+    let deliver = (_: Response) => {};
+    const late = new Promise<Response>((resolve) => {
+      deliver = resolve;
+    });
+    const { client: c } = faked((_r, index) => (index === 0 ? stalled('headers first') : late), 50);
     const first = await caught(() => startAuth(c, ASK));
     expect(first).toMatchObject({ reason: 'timeout' });
     expect(first.message).toBe(`GET ${START_PATH} timed out after 50 ms`);
     expect(await caught(() => getAuthStatus(c, ASK))).toMatchObject({ reason: 'timeout' });
     const response = stalled('headers late');
-    late.resolve(response);
+    deliver(response);
     await vi.waitFor(() => expect(cancelled).toEqual(['headers first', 'headers late']));
     await vi.waitFor(() => expect(response.body?.locked).toBe(false));
   });
@@ -624,21 +582,15 @@ describe('abort and timeout', () => {
 function endlessBody(total: number, status = 200, length?: number) {
   const report = { written: 0, finished: false, closed: Promise.resolve() };
   const respond: Respond = (_req, res) => {
-    let gone = false;
     report.closed = new Promise((resolve) => res.once('close', resolve));
-    res.once('close', () => {
-      gone = true;
-    });
-    res.writeHead(status, {
-      'Content-Type': 'application/json',
-      ...(length && { 'Content-Length': length }),
-    });
+    const headers = { 'Content-Type': 'application/json', ...(length && { 'Content-Length': length }) };
+    res.writeHead(status, headers);
     const pump = () => {
-      while (!gone && report.written < total) {
+      while (!res.destroyed && report.written < total) {
         report.written += 64 * 1024;
         if (!res.write(Buffer.alloc(64 * 1024, 0x20))) return void res.once('drain', pump);
       }
-      if (!gone && length === undefined) {
+      if (!res.destroyed && length === undefined) {
         report.finished = true;
         res.end('{"code":0}');
       }

@@ -30,12 +30,7 @@ const consent = 'the user denied consent, or the platform returned no code';
 // [class name, error, fields, text the message contains]
 test.each<[string, AitoearnError, Record<string, unknown>, string]>([
   ['AitoearnError', new AitoearnError('base'), {}, 'base'],
-  [
-    'AitoearnInputError',
-    new AitoearnInputError('sessionId', 'Expected "sessionId"'),
-    { field: 'sessionId' },
-    '',
-  ],
+  ['AitoearnInputError', new AitoearnInputError('sessionId', 'Expected "x"'), { field: 'sessionId' }, '"x"'],
   [
     'AitoearnApiError',
     new AitoearnApiError(15040, '会话属于其他平台', 'GET /api/v2/x', facts),
