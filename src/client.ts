@@ -51,14 +51,14 @@ const internals = new WeakMap<AitoearnClient, { readonly api: Api; readonly reda
 export function createAitoearnClient(options: AitoearnClientOptions): AitoearnClient {
   v.checkObject('options', options);
   const apiKey = v.checkApiKey(options.apiKey);
-  const { site = clientDefaults.site, acceptLanguage: language, fetch: custom } = options;
+  const { acceptLanguage: lang, fetch: custom } = options;
+  const site = options.site ?? clientDefaults.site;
   if (!Object.hasOwn(SITES, site)) v.refuse('site', '"cn" or "ai"', site);
   const baseUrl = v.checkUrl('baseUrl', options.baseUrl ?? SITES[site]);
   const timeoutMs = options.requestTimeoutMs ?? clientDefaults.requestTimeoutMs;
   const requestTimeoutMs = v.checkPositiveMs('requestTimeoutMs', timeoutMs);
-  const tag = /^[A-Za-z0-9,;=.* -]{1,100}$/;
-  if (language !== undefined && (typeof language !== 'string' || !tag.test(language))) {
-    v.refuse('acceptLanguage', 'a language tag such as "en-US" or "zh-CN"', language);
+  if (lang !== undefined && (typeof lang !== 'string' || !/^[A-Za-z0-9,;=.* -]{1,100}$/.test(lang))) {
+    v.refuse('acceptLanguage', 'a language tag such as "en-US" or "zh-CN"', lang);
   }
   if (custom !== undefined) v.checkFunction('fetch', custom);
   const send = custom ?? ((request: Request) => fetch(request.url, (request as unknown as Plain).init));
@@ -68,7 +68,7 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
       'X-Api-Key': apiKey,
       Accept: 'application/json',
       'User-Agent': `aitoearn-auth/${VERSION}`,
-      ...(language !== undefined && { 'Accept-Language': language }),
+      ...(lang !== undefined && { 'Accept-Language': lang }),
     },
     // A redirect would carry X-Api-Key to wherever it points.
     redirect: 'manual',
