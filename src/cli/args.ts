@@ -51,6 +51,12 @@ export const GLOBAL = ['json', 'quiet', 'help'] as const satisfies readonly Opti
 const ACCESS = ['site', 'base-url', 'api-key-file'] as const;
 export const ALL_EXITS = Object.keys(EXITS) as ExitName[];
 
+type CommandFacts = Record<'summary' | 'details' | 'example', string> & {
+  args: readonly string[];
+  options: readonly OptionName[];
+  exits: readonly ExitName[];
+};
+
 /** The commands, in help order. */
 export const COMMANDS = {
   connect: {
@@ -88,13 +94,7 @@ export const COMMANDS = {
     exits: ['usage', 'unavailable', 'bug', 'sighup', 'sigint', 'sigterm'],
     example: 'aitoearn-auth sandbox --port 8787',
   },
-} as const satisfies Record<
-  string,
-  { args: readonly string[]; options: readonly OptionName[]; exits: readonly ExitName[] } & Record<
-    'summary' | 'details' | 'example',
-    string
-  >
->;
+} as const satisfies Record<string, CommandFacts>;
 
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
@@ -128,10 +128,8 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
     .sort((x, y) => x.d - y.d)[0]?.c;
 }
 
-const suggest = (word: string, candidates: readonly string[]) => {
-  const guess = didYouMean(word, candidates);
-  return guess === undefined ? '' : `; did you mean ${guess}?`;
-};
+const suggest = (word: string, candidates: readonly string[], guess = didYouMean(word, candidates)) =>
+  guess === undefined ? '' : `; did you mean ${guess}?`;
 
 /** A word the user typed, shown only when it cannot be a secret pasted in the wrong place. */
 const shown = (text: string, pattern = /^[\w.+-]{1,20}$/) =>

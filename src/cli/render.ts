@@ -43,16 +43,8 @@ export function cutToWidth(text: string, width: number): string {
   return width > 0 ? `${out}…` : '';
 }
 
-/**
- * One part of the live line. On a narrow terminal the part worth least (`keep`) goes first, or shrinks to its
- * `short` form, which then always stays.
- */
-interface Part {
-  readonly text: string;
-  readonly keep: number;
-  readonly short?: string;
-  readonly color?: keyof typeof COLORS;
-}
+/** A part of the live line: on a narrow terminal the lowest `keep` goes first, or shrinks to `short` for good. */
+type Part = { text: string; keep: number; short?: string; color?: keyof typeof COLORS };
 export type EnterHint = 'none' | 'hint' | 'checking';
 const ALWAYS = Number.POSITIVE_INFINITY;
 
@@ -67,8 +59,8 @@ export function clocks(event: AuthProgress, sinceEventMs = 0): { elapsedS: numbe
 export function progressSegments(event: AuthProgress, sinceEventMs = 0, enter: EnterHint = 'none'): Part[] {
   const status = printable(event.status ?? 'no answer yet');
   const { elapsedS, leftS } = clocks(event, sinceEventMs);
-  const warning = printable(`${event.type === 'retry' ? 'retrying: ' : ''}${event.warning}`);
-  const { error } = event;
+  const { error, type } = event;
+  const warning = printable(`${type === 'retry' ? 'retrying: ' : ''}${event.warning}`);
   // The full warning names the request; once it does not fit, its cause is what counts.
   const cause =
     error instanceof AitoearnApiError
@@ -99,7 +91,7 @@ export function progressSegments(event: AuthProgress, sinceEventMs = 0, enter: E
     event.warning !== undefined && {
       text: warning,
       keep: 20,
-      short: event.type === 'retry' && cause !== undefined ? `retrying: ${cause}` : cutToWidth(warning, 40),
+      short: type === 'retry' && cause !== undefined ? `retrying: ${cause}` : cutToWidth(warning, 40),
       color: 'red',
     },
     enter === 'hint' && { text: 'Enter: check now', keep: 80, color: 'dim' },
@@ -122,7 +114,6 @@ export function fitLine(parts: readonly Part[], paint: Paint, width = ALWAYS): s
   return shown.map((p) => (p.color ? paint(p.text, p.color) : p.text)).join(paint(' · ', 'dim'));
 }
 
-/** One NDJSON `poll` line. */
 export function pollRecord(event: AuthProgress): object {
   const { type, session, error, status = null, nextDelayMs = null, ...rest } = event;
   return { type: 'poll', kind: type, status, nextDelayMs, ...rest, expiresAt: session?.expiresAt };
