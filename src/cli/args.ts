@@ -102,7 +102,6 @@ export const optionsOf = (command: CommandName): OptionName[] => [...COMMANDS[co
 
 export type Command = ReturnType<typeof parseCommandLine>;
 export type SessionCommand = Extract<Command, { kind: 'wait' | 'status' | 'connect' }>;
-export type SandboxCommand = Extract<Command, { kind: 'sandbox' }>;
 
 /** Optimal string alignment distance: an adjacent transposition is one edit, so `wiat` is one from `wait`. */
 function distance(a: string, b: string): number {
