@@ -269,7 +269,7 @@ describe('the session and the error, rendered generically', () => {
     const baseUrl = new AitoearnInputError('baseUrl', 'Expected "baseUrl" to be an https URL, got "x".');
     expect(render.messageOf(baseUrl, command)).toBe('AITOEARN_BASE_URL must be an https URL, got "x"');
     const apiKey = new AitoearnInputError('apiKey', 'Expected "apiKey" to be a key.');
-    expect(render.messageOf(apiKey, command)).toBe('the API key in "/k" must be a key');
+    expect(render.messageOf(apiKey, command)).toBe('the API key file "/k" must be a key');
     const groupId = new AitoearnInputError('groupId', 'Expected "groupId" to be short.');
     expect(render.messageOf(groupId, command)).toBe('--group-id must be short');
   });

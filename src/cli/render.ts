@@ -1,6 +1,7 @@
 import { AitoearnApiError, AitoearnInputError, AitoearnTransportError, AuthTimeoutError } from '../errors.js';
 import type { AuthProgress, AuthSession } from '../index.js';
 import { printable } from '../text.js';
+import { keySource } from './api-key.js';
 import type { SessionCommand } from './args.js';
 import { EXITS, type ExitName } from './exit-codes.js';
 
@@ -173,14 +174,8 @@ export function messageOf(error: unknown, command: SessionCommand | undefined): 
   const prefix = error instanceof AitoearnInputError && `Expected "${error.field}" to be`;
   if (command && prefix && error.message.startsWith(prefix)) {
     // The library names its option; the person typed a flag or set a variable.
-    const { key } = command;
     const word = {
-      apiKey:
-        key.from === 'env'
-          ? 'AITOEARN_API_KEY'
-          : key.path === '-'
-            ? 'the API key on stdin'
-            : `the API key in ${JSON.stringify(key.path)}`,
+      apiKey: keySource(command.key),
       baseUrl: command.baseUrlFrom ?? '--base-url',
       sessionId: '<sessionId>',
       groupId: '--group-id',
