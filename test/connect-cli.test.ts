@@ -141,7 +141,7 @@ describe.concurrent('aitoearn-auth connect with URLs the sandbox never sends', {
     const { code, stderr } = await connectTo(server.url, ['--no-callback'], env).exited;
     await server.close();
     expect(code).toBe(0);
-    expect(stderr).toContain('  https://open.douyin.com/oauth?x=1\n  请用抖音扫码\\x1b[2J\n');
+    expect(stderr).toContain('  https://open.douyin.com/oauth?x=1\n  请用抖音扫码[2J\n');
     expect(['Scan with Douyin', '\x1b'].filter((text) => stderr.includes(text))).toEqual([]);
   });
 });
