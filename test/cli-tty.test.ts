@@ -19,8 +19,10 @@ const checks = (id: string) =>
   sandbox.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/${id}`));
 const wait = (outcome: SandboxOutcome, env = {}, columns = 80) => {
   const { sessionId } = sandbox.createSession({ platform: 'douyin', outcome });
-  const env_ = { AITOEARN_BASE_URL: sandbox.url, ...env };
-  return { sessionId, term: onTerminal(['wait', 'douyin', sessionId], env_, columns) };
+  return {
+    sessionId,
+    term: onTerminal(['wait', 'douyin', sessionId], { AITOEARN_BASE_URL: sandbox.url, ...env }, columns),
+  };
 };
 /** Every state of the live line, without colour: the text after each line clear. */
 const drawn = (screen: string) =>
@@ -66,10 +68,8 @@ it.concurrent.each([
   ['with --json, by the same rule (issue 16, item 15)', ['--json']],
 ])('connect on a terminal opens the printed href in the browser %s', async (_name, flags) => {
   const browser = fakeBrowser();
-  const term = onTerminal(['connect', 'douyin', '--no-callback', ...flags], {
-    AITOEARN_BASE_URL: sandbox.url,
-    ...browser.env,
-  });
+  const env = { AITOEARN_BASE_URL: sandbox.url, ...browser.env };
+  const term = onTerminal(['connect', 'douyin', '--no-callback', ...flags], env);
   await until(() => existsSync(browser.opened) && readFileSync(browser.opened, 'utf8').length > 0);
   const opened = readFileSync(browser.opened, 'utf8');
   expect(opened).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/sandbox\/consent\//);

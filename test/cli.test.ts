@@ -141,18 +141,14 @@ describe.concurrent('wait', { timeout: 60_000 }, () => {
   );
 
   it('exits 5 for a key the API refuses, never showing it; 6 for an API down until the deadline', async () => {
+    const wrong = { ...api({ AITOEARN_API_KEY: WRONG_KEY }), secrets: [WRONG_KEY] };
     const [refused, unavailable] = await Promise.all([
-      run(['wait', PLATFORM, 'abc', '--json'], {
-        ...api({ AITOEARN_API_KEY: WRONG_KEY }),
-        secrets: [WRONG_KEY],
-      }),
+      run(['wait', PLATFORM, 'abc', '--json'], wrong),
       run(['wait', PLATFORM, 'abc', '--timeout', '2', '--json'], api({ AITOEARN_BASE_URL: down.url })),
     ]);
     expect(refused.code).toBe(5);
-    expect(result(refused.stdout)).toMatchObject({
-      outcome: 'api-error',
-      error: { code: 401, kind: 'unauthorized' },
-    });
+    const refusal = { code: 401, kind: 'unauthorized' };
+    expect(result(refused.stdout)).toMatchObject({ outcome: 'api-error', error: refusal });
     expect(unavailable.code).toBe(6);
     const records = ndjson(unavailable.stdout);
     const error = { name: 'AitoearnUnavailableError' };
@@ -176,11 +172,8 @@ describe.concurrent('wait', { timeout: 60_000 }, () => {
     term.child.kill('SIGTERM');
     const t = await term.exited;
     expect(t.code).toBe(143);
-    expect(result(t.stdout)).toMatchObject({
-      outcome: 'aborted',
-      session: { status: 'pending' },
-      error: { message: 'interrupted by SIGTERM' },
-    });
+    const aborted = { outcome: 'aborted', session: { status: 'pending' } };
+    expect(result(t.stdout)).toMatchObject({ ...aborted, error: { message: 'interrupted by SIGTERM' } });
   });
 });
 
@@ -207,11 +200,8 @@ it.concurrent('status prints the session generically, exits 0 whatever its statu
 
 describe.concurrent('where the key and the API come from', { timeout: 60_000 }, () => {
   it('--api-key-file beats AITOEARN_API_KEY and drops one newline; "-" reads stdin; --base-url beats the env', async () => {
-    const [file, wrongKey, noKey] = [
-      path.join(tmp, 'key'),
-      { AITOEARN_API_KEY: WRONG_KEY },
-      { AITOEARN_API_KEY: undefined },
-    ];
+    const file = path.join(tmp, 'key');
+    const [wrongKey, noKey] = [{ AITOEARN_API_KEY: WRONG_KEY }, { AITOEARN_API_KEY: undefined }];
     await writeFile(file, `${CANARY}\n`);
     const id = session({ type: 'complete' });
     const runs = await Promise.all([
@@ -330,7 +320,7 @@ describe('a hostile server', { timeout: 60_000 }, () => {
 });
 
 const KEY = { AITOEARN_API_KEY: `${CANARY} x` };
-const usageError = { name: expect.any(String), message: expect.any(String) };
+const error = { name: expect.any(String), message: expect.any(String) };
 test.concurrent.each<[string[], RegExp, Env?]>([
   [['connect', 'douyn', '--json'], /unknown platform "douyn"; did you mean douyin\?/],
   [['connect', 'douyn'], /unknown platform "douyn"; did you mean douyin\?/],
@@ -352,15 +342,11 @@ test.concurrent.each<[string[], RegExp, Env?]>([
   async (args, reason, env = {}) => {
     const r = await run(args, { env: { AITOEARN_BASE_URL: counter.url, ...env } });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(
-      new RegExp(`^aitoearn-auth: .*\nRun 'aitoearn-auth help ${args[0]}' for usage\\.\n$`),
-    );
+    const hint = `Run 'aitoearn-auth help ${args[0]}' for usage\\.`;
+    expect(r.stderr).toMatch(new RegExp(`^aitoearn-auth: .*\n${hint}\n$`));
     expect(r.stderr.split('\n')[0]).toMatch(reason);
     if (!args.includes('--json')) expect(r.stdout).toBe('');
-    else
-      expect(ndjson(r.stdout)).toMatchObject([
-        { type: 'result', outcome: 'usage', exitCode: 2, error: usageError },
-      ]);
+    else expect(ndjson(r.stdout)).toMatchObject([{ type: 'result', outcome: 'usage', exitCode: 2, error }]);
     expect(counter.requests).toHaveLength(0);
   },
 );
@@ -376,10 +362,8 @@ describe.concurrent('sandbox', { timeout: 30_000 }, () => {
       body: JSON.stringify({ platform: PLATFORM, outcome: { type: 'complete' } }),
     });
     const { sessionId } = (await created.json()) as { sessionId: string };
-    const status = await run(
-      ['status', PLATFORM, sessionId],
-      api({ AITOEARN_BASE_URL: url, AITOEARN_API_KEY: 'sandbox-key' }),
-    );
+    const env = { AITOEARN_BASE_URL: url, AITOEARN_API_KEY: 'sandbox-key' };
+    const status = await run(['status', PLATFORM, sessionId], { env });
     expect(status.stdout).toContain('status: completed\n');
     expect(proc.output.stderr).not.toMatch(/^(GET|POST) \//m);
     proc.child.kill('SIGTERM');
