@@ -19,10 +19,8 @@ const checks = (id: string) =>
   sandbox.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/${id}`));
 const wait = (outcome: SandboxOutcome, env = {}, columns = 80) => {
   const { sessionId } = sandbox.createSession({ platform: 'douyin', outcome });
-  return {
-    sessionId,
-    term: onTerminal(['wait', 'douyin', sessionId], { AITOEARN_BASE_URL: sandbox.url, ...env }, columns),
-  };
+  const term = onTerminal(['wait', 'douyin', sessionId], { AITOEARN_BASE_URL: sandbox.url, ...env }, columns);
+  return { sessionId, term };
 };
 /** Every state of the live line, without colour: the text after each line clear. */
 const drawn = (screen: string) =>
