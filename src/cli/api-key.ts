@@ -7,12 +7,10 @@ import { UsageError } from './exit-codes.js';
 const MAX_KEY_FILE_BYTES = 16 * 1024;
 
 /** Where the key comes from, in the words of a message. */
-export const keySource = (key: SessionCommand['key']) =>
-  key.from === 'env'
-    ? 'AITOEARN_API_KEY'
-    : key.path === '-'
-      ? 'the API key on stdin'
-      : `the API key file ${JSON.stringify(key.path)}`;
+export function keySource(key: SessionCommand['key']): string {
+  if (key.from === 'env') return 'AITOEARN_API_KEY';
+  return key.path === '-' ? 'the API key on stdin' : `the API key file ${JSON.stringify(key.path)}`;
+}
 
 /**
  * The API key from env `AITOEARN_API_KEY` or a file (`-` = stdin), without one trailing newline. Messages

@@ -105,9 +105,7 @@ export type SessionCommand = Extract<Command, { kind: 'wait' | 'status' | 'conne
 
 /** Optimal string alignment distance: an adjacent transposition is one edit, so `wiat` is one from `wait`. */
 function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => i + j),
-  );
+  const d = [...Array(a.length + 1)].map((_, i) => [...Array(b.length + 1)].map((_, j) => i + j));
   const at = (i: number, j: number) => d[i]?.[j] ?? 0;
   for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++) {

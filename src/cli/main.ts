@@ -22,12 +22,10 @@ const hideKey = (text: string) => (keyToHide ? text.split(keyToHide).join('[reda
 /** The last progress seen, for the result line of a wait that ends in an error. */
 let last: AuthProgress | undefined;
 
+type Runnable = Exclude<Command, { kind: 'help' | 'version' }>;
+
 /** Prints how a run ended: the result line with `--json`, the reason on stderr; returns the exit code. */
-function fail(
-  error: unknown,
-  argv: readonly string[],
-  command?: Exclude<Command, { kind: 'help' | 'version' }>,
-) {
+function fail(error: unknown, argv: readonly string[], command?: Runnable) {
   const exit = classify(error);
   const message = render.messageOf(error, command?.kind === 'sandbox' ? undefined : command);
   const record = render.errorRecord(error, exit === 'bug' ? hideKey(message) : message);
@@ -100,11 +98,8 @@ async function session(command: SessionCommand, { signal, cleanups }: Interrupts
     else for (const line of render.sessionLines({ platform, ...answer.session })) out(line);
     return;
   }
-  const options = {
-    platform,
-    signal,
-    ...(command.timeoutMs !== undefined && { timeoutMs: command.timeoutMs }),
-  };
+  const { timeoutMs, groupId } = command;
+  const options = { platform, signal, ...(timeoutMs !== undefined && { timeoutMs }) };
   if (!ui || !language)
     return follow((await import('../index.js')).watchAuth(client, { ...options, sessionId }), command);
   const { watchConnect } = await import('../connect/connect-account.js');
@@ -112,7 +107,7 @@ async function session(command: SessionCommand, { signal, cleanups }: Interrupts
   const watch = watchConnect(client, {
     ...options,
     callback: command.callback,
-    ...(command.groupId !== undefined && { groupId: command.groupId }),
+    ...(groupId !== undefined && { groupId }),
     onStart: (start) => {
       if (command.json) {
         const { sessionId, url, expiresAt, callbackUrl } = start;
@@ -140,7 +135,7 @@ async function session(command: SessionCommand, { signal, cleanups }: Interrupts
   }
 }
 
-async function sandbox(command: Extract<Command, { kind: 'sandbox' }>, signal: AbortSignal): Promise<never> {
+async function sandbox(command: Extract<Runnable, { kind: 'sandbox' }>, signal: AbortSignal): Promise<never> {
   const { formatSandboxRequest, startSandbox } = await import('../sandbox/index.js');
   const running = await startSandbox({
     port: command.port,
