@@ -145,8 +145,8 @@ export const wantsJson = (argv: readonly string[]) => flagsOf(argv).includes('--
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv) {
   // Refused before anything else, and never echoed.
   const keyFlag = flagsOf(argv)
-    .map((arg) => arg.split('=', 1)[0] ?? '')
-    .find((flag) => ['--api-key', '--apikey', '--key'].includes(flag));
+    .find((arg) => /^--(api-?key|key)(=|$)/.test(arg))
+    ?.split('=', 1)[0];
   if (keyFlag)
     throw new UsageError(
       `${keyFlag} is refused: a key given as an argument is visible to other users in 'ps' and shell history; set AITOEARN_API_KEY or use --api-key-file PATH ('-' = stdin)`,

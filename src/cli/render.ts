@@ -121,13 +121,10 @@ export function pollRecord(event: AuthProgress): object {
 }
 
 /** The last NDJSON line: exactly one per run. The session is the decoder's, as it kept it. */
-export const resultRecord = (exit: ExitName, session?: AuthSession, error?: object, outcome?: string) => ({
-  type: 'result',
-  outcome: outcome ?? EXITS[exit].outcome,
-  exitCode: EXITS[exit].code,
-  session,
-  error,
-});
+export const resultRecord = (exit: ExitName, session?: AuthSession, error?: object, outcome?: string) => {
+  const { code: exitCode, outcome: fallback } = EXITS[exit];
+  return { type: 'result', outcome: outcome ?? fallback, exitCode, session, error };
+};
 
 const isScalar = (v: unknown): v is string | number | boolean =>
   typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
@@ -138,10 +135,9 @@ const isScalar = (v: unknown): v is string | number | boolean =>
  */
 export function errorRecord(error: unknown, message: string): Record<string, unknown> {
   const record: Record<string, unknown> = { name: error instanceof Error ? error.name : 'Error', message };
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth += 1) {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth += 1)
     for (const [field, value] of Object.entries(e))
       if (isScalar(value) && !(field in record)) record[field] = value;
-  }
   return record;
 }
 
