@@ -30,6 +30,9 @@ export async function qrCode(url: string, columns: number): Promise<string[] | s
     .map((line) => `\x1b[30;107m${line}\x1b[0m`);
 }
 
+type Shown = { platform: string; json: boolean; open: boolean; qrColumns: number | undefined; paint: Paint };
+type Io = { language: 'zh-CN' | 'en-US'; err: (line: string) => void; cleanups: (() => Promise<void>)[] };
+
 /**
  * Shows the person where to go: the URL (the decoder made it the href that is opened), a QR code of it when
  * one fits, the instructions and the session id — or the file a `data:image` URL was written to (the
@@ -37,15 +40,7 @@ export async function qrCode(url: string, columns: number): Promise<string[] | s
  * the URL and stderr only notes; `qrColumns` is undefined when stderr is not a terminal (no QR code);
  * `cleanups` gets what must be undone when the command ends (the temporary image).
  */
-export async function presentStart(
-  start: ConnectStart,
-  o: { platform: string; json: boolean; open: boolean; qrColumns: number | undefined } & {
-    language: 'zh-CN' | 'en-US';
-    err: (line: string) => void;
-    paint: Paint;
-    cleanups: (() => Promise<void>)[];
-  },
-): Promise<void> {
+export async function presentStart(start: ConnectStart, o: Shown & Io): Promise<void> {
   const { err } = o;
   const platform = printable(o.platform);
   const image = /^data:image\/(\w+);base64,(.*)$/s.exec(start.url);
