@@ -26,54 +26,55 @@ import { fakeBrowser, ROOT, until } from './helpers/run-cli.js';
 beforeAll(render.loadWidths);
 
 const op = 'GET /api/v2/channels/accounts/auth/douyin/status/s1';
+const failedSession = { sessionId: 's1', status: 'failed', requiresSelection: false } as const;
 const parse = (args: string[], env: NodeJS.ProcessEnv = {}) => parseCommandLine(args, env);
+const LIST = PLATFORMS.join(', ');
 
 describe('parsing: one table drives the parser, the help and "did you mean"', () => {
   test.each([
-    ['wait douyin s1 --timout 5', {}, /^unknown option '--timout'; did you mean --timeout\?$/],
-    ['wait douyin s1 --JSON', {}, /unknown option '--JSON'; did you mean --json\?$/],
-    ['wait douyin s1 -x', {}, /unknown option '-x'/],
-    ['stauts douyin s1', {}, /^unknown command "stauts".*did you mean status\?$/],
-    ['frobnicate', {}, /unknown command "frobnicate"/],
+    ['wait douyin s1 --timout 5', /^unknown option '--timout'; did you mean --timeout\?$/],
+    ['wait douyin s1 --JSON', /unknown option '--JSON'; did you mean --json\?$/],
+    ['wait douyin s1 -x', /unknown option '-x'/],
+    ['stauts douyin s1', /^unknown command "stauts".*did you mean status\?$/],
+    ['frobnicate', /unknown command "frobnicate"/],
     [
       'wait DouYin s1',
-      {},
-      new RegExp(
-        `^unknown platform "DouYin"; did you mean douyin\\? \\(platforms: ${PLATFORMS.join(', ')}\\)$`,
-      ),
+      new RegExp(`^unknown platform "DouYin"; did you mean douyin\\? \\(platforms: ${LIST}\\)$`),
     ],
-    ['wait mastodon s1', {}, /^unknown platform "mastodon" \(platforms: douyin, /],
-    ['wait a/b s1', {}, /unknown platform a value \(not shown\)/],
-    ['', {}, /missing a command/],
-    ['wait', {}, /both are missing/],
-    ['status douyin', {}, /<sessionId> is missing/],
-    ['connect', {}, /connect needs <platform>/],
-    ['wait douyin s1 canary-key', {}, /^wait takes exactly <platform> <sessionId>, got 3 arguments$/],
-    ['wait douyin s1 --site xx', {}, /--site must be cn or ai/],
-    ['wait douyin s1', { AITOEARN_SITE: 'eu' }, /AITOEARN_SITE must be cn or ai/],
-    ['wait douyin s1 --site cn --base-url https://x.test', {}, /not both/],
+    ['wait mastodon s1', /^unknown platform "mastodon" \(platforms: douyin, /],
+    ['wait a/b s1', /unknown platform a value \(not shown\)/],
+    ['', /missing a command/],
+    ['wait', /both are missing/],
+    ['status douyin', /<sessionId> is missing/],
+    ['connect', /connect needs <platform>/],
+    ['wait douyin s1 canary-key', /^wait takes exactly <platform> <sessionId>, got 3 arguments$/],
+    ['wait douyin s1 --site xx', /--site must be cn or ai/],
+    ['wait douyin s1', /AITOEARN_SITE must be cn or ai/, { AITOEARN_SITE: 'eu' }],
+    ['wait douyin s1 --site cn --base-url https://x.test', /not both/],
     [
       'wait douyin s1 --timeout 9999999',
-      {},
       /^--timeout must be a positive number of seconds up to 2147483, got "9999999"$/,
     ],
-    ['wait douyin s1 --timeout -5', {}, /--timeout needs a value/],
-    ['wait douyin s1 --timeout=-5', {}, /--timeout must be a positive number/],
-    ['wait douyin s1 --timeout 0', {}, /--timeout must be a positive number/],
-    ['status douyin s1 --timeout 5', {}, /^--timeout does not apply to status$/],
-    ['wait douyin s1 --lifetime 5', {}, /^--lifetime does not apply to wait$/],
-    ['sandbox --port 99999', {}, /--port must be an integer/],
-    ['sandbox x', {}, /^sandbox takes no arguments, got 1$/],
-    ['sandbox --lifetime -5', {}, /--lifetime/],
-    ['wait douyin s1 --json=yes', {}, /--json' does not take an argument/],
-    ['wait douyin s1 --api-key k', {}, /^--api-key is refused.*'ps'.*AITOEARN_API_KEY/],
-    ['wait douyin s1 --api-key=k', {}, /--api-key is refused/],
-    ['wait douyin s1 --key k', {}, /--key is refused/],
-  ])('refuses "%s" with a one-line reason', (line, env, message) => {
-    expect(() => parse(line === '' ? [] : line.split(' '), env)).toThrow(
-      expect.objectContaining({ name: 'UsageError', message: expect.stringMatching(message) }),
-    );
-  });
+    ['wait douyin s1 --timeout -5', /--timeout needs a value/],
+    ['wait douyin s1 --timeout=-5', /--timeout must be a positive number/],
+    ['wait douyin s1 --timeout 0', /--timeout must be a positive number/],
+    ['status douyin s1 --timeout 5', /^--timeout does not apply to status$/],
+    ['wait douyin s1 --lifetime 5', /^--lifetime does not apply to wait$/],
+    ['sandbox --port 99999', /--port must be an integer/],
+    ['sandbox x', /^sandbox takes no arguments, got 1$/],
+    ['sandbox --lifetime -5', /--lifetime/],
+    ['wait douyin s1 --json=yes', /--json' does not take an argument/],
+    ['wait douyin s1 --api-key k', /^--api-key is refused.*'ps'.*AITOEARN_API_KEY/],
+    ['wait douyin s1 --api-key=k', /--api-key is refused/],
+    ['wait douyin s1 --key k', /--key is refused/],
+  ] as [string, RegExp, NodeJS.ProcessEnv?][])(
+    'refuses "%s" with a one-line reason',
+    (line, message, env) => {
+      expect(() => parse(line === '' ? [] : line.split(' '), env)).toThrow(
+        expect.objectContaining({ name: 'UsageError', message: expect.stringMatching(message) }),
+      );
+    },
+  );
 
   it('lets flags beat the environment, and reads help and version in every spelling', () => {
     const env = { AITOEARN_BASE_URL: 'x', AITOEARN_SITE: 'cn' };
@@ -88,29 +89,17 @@ describe('parsing: one table drives the parser, the help and "did you mean"', ()
       open: false,
       callback: true,
     });
-    expect(parse(['sandbox', '--port', '8787', '--lifetime', '2'])).toMatchObject({
-      port: 8787,
-      lifetimeMs: 2000,
-    });
-    for (const args of [
-      ['help', 'wait'],
-      ['wait', '--help'],
-      ['wait', '-h'],
-    ])
-      expect(parse(args)).toEqual({ kind: 'help', topic: 'wait' });
-    for (const args of [['version'], ['-v'], ['-V'], ['--version']])
-      expect(parse(args)).toEqual({ kind: 'version' });
+    const sandbox = parse(['sandbox', '--port', '8787', '--lifetime', '2']);
+    expect(sandbox).toMatchObject({ port: 8787, lifetimeMs: 2000 });
+    for (const line of ['help wait', 'wait --help', 'wait -h'])
+      expect(parse(line.split(' '))).toEqual({ kind: 'help', topic: 'wait' });
+    for (const arg of ['version', '-v', '-V', '--version']) expect(parse([arg])).toEqual({ kind: 'version' });
   });
 
   it('suggests what a word was meant to be, transpositions and case included', () => {
     const words = ['kwai', 'google-business', 'linkdin', 'mastodon', 'duoyin'];
-    expect(words.map((w) => didYouMean(w, PLATFORMS))).toEqual([
-      'KWAI',
-      'google_business',
-      'linkedin',
-      undefined,
-      'douyin',
-    ]);
+    const guesses = words.map((w) => didYouMean(w, PLATFORMS));
+    expect(guesses).toEqual(['KWAI', 'google_business', 'linkedin', undefined, 'douyin']);
     expect(didYouMean('x', ['xhs'])).toBeUndefined();
   });
 });
@@ -127,16 +116,13 @@ describe('help and README state the facts the code uses', () => {
 
   it('README: the same exit codes and default timeout; the example is ESM and shows the sandbox baseUrl', () => {
     const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
-    const table = [...readme.matchAll(/^\| ([\d /]+) \|/gm)].flatMap((m) =>
-      (m[1] ?? '').split(' / ').map(Number),
-    );
+    const rows = [...readme.matchAll(/^\| ([\d /]+) \|/gm)];
+    const table = rows.flatMap((m) => (m[1] ?? '').split(' / ').map(Number));
     const [byCode, codes] = [(a: number, b: number) => a - b, Object.values(EXITS).map((e) => e.code)];
     expect(table.sort(byCode)).toEqual(codes.sort(byCode));
     expect(readme).toContain(`--timeout SECONDS\` (default ${waitDefaults.timeoutMs / 1000}`);
-    const example = readme.slice(
-      readme.indexOf('## Connecting an account'),
-      readme.indexOf('## Waiting on an existing session'),
-    );
+    const at = (heading: string) => readme.indexOf(`## ${heading}`);
+    const example = readme.slice(at('Connecting an account'), at('Waiting on an existing session'));
     expect(example).toMatch(/\.mts.*"type": "module"|"type": "module".*\.mts/s);
     expect(example).toMatch(/baseUrl: sandbox\.url/);
     expect(readme).toMatch(/`select` \(.*`accounts`/);
@@ -146,10 +132,7 @@ describe('help and README state the facts the code uses', () => {
 test.each([
   [new Interrupted('SIGINT'), 'sigint'],
   [new Interrupted('SIGHUP'), 'sighup'],
-  [
-    new AuthFailedError({ sessionId: 's1', status: 'failed', requiresSelection: false, errorCode: 15045 }),
-    'failed',
-  ],
+  [new AuthFailedError({ ...failedSession, errorCode: 15045 }), 'failed'],
   [new AuthExpiredError('expired', undefined), 'expired'],
   [new AitoearnApiError(15039, 'gone', op), 'expired'],
   [new AuthTimeoutError(1000, undefined), 'timeout'],
@@ -191,9 +174,8 @@ describe('the live line', () => {
   });
 
   it("keeps the retry's cause when the full message does not fit; says checking now… after Enter", () => {
-    const error = new AitoearnTransportError('http-status', 'GET /api/v2/… answered HTTP 503 with …', {
-      httpStatus: 503,
-    });
+    const message = 'GET /api/v2/… answered HTTP 503 with …';
+    const error = new AitoearnTransportError('http-status', message, { httpStatus: 503 });
     const retry = progress({ type: 'retry', error, warning: error.message, status: undefined });
     expect(line(retry, 67)).toBe('no answer yet · 4m 48s left · retrying: HTTP 503 · Enter: check now');
     expect(line(progress(), 200, 'checking')).toMatch(/checking now…$/);
@@ -240,36 +222,25 @@ describe('the session and the error, rendered generically', () => {
     expect(render.accountLines(session, 'douyin')).toEqual(['douyin Ann\\x1b[2J (a1)']);
     const ids = { sessionId: 's', status: 'completed', requiresSelection: false, accountIds: ['x'] } as const;
     expect(render.accountLines({ ...ids, accountIds: ['x'] }, 'kwai')).toEqual(['kwai (x)']);
-    expect(JSON.parse(render.jsonLine(render.resultRecord('ok', session)))).toMatchObject({
-      outcome: 'completed',
-      session: { futureField: 7 },
-    });
+    const result = JSON.parse(render.jsonLine(render.resultRecord('ok', session)));
+    expect(result).toMatchObject({ outcome: 'completed', session: { futureField: 7 } });
     expect(render.jsonLine({ s: 'a\u2028\u200bb' })).toBe('{"s":"a\\\\u2028\\\\u200bb"}');
   });
 
   it("carries the error's structured fields and its cause's, in the command's words", () => {
     const cause = new AitoearnApiError(15039, 'gone', op, { requestId: 'r1' });
-    expect(
-      render.errorRecord(new AuthExpiredError('expired', undefined, { cause }), 'expired'),
-    ).toMatchObject({
-      name: 'AuthExpiredError',
-      message: 'expired',
-      code: 15039,
-      kind: 'session-invalid',
-      requestId: 'r1',
-    });
-    const command = {
-      kind: 'wait',
-      baseUrlFrom: 'AITOEARN_BASE_URL',
-      key: { from: 'file', path: '/k' },
-    } as SessionCommand;
+    const record = render.errorRecord(new AuthExpiredError('expired', undefined, { cause }), 'expired');
+    expect(record).toMatchObject({ name: 'AuthExpiredError', message: 'expired', requestId: 'r1' });
+    expect(record).toMatchObject({ code: 15039, kind: 'session-invalid' });
+    const key = { from: 'file', path: '/k' } as const;
+    const command = { kind: 'wait', baseUrlFrom: 'AITOEARN_BASE_URL', key } as SessionCommand;
     expect(render.messageOf(new AuthTimeoutError(600_000, undefined), command)).toBe(
       'gave up after the default --timeout of 600 seconds (last status: none seen)',
     );
     const baseUrl = new AitoearnInputError('baseUrl', 'Expected "baseUrl" to be an https URL, got "x".');
     expect(render.messageOf(baseUrl, command)).toBe('AITOEARN_BASE_URL must be an https URL, got "x"');
     const apiKey = new AitoearnInputError('apiKey', 'Expected "apiKey" to be a key.');
-    expect(render.messageOf(apiKey, command)).toBe('the API key in "/k" must be a key');
+    expect(render.messageOf(apiKey, command)).toBe('the API key file "/k" must be a key');
     const groupId = new AitoearnInputError('groupId', 'Expected "groupId" to be short.');
     expect(render.messageOf(groupId, command)).toBe('--group-id must be short');
   });

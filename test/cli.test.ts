@@ -36,6 +36,7 @@ afterAll(async () => {
 });
 
 const api = (env: Env = {}) => ({ env: { AITOEARN_BASE_URL: sandbox.url, ...env } });
+const toCounter = () => api({ AITOEARN_BASE_URL: counter.url });
 const session = (outcome: SandboxOutcome) => sandbox.createSession({ platform: PLATFORM, outcome }).sessionId;
 const checks = (id: string) =>
   sandbox.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/${id}`)).length;
@@ -50,13 +51,11 @@ const fifo = (name: string) => {
 it.concurrent('prints the version of package.json, and the help of one command on stdout with exit 0', async () => {
   const { version } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
   expect(await run(['-v'])).toMatchObject({ code: 0, stdout: `${version}\n` });
-  expect(await run(['connect', '--help'])).toMatchObject({
-    code: 0,
-    stderr: '',
-    stdout: expect.stringMatching(
-      /^Usage: aitoearn-auth connect <platform> \[options\]\n.*--no-callback.*Exit codes:/s,
-    ),
-  });
+  const help = await run(['connect', '--help']);
+  expect(help).toMatchObject({ code: 0, stderr: '' });
+  expect(help.stdout).toMatch(
+    /^Usage: aitoearn-auth connect <platform> \[options\]\n.*--no-callback.*Exit codes:/s,
+  );
 });
 
 describe.concurrent('wait', { timeout: 60_000 }, () => {
@@ -75,10 +74,8 @@ describe.concurrent('wait', { timeout: 60_000 }, () => {
     await until(() => checks(id) >= 2);
     await Promise.all([approve(id), approve(machine)]);
     const r = await proc.exited;
-    expect(r).toMatchObject({
-      code: 0,
-      stdout: expect.stringMatching(/^douyin Alice \(\S+\)\ndouyin Bob \(\S+\)\n$/),
-    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^douyin Alice \(\S+\)\ndouyin Bob \(\S+\)\n$/);
     expect(r.stderr.match(/^aitoearn-auth: pending · /gm)).toHaveLength(1);
     expect(r.stderr).toMatch(/aitoearn-auth: completed after \d+s; 2 accounts connected\n$/);
     expect(r.stderr).not.toContain('\x1b[');
@@ -90,11 +87,9 @@ describe.concurrent('wait', { timeout: 60_000 }, () => {
     expect(records.at(-2)).toMatchObject({ type: 'poll', status: 'completed', nextDelayMs: null });
     const decoded = { sessionId: machine, status: 'completed', accounts: [{ platform: PLATFORM }] };
     expect(records.at(-1)).toMatchObject({ outcome: 'completed', exitCode: 0, session: decoded });
-    expect(await quiet).toMatchObject({
-      code: 0,
-      stdout: expect.stringMatching(/^douyin Carol \(\S+\)\n$/),
-      stderr: '',
-    });
+    const q = await quiet;
+    expect(q).toMatchObject({ code: 0, stderr: '' });
+    expect(q.stdout).toMatch(/^douyin Carol \(\S+\)\n$/);
   });
 
   test.each([
@@ -146,25 +141,18 @@ describe.concurrent('wait', { timeout: 60_000 }, () => {
   );
 
   it('exits 5 for a key the API refuses, never showing it; 6 for an API down until the deadline', async () => {
+    const wrong = { ...api({ AITOEARN_API_KEY: WRONG_KEY }), secrets: [WRONG_KEY] };
     const [refused, unavailable] = await Promise.all([
-      run(['wait', PLATFORM, 'abc', '--json'], {
-        ...api({ AITOEARN_API_KEY: WRONG_KEY }),
-        secrets: [WRONG_KEY],
-      }),
+      run(['wait', PLATFORM, 'abc', '--json'], wrong),
       run(['wait', PLATFORM, 'abc', '--timeout', '2', '--json'], api({ AITOEARN_BASE_URL: down.url })),
     ]);
     expect(refused.code).toBe(5);
-    expect(result(refused.stdout)).toMatchObject({
-      outcome: 'api-error',
-      error: { code: 401, kind: 'unauthorized' },
-    });
+    const refusal = { code: 401, kind: 'unauthorized' };
+    expect(result(refused.stdout)).toMatchObject({ outcome: 'api-error', error: refusal });
     expect(unavailable.code).toBe(6);
     const records = ndjson(unavailable.stdout);
-    expect(records.at(-1)).toMatchObject({
-      outcome: 'unavailable',
-      exitCode: 6,
-      error: { name: 'AitoearnUnavailableError' },
-    });
+    const error = { name: 'AitoearnUnavailableError' };
+    expect(records.at(-1)).toMatchObject({ outcome: 'unavailable', exitCode: 6, error });
     expect(records.some((p) => p.kind === 'retry' && /503/.test(String(p.warning)))).toBe(true);
   });
 
@@ -176,22 +164,16 @@ describe.concurrent('wait', { timeout: 60_000 }, () => {
     await until(() => checks(id) >= 3);
     const sent = checks(id);
     proc.child.kill('SIGINT');
-    expect(await proc.exited).toMatchObject({
-      code: 130,
-      signal: null,
-      stdout: '',
-      stderr: expect.stringMatching(/^aitoearn-auth: interrupted$/m),
-    });
+    const p = await proc.exited;
+    expect(p).toMatchObject({ code: 130, signal: null, stdout: '' });
+    expect(p.stderr).toMatch(/^aitoearn-auth: interrupted$/m);
     expect(checks(id)).toBe(sent);
     await term.line('stdout', /"type":"poll"/);
     term.child.kill('SIGTERM');
     const t = await term.exited;
     expect(t.code).toBe(143);
-    expect(result(t.stdout)).toMatchObject({
-      outcome: 'aborted',
-      session: { status: 'pending' },
-      error: { message: 'interrupted by SIGTERM' },
-    });
+    const aborted = { outcome: 'aborted', session: { status: 'pending' } };
+    expect(result(t.stdout)).toMatchObject({ ...aborted, error: { message: 'interrupted by SIGTERM' } });
   });
 });
 
@@ -206,39 +188,25 @@ it.concurrent('status prints the session generically, exits 0 whatever its statu
     run(['status', PLATFORM, 'x', '--json'], api({ AITOEARN_BASE_URL: down.url })),
   ]);
   expect(done.code).toBe(0);
-  expect(done.stdout).toMatch(
-    new RegExp(
-      `^platform: douyin\nsessionId: ${id}\nstatus: completed\n(.*\n)*accounts\\[0\\]\\.displayName: Frank\n`,
-    ),
-  );
-  expect(ndjson(pending.stdout)).toEqual([
-    expect.objectContaining({
-      outcome: 'ok',
-      exitCode: 0,
-      session: expect.objectContaining({ status: 'pending' }),
-    }),
-  ]);
+  const lines = `^platform: douyin\nsessionId: ${id}\nstatus: completed\n(.*\n)*`;
+  expect(done.stdout).toMatch(new RegExp(`${lines}accounts\\[0\\]\\.displayName: Frank\n`));
+  const ok = { outcome: 'ok', exitCode: 0, session: expect.objectContaining({ status: 'pending' }) };
+  expect(ndjson(pending.stdout)).toEqual([expect.objectContaining(ok)]);
   expect(unknown.code).toBe(3);
   expect(unreachable.code).toBe(6);
-  expect(result(unreachable.stdout)).toMatchObject({
-    error: { name: 'AitoearnTransportError', httpStatus: 503 },
-  });
+  const error = { name: 'AitoearnTransportError', httpStatus: 503 };
+  expect(result(unreachable.stdout)).toMatchObject({ error });
 });
 
 describe.concurrent('where the key and the API come from', { timeout: 60_000 }, () => {
   it('--api-key-file beats AITOEARN_API_KEY and drops one newline; "-" reads stdin; --base-url beats the env', async () => {
     const file = path.join(tmp, 'key');
+    const [wrongKey, noKey] = [{ AITOEARN_API_KEY: WRONG_KEY }, { AITOEARN_API_KEY: undefined }];
     await writeFile(file, `${CANARY}\n`);
     const id = session({ type: 'complete' });
     const runs = await Promise.all([
-      run(['status', PLATFORM, id, '--api-key-file', file], {
-        ...api({ AITOEARN_API_KEY: WRONG_KEY }),
-        secrets: [WRONG_KEY],
-      }),
-      run(['status', PLATFORM, id, '--api-key-file', '-'], {
-        ...api({ AITOEARN_API_KEY: undefined }),
-        input: `${CANARY}\r\n`,
-      }),
+      run(['status', PLATFORM, id, '--api-key-file', file], { ...api(wrongKey), secrets: [WRONG_KEY] }),
+      run(['status', PLATFORM, id, '--api-key-file', '-'], { ...api(noKey), input: `${CANARY}\r\n` }),
       run(['status', PLATFORM, id, '--base-url', sandbox.url], api({ AITOEARN_BASE_URL: counter.url })),
     ]);
     for (const r of runs)
@@ -246,17 +214,11 @@ describe.concurrent('where the key and the API come from', { timeout: 60_000 }, 
   });
 
   it('reads at most 16 KiB of /dev/zero or of a FIFO whose writer stays open, then refuses it (exit 2)', async () => {
-    const zero = await run(
-      ['wait', PLATFORM, 's1', '--api-key-file', '/dev/zero'],
-      api({ AITOEARN_BASE_URL: counter.url }),
-    );
+    const zero = await run(['wait', PLATFORM, 's1', '--api-key-file', '/dev/zero'], toCounter());
     expect(zero.code).toBe(2);
     expect(zero.stderr).toMatch(/^aitoearn-auth: the API key file "\/dev\/zero" is over 16384 bytes$/m);
     const over = fifo('over');
-    const proc = start(
-      ['status', PLATFORM, 's1', '--api-key-file', over],
-      api({ AITOEARN_BASE_URL: counter.url }),
-    );
+    const proc = start(['status', PLATFORM, 's1', '--api-key-file', over], toCounter());
     const writer = await open(over, 'w');
     try {
       await writer.write(Buffer.alloc(16 * 1024 + 1, 'k'));
@@ -268,10 +230,7 @@ describe.concurrent('where the key and the API come from', { timeout: 60_000 }, 
 
   it('exits 130 on the first Ctrl-C while waiting for a silent FIFO; reads a key a FIFO delivers later', async () => {
     const silent = fifo('silent');
-    const proc = start(
-      ['wait', PLATFORM, 's1', '--api-key-file', silent],
-      api({ AITOEARN_BASE_URL: counter.url }),
-    );
+    const proc = start(['wait', PLATFORM, 's1', '--api-key-file', silent], toCounter());
     // Opened without blocking: the FIFO shows among the process's descriptors.
     const fds = `/proc/${proc.child.pid}/fd`;
     await until(() => {
@@ -282,10 +241,9 @@ describe.concurrent('where the key and the API come from', { timeout: 60_000 }, 
       }
     });
     proc.child.kill('SIGINT');
-    expect(await proc.exited).toMatchObject({
-      code: 130,
-      stderr: expect.stringMatching(/^aitoearn-auth: interrupted$/m),
-    });
+    const interrupted = await proc.exited;
+    expect(interrupted.code).toBe(130);
+    expect(interrupted.stderr).toMatch(/^aitoearn-auth: interrupted$/m);
     const late = fifo('late');
     const reader = start(['status', PLATFORM, session({ type: 'complete' }), '--api-key-file', late], api());
     await delay(300);
@@ -362,6 +320,7 @@ describe('a hostile server', { timeout: 60_000 }, () => {
 });
 
 const KEY = { AITOEARN_API_KEY: `${CANARY} x` };
+const error = { name: expect.any(String), message: expect.any(String) };
 test.concurrent.each<[string[], RegExp, Env?]>([
   [['connect', 'douyn', '--json'], /unknown platform "douyn"; did you mean douyin\?/],
   [['connect', 'douyn'], /unknown platform "douyn"; did you mean douyin\?/],
@@ -383,20 +342,11 @@ test.concurrent.each<[string[], RegExp, Env?]>([
   async (args, reason, env = {}) => {
     const r = await run(args, { env: { AITOEARN_BASE_URL: counter.url, ...env } });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(
-      new RegExp(`^aitoearn-auth: .*\nRun 'aitoearn-auth help ${args[0]}' for usage\\.\n$`),
-    );
+    const hint = `Run 'aitoearn-auth help ${args[0]}' for usage\\.`;
+    expect(r.stderr).toMatch(new RegExp(`^aitoearn-auth: .*\n${hint}\n$`));
     expect(r.stderr.split('\n')[0]).toMatch(reason);
     if (!args.includes('--json')) expect(r.stdout).toBe('');
-    else
-      expect(ndjson(r.stdout)).toMatchObject([
-        {
-          type: 'result',
-          outcome: 'usage',
-          exitCode: 2,
-          error: { name: expect.any(String), message: expect.any(String) },
-        },
-      ]);
+    else expect(ndjson(r.stdout)).toMatchObject([{ type: 'result', outcome: 'usage', exitCode: 2, error }]);
     expect(counter.requests).toHaveLength(0);
   },
 );
@@ -412,9 +362,8 @@ describe.concurrent('sandbox', { timeout: 30_000 }, () => {
       body: JSON.stringify({ platform: PLATFORM, outcome: { type: 'complete' } }),
     });
     const { sessionId } = (await created.json()) as { sessionId: string };
-    const status = await run(['status', PLATFORM, sessionId], {
-      env: { AITOEARN_BASE_URL: url, AITOEARN_API_KEY: 'sandbox-key' },
-    });
+    const env = { AITOEARN_BASE_URL: url, AITOEARN_API_KEY: 'sandbox-key' };
+    const status = await run(['status', PLATFORM, sessionId], { env });
     expect(status.stdout).toContain('status: completed\n');
     expect(proc.output.stderr).not.toMatch(/^(GET|POST) \//m);
     proc.child.kill('SIGTERM');
@@ -425,11 +374,8 @@ describe.concurrent('sandbox', { timeout: 30_000 }, () => {
   it('--json: the ready line, --lifetime, --verbose logging each request without the key; SIGINT: the result line, 130', async () => {
     const proc = start(['sandbox', '--json', '--lifetime', '2', '--verbose']);
     const ready = JSON.parse(await proc.line('stdout', /"type":"ready"/)) as { url: string };
-    expect(ready).toEqual({
-      type: 'ready',
-      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
-      apiKey: 'sandbox-key',
-    });
+    const url = expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(ready).toEqual({ type: 'ready', url, apiKey: 'sandbox-key' });
     const headers = { 'X-Api-Key': 'sandbox-key' };
     const res = await fetch(`${ready.url}/api/v2/channels/accounts/auth/douyin`, { headers });
     const { data } = (await res.json()) as { data: { expiresAt: string } };

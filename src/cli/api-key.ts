@@ -6,6 +6,12 @@ import { UsageError } from './exit-codes.js';
 /** A key file larger than this is not a key file (`/dev/zero` has no end). */
 const MAX_KEY_FILE_BYTES = 16 * 1024;
 
+/** Where the key comes from, in the words of a message. */
+export function keySource(key: SessionCommand['key']): string {
+  if (key.from === 'env') return 'AITOEARN_API_KEY';
+  return key.path === '-' ? 'the API key on stdin' : `the API key file ${JSON.stringify(key.path)}`;
+}
+
 /**
  * The API key from env `AITOEARN_API_KEY` or a file (`-` = stdin), without one trailing newline. Messages
  * name the source, never the content; an abort (Ctrl-C) ends the read at once, even of a silent FIFO.
@@ -23,7 +29,7 @@ export async function readApiKey(
     );
   }
   const fromStdin = source.path === '-';
-  const where = fromStdin ? 'the API key on stdin' : `the API key file ${JSON.stringify(source.path)}`;
+  const where = keySource(source);
   if (fromStdin && stdin.isTTY)
     throw new UsageError('--api-key-file - reads stdin, which is a terminal: pipe the key in');
   const chunks: Buffer[] = [];

@@ -51,6 +51,12 @@ export const GLOBAL = ['json', 'quiet', 'help'] as const satisfies readonly Opti
 const ACCESS = ['site', 'base-url', 'api-key-file'] as const;
 export const ALL_EXITS = Object.keys(EXITS) as ExitName[];
 
+type CommandFacts = Record<'summary' | 'details' | 'example', string> & {
+  args: readonly string[];
+  options: readonly OptionName[];
+  exits: readonly ExitName[];
+};
+
 /** The commands, in help order. */
 export const COMMANDS = {
   connect: {
@@ -88,13 +94,7 @@ export const COMMANDS = {
     exits: ['usage', 'unavailable', 'bug', 'sighup', 'sigint', 'sigterm'],
     example: 'aitoearn-auth sandbox --port 8787',
   },
-} as const satisfies Record<
-  string,
-  { args: readonly string[]; options: readonly OptionName[]; exits: readonly ExitName[] } & Record<
-    'summary' | 'details' | 'example',
-    string
-  >
->;
+} as const satisfies Record<string, CommandFacts>;
 
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
@@ -102,13 +102,10 @@ export const optionsOf = (command: CommandName): OptionName[] => [...COMMANDS[co
 
 export type Command = ReturnType<typeof parseCommandLine>;
 export type SessionCommand = Extract<Command, { kind: 'wait' | 'status' | 'connect' }>;
-export type SandboxCommand = Extract<Command, { kind: 'sandbox' }>;
 
 /** Optimal string alignment distance: an adjacent transposition is one edit, so `wiat` is one from `wait`. */
 function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => i + j),
-  );
+  const d = [...Array(a.length + 1)].map((_, i) => [...Array(b.length + 1)].map((_, j) => i + j));
   const at = (i: number, j: number) => d[i]?.[j] ?? 0;
   for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++) {
@@ -128,10 +125,8 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
     .sort((x, y) => x.d - y.d)[0]?.c;
 }
 
-const suggest = (word: string, candidates: readonly string[]) => {
-  const guess = didYouMean(word, candidates);
-  return guess === undefined ? '' : `; did you mean ${guess}?`;
-};
+const suggest = (word: string, candidates: readonly string[], guess = didYouMean(word, candidates)) =>
+  guess === undefined ? '' : `; did you mean ${guess}?`;
 
 /** A word the user typed, shown only when it cannot be a secret pasted in the wrong place. */
 const shown = (text: string, pattern = /^[\w.+-]{1,20}$/) =>
@@ -150,8 +145,8 @@ export const wantsJson = (argv: readonly string[]) => flagsOf(argv).includes('--
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv) {
   // Refused before anything else, and never echoed.
   const keyFlag = flagsOf(argv)
-    .map((arg) => arg.split('=', 1)[0] ?? '')
-    .find((flag) => ['--api-key', '--apikey', '--key'].includes(flag));
+    .find((arg) => /^--(api-?key|key)(=|$)/.test(arg))
+    ?.split('=', 1)[0];
   if (keyFlag)
     throw new UsageError(
       `${keyFlag} is refused: a key given as an argument is visible to other users in 'ps' and shell history; set AITOEARN_API_KEY or use --api-key-file PATH ('-' = stdin)`,

@@ -30,26 +30,17 @@ export async function qrCode(url: string, columns: number): Promise<string[] | s
     .map((line) => `\x1b[30;107m${line}\x1b[0m`);
 }
 
-export interface PresentOptions {
-  readonly platform: string;
-  /** `--json`: stdout carries the URL; stderr gets only notes for the person. */
-  readonly json: boolean;
-  readonly open: boolean;
-  /** The terminal's width for a QR code; undefined when stderr is not a terminal (no QR code). */
-  readonly qrColumns: number | undefined;
-  readonly language: 'zh-CN' | 'en-US';
-  readonly err: (line: string) => void;
-  readonly paint: Paint;
-  /** What must be undone when the command ends, signals included (the temporary image). */
-  readonly cleanups: (() => Promise<void>)[];
-}
+type Shown = { platform: string; json: boolean; open: boolean; qrColumns: number | undefined; paint: Paint };
+type Io = { language: 'zh-CN' | 'en-US'; err: (line: string) => void; cleanups: (() => Promise<void>)[] };
 
 /**
  * Shows the person where to go: the URL (the decoder made it the href that is opened), a QR code of it when
  * one fits, the instructions and the session id — or the file a `data:image` URL was written to (the
- * decoder let through only base64 raster images); then opens it when allowed.
+ * decoder let through only base64 raster images); then opens it when allowed. With `json`, stdout carries
+ * the URL and stderr only notes; `qrColumns` is undefined when stderr is not a terminal (no QR code);
+ * `cleanups` gets what must be undone when the command ends (the temporary image).
  */
-export async function presentStart(start: ConnectStart, o: PresentOptions): Promise<void> {
+export async function presentStart(start: ConnectStart, o: Shown & Io): Promise<void> {
   const { err } = o;
   const platform = printable(o.platform);
   const image = /^data:image\/(\w+);base64,(.*)$/s.exec(start.url);

@@ -32,6 +32,7 @@ const codes = (expired: boolean) =>
     .join(', ');
 
 const exit = (code: number, outcome: string, meaning: string) => ({ code, outcome, meaning });
+const UNUSABLE = 'HTTP 401/403/404, a redirect, an answer that cannot be used';
 
 /** Exit codes with their `--json` outcome and meaning (for `--help`). Scripts branch on these: never re-mean one. */
 export const EXITS = {
@@ -40,11 +41,7 @@ export const EXITS = {
   usage: exit(2, 'usage', 'usage or bad input; nothing was sent'),
   expired: exit(3, 'expired', `session expired or invalid (code ${codes(true)}, or expiresAt passed)`),
   timeout: exit(4, 'timeout', 'local timeout (--timeout ran out)'),
-  apiError: exit(
-    5,
-    'api-error',
-    `terminal API error: codes ${codes(false)}, unknown codes,\nHTTP 401/403/404, a redirect, an answer that cannot be used`,
-  ),
+  apiError: exit(5, 'api-error', `terminal API error: codes ${codes(false)}, unknown codes,\n${UNUSABLE}`),
   unavailable: exit(6, 'unavailable', 'API unreachable until the deadline (worth retrying later)'),
   bug: exit(70, 'bug', 'a bug in aitoearn-auth (EX_SOFTWARE): please report it; retrying will not help'),
   sighup: exit(129, 'aborted', 'the terminal was closed (SIGHUP)'),

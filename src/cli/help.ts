@@ -21,14 +21,12 @@ const optionLines = (names: readonly OptionName[]) =>
     return `  ${flag.padEnd(21)} ${help.replaceAll('\n', `\n${' '.repeat(24)}`)}`;
   });
 
-const lines = (title: string, names: readonly ExitName[], example: readonly string[]) => [
-  '',
-  title,
+const exitLines = (names: readonly ExitName[], example: readonly string[]) => [
+  '\nExit codes:',
   ...names.map(
     (n) => `  ${String(EXITS[n].code).padEnd(5)}${EXITS[n].meaning.replaceAll('\n', '\n       ')}`,
   ),
-  '',
-  'Examples:',
+  '\nExamples:',
   ...example.map((line) => `  ${line}`),
 ];
 
@@ -61,8 +59,7 @@ export function mainHelp(): string {
     '',
     "Flags beat environment variables. On a terminal, 'connect' and 'wait' show one live line; press Enter to\ncheck now.",
     'NO_COLOR turns colour off. AITOEARN_DEBUG=1 adds the stack trace to a bug report (exit 70).',
-    ...lines(
-      'Exit codes:',
+    ...exitLines(
       ALL_EXITS,
       COMMAND_NAMES.map((name) => COMMANDS[name].example),
     ),
@@ -81,6 +78,6 @@ export function commandHelp(command: CommandName): string {
     'Options:',
     ...optionLines(optionsOf(command)),
     ...(args.length > 0 ? ['', ...PLATFORM_LINES] : []),
-    ...lines('Exit codes:', exits, [example]),
+    ...exitLines(exits, [example]),
   ].join('\n')}\n`;
 }

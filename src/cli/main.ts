@@ -1,18 +1,12 @@
 #!/usr/bin/env node
 // Only what `status`, `--help` and `--version` need is imported here; the rest loads on demand.
+import { once } from 'node:events';
 import { createAitoearnClient, getAuthStatus } from '../client.js';
 import type { AuthProgress, AuthSession, AuthWatch } from '../index.js';
 import { printable } from '../text.js';
 import { VERSION } from '../version.js';
 import { readApiKey } from './api-key.js';
-import {
-  type Command,
-  commandIn,
-  parseCommandLine,
-  type SandboxCommand,
-  type SessionCommand,
-  wantsJson,
-} from './args.js';
+import { type Command, commandIn, parseCommandLine, type SessionCommand, wantsJson } from './args.js';
 import { classify, EXITS, Interrupted } from './exit-codes.js';
 import * as render from './render.js';
 import { type Interrupts, interrupts, listenForEnter, progressView } from './terminal.js';
@@ -28,14 +22,15 @@ const hideKey = (text: string) => (keyToHide ? text.split(keyToHide).join('[reda
 /** The last progress seen, for the result line of a wait that ends in an error. */
 let last: AuthProgress | undefined;
 
+type Runnable = Exclude<Command, { kind: 'help' | 'version' }>;
+
 /** Prints how a run ended: the result line with `--json`, the reason on stderr; returns the exit code. */
-function fail(error: unknown, argv: readonly string[], command?: SessionCommand | SandboxCommand): number {
+function fail(error: unknown, argv: readonly string[], command?: Runnable) {
   const exit = classify(error);
   const message = render.messageOf(error, command?.kind === 'sandbox' ? undefined : command);
-  if (command?.json ?? wantsJson(argv)) {
-    const record = render.errorRecord(error, exit === 'bug' ? hideKey(message) : message);
-    json(render.resultRecord(exit, (error as { session?: AuthSession }).session ?? last?.session, record));
-  }
+  const record = render.errorRecord(error, exit === 'bug' ? hideKey(message) : message);
+  const session = (error as { session?: AuthSession }).session ?? last?.session;
+  if (command?.json ?? wantsJson(argv)) json(render.resultRecord(exit, session, record));
   if (exit === 'usage') {
     const topic = command?.kind ?? commandIn(argv);
     err(`aitoearn-auth: ${printable(message)}`);
@@ -81,9 +76,8 @@ async function follow(watch: AuthWatch, command: SessionCommand, before?: () => 
   for (const line of accounts) out(line);
   const id = command.kind === 'connect' && session ? ` (session ${printable(session.sessionId)})` : '';
   const count = `${accounts.length} account${accounts.length === 1 ? '' : 's'}`;
-  const after = render.formatDuration(last?.elapsedMs ?? 0);
-  if (!command.quiet)
-    err(`aitoearn-auth: ${paint('completed', 'green')} after ${after}; ${count} connected${id}`);
+  const after = `${paint('completed', 'green')} after ${render.formatDuration(last?.elapsedMs ?? 0)}`;
+  if (!command.quiet) err(`aitoearn-auth: ${after}; ${count} connected${id}`);
 }
 
 async function session(command: SessionCommand, { signal, cleanups }: Interrupts): Promise<void> {
@@ -104,11 +98,8 @@ async function session(command: SessionCommand, { signal, cleanups }: Interrupts
     else for (const line of render.sessionLines({ platform, ...answer.session })) out(line);
     return;
   }
-  const options = {
-    platform,
-    signal,
-    ...(command.timeoutMs !== undefined && { timeoutMs: command.timeoutMs }),
-  };
+  const { timeoutMs, groupId } = command;
+  const options = { platform, signal, ...(timeoutMs !== undefined && { timeoutMs }) };
   if (!ui || !language)
     return follow((await import('../index.js')).watchAuth(client, { ...options, sessionId }), command);
   const { watchConnect } = await import('../connect/connect-account.js');
@@ -116,7 +107,7 @@ async function session(command: SessionCommand, { signal, cleanups }: Interrupts
   const watch = watchConnect(client, {
     ...options,
     callback: command.callback,
-    ...(command.groupId !== undefined && { groupId: command.groupId }),
+    ...(groupId !== undefined && { groupId }),
     onStart: (start) => {
       if (command.json) {
         const { sessionId, url, expiresAt, callbackUrl } = start;
@@ -134,9 +125,7 @@ async function session(command: SessionCommand, { signal, cleanups }: Interrupts
           paint,
           cleanups,
         })
-        .catch((error: unknown) =>
-          err(`aitoearn-auth: ${printable(error instanceof Error ? error.message : String(error))}`),
-        );
+        .catch((error: unknown) => err(`aitoearn-auth: ${printable(render.messageOf(error, undefined))}`));
     },
   });
   try {
@@ -146,7 +135,7 @@ async function session(command: SessionCommand, { signal, cleanups }: Interrupts
   }
 }
 
-async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<never> {
+async function sandbox(command: Extract<Runnable, { kind: 'sandbox' }>, signal: AbortSignal): Promise<never> {
   const { formatSandboxRequest, startSandbox } = await import('../sandbox/index.js');
   const running = await startSandbox({
     port: command.port,
@@ -160,18 +149,14 @@ async function sandbox(command: SandboxCommand, signal: AbortSignal): Promise<ne
   for (const warning of running.warnings) err(`aitoearn-auth: warning: ${printable(warning)}`);
   if (command.json) json({ type: 'ready', url, apiKey });
   else
-    out(
-      `Sandbox listening on ${url}\n  export AITOEARN_BASE_URL=${url}\n  export AITOEARN_API_KEY=${apiKey}`,
-    );
-  if (!command.json && !command.quiet) {
-    err(`Create a session:  curl -s -X POST ${url}/sandbox/sessions -H 'X-Api-Key: ${apiKey}' \\`);
-    err(`  -H 'Content-Type: application/json' -d '{"platform":"douyin","outcome":{"type":"manual"}}'`);
-    err(
-      'Then open its consentUrl, and run: aitoearn-auth wait douyin <sessionId>. Ctrl-C stops the sandbox.',
-    );
-  }
-  if (!signal.aborted)
-    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    out(`Sandbox listening on ${url}
+  export AITOEARN_BASE_URL=${url}
+  export AITOEARN_API_KEY=${apiKey}`);
+  if (!command.json && !command.quiet)
+    err(`Create a session:  curl -s -X POST ${url}/sandbox/sessions -H 'X-Api-Key: ${apiKey}' \\
+  -H 'Content-Type: application/json' -d '{"platform":"douyin","outcome":{"type":"manual"}}'
+Then open its consentUrl, and run: aitoearn-auth wait douyin <sessionId>. Ctrl-C stops the sandbox.`);
+  if (!signal.aborted) await once(signal, 'abort');
   await running.close();
   throw signal.reason;
 }

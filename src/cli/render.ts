@@ -1,6 +1,7 @@
 import { AitoearnApiError, AitoearnInputError, AitoearnTransportError, AuthTimeoutError } from '../errors.js';
 import type { AuthProgress, AuthSession } from '../index.js';
 import { printable } from '../text.js';
+import { keySource } from './api-key.js';
 import type { SessionCommand } from './args.js';
 import { EXITS, type ExitName } from './exit-codes.js';
 
@@ -43,16 +44,8 @@ export function cutToWidth(text: string, width: number): string {
   return width > 0 ? `${out}…` : '';
 }
 
-/**
- * One part of the live line. On a narrow terminal the part worth least (`keep`) goes first, or shrinks to its
- * `short` form, which then always stays.
- */
-interface Part {
-  readonly text: string;
-  readonly keep: number;
-  readonly short?: string;
-  readonly color?: keyof typeof COLORS;
-}
+/** A part of the live line: on a narrow terminal the lowest `keep` goes first, or shrinks to `short` for good. */
+type Part = { text: string; keep: number; short?: string; color?: keyof typeof COLORS };
 export type EnterHint = 'none' | 'hint' | 'checking';
 const ALWAYS = Number.POSITIVE_INFINITY;
 
@@ -67,8 +60,8 @@ export function clocks(event: AuthProgress, sinceEventMs = 0): { elapsedS: numbe
 export function progressSegments(event: AuthProgress, sinceEventMs = 0, enter: EnterHint = 'none'): Part[] {
   const status = printable(event.status ?? 'no answer yet');
   const { elapsedS, leftS } = clocks(event, sinceEventMs);
-  const warning = printable(`${event.type === 'retry' ? 'retrying: ' : ''}${event.warning}`);
-  const { error } = event;
+  const { error, type } = event;
+  const warning = printable(`${type === 'retry' ? 'retrying: ' : ''}${event.warning}`);
   // The full warning names the request; once it does not fit, its cause is what counts.
   const cause =
     error instanceof AitoearnApiError
@@ -99,7 +92,7 @@ export function progressSegments(event: AuthProgress, sinceEventMs = 0, enter: E
     event.warning !== undefined && {
       text: warning,
       keep: 20,
-      short: event.type === 'retry' && cause !== undefined ? `retrying: ${cause}` : cutToWidth(warning, 40),
+      short: type === 'retry' && cause !== undefined ? `retrying: ${cause}` : cutToWidth(warning, 40),
       color: 'red',
     },
     enter === 'hint' && { text: 'Enter: check now', keep: 80, color: 'dim' },
@@ -122,20 +115,16 @@ export function fitLine(parts: readonly Part[], paint: Paint, width = ALWAYS): s
   return shown.map((p) => (p.color ? paint(p.text, p.color) : p.text)).join(paint(' · ', 'dim'));
 }
 
-/** One NDJSON `poll` line. */
 export function pollRecord(event: AuthProgress): object {
   const { type, session, error, status = null, nextDelayMs = null, ...rest } = event;
   return { type: 'poll', kind: type, status, nextDelayMs, ...rest, expiresAt: session?.expiresAt };
 }
 
 /** The last NDJSON line: exactly one per run. The session is the decoder's, as it kept it. */
-export const resultRecord = (exit: ExitName, session?: AuthSession, error?: object, outcome?: string) => ({
-  type: 'result',
-  outcome: outcome ?? EXITS[exit].outcome,
-  exitCode: EXITS[exit].code,
-  session,
-  error,
-});
+export const resultRecord = (exit: ExitName, session?: AuthSession, error?: object, outcome?: string) => {
+  const { code: exitCode, outcome: fallback } = EXITS[exit];
+  return { type: 'result', outcome: outcome ?? fallback, exitCode, session, error };
+};
 
 const isScalar = (v: unknown): v is string | number | boolean =>
   typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
@@ -146,10 +135,9 @@ const isScalar = (v: unknown): v is string | number | boolean =>
  */
 export function errorRecord(error: unknown, message: string): Record<string, unknown> {
   const record: Record<string, unknown> = { name: error instanceof Error ? error.name : 'Error', message };
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth += 1) {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth += 1)
     for (const [field, value] of Object.entries(e))
       if (isScalar(value) && !(field in record)) record[field] = value;
-  }
   return record;
 }
 
@@ -182,14 +170,8 @@ export function messageOf(error: unknown, command: SessionCommand | undefined): 
   const prefix = error instanceof AitoearnInputError && `Expected "${error.field}" to be`;
   if (command && prefix && error.message.startsWith(prefix)) {
     // The library names its option; the person typed a flag or set a variable.
-    const { key } = command;
     const word = {
-      apiKey:
-        key.from === 'env'
-          ? 'AITOEARN_API_KEY'
-          : key.path === '-'
-            ? 'the API key on stdin'
-            : `the API key in ${JSON.stringify(key.path)}`,
+      apiKey: keySource(command.key),
       baseUrl: command.baseUrlFrom ?? '--base-url',
       sessionId: '<sessionId>',
       groupId: '--group-id',

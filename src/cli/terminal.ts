@@ -2,20 +2,12 @@ import type { AuthProgress } from '../index.js';
 import { classify, EXITS, Interrupted } from './exit-codes.js';
 import { type EnterHint, fitLine, type Paint, progressSegments } from './render.js';
 
-export interface Interrupts {
-  readonly signal: AbortSignal;
-  /** What must be undone when the command ends, signals included. */
-  readonly cleanups: (() => Promise<void>)[];
-  /** Runs each cleanup once; settles when those already started have settled too. */
-  cleanUp(): Promise<unknown>;
-}
-
 /**
  * SIGINT, SIGTERM and SIGHUP (the terminal closed) abort what the command is doing, so that it prints its
  * result, undoes what it made and exits by itself. A second signal means "stop now": the cleanups still run
  * first (a temporary file must not outlive a fast double Ctrl-C), then it exits.
  */
-export function interrupts(): Interrupts {
+export function interrupts() {
   const controller = new AbortController();
   const cleanups: (() => Promise<void>)[] = [];
   let cleaning: Promise<unknown> = Promise.resolve();
@@ -25,8 +17,10 @@ export function interrupts(): Interrupts {
       if (!controller.signal.aborted) controller.abort(new Interrupted(signal));
       else void cleanUp().finally(() => process.exit(EXITS[classify(new Interrupted(signal))].code));
     });
+  // cleanUp runs each cleanup once, and settles when those already started have settled too.
   return { signal: controller.signal, cleanups, cleanUp };
 }
+export type Interrupts = ReturnType<typeof interrupts>;
 
 /**
  * On a terminal, calls `onEnter` when Enter is pressed. In raw mode Ctrl-C arrives as a byte and is re-raised
@@ -41,9 +35,7 @@ export function listenForEnter(stdin: NodeJS.ReadStream, onEnter: () => void): (
       else if (byte === 0x0d || byte === 0x0a) onEnter();
   };
   stdin.on('data', onData).resume();
-  return () => {
-    stdin.off('data', onData).setRawMode?.(false).pause().unref?.();
-  };
+  return () => void stdin.off('data', onData).setRawMode?.(false).pause().unref?.();
 }
 
 const CLEAR_LINE = '\r\x1b[2K';
@@ -81,7 +73,7 @@ export function progressView(stream: NodeJS.WriteStream, paint: Paint, enterChec
       enter = 'checking';
       draw();
     },
-    /** Removes the live line so that the next output starts on a clean line. */
+    /** Removes the live line: the next output starts on a clean line. */
     stop(): void {
       clearInterval(ticker);
       if (last && stream.isTTY) stream.write(CLEAR_LINE);

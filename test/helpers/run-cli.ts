@@ -17,14 +17,13 @@ export const CLI = path.join(ROOT, 'dist/cli/main.js');
 export const CANARY = `canary-${randomUUID()}`;
 
 export type Env = Record<string, string | undefined>;
-export interface RunOptions {
-  /** On top of a clean environment with the canary key; undefined removes. */
+/** `env` goes on top of a clean one with the canary key (undefined removes); `input` is written to stdin,
+ * then closed; `secrets` must not be printed either. */
+export type RunOptions = {
   readonly env?: Env;
-  /** Written to stdin, which is then closed. */
   readonly input?: string;
-  /** More values that must not be printed. */
   readonly secrets?: readonly string[];
-}
+};
 
 export function childEnv(extra: Env = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -73,10 +72,8 @@ export const run = (args: readonly string[], options?: RunOptions) => start(args
 /** Every stdout line as JSON; fails unless exactly one `result` line ends it. */
 export function ndjson(stdout: string): Record<string, unknown>[] {
   expect(stdout.endsWith('\n'), stdout).toBe(true);
-  const records: Record<string, unknown>[] = stdout
-    .trimEnd()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const lines = stdout.trimEnd().split('\n');
+  const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(records.filter((r) => r.type === 'result')).toHaveLength(1);
   expect(records.at(-1)?.type).toBe('result');
   return records;
@@ -93,10 +90,8 @@ export async function until(condition: () => boolean): Promise<void> {
 /** The command on a pseudo-terminal `columns` wide, as in an interactive shell; `screen()` shows ESC as `<ESC>`. */
 export function onTerminal(args: readonly string[], env: Env = {}, columns = 80) {
   const quoted = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
-  const child = spawn('script', ['-qfec', `stty cols ${columns} rows 50; exec ${quoted}`, '/dev/null'], {
-    cwd: ROOT,
-    env: childEnv(env),
-  });
+  const command = `stty cols ${columns} rows 50; exec ${quoted}`;
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, env: childEnv(env) });
   const output = collect(child);
   return {
     child,
