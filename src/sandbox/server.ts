@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { API_CODES, SUCCESS_MESSAGE } from '../codes.js';
@@ -16,11 +17,8 @@ import { consentPage, endingPage, resultPage } from './pages.js';
 import * as S from './sessions.js';
 
 /** One line of a traffic log, e.g. `GET /api/v2/channels/accounts/auth/douyin 200 code=0 2ms`; never the query. */
-export function formatSandboxRequest(request: T.SandboxRequest): string {
-  const { method, path, httpStatus, code, durationMs } = request;
-  const answer = code === undefined ? httpStatus : `${httpStatus} code=${code}`;
-  return `${method} ${printable(path)} ${answer} ${Math.round(durationMs)}ms`;
-}
+export const formatSandboxRequest = ({ method, path, httpStatus: s, code, durationMs }: T.SandboxRequest) =>
+  `${method} ${printable(path)} ${code === undefined ? s : `${s} code=${code}`} ${Math.round(durationMs)}ms`;
 
 const LISTEN_FAILURES: Readonly<Record<string, string>> = {
   EADDRINUSE: 'the port is already in use (choose another port, or port 0 for a free one)',
@@ -129,14 +127,7 @@ function report<A>(callback: ((arg: A) => void) | undefined, arg: A): void {
 /**
  * Starts a local, stateful stand-in for the AiToEarn authorization API: both operations as the real server
  * answers them, scripted sessions (`POST /sandbox/sessions`) and a consent page whose approval ends at
- * `callbackUrl` or `redirectUri` as on the real service. Options are checked before it listens.
- *
- * @example
- * const sandbox = await startSandbox();
- * const { sessionId } = sandbox.createSession({ platform: 'douyin', outcome: { type: 'complete', afterMs: 3000 } });
- * const client = createAitoearnClient({ apiKey: sandbox.apiKey, baseUrl: sandbox.url });
- * // … poll, then:
- * await sandbox.close();
+ * `callbackUrl` or `redirectUri`. Pass `sandbox.url` and `sandbox.apiKey` to the client; `close()` at the end.
  */
 export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbox> {
   const config = resolveSandboxOptions(options);
@@ -149,8 +140,9 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
   /** The session unless it never existed or has expired (the real API forgets it then). */
   function find(id: string, now: number): S.StoredSession | undefined {
     const session = sessions.get(id);
-    if (session && now >= session.expiresAt) sessions.delete(id);
-    return session && now < session.expiresAt ? session : undefined;
+    if (session && now < session.expiresAt) return session;
+    sessions.delete(id);
+    return undefined;
   }
 
   function create(spec: unknown, now: number, targets?: S.BrowserTargets): T.CreatedSandboxSession {
@@ -160,8 +152,7 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
       const earliest = [...sessions.values()].reduce((min, s) => Math.min(min, s.expiresAt), Infinity);
       throw new SandboxFullError(maxSessions, earliest - now);
     }
-    // 96 random bits: a repeated id is not worth a check.
-    const sessionId = S.newSessionId();
+    const sessionId = S.newSessionId(); // 96 random bits: a repeated id is not worth a check.
     const expiresAt = now + (checked.lifetimeMs ?? config.sessionLifetimeMs);
     sessions.set(sessionId, { ...checked, ...targets, id: sessionId, createdAt: now, expiresAt });
     const consentUrl = `${url}/sandbox/consent/${encodeURIComponent(sessionId)}`;
@@ -317,15 +308,13 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
   const hostOk = hostGuard(config.host, port, config.allowedHosts);
   const { url, warnings } = describeBinding(config.host, port);
 
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
+  let closing: Promise<unknown> | undefined;
+  const close = async () => {
     signal?.removeEventListener('abort', onAbort);
-    closing ??= new Promise((resolve, reject) =>
-      server.close((error) => (error ? reject(error) : resolve())),
-    );
+    closing ??= once(server.close(), 'close');
     // Keep-alive sockets (fetch pools them) would hold close() open and the process alive.
     server.closeAllConnections();
-    return closing;
+    await closing;
   };
   const onAbort = () => void close().catch(config.onError);
   // Aborted while binding (a Ctrl-C during start-up): close what was opened, and say why.
