@@ -152,8 +152,8 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
       const earliest = [...sessions.values()].reduce((min, s) => Math.min(min, s.expiresAt), Infinity);
       throw new SandboxFullError(maxSessions, earliest - now);
     }
-    const sessionId = S.newSessionId(); // 96 random bits: a repeated id is not worth a check.
-    const expiresAt = now + (checked.lifetimeMs ?? config.sessionLifetimeMs);
+    // 96 random bits: a repeated id is not worth a check.
+    const [sessionId, expiresAt] = [S.newSessionId(), now + (checked.lifetimeMs ?? config.sessionLifetimeMs)];
     sessions.set(sessionId, { ...checked, ...targets, id: sessionId, createdAt: now, expiresAt });
     const consentUrl = `${url}/sandbox/consent/${encodeURIComponent(sessionId)}`;
     return { sessionId, platform: checked.platform, expiresAt: S.iso(expiresAt), consentUrl };
@@ -257,9 +257,8 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
 
   async function handle(x: Exchange): Promise<unknown> {
     // Before anything else: a page that reached us through a name of its own (DNS rebinding) gets nothing.
-    if (!hostOk(x.req.headers.host)) {
+    if (!hostOk(x.req.headers.host))
       throw new S.Refused(403, 'Invalid Host header: the sandbox answers only to its own host and port.');
-    }
     const { method } = x.req;
     for (const [allowed, pattern, run] of routes) {
       const match = pattern.exec(x.path);
@@ -297,13 +296,12 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
       res.headersSent || res.destroyed ? res.destroy() : refusal(x, error),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new SandboxListenError(config.host, config.port, error)));
-    // A deep backlog: thousands of waiters may connect in the same instant (see BENCHMARKS.md).
-    server.listen({ port: config.port, host: config.host, backlog: 4096 }, resolve);
-  });
+  // A deep backlog: thousands of waiters may connect in the same instant (see BENCHMARKS.md).
+  await once(server.listen({ port: config.port, host: config.host, backlog: 4096 }), 'listening').catch(
+    (error) => Promise.reject(new SandboxListenError(config.host, config.port, error)),
+  );
   // After start-up an 'error' (EMFILE, for one) must not crash the host process; the server keeps accepting.
-  server.removeAllListeners('error').on('error', (error) => report(config.onError, error));
+  server.on('error', (error) => report(config.onError, error));
   const { port } = server.address() as AddressInfo;
   const hostOk = hostGuard(config.host, port, config.allowedHosts);
   const { url, warnings } = describeBinding(config.host, port);
