@@ -1,7 +1,6 @@
 /**
- * The sandbox's HTML: the consent page standing in for a platform's, and the pages that end an answer.
- * Self-contained, every value escaped. The only script is the ending page's one nonce'd line, which submits
- * the callback form or redirects, as the real server's callback page does.
+ * The sandbox's HTML: the consent page and the pages that end an answer. Self-contained, every value escaped;
+ * the only script is the ending page's nonce'd line that submits the callback form or redirects, as upstream.
  */
 import type { AuthSession } from '../types.js';
 import { type BrowserTargets, candidates, iso, type StoredSession } from './sessions.js';

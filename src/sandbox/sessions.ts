@@ -1,7 +1,4 @@
-/**
- * The sandbox's sessions: a scripted spec checked, what a session says at an instant, and a person's answer.
- * A session's state is computed from timestamps when asked, so no timer exists.
- */
+/** Sessions: a spec checked, the state at an instant (from timestamps: no timer), a person's answer. */
 import { randomInt } from 'node:crypto';
 import { CONSENT_DENIED } from '../codes.js';
 import { isPlatform, PLATFORMS } from '../platforms.js';
