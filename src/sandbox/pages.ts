@@ -60,16 +60,12 @@ export function endingPage(session: AuthSession, targets: BrowserTargets, nonce:
   const text = esc(`Connected: ${accounts.map((a) => a.nickname).join(', ')}.`);
   const script = (code: string) => `<script nonce="${esc(nonce)}">${code}</script>`;
   if (callbackUrl !== undefined) {
-    const fields = {
-      ...accounts[0],
-      ...(redirectUri && { redirectUri }),
-      accounts: JSON.stringify(accounts),
-    };
+    const post = { ...accounts[0], ...(redirectUri && { redirectUri }), accounts: JSON.stringify(accounts) };
     return page(
       title,
       `<p>${text} Returning you to the application…</p>
 <form id="callback" method="post" action="${esc(callbackUrl)}">
-${Object.entries(fields)
+${Object.entries(post)
   .map(([name, value = '']) => `<input type="hidden" name="${name}" value="${esc(value)}">`)
   .join('\n')}
 <noscript><button type="submit">Continue</button></noscript></form>

@@ -53,9 +53,7 @@ export class SandboxFullError extends AitoearnError {
   declare readonly retryAfterMs: number;
 
   constructor(maxSessions: number, retryAfterMs: number) {
-    super(
-      `The sandbox holds "maxSessions" (${maxSessions}) unexpired sessions; one expires in ${retryAfterMs} ms.`,
-    );
+    super(`The sandbox is full: "maxSessions" (${maxSessions}) reached; one expires in ${retryAfterMs} ms.`);
     Object.assign(this, { retryAfterMs });
   }
 }
@@ -72,9 +70,8 @@ const INSTRUCTIONS = Object.freeze({
 const CSP_SAFE_HOST = /^([a-z0-9-]+(\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])$/;
 
 /**
- * The start query as the real server's zod schema checks it: each name at most once, `callbackUrl` any http(s)
- * URL, `redirectUri` one with a domain name (zod's `httpUrl()`). Undefined where it answers 400. URLs are
- * normalised, so that the form and the CSP agree.
+ * The start query as upstream's zod schema checks it (each name once, `redirectUri` with a domain name as
+ * `httpUrl()`), URLs normalised so that the form and the CSP agree; undefined where upstream answers 400.
  */
 function startQuery(search: URLSearchParams): (S.BrowserTargets & { groupId: string }) | undefined {
   const url = (name: string, host: RegExp) => {

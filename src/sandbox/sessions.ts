@@ -73,18 +73,15 @@ export function parseSessionSpec(value: unknown) {
     refuse('outcome.errorCode', 'a positive integer such as 15045', errorCode);
   // Undefined: never by itself (a person decides, or nobody does).
   const after = afterMs ?? (kind === 'complete' || kind === 'fail' ? 0 : undefined);
-  return {
-    platform,
-    outcome: {
-      type: kind,
-      afterMs: after === undefined ? after : checkNumber('outcome.afterMs', after, 0, MAX_TIMER_MS),
-      accounts: accountNames(accounts),
-      errorCode: Number(errorCode),
-      // A person's choice, as indexes into `accounts`.
-      chosen: undefined as readonly number[] | undefined,
-    },
-    lifetimeMs: lifetimeMs === undefined ? undefined : checkPositiveMs('lifetimeMs', lifetimeMs),
+  const outcomeChecked = {
+    type: kind,
+    afterMs: after === undefined ? after : checkNumber('outcome.afterMs', after, 0, MAX_TIMER_MS),
+    accounts: accountNames(accounts),
+    errorCode: Number(errorCode),
+    chosen: undefined as readonly number[] | undefined, // a person's choice, as indexes into `accounts`
   };
+  const lifetime = lifetimeMs === undefined ? undefined : checkPositiveMs('lifetimeMs', lifetimeMs);
+  return { platform, outcome: outcomeChecked, lifetimeMs: lifetime };
 }
 
 /** The start operation's query: where the browser goes after an approval. */
