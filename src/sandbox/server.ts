@@ -11,8 +11,7 @@ import { printable, show } from '../text.js';
 import type { AuthStart } from '../types.js';
 import { DOMAIN_NAME, refuse } from '../validate.js';
 import { crossSiteReason, describeBinding, hostGuard, urlHost } from './guard.js';
-import type * as T from './options.js';
-import { resolveSandboxOptions } from './options.js';
+import * as T from './options.js';
 import { consentPage, endingPage, resultPage } from './pages.js';
 import * as S from './sessions.js';
 
@@ -127,7 +126,7 @@ function report<A>(callback: ((arg: A) => void) | undefined, arg: A): void {
  * `callbackUrl` or `redirectUri`. Pass `sandbox.url` and `sandbox.apiKey` to the client; `close()` at the end.
  */
 export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbox> {
-  const config = resolveSandboxOptions(options);
+  const config = T.resolveSandboxOptions(options);
   const { signal, apiKeys, maxSessions } = config;
   signal?.throwIfAborted();
   const sessions = new Map<string, S.StoredSession>();
