@@ -1,8 +1,5 @@
-/**
- * The sandbox over real sockets, on a fake clock: both operations as the real server answers them, scripted
- * sessions, the consent page and the end of an approval, the guards of a local server, and its lifecycle.
- * Whether its answers match the spec's schema is the contract test's job (through Prism).
- */
+// The sandbox over real sockets, on a fake clock. Whether its answers match the spec's schema is the
+// contract test's job (through Prism).
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, test, vi } from 'vitest';
@@ -408,36 +405,32 @@ describe('the end of an approval in the browser', () => {
   });
 });
 
-describe('the request log', () => {
-  it('accepts only its apiKeys; logs each answer, to onRequest too, never with a key or query; survives a throw', async () => {
-    const [secret, lines] = ['sk-live-0123456789abcdef', [] as string[]];
-    const onRequest = (e: SB.SandboxRequest) => lines.push(SB.formatSandboxRequest(e));
-    await withSandbox({ apiKeys: [secret, 'key-b'], onRequest, now: () => clock }, async (logged) => {
-      expect(logged.apiKey).toBe(secret);
-      await start('douyin', 'callbackUrl=http://127.0.0.1:9/tok', { 'X-Api-Key': secret }, logged);
-      await status('douyin', secret, { 'X-Api-Key': 'key-b' }, logged);
-      await status('douyin', 'x', KEY, logged);
-      await call('/nowhere/%1b[2J', {}, logged);
-      const api = ['douyin 200 code=0', 'douyin/status/[redacted] 200 code=15039'];
-      api.push('douyin/status/x 200 code=401'); // the default key is not one of these
-      const expected = [...api.map((line) => `GET ${API}/${line}`), 'GET /nowhere/%1b[2J 404'];
-      expect(lines.map((line) => line.replace(/ \d+ms$/, ''))).toEqual(expected);
-      const [durationMs, path] = [expect.any(Number), `${API}/douyin/status/x`];
-      expect([logged.requestCount, ...logged.requests.slice(-2)]).toEqual([
-        4,
-        { method: 'GET', path, at: clock, httpStatus: 200, code: 401, durationMs },
-        { method: 'GET', path: '/nowhere/%1b[2J', at: clock, httpStatus: 404, durationMs },
-      ]);
-    });
-    const path = '/a\u001b[2J\u202e\u200b';
-    const line = SB.formatSandboxRequest({ method: 'GET', path, at: 0, httpStatus: 404, durationMs: 1.4 });
-    expect(line).toBe('GET /a\\x1b[2J\\u202e\\u200b 404 1ms');
-    const broken = () => {
-      throw new Error('logger broke');
-    };
-    await withSandbox({ onRequest: broken }, async (throwing) => {
-      for (let i = 0; i < 2; i += 1) expect((await call('/nowhere', {}, throwing)).res.status).toBe(404);
-    });
+it('the request log accepts only its apiKeys; logs each answer, to onRequest too, never with a key or query; survives a throw', async () => {
+  const [secret, lines] = ['sk-live-0123456789abcdef', [] as string[]];
+  const onRequest = (e: SB.SandboxRequest) => lines.push(SB.formatSandboxRequest(e));
+  await withSandbox({ apiKeys: [secret, 'key-b'], onRequest, now: () => clock }, async (logged) => {
+    expect(logged.apiKey).toBe(secret);
+    await start('douyin', 'callbackUrl=http://127.0.0.1:9/tok', { 'X-Api-Key': secret }, logged);
+    await status('douyin', secret, { 'X-Api-Key': 'key-b' }, logged);
+    await status('douyin', 'x', KEY, logged);
+    await call('/nowhere/%1b[2J', {}, logged);
+    const api = ['douyin 200 code=0', 'douyin/status/[redacted] 200 code=15039'];
+    api.push('douyin/status/x 200 code=401'); // the default key is not one of these
+    const expected = [...api.map((line) => `GET ${API}/${line}`), 'GET /nowhere/%1b[2J 404'];
+    expect(lines.map((line) => line.replace(/ \d+ms$/, ''))).toEqual(expected);
+    const [durationMs, path] = [expect.any(Number), `${API}/douyin/status/x`];
+    expect([logged.requestCount, ...logged.requests.slice(-2)]).toEqual([
+      4,
+      { method: 'GET', path, at: clock, httpStatus: 200, code: 401, durationMs },
+      { method: 'GET', path: '/nowhere/%1b[2J', at: clock, httpStatus: 404, durationMs },
+    ]);
+  });
+  const path = '/a\u001b[2J\u202e\u200b';
+  const line = SB.formatSandboxRequest({ method: 'GET', path, at: 0, httpStatus: 404, durationMs: 1.4 });
+  expect(line).toBe('GET /a\\x1b[2J\\u202e\\u200b 404 1ms');
+  // A logger that throws (a SyntaxError) breaks nothing.
+  await withSandbox({ onRequest: () => JSON.parse('{') }, async (throwing) => {
+    for (let i = 0; i < 2; i += 1) expect((await call('/nowhere', {}, throwing)).res.status).toBe(404);
   });
 });
 
@@ -453,8 +446,7 @@ describe('cross-site requests and DNS rebinding', () => {
     ["the sandbox's own pages", { Origin: 'OWN', 'Sec-Fetch-Site': 'same-origin' }, 200],
     ['a script without Origin', {}, 200],
   ])('answers a POST from %s with %i; a refused one changes nothing', async (_name, given, code) => {
-    const own = 'Origin' in given && given.Origin === 'OWN';
-    const headers: Fields = { ...given, ...(own && { Origin: sandbox.url }) };
+    const headers: Fields = { ...given, ...((given as Fields).Origin === 'OWN' && { Origin: sandbox.url }) };
     const FORM = `platformUids=${uid(1)}`;
     for (const action of ['approve', 'deny', 'select'] as const) {
       const type = action === 'select' ? action : 'manual';
@@ -615,9 +607,7 @@ describe('the listening server', () => {
     await Promise.all([temporary.close(), temporary.close(), stuckClosed]);
     expect(listeningServers()).toBe(before - 1);
     const probe = connect(port, '127.0.0.1');
-    const failed = (e: NodeJS.ErrnoException) => e.code;
-    const refused = await once(probe, 'connect').then(() => 'connected', failed);
-    expect(refused).toBe('ECONNREFUSED');
+    await expect(once(probe, 'connect')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     probe.destroy();
   });
 });

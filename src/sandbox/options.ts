@@ -6,7 +6,6 @@ import * as v from '../validate.js';
 /** The API key the sandbox accepts unless `apiKeys` says otherwise. */
 export const SANDBOX_API_KEY = 'sandbox-key';
 
-/** Options of `startSandbox`. */
 export interface SandboxOptions {
   /** The TCP port; `0` picks a free one (read it from `Sandbox.url`). @default 0 */
   readonly port?: number;
@@ -34,15 +33,13 @@ export interface SandboxOptions {
   readonly signal?: AbortSignal;
 }
 
-/**
- * One request the sandbox answered: `path` without the query, an accepted API key in it `[redacted]`; `at`
- * in epoch ms on the sandbox's clock; `code`, the business code of an API answer; `durationMs`, monotonic.
- */
+/** One answered request: `path` without query or key (`[redacted]`); `at` on the sandbox's clock, in ms. */
 export interface SandboxRequest {
   readonly method: string;
   readonly path: string;
   readonly at: number;
   readonly httpStatus: number;
+  /** The business code, when it answered an API operation. */
   readonly code?: number;
   readonly durationMs: number;
 }
@@ -121,16 +118,13 @@ export function resolveSandboxOptions(options: SandboxOptions = {}) {
     v.refuse('apiKeys', 'a non-empty array of strings', apiKeys);
   for (const [i, key] of apiKeys.entries()) v.checkApiKey(key, `apiKeys[${i}]`);
   const sample: unknown = v.checkFunction('now', now)();
-  if (typeof sample !== 'number' || !Number.isFinite(sample)) {
+  if (typeof sample !== 'number' || !Number.isFinite(sample))
     v.refuse('now', 'a clock returning finite epoch milliseconds', sample, 'that is what it returned');
-  }
-  // Out of file descriptors, a server fails every accept until some are free: one warning per kind says it
-  // (the first of a kind grows the set).
+  // Out of descriptors, every accept fails until some are free: warn once per kind (a new one grows the set).
   const seen = new Set<string>();
-  const warnOnce = (error: NodeJS.ErrnoException) => {
-    const why = `The sandbox server failed (${error.message}); it keeps serving.`;
-    if (seen.size < seen.add(error.code ?? error.name).size) process.emitWarning(why, 'SandboxWarning');
-  };
+  const warnOnce = ({ code, name, message }: NodeJS.ErrnoException) =>
+    seen.size < seen.add(code ?? name).size &&
+    process.emitWarning(`The sandbox server failed (${message}); it keeps serving.`, 'SandboxWarning');
   return {
     port: v.checkInteger('port', options.port ?? 0, 0, 65_535),
     host,

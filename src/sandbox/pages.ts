@@ -1,7 +1,6 @@
 /**
- * The sandbox's HTML: the consent page standing in for a platform's, and the pages that end an answer.
- * Self-contained, every value escaped. The only script is the ending page's one nonce'd line, which submits
- * the callback form or redirects, as the real server's callback page does.
+ * The sandbox's HTML: the consent page and the pages that end an answer. Self-contained, every value escaped;
+ * the only script is the ending page's nonce'd line that submits the callback form or redirects, as upstream.
  */
 import type { AuthSession } from '../types.js';
 import { type BrowserTargets, candidates, iso, type StoredSession } from './sessions.js';
@@ -61,16 +60,12 @@ export function endingPage(session: AuthSession, targets: BrowserTargets, nonce:
   const text = esc(`Connected: ${accounts.map((a) => a.nickname).join(', ')}.`);
   const script = (code: string) => `<script nonce="${esc(nonce)}">${code}</script>`;
   if (callbackUrl !== undefined) {
-    const fields = {
-      ...accounts[0],
-      ...(redirectUri && { redirectUri }),
-      accounts: JSON.stringify(accounts),
-    };
+    const post = { ...accounts[0], ...(redirectUri && { redirectUri }), accounts: JSON.stringify(accounts) };
     return page(
       title,
       `<p>${text} Returning you to the application…</p>
 <form id="callback" method="post" action="${esc(callbackUrl)}">
-${Object.entries(fields)
+${Object.entries(post)
   .map(([name, value = '']) => `<input type="hidden" name="${name}" value="${esc(value)}">`)
   .join('\n')}
 <noscript><button type="submit">Continue</button></noscript></form>

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { API_CODES, SUCCESS_MESSAGE } from '../codes.js';
@@ -10,17 +11,13 @@ import { printable, show } from '../text.js';
 import type { AuthStart } from '../types.js';
 import { DOMAIN_NAME, refuse } from '../validate.js';
 import { crossSiteReason, describeBinding, hostGuard, urlHost } from './guard.js';
-import type * as T from './options.js';
-import { resolveSandboxOptions } from './options.js';
+import * as T from './options.js';
 import { consentPage, endingPage, resultPage } from './pages.js';
 import * as S from './sessions.js';
 
 /** One line of a traffic log, e.g. `GET /api/v2/channels/accounts/auth/douyin 200 code=0 2ms`; never the query. */
-export function formatSandboxRequest(request: T.SandboxRequest): string {
-  const { method, path, httpStatus, code, durationMs } = request;
-  const answer = code === undefined ? httpStatus : `${httpStatus} code=${code}`;
-  return `${method} ${printable(path)} ${answer} ${Math.round(durationMs)}ms`;
-}
+export const formatSandboxRequest = ({ method, path, httpStatus: s, code, durationMs }: T.SandboxRequest) =>
+  `${method} ${printable(path)} ${code === undefined ? s : `${s} code=${code}`} ${Math.round(durationMs)}ms`;
 
 const LISTEN_FAILURES: Readonly<Record<string, string>> = {
   EADDRINUSE: 'the port is already in use (choose another port, or port 0 for a free one)',
@@ -55,9 +52,7 @@ export class SandboxFullError extends AitoearnError {
   declare readonly retryAfterMs: number;
 
   constructor(maxSessions: number, retryAfterMs: number) {
-    super(
-      `The sandbox holds "maxSessions" (${maxSessions}) unexpired sessions; one expires in ${retryAfterMs} ms.`,
-    );
+    super(`The sandbox is full: "maxSessions" (${maxSessions}) reached; one expires in ${retryAfterMs} ms.`);
     Object.assign(this, { retryAfterMs });
   }
 }
@@ -74,9 +69,8 @@ const INSTRUCTIONS = Object.freeze({
 const CSP_SAFE_HOST = /^([a-z0-9-]+(\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])$/;
 
 /**
- * The start query as the real server's zod schema checks it: each name at most once, `callbackUrl` any http(s)
- * URL, `redirectUri` one with a domain name (zod's `httpUrl()`). Undefined where it answers 400. URLs are
- * normalised, so that the form and the CSP agree.
+ * The start query as upstream's zod schema checks it (each name once, `redirectUri` with a domain name as
+ * `httpUrl()`), URLs normalised so that the form and the CSP agree; undefined where upstream answers 400.
  */
 function startQuery(search: URLSearchParams): (S.BrowserTargets & { groupId: string }) | undefined {
   const url = (name: string, host: RegExp) => {
@@ -129,17 +123,10 @@ function report<A>(callback: ((arg: A) => void) | undefined, arg: A): void {
 /**
  * Starts a local, stateful stand-in for the AiToEarn authorization API: both operations as the real server
  * answers them, scripted sessions (`POST /sandbox/sessions`) and a consent page whose approval ends at
- * `callbackUrl` or `redirectUri` as on the real service. Options are checked before it listens.
- *
- * @example
- * const sandbox = await startSandbox();
- * const { sessionId } = sandbox.createSession({ platform: 'douyin', outcome: { type: 'complete', afterMs: 3000 } });
- * const client = createAitoearnClient({ apiKey: sandbox.apiKey, baseUrl: sandbox.url });
- * // … poll, then:
- * await sandbox.close();
+ * `callbackUrl` or `redirectUri`. Pass `sandbox.url` and `sandbox.apiKey` to the client; `close()` at the end.
  */
 export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbox> {
-  const config = resolveSandboxOptions(options);
+  const config = T.resolveSandboxOptions(options);
   const { signal, apiKeys, maxSessions } = config;
   signal?.throwIfAborted();
   const sessions = new Map<string, S.StoredSession>();
@@ -149,8 +136,9 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
   /** The session unless it never existed or has expired (the real API forgets it then). */
   function find(id: string, now: number): S.StoredSession | undefined {
     const session = sessions.get(id);
-    if (session && now >= session.expiresAt) sessions.delete(id);
-    return session && now < session.expiresAt ? session : undefined;
+    if (session && now < session.expiresAt) return session;
+    sessions.delete(id);
+    return undefined;
   }
 
   function create(spec: unknown, now: number, targets?: S.BrowserTargets): T.CreatedSandboxSession {
@@ -161,8 +149,7 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
       throw new SandboxFullError(maxSessions, earliest - now);
     }
     // 96 random bits: a repeated id is not worth a check.
-    const sessionId = S.newSessionId();
-    const expiresAt = now + (checked.lifetimeMs ?? config.sessionLifetimeMs);
+    const [sessionId, expiresAt] = [S.newSessionId(), now + (checked.lifetimeMs ?? config.sessionLifetimeMs)];
     sessions.set(sessionId, { ...checked, ...targets, id: sessionId, createdAt: now, expiresAt });
     const consentUrl = `${url}/sandbox/consent/${encodeURIComponent(sessionId)}`;
     return { sessionId, platform: checked.platform, expiresAt: S.iso(expiresAt), consentUrl };
@@ -266,9 +253,8 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
 
   async function handle(x: Exchange): Promise<unknown> {
     // Before anything else: a page that reached us through a name of its own (DNS rebinding) gets nothing.
-    if (!hostOk(x.req.headers.host)) {
+    if (!hostOk(x.req.headers.host))
       throw new S.Refused(403, 'Invalid Host header: the sandbox answers only to its own host and port.');
-    }
     const { method } = x.req;
     for (const [allowed, pattern, run] of routes) {
       const match = pattern.exec(x.path);
@@ -306,26 +292,23 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
       res.headersSent || res.destroyed ? res.destroy() : refusal(x, error),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new SandboxListenError(config.host, config.port, error)));
-    // A deep backlog: thousands of waiters may connect in the same instant (see BENCHMARKS.md).
-    server.listen({ port: config.port, host: config.host, backlog: 4096 }, resolve);
-  });
+  // A deep backlog: thousands of waiters may connect in the same instant (see BENCHMARKS.md).
+  await once(server.listen({ port: config.port, host: config.host, backlog: 4096 }), 'listening').catch(
+    (error) => Promise.reject(new SandboxListenError(config.host, config.port, error)),
+  );
   // After start-up an 'error' (EMFILE, for one) must not crash the host process; the server keeps accepting.
-  server.removeAllListeners('error').on('error', (error) => report(config.onError, error));
+  server.on('error', (error) => report(config.onError, error));
   const { port } = server.address() as AddressInfo;
   const hostOk = hostGuard(config.host, port, config.allowedHosts);
   const { url, warnings } = describeBinding(config.host, port);
 
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
+  let closing: Promise<unknown> | undefined;
+  const close = async () => {
     signal?.removeEventListener('abort', onAbort);
-    closing ??= new Promise((resolve, reject) =>
-      server.close((error) => (error ? reject(error) : resolve())),
-    );
+    closing ??= once(server.close(), 'close');
     // Keep-alive sockets (fetch pools them) would hold close() open and the process alive.
     server.closeAllConnections();
-    return closing;
+    await closing;
   };
   const onAbort = () => void close().catch(config.onError);
   // Aborted while binding (a Ctrl-C during start-up): close what was opened, and say why.

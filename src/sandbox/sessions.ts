@@ -1,7 +1,4 @@
-/**
- * The sandbox's sessions: a scripted spec checked, what a session says at an instant, and a person's answer.
- * A session's state is computed from timestamps when asked, so no timer exists.
- */
+/** Sessions: a spec checked, the state at an instant (from timestamps: no timer), a person's answer. */
 import { randomInt } from 'node:crypto';
 import { CONSENT_DENIED } from '../codes.js';
 import { isPlatform, PLATFORMS } from '../platforms.js';
@@ -27,7 +24,6 @@ export class Refused extends Error {
   }
 }
 
-/** The fields each outcome type takes besides `type`. */
 const OUTCOME_FIELDS: Readonly<Record<SandboxOutcome['type'], readonly string[]>> = {
   complete: ['afterMs', 'accounts'],
   fail: ['afterMs', 'errorCode'],
@@ -47,12 +43,10 @@ function onlyFields(prefix: string, value: Record<string, unknown>, known: reado
 
 function accountNames(value: unknown = 1): string[] {
   const [field, max] = ['outcome.accounts', 50];
-  if (typeof value === 'number') {
+  if (typeof value === 'number')
     return Array.from({ length: checkInteger(field, value, 1, max) }, (_, i) => `Sandbox account ${i + 1}`);
-  }
-  if (!Array.isArray(value) || value.length === 0 || value.length > max) {
+  if (!Array.isArray(value) || value.length === 0 || value.length > max)
     refuse(field, `a count from 1 to ${max} or an array of 1 to ${max} display names`, value);
-  }
   return value.map((name: unknown, i) => {
     if (typeof name === 'string' && name.trim() && name.length <= 100 && !/\p{Cc}/u.test(name)) return name;
     return refuse(`${field}[${i}]`, 'a display name of 1 to 100 characters without control characters', name);
@@ -67,18 +61,16 @@ export function parseSessionSpec(value: unknown) {
   if (!isPlatform(platform)) refuse('platform', `one of ${PLATFORMS.join(', ')}`, platform);
   if (!isRecord(outcome)) refuse('outcome', 'an object such as {"type":"complete","afterMs":3000}', outcome);
   const { type, afterMs, errorCode, accounts } = outcome;
-  if (typeof type !== 'string' || !Object.hasOwn(OUTCOME_FIELDS, type)) {
+  if (typeof type !== 'string' || !Object.hasOwn(OUTCOME_FIELDS, type))
     refuse('outcome.type', `one of "${Object.keys(OUTCOME_FIELDS).join('", "')}"`, type);
-  }
   const kind = type as SandboxOutcome['type'];
   onlyFields('outcome.', outcome, ['type', ...OUTCOME_FIELDS[kind]]);
   if (kind === 'select' && accounts === undefined) {
     const expected = 'the accounts to choose among, a count such as 2 or display names ("select" needs them)';
     refuse('outcome.accounts', expected, accounts);
   }
-  if (kind === 'fail' && !(Number.isSafeInteger(errorCode) && (errorCode as number) > 0)) {
+  if (kind === 'fail' && !(Number.isSafeInteger(errorCode) && (errorCode as number) > 0))
     refuse('outcome.errorCode', 'a positive integer such as 15045', errorCode);
-  }
   // Undefined: never by itself (a person decides, or nobody does).
   const after = afterMs ?? (kind === 'complete' || kind === 'fail' ? 0 : undefined);
   const outcomeChecked = {
@@ -86,8 +78,7 @@ export function parseSessionSpec(value: unknown) {
     afterMs: after === undefined ? after : checkNumber('outcome.afterMs', after, 0, MAX_TIMER_MS),
     accounts: accountNames(accounts),
     errorCode: Number(errorCode),
-    // A person's choice, as indexes into `accounts`.
-    chosen: undefined as readonly number[] | undefined,
+    chosen: undefined as readonly number[] | undefined, // a person's choice, as indexes into `accounts`
   };
   const lifetime = lifetimeMs === undefined ? undefined : checkPositiveMs('lifetimeMs', lifetimeMs);
   return { platform, outcome: outcomeChecked, lifetimeMs: lifetime };
@@ -111,10 +102,8 @@ export function view(session: StoredSession, now: number) {
   const { type, afterMs = Number.POSITIVE_INFINITY, errorCode, chosen } = session.outcome;
   const base = { sessionId: session.id, expiresAt: iso(session.expiresAt), requiresSelection: false };
   const offered = candidates(session);
-  if (now < session.createdAt + afterMs) {
-    const selecting = type === 'select' && { requiresSelection: true, selectableAccounts: offered };
-    return { ...base, status: 'pending', ...selecting } as const;
-  }
+  const selecting = type === 'select' && { requiresSelection: true, selectableAccounts: offered };
+  if (now < session.createdAt + afterMs) return { ...base, status: 'pending', ...selecting } as const;
   if (type === 'fail') return { ...base, status: 'failed', errorCode } as const;
   // Stable ids: connecting the same platform account again yields the same ids, as on the real service.
   const accounts = (chosen ?? (type === 'select' ? [0] : offered.map((_, i) => i))).map((i) => ({
@@ -127,8 +116,7 @@ export function view(session: StoredSession, now: number) {
 
 /** A person's answer, which replaces the scripted outcome from `now` on; {@link Refused} when impossible. */
 export function decide(session: StoredSession, action: string, now: number, platformUids: unknown) {
-  const { id } = session;
-  const { status, requiresSelection: selecting } = view(session, now);
+  const [{ id }, { status, requiresSelection: selecting }] = [session, view(session, now)];
   if (status !== 'pending') throw new Refused(409, `Session ${id} is no longer pending: it is ${status}.`);
   if (action !== 'deny' && (action === 'select') !== selecting) {
     const select = `requires choosing accounts: POST /sandbox/sessions/${id}/select with {"platformUids": [...]}`;
@@ -143,9 +131,8 @@ export function decide(session: StoredSession, action: string, now: number, plat
 function choose(session: StoredSession, platformUids: unknown): number[] {
   const offered = candidates(session).map((c) => c.platformUid);
   const expected = `offered account uids (${offered.map((u) => JSON.stringify(u)).join(', ')})`;
-  if (!Array.isArray(platformUids) || platformUids.length === 0) {
+  if (!Array.isArray(platformUids) || platformUids.length === 0)
     refuse('platformUids', `a non-empty array of ${expected}`, platformUids);
-  }
   const chosen = platformUids.map((uid, i) => {
     const index = offered.indexOf(uid);
     return index === -1 ? refuse(`platformUids[${i}]`, `one of the ${expected}`, uid) : index;
