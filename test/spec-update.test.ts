@@ -532,24 +532,23 @@ function start(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}
   return { child, output: collect(child) };
 }
 
-/** A child of `pid` whose command line holds `text`, from Linux's /proc. */
-function childRunning(pid: number, text: string): number | undefined {
+/** A file of Linux's /proc, or '' once the process is gone. */
+function proc(file: string): string {
   try {
-    const pids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean);
-    return pids.map(Number).find((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').includes(text));
+    return readFileSync(`/proc/${file}`, 'utf8');
   } catch {
-    return undefined;
+    return '';
   }
 }
-
+/** A child of `pid` whose command line holds `text`. */
+const childRunning = (pid: number, text: string) =>
+  proc(`${pid}/task/${pid}/children`)
+    .split(' ')
+    .filter(Boolean)
+    .map(Number)
+    .find((child) => proc(`${child}/cmdline`).includes(text));
 /** It exists and is not a zombie waiting to be reaped. */
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+const running = (pid: number) => /^\d+ \(.*\) [^Z]/.test(proc(`${pid}/stat`));
 
 it.concurrent.for([
   // Each signal, target, step and --keep appears once: every row costs a generator run on a copy.
