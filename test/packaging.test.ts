@@ -20,24 +20,24 @@ const dataUrl = (code: string) => `data:text/javascript,${encodeURIComponent(cod
 /** The URLs a fresh Node process resolves while importing `specifier`, logged by a module resolve hook. */
 async function modulesLoadedBy(specifier: string): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'aitoearn-auth-loads-'));
-  const log = join(dir, 'loaded.txt');
+  const log = JSON.stringify(join(dir, 'loaded.txt'));
   const hooks = `import { appendFileSync } from 'node:fs';
 export async function resolve(specifier, context, next) {
   const result = await next(specifier, context);
-  appendFileSync(${JSON.stringify(log)}, result.url + '\\n');
+  appendFileSync(${log}, result.url + '\\n');
   return result;
 }`;
   const register = `import { register } from 'node:module'; register(${JSON.stringify(dataUrl(hooks))});`;
   const args = ['--import', dataUrl(register), '--input-type=module', '-e', `await import('${specifier}');`];
   try {
     await run(process.execPath, args, { cwd: ROOT });
-    return readFileSync(log, 'utf8').trim().split('\n');
+    return readFileSync(JSON.parse(log), 'utf8').trim().split('\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-describe('entry points', () => {
+describe.concurrent('entry points', () => {
   it('importing the package loads the client and the waiter, and neither node:http nor the sandbox', async () => {
     const loaded = await modulesLoadedBy('aitoearn-auth');
     // The hook saw the package itself: an empty or broken log cannot pass this test.
@@ -46,28 +46,20 @@ describe('entry points', () => {
   });
 
   it('the aitoearn-auth/sandbox subpath loads the sandbox (and so node:http)', async () => {
-    expect(await modulesLoadedBy('aitoearn-auth/sandbox')).toEqual(
-      expect.arrayContaining(['node:http', `${DIST}/sandbox/index.js`]),
-    );
+    const loaded = await modulesLoadedBy('aitoearn-auth/sandbox');
+    expect(loaded).toEqual(expect.arrayContaining(['node:http', `${DIST}/sandbox/index.js`]));
   });
 
   it('exports only what a user needs', async () => {
-    expect(Object.keys(await import(`${DIST}/index.js`)).sort()).toEqual([
-      ...['AitoearnApiError', 'AitoearnError', 'AitoearnInputError', 'AitoearnResponseError'],
-      ...['AitoearnTransportError', 'AitoearnUnavailableError', 'AuthExpiredError', 'AuthFailedError'],
-      ...['AuthTimeoutError', 'PLATFORMS', 'apiErrorKind', 'connectAccount', 'createAitoearnClient'],
-      ...['describeAuthErrorCode', 'getAuthStatus', 'isPlatform', 'isTransient', 'startAuth', 'waitForAuth'],
-      'watchAuth',
-    ]);
-    expect(Object.keys(await import(`${DIST}/sandbox/index.js`)).sort()).toEqual([
-      ...[
-        'SANDBOX_API_KEY',
-        'SandboxFullError',
-        'SandboxListenError',
-        'formatSandboxRequest',
-        'startSandbox',
-      ],
-    ]);
+    expect(Object.keys(await import(`${DIST}/index.js`)).sort()).toEqual(
+      `AitoearnApiError AitoearnError AitoearnInputError AitoearnResponseError AitoearnTransportError
+      AitoearnUnavailableError AuthExpiredError AuthFailedError AuthTimeoutError PLATFORMS apiErrorKind
+      connectAccount createAitoearnClient describeAuthErrorCode getAuthStatus isPlatform isTransient startAuth
+      waitForAuth watchAuth`.split(/\s+/),
+    );
+    expect(Object.keys(await import(`${DIST}/sandbox/index.js`)).sort()).toEqual(
+      'SANDBOX_API_KEY SandboxFullError SandboxListenError formatSandboxRequest startSandbox'.split(' '),
+    );
   });
 });
 
@@ -88,32 +80,30 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-describe('what npm ships', () => {
-  it('ships the MIT LICENSE that package.json names, and every file the exports map points to', () => {
-    expect(pkg.license).toBe('MIT');
-    expect(files).toContain('LICENSE');
-    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(
-      /^MIT License\n\nCopyright \(c\) \d{4} [\s\S]*THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND/,
-    );
-    const targets = Object.values(pkg.exports as Record<string, string | object>).flatMap((t) =>
-      typeof t === 'string' ? [t] : Object.values(t),
-    );
-    expect(targets.length).toBeGreaterThan(4);
-    for (const target of targets) expect(files).toContain(String(target).replace(/^\.\//, ''));
-  });
+it('ships the MIT LICENSE that package.json names, and every file the exports map points to', () => {
+  expect(pkg.license).toBe('MIT');
+  expect(files).toContain('LICENSE');
+  expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(
+    /^MIT License\n\nCopyright \(c\) \d{4} [\s\S]*THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND/,
+  );
+  const targets = Object.values(pkg.exports).flatMap((t) =>
+    typeof t === 'string' ? [t] : Object.values(t as object),
+  );
+  expect(targets.length).toBeGreaterThan(4);
+  for (const target of targets) expect(files).toContain(String(target).replace(/^\.\//, ''));
+});
 
-  it('ships source maps that carry their sources, since src/ is not shipped', () => {
-    expect(files.filter((f) => f.startsWith('src/'))).toEqual([]);
-    const maps = files.filter((f) => f.endsWith('.js.map'));
-    expect(maps.length).toBeGreaterThan(10);
-    for (const map of maps) {
-      const { sources, sourcesContent = [] } = JSON.parse(readFileSync(join(ROOT, map), 'utf8'));
-      expect(
-        sourcesContent.map((c: unknown) => typeof c),
-        map,
-      ).toEqual(sources.map(() => 'string'));
-    }
-  });
+it('ships source maps that carry their sources, since src/ is not shipped', () => {
+  expect(files.filter((f) => f.startsWith('src/'))).toEqual([]);
+  const maps = files.filter((f) => f.endsWith('.js.map'));
+  expect(maps.length).toBeGreaterThan(10);
+  for (const map of maps) {
+    const { sources, sourcesContent = [] } = JSON.parse(readFileSync(join(ROOT, map), 'utf8'));
+    expect(
+      sourcesContent.map((c: unknown) => typeof c),
+      map,
+    ).toEqual(sources.map(() => 'string'));
+  }
 });
 
 // The same flow in both: the sandbox from its subpath, a typed client and waiter from the main entry.
@@ -163,9 +153,10 @@ console.log(typeof require('aitoearn-auth').waitForAuth, typeof require('aitoear
     stdout: `tsc failed:\n${error.stdout}`,
   }));
   expect(compiled.stdout).toBe('');
-  for (const [file, printed] of [
-    ['esm.mjs', 'completed 1 AuthFailedError\n'],
-    ['cjs.cjs', 'function function\ncompleted 1 AuthFailedError\n'],
-  ])
-    expect((await run(process.execPath, [join(dir, 'out', file ?? '')], { cwd: dir })).stdout).toBe(printed);
+  const ran = (file: string) => run(process.execPath, [join(dir, 'out', file)], { cwd: dir });
+  const printed = (await Promise.all([ran('esm.mjs'), ran('cjs.cjs')])).map((r) => r.stdout);
+  expect(printed).toEqual([
+    'completed 1 AuthFailedError\n',
+    'function function\ncompleted 1 AuthFailedError\n',
+  ]);
 }, 180_000);

@@ -2,7 +2,6 @@
  * A `fetch` for the client's `fetch` option that edits requests (the client lets no caller add headers such
  * as Prism's `Prefer`) and records every response, so tests can read what Prism answered.
  */
-
 export interface Exchange {
   readonly status: number;
   readonly contentType: string | null;
@@ -18,32 +17,32 @@ export interface InstrumentOptions {
   readonly transform?: (response: Response, index: number) => Promise<Response>;
 }
 
-export function instrumentedFetch(options: InstrumentOptions = {}) {
+export function instrumentedFetch({ set = {}, remove = [], transform }: InstrumentOptions = {}) {
   const exchanges: Exchange[] = [];
   let sent = 0;
   const fetchAndRecord = async (request: Request) => {
     const headers = new Headers(request.headers);
-    for (const [name, value] of Object.entries(options.set ?? {})) headers.set(name, value);
-    for (const name of options.remove ?? []) headers.delete(name);
+    for (const [name, value] of Object.entries(set)) headers.set(name, value);
+    for (const name of remove) headers.delete(name);
     const index = sent++;
     const response = await fetch(new Request(request, { headers }));
-    const { status } = response;
-    const [contentType, violations] = ['content-type', 'sl-violations'].map((h) => response.headers.get(h));
-    exchanges.push({ status, contentType, violations, body: await response.clone().text() } as Exchange);
-    return options.transform ? options.transform(response, index) : response;
+    const [contentType = null, violations = null] = ['content-type', 'sl-violations'].map((h) =>
+      response.headers.get(h),
+    );
+    exchanges.push({ status: response.status, contentType, violations, body: await response.clone().text() });
+    return transform ? transform(response, index) : response;
   };
   return { fetch: fetchAndRecord, exchanges, sent: () => sent };
 }
 
 /** The same response with `code: 0` in its JSON body: drives generated `data` through the session path. */
 export async function withCodeZero(response: Response): Promise<Response> {
-  const body = (await response.json()) as Record<string, unknown>;
+  const body = JSON.stringify({ ...((await response.json()) as object), code: 0 });
   const headers = new Headers(response.headers);
   headers.delete('content-length');
-  return new Response(JSON.stringify({ ...body, code: 0 }), { status: response.status, headers });
+  return new Response(body, { status: response.status, headers });
 }
 
 /** The messages in Prism's `sl-violations` header. */
-export function violationMessages(header: string | null): string[] {
-  return header === null ? [] : (JSON.parse(header) as { message?: unknown }[]).map((v) => String(v.message));
-}
+export const violationMessages = (header: string | null): string[] =>
+  header === null ? [] : (JSON.parse(header) as { message?: unknown }[]).map((v) => String(v.message));
