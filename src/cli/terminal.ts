@@ -7,7 +7,13 @@ import { type EnterHint, fitLine, type Paint, progressSegments } from './render.
  * result, undoes what it made and exits by itself. A second signal means "stop now": the cleanups still run
  * first (a temporary file must not outlive a fast double Ctrl-C), then it exits.
  */
-export function interrupts() {
+export interface Interrupts {
+  readonly signal: AbortSignal;
+  readonly cleanups: (() => Promise<void>)[];
+  readonly cleanUp: () => Promise<unknown>;
+}
+
+export function interrupts(): Interrupts {
   const controller = new AbortController();
   const cleanups: (() => Promise<void>)[] = [];
   let cleaning: Promise<unknown> = Promise.resolve();
@@ -20,7 +26,6 @@ export function interrupts() {
   // cleanUp runs each cleanup once, and settles when those already started have settled too.
   return { signal: controller.signal, cleanups, cleanUp };
 }
-export type Interrupts = ReturnType<typeof interrupts>;
 
 /**
  * On a terminal, calls `onEnter` when Enter is pressed. In raw mode Ctrl-C arrives as a byte and is re-raised
