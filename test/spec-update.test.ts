@@ -52,11 +52,9 @@ function seedWith(edit: (doc: Json) => unknown): string {
 
 /** The command in-process on the project in `dir`; only the process tests spawn it. */
 async function run(dir: string, args: readonly string[]) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const io = { out: (t: string) => stdout.push(`${t}\n`), err: (t: string) => stderr.push(`${t}\n`) };
-  const code = await main([...args, '--root', dir], io);
-  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+  const said = { stdout: '', stderr: '' };
+  const io = { out: (t: string) => (said.stdout += `${t}\n`), err: (t: string) => (said.stderr += `${t}\n`) };
+  return { code: await main([...args, '--root', dir], io), ...said };
 }
 
 /** Every file of `openapi/` and `src/`, hashed: "the tree is exactly as before". */
@@ -210,7 +208,6 @@ it.concurrent('walks the upstream versions on one copy: adopts the seed version 
   expect(again.stdout).toContain('are up to date; nothing was written.');
   expect(await snapshot(dir)).toEqual(adopted);
 
-  // Every change that matters in the newest upstream version is named, breaking ones marked.
   const refused = await run(dir, [NEWEST]);
   expect(refused.code).toBe(1);
   const text = refused.stdout;
