@@ -1,7 +1,6 @@
 /**
- * The package as users get it: what `import 'aitoearn-auth'` loads, the `aitoearn-auth/sandbox` subpath, what
- * `npm pack` ships, and a consumer type-checked with node16 resolution, as ESM and as CommonJS, against the
- * packed package. Needs `npm run build` first (`npm test` runs it).
+ * The package as users get it: what its entry points load and export, what `npm pack` ships, and a node16
+ * consumer of the packed package as ESM and as CommonJS. Needs `npm run build` first.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,7 +39,6 @@ export async function resolve(specifier, context, next) {
 describe.concurrent('entry points', () => {
   it('importing the package loads the client and the waiter, and neither node:http nor the sandbox', async () => {
     const loaded = await modulesLoadedBy('aitoearn-auth');
-    // The hook saw the package itself: an empty or broken log cannot pass this test.
     expect(loaded).toEqual(expect.arrayContaining([`${DIST}/index.js`, `${DIST}/poll/wait-for-auth.js`]));
     expect(loaded.filter((url) => /^node:(http|https|net)$|\/dist\/sandbox\//.test(url))).toEqual([]);
   });
@@ -99,10 +97,8 @@ it('ships source maps that carry their sources, since src/ is not shipped', () =
   expect(maps.length).toBeGreaterThan(10);
   for (const map of maps) {
     const { sources, sourcesContent = [] } = JSON.parse(readFileSync(join(ROOT, map), 'utf8'));
-    expect(
-      sourcesContent.map((c: unknown) => typeof c),
-      map,
-    ).toEqual(sources.map(() => 'string'));
+    const kinds = sourcesContent.map((c: unknown) => typeof c);
+    expect(kinds, map).toEqual(sources.map(() => 'string'));
   }
 });
 

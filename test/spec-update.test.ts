@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { constants, tmpdir } from 'node:os';
@@ -18,19 +18,13 @@ import { main } from '../scripts/spec-update.js';
 import { START_PATH, STATUS_PATH } from '../src/operations.js';
 import { collect } from './helpers/collect.js';
 import { startServer, type TestServer } from './helpers/http-server.js';
-import {
-  copyProject,
-  GENERATED_FILE,
-  type ProjectCopy,
-  REPO_ROOT,
-  SPEC_FILE,
-} from './helpers/project-copy.js';
-import { until } from './helpers/run-cli.js';
+import { ROOT as REPO_ROOT, until } from './helpers/run-cli.js';
 
+const SPEC_FILE = 'openapi/aitoearn.openapi.yaml';
+const GENERATED_FILE = 'src/generated/aitoearn.ts';
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/upstream');
 const SEED_VERSION = path.join(FIXTURES, '0355310c-zh-auth.json');
 const NEWEST = path.join(FIXTURES, '82d97610-zh-auth.json');
-/** The first vendored file: the status operation only. */
 const SEED_FILE = path.join(REPO_ROOT, 'test/fixtures/seed.openapi.yaml');
 const realProjectBefore = await snapshot(REPO_ROOT);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding raw ESC, CSI and a bidi override is the point.
@@ -58,28 +52,31 @@ function seedWith(edit: (doc: Json) => unknown): string {
 
 /** The command in-process on the project in `dir`; only the process tests spawn it. */
 async function run(dir: string, args: readonly string[]) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const io = { out: (t: string) => stdout.push(`${t}\n`), err: (t: string) => stderr.push(`${t}\n`) };
-  const code = await main([...args, '--root', dir], io);
-  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+  const said = { stdout: '', stderr: '' };
+  const io = { out: (t: string) => (said.stdout += `${t}\n`), err: (t: string) => (said.stderr += `${t}\n`) };
+  return { code: await main([...args, '--root', dir], io), ...said };
 }
 
 /** Every file of `openapi/` and `src/`, hashed: "the tree is exactly as before". */
 async function snapshot(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
   for (const top of ['openapi', 'src'])
-    for (const entry of await readdir(path.join(dir, top), { recursive: true, withFileTypes: true })) {
-      const file = path.join(entry.parentPath, entry.name);
-      if (entry.isFile())
-        out.set(
-          path.relative(dir, file),
-          createHash('sha256')
-            .update(await readFile(file))
-            .digest('hex'),
-        );
+    for (const e of await readdir(path.join(dir, top), { recursive: true, withFileTypes: true })) {
+      const file = path.join(e.parentPath, e.name);
+      if (e.isFile()) out.set(path.relative(dir, file), sha(await readFile(file)));
     }
   return out;
+}
+
+/** A throwaway copy of the project (`node_modules` linked) that the command may rewrite. */
+async function copyProject() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'aitoearn-auth-project-'));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  for (const entry of ['openapi', 'src', 'tsconfig.json', 'package.json'])
+    await cp(path.join(REPO_ROOT, entry), path.join(dir, entry), { recursive: true });
+  await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  return { dir, cleanup };
 }
 
 it('sliceSpec drops the orphaned schemas of the newest version and everything else not referenced', () => {
@@ -211,7 +208,6 @@ it.concurrent('walks the upstream versions on one copy: adopts the seed version 
   expect(again.stdout).toContain('are up to date; nothing was written.');
   expect(await snapshot(dir)).toEqual(adopted);
 
-  // Every change that matters in the newest upstream version is named, breaking ones marked.
   const refused = await run(dir, [NEWEST]);
   expect(refused.code).toBe(1);
   const text = refused.stdout;
@@ -389,7 +385,7 @@ file-schema.json --adopt | 1 | ${CANNOT_FOLLOW} ${STATUS_VO}/properties/status: 
 
 // Each run only reads its input, so they share one copy and run side by side.
 describe.concurrent('spec:update on bad and hostile input: opens nothing the document names, prints no raw control characters and leaves the tree as it was', () => {
-  let project: ProjectCopy;
+  let project: Awaited<ReturnType<typeof copyProject>>;
   let origin: TestServer;
   const elsewhere = { url: '', requests: [] as string[], close: async () => {} };
   let before: Map<string, string>;

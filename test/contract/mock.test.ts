@@ -1,7 +1,4 @@
-/**
- * The client against a Prism mock built from the vendored spec: every example in the YAML, Prism's own
- * authentication answer, the waiter on the default example, and hundreds of generated (`dynamic`) answers.
- */
+/** The client against a Prism mock of the vendored spec: every example, Prism's own answers, generated ones. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PrismServer, startPrism } from '../../scripts/prism.js';
 import * as api from '../../src/index.js';
@@ -117,28 +114,15 @@ function label(outcome: Awaited<ReturnType<typeof settle<string>>>): string {
   if (outcome.ok) return outcome.value;
   const { error } = outcome;
   if (!(error instanceof api.AitoearnError)) throw new Error('An untyped error escaped', { cause: error });
-  const detail =
-    error instanceof AitoearnApiError
-      ? error.kind
-      : error instanceof AitoearnTransportError
-        ? error.reason
-        : '';
-  return `${error.name} ${detail}`;
+  return `${error.name} ${'kind' in error ? error.kind : 'reason' in error ? error.reason : ''}`;
 }
 
+const session = ({ session: s }: api.AuthStatusResult) =>
+  `session ${s.status} ${typeof s.sessionId} ${typeof s.requiresSelection}`;
+const started = (s: { sessionId: unknown }) => `start ${typeof s.sessionId}`;
 it.each([
-  [
-    'getAuthStatus',
-    (c: api.AitoearnClient) =>
-      getAuthStatus(c, PARAMS).then(
-        ({ session: s }) => `session ${s.status} ${typeof s.sessionId} ${typeof s.requiresSelection}`,
-      ),
-  ],
-  [
-    'startAuth',
-    (c: api.AitoearnClient) =>
-      startAuth(c, { platform: 'douyin' }).then((s) => `start ${typeof s.sessionId}`),
-  ],
+  ['getAuthStatus', (c: api.AitoearnClient) => getAuthStatus(c, PARAMS).then(session)],
+  ['startAuth', (c: api.AitoearnClient) => startAuth(c, { platform: 'douyin' }).then(started)],
 ])(
   'ends each of 200 %s calls on generated answers (Prefer: dynamic=true) in an answer or one of our errors',
   async (_name, call) => {

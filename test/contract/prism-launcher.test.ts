@@ -25,11 +25,8 @@ describe('startPrism', () => {
   it('rejects with Prism’s last output when Prism exits before listening, the child already gone', async () => {
     const before = process.listenerCount('SIGINT');
     // A generous start timeout: the exit, not the timeout, must end this start even on a loaded machine.
-    const starting = startPrism({
-      mode: 'mock',
-      spec: '/nonexistent/aitoearn.openapi.yaml',
-      startTimeoutMs: 40_000,
-    });
+    const spec = '/nonexistent/aitoearn.openapi.yaml';
+    const starting = startPrism({ mode: 'mock', spec, startTimeoutMs: 40_000 });
     // While Prism starts, a Ctrl-C of this process would kill it.
     expect(process.listenerCount('SIGINT')).toBe(before + 1);
     const error = await expectGone(starting, /exited \(code 1\) before listening/);

@@ -1,7 +1,6 @@
 /**
- * The sandbox behind one real Prism validating proxy, driven by our client: every answer is checked against
- * the spec. The upstream passes requests on to the sandbox, except for a few session ids that it answers
- * itself with bodies that break the schema, so that the check is seen to bite.
+ * The sandbox behind a real Prism validating proxy, driven by our client. The upstream answers a few session
+ * ids itself with bodies that break the schema, so that the check is seen to bite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PrismServer, startPrism } from '../../scripts/prism.js';
@@ -13,7 +12,6 @@ import { type Exchange, instrumentedFetch, violationMessages } from './instrumen
 import { envelopeOf, readSpec, type SpecExample, specExamples } from './spec-examples.js';
 
 const { getAuthStatus, waitForAuth } = api;
-/** How far the sandbox's clock runs ahead: sessions expire without waiting. */
 let skewMs = 0;
 let sandbox: Sandbox;
 let upstream: TestServer;
@@ -73,11 +71,8 @@ describe('the sandbox’s success answers conform to the spec', () => {
     const selecting = await getAuthStatus(client, { platform: 'douyin', sessionId });
     expect(selecting.session).toMatchObject({ status: 'pending', requiresSelection: true });
     const body = JSON.stringify({ platformUids: ['sandbox-uid-2'] });
-    const select = await fetch(`${sandbox.url}/sandbox/sessions/${sessionId}/select`, {
-      method: 'POST',
-      body,
-    });
-    expect(select.status).toBe(200);
+    const select = `${sandbox.url}/sandbox/sessions/${sessionId}/select`;
+    expect((await fetch(select, { method: 'POST', body })).status).toBe(200);
     const completed = await waitForAuth(client, { platform: 'douyin', sessionId, timeoutMs: 5000 });
     expect(completed.accounts?.map((a) => a.platformUid)).toEqual(['sandbox-uid-2']);
     expectConforming(recorder.exchanges);
