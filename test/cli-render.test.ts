@@ -2,9 +2,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import stringWidth from 'string-width';
 import { beforeAll, describe, expect, it, test } from 'vitest';
-import { didYouMean, parseCommandLine, type SessionCommand } from '../src/cli/args.js';
+import {
+  classify,
+  didYouMean,
+  EXITS,
+  Interrupted,
+  parseCommandLine,
+  type SessionCommand,
+} from '../src/cli/args.js';
 import { personLanguage, presentStart, qrCode } from '../src/cli/connect.js';
-import { classify, EXITS, Interrupted } from '../src/cli/exit-codes.js';
 import { commandHelp, mainHelp } from '../src/cli/help.js';
 import * as render from '../src/cli/render.js';
 import {

@@ -5,12 +5,13 @@ import {
   COMMAND_NAMES,
   COMMANDS,
   type CommandName,
+  EXITS,
+  type ExitName,
   GLOBAL,
   OPTIONS,
   type OptionName,
   optionsOf,
 } from './args.js';
-import { EXITS, type ExitName } from './exit-codes.js';
 
 /** `  --timeout SECONDS     give up …`, continuation lines indented under the text. */
 const optionLines = (names: readonly OptionName[]) =>

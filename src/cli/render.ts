@@ -2,8 +2,7 @@ import { AitoearnApiError, AitoearnInputError, AitoearnTransportError, AuthTimeo
 import type { AuthProgress, AuthSession } from '../index.js';
 import { printable } from '../text.js';
 import { keySource } from './api-key.js';
-import type { SessionCommand } from './args.js';
-import { EXITS, type ExitName } from './exit-codes.js';
+import { EXITS, type ExitName, type SessionCommand } from './args.js';
 
 /** One NDJSON line, every string escaped: valid JSON, and `jq -r` prints the same safe text a person sees. */
 export const jsonLine = (record: object) =>
