@@ -2,14 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import stringWidth from 'string-width';
 import { beforeAll, describe, expect, it, test } from 'vitest';
-import {
-  classify,
-  didYouMean,
-  EXITS,
-  Interrupted,
-  parseCommandLine,
-  type SessionCommand,
-} from '../src/cli/args.js';
+import type { SessionCommand } from '../src/cli/args.js';
+import { classify, didYouMean, EXITS, Interrupted, parseCommandLine } from '../src/cli/args.js';
 import { personLanguage, presentStart, qrCode } from '../src/cli/connect.js';
 import { commandHelp, mainHelp } from '../src/cli/help.js';
 import * as render from '../src/cli/render.js';

@@ -248,14 +248,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     if (!(port <= 65_535))
       throw new UsageError(`--port must be an integer from 0 to 65535, got ${shown(values.port ?? '')}`);
     const lifetimeMs = values.lifetime === undefined ? undefined : seconds('--lifetime', values.lifetime);
-    return {
-      kind: command,
-      port,
-      host: values.host,
-      lifetimeMs,
-      verbose: values.verbose === true,
-      ...common,
-    };
+    return { kind: command, port, host: values.host, lifetimeMs, verbose: !!values.verbose, ...common };
   }
   // Extra arguments are counted, never echoed: a pasted key is the usual extra one.
   const wanted = COMMANDS[command].args;
