@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import type { SessionCommand } from './args.js';
-import { UsageError } from './exit-codes.js';
+import { type SessionCommand, UsageError } from './args.js';
 
 /** A key file larger than this is not a key file (`/dev/zero` has no end). */
 const MAX_KEY_FILE_BYTES = 16 * 1024;

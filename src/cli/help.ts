@@ -1,16 +1,7 @@
 import { PLATFORMS } from '../platforms.js';
 import { waitDefaults } from '../poll/options.js';
-import {
-  ALL_EXITS,
-  COMMAND_NAMES,
-  COMMANDS,
-  type CommandName,
-  GLOBAL,
-  OPTIONS,
-  type OptionName,
-  optionsOf,
-} from './args.js';
-import { EXITS, type ExitName } from './exit-codes.js';
+import type { CommandName, ExitName, OptionName } from './args.js';
+import { ALL_EXITS, COMMAND_NAMES, COMMANDS, EXITS, GLOBAL, OPTIONS, optionsOf } from './args.js';
 
 /** `  --timeout SECONDS     give up …`, continuation lines indented under the text. */
 const optionLines = (names: readonly OptionName[]) =>

@@ -6,8 +6,8 @@ import type { AuthProgress, AuthSession, AuthWatch } from '../index.js';
 import { printable } from '../text.js';
 import { VERSION } from '../version.js';
 import { readApiKey } from './api-key.js';
-import { type Command, commandIn, parseCommandLine, type SessionCommand, wantsJson } from './args.js';
-import { classify, EXITS, Interrupted } from './exit-codes.js';
+import type { Command, SessionCommand } from './args.js';
+import { classify, commandIn, EXITS, Interrupted, parseCommandLine, wantsJson } from './args.js';
 import * as render from './render.js';
 import { type Interrupts, interrupts, listenForEnter, progressView } from './terminal.js';
 

@@ -2,8 +2,7 @@ import { AitoearnApiError, AitoearnInputError, AitoearnTransportError, AuthTimeo
 import type { AuthProgress, AuthSession } from '../index.js';
 import { printable } from '../text.js';
 import { keySource } from './api-key.js';
-import type { SessionCommand } from './args.js';
-import { EXITS, type ExitName } from './exit-codes.js';
+import { EXITS, type ExitName, type SessionCommand } from './args.js';
 
 /** One NDJSON line, every string escaped: valid JSON, and `jq -r` prints the same safe text a person sees. */
 export const jsonLine = (record: object) =>
@@ -49,17 +48,12 @@ type Part = { text: string; keep: number; short?: string; color?: keyof typeof C
 export type EnterHint = 'none' | 'hint' | 'checking';
 const ALWAYS = Number.POSITIVE_INFINITY;
 
-/** Elapsed and left in whole seconds that always add up to the same total, however the clock is rounded. */
-export function clocks(event: AuthProgress, sinceEventMs = 0): { elapsedS: number; leftS: number } {
-  const totalS = Math.max(0, Math.round((event.elapsedMs + event.remainingMs) / 1000));
-  const elapsedS = Math.max(0, Math.floor((event.elapsedMs + sinceEventMs) / 1000));
-  return { elapsedS, leftS: Math.max(0, totalS - elapsedS) };
-}
-
 /** The parts of the progress line, in display order; `sinceEventMs` ages the event for the live line. */
 export function progressSegments(event: AuthProgress, sinceEventMs = 0, enter: EnterHint = 'none'): Part[] {
   const status = printable(event.status ?? 'no answer yet');
-  const { elapsedS, leftS } = clocks(event, sinceEventMs);
+  // Whole seconds, so that elapsed and left always add up to the same total however the clock is rounded.
+  const totalS = Math.max(0, Math.round((event.elapsedMs + event.remainingMs) / 1000));
+  const elapsedS = Math.max(0, Math.floor((event.elapsedMs + sinceEventMs) / 1000));
   const { error, type } = event;
   const warning = printable(`${type === 'retry' ? 'retrying: ' : ''}${event.warning}`);
   // The full warning names the request; once it does not fit, its cause is what counts.
@@ -78,7 +72,7 @@ export function progressSegments(event: AuthProgress, sinceEventMs = 0, enter: E
       color: status === 'pending' ? 'yellow' : status === 'completed' ? 'green' : 'bold',
     },
     { text: `${formatDuration(elapsedS * 1000)} elapsed`, keep: 30 },
-    { text: `${formatDuration(leftS * 1000)} left`, keep: 60 },
+    { text: `${formatDuration(Math.max(0, totalS - elapsedS) * 1000)} left`, keep: 60 },
     event.nextDelayMs !== undefined && {
       text: `next check in ${formatDuration(event.nextDelayMs - sinceEventMs)}`,
       keep: 35,

@@ -1,5 +1,5 @@
 import type { AuthProgress } from '../index.js';
-import { classify, EXITS, Interrupted } from './exit-codes.js';
+import { classify, EXITS, Interrupted } from './args.js';
 import { type EnterHint, fitLine, type Paint, progressSegments } from './render.js';
 
 /**
