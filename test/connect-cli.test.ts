@@ -1,8 +1,4 @@
-/**
- * `aitoearn-auth connect`, the built command, against an in-process sandbox (the person is the stand-in of
- * scripts/stand-in-person.ts, which submits the callback form as a browser would) and scripted APIs for the
- * URLs the sandbox never sends.
- */
+// The built `connect` against a sandbox (the person: scripts/stand-in-person.ts) and scripted APIs.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,13 +15,11 @@ afterAll(() => sandbox?.close());
 
 const connectTo = (baseUrl: string, args: string[] = [], env: Env = {}, platform = 'douyin') =>
   start(['connect', platform, ...args], { env: { AITOEARN_BASE_URL: baseUrl, ...env } });
-/** The started line, once the first poll line shows that the waiting has begun. */
 async function started(run: ReturnType<typeof start>) {
   const line = JSON.parse(await run.line('stdout', /"type":"started"/)) as Record<string, string>;
   await run.line('stdout', /"type":"poll"/);
   return line;
 }
-/** Whether anything still listens at `url`'s port. */
 const probe = (url = '') =>
   new Promise<string>((resolve) => {
     const socket = connect(Number(new URL(url).port), '127.0.0.1');
@@ -59,7 +53,7 @@ describe.concurrent('aitoearn-auth connect', { timeout: 60_000 }, () => {
     const id = /^Session (\S+) \(to wait on it later: aitoearn-auth wait douyin \1\)$/m.exec(stderr)?.[1];
     const done = `^aitoearn-auth: completed after \\d+s; 1 account connected \\(session ${id}\\)$`;
     expect(stderr).toMatch(new RegExp(done, 'm'));
-    // Not a terminal: no QR code and no browser (so nothing says one could not be opened).
+    // Not a terminal: no QR code, no browser.
     expect(stderr).not.toMatch(/[█▀▄]|QR code|browser/);
   });
 

@@ -1,5 +1,4 @@
-// The sandbox over real sockets, on a fake clock. Whether its answers match the spec's schema is the
-// contract test's job (through Prism).
+// The sandbox over real sockets, on a fake clock; the contract test checks its answers against the spec.
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, test, vi } from 'vitest';
@@ -28,7 +27,6 @@ const ZH = { ...KEY, 'Accept-Language': 'zh-CN,zh;q=0.9,en;q=0.8' };
 const API = '/api/v2/channels/accounts/auth';
 const HTML = 'text/html; charset=utf-8';
 
-/** One request; the response and its body (parsed when it is JSON). */
 async function call(path: string, init: RequestInit = {}, on = sandbox) {
   const res = await fetch(`${on.url}${path}`, init);
   const text = await res.text();
@@ -39,7 +37,6 @@ const status = (platform: string, id: string, headers = KEY, on = sandbox) =>
 const start = (platform: string, query = '', headers = KEY, on = sandbox) =>
   call(`${API}/${platform}?${query}`, { headers }, on);
 const text = (body: unknown) => (typeof body === 'string' ? body : JSON.stringify(body));
-/** A POST of JSON, or of a form when `body` is a string of fields. */
 const post = (path: string, body: unknown = {}, headers: Fields = {}) => {
   const type = typeof body === 'string' ? 'application/x-www-form-urlencoded' : 'application/json';
   return call(path, { method: 'POST', headers: { 'Content-Type': type, ...headers }, body: text(body) });
