@@ -339,7 +339,9 @@ describe.concurrent('sandbox', { timeout: 30_000 }, () => {
     await expect(fetch(url)).rejects.toThrow();
   });
 
-  it('--json: the ready line, --lifetime, --verbose logging each request without the key; SIGINT: the result line, 130', async () => {
+  it('--json: the ready line, --lifetime, --verbose logging each request without the key; SIGINT: the result line, 130; a busy port: 6', async () => {
+    const port = new URL(sandbox.url).port;
+    const busy = run(['sandbox', '--port', port, '--json']);
     const proc = start(['sandbox', '--json', '--lifetime', '2', '--verbose']);
     const ready = JSON.parse(await proc.line('stdout', /"type":"ready"/)) as { url: string };
     const url = expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -357,14 +359,10 @@ describe.concurrent('sandbox', { timeout: 30_000 }, () => {
     const r = await proc.exited;
     expect(r.code).toBe(130);
     expect(result(r.stdout)).toMatchObject({ outcome: 'aborted', exitCode: 130 });
-  });
-
-  it('exits 6 on a busy port, naming the address and the cause (with --json, in the result line)', async () => {
-    const port = new URL(sandbox.url).port;
-    const r = await run(['sandbox', '--port', port, '--json']);
-    expect(r.code).toBe(6);
-    expect(r.stderr).toMatch(new RegExp(`^aitoearn-auth: Cannot listen on 127.0.0.1:${port}: .*EADDRINUSE`));
+    const b = await busy;
+    expect(b.code).toBe(6);
+    expect(b.stderr).toMatch(new RegExp(`^aitoearn-auth: Cannot listen on 127.0.0.1:${port}: .*EADDRINUSE`));
     const unavailable = { outcome: 'unavailable', exitCode: 6, error: { code: 'EADDRINUSE' } };
-    expect(result(r.stdout)).toMatchObject(unavailable);
+    expect(result(b.stdout)).toMatchObject(unavailable);
   });
 });
