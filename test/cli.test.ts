@@ -1,5 +1,4 @@
-// The built command, spawned: exit codes, streams, signals, key sources, the result line. Parsing and
-// rendering are tested in-process in cli-render.test.ts.
+// The built command, spawned; parsing and rendering are tested in-process in cli-render.test.ts.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';

@@ -366,7 +366,6 @@ describe('the end of an approval in the browser', () => {
     const accounts = JSON.stringify([{ relayAccountRef, nickname, platformUid, platform: 'douyin' }]);
     const expected = Object.entries({ ...first, redirectUri, accounts });
     expect(fields.map(([, name, value]) => [name, decode(value)])).toEqual(expected);
-    // The only script: nonce'd, and it submits exactly that form.
     const scripts = [...html.matchAll(/<script([^>]*)>([^<]*)<\/script>/g)];
     expect(scripts.map((s) => s[2])).toEqual(["document.getElementById('callback').submit();"]);
     const nonce = /^ nonce="([A-Za-z0-9+/=]{16,})"$/.exec(scripts[0]?.[1] ?? '')?.[1];
@@ -424,7 +423,6 @@ it('the request log accepts only its apiKeys; logs each answer, to onRequest too
   const path = '/a\u001b[2J\u202e\u200b';
   const line = SB.formatSandboxRequest({ method: 'GET', path, at: 0, httpStatus: 404, durationMs: 1.4 });
   expect(line).toBe('GET /a\\x1b[2J\\u202e\\u200b 404 1ms');
-  // A logger that throws (a SyntaxError) breaks nothing.
   await withSandbox({ onRequest: () => JSON.parse('{') }, async (throwing) => {
     for (let i = 0; i < 2; i += 1) expect((await call('/nowhere', {}, throwing)).res.status).toBe(404);
   });
