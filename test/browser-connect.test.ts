@@ -1,8 +1,4 @@
-/**
- * connect with a real browser (Debian's Chromium, see test/helpers/chromium.ts, driven by playwright-core):
- * the sandbox's final page must submit its hidden form by itself (a nonce'd script under its CSP) to the
- * loopback listener, proving that the CSP, the auto-submitting form and the loopback POST work together.
- */
+// A real Chromium proves that the final page's CSP, its self-submitting form and the loopback POST work together.
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type AuthProgress, type ConnectStart, connectAccount, createAitoearnClient } from '../src/index.js';
@@ -14,9 +10,8 @@ import { start, until } from './helpers/run-cli.js';
 const sandbox = await startSandbox();
 let browser: Browser;
 beforeAll(async () => {
-  const executablePath = ensureChromium();
   // Root (CI) needs --no-sandbox; the pages are our own, served on loopback.
-  browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+  browser = await chromium.launch({ executablePath: ensureChromium(), args: ['--no-sandbox'] });
 }, CHROMIUM_INSTALL_TIMEOUT_MS);
 afterAll(() => Promise.all([browser?.close(), sandbox.close()]));
 
@@ -26,9 +21,8 @@ async function newPage(callbackUrl: string) {
   page.on('console', (message) => {
     // The browser's own favicon requests get 404 (the listener serves one path only): not a problem.
     if (message.location().url.endsWith('/favicon.ico')) return;
-    if (message.type() === 'error' || /Content Security Policy|Refused to/i.test(message.text())) {
+    if (message.type() === 'error' || /Content Security Policy|Refused to/i.test(message.text()))
       problems.push(`${message.text()} (${message.location().url})`);
-    }
   });
   page.on('pageerror', (error) => problems.push(error.message));
   // Reported from inside every page, whatever its CSP (init scripts are not subject to it).
@@ -51,9 +45,11 @@ async function newPage(callbackUrl: string) {
 it('Chromium approves, the page posts the callback by itself, and that alone ends the wait (a stopped clock)', async () => {
   const client = createAitoearnClient({ apiKey: sandbox.apiKey, baseUrl: sandbox.url });
   const [events, starts]: [AuthProgress[], ConnectStart[]] = [[], []];
-  const onStart = (s: ConnectStart) => void starts.push(s);
-  const onProgress = (event: AuthProgress) => void events.push(event);
-  const result = connectAccount(client, { platform: 'douyin', ...stoppedClock(), onStart, onProgress });
+  const result = connectAccount(client, {
+    ...{ platform: 'douyin', ...stoppedClock() },
+    onStart: (s) => void starts.push(s),
+    onProgress: (event) => void events.push(event),
+  });
   await until(() => events.length > 0);
   const start = starts[0] as ConnectStart;
   const tab = await newPage(start.callbackUrl ?? '');

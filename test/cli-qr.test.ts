@@ -1,9 +1,5 @@
-/**
- * Issue 16, item 14: the QR code `connect` prints must scan on light and dark terminals. Its lines, with
- * their ANSI colours, are drawn by Chromium as a terminal draws them (monospace cells, the theme's default
- * colours where the code sets none), screenshotted, and decoded by jsQR told not to try the inverted image,
- * as a phone camera that reads only dark-on-light codes would.
- */
+// Issue 16, item 14: the QR code must scan on light and dark terminals. Chromium draws its lines as a terminal
+// would; jsQR, told not to invert, decodes the screenshot as a camera reading only dark-on-light codes would.
 import { createRequire } from 'node:module';
 import { type Browser, chromium } from 'playwright-core';
 import { renderUnicodeCompact } from 'uqr';

@@ -1,9 +1,4 @@
-/**
- * The built command, spawned, where the process is what is tested: exit codes, stdout/stderr, signals, key
- * sources, the result line, against an in-process sandbox and real `node:http` servers. Each spawn proves
- * as much as it can (with `--json` the reason is on stderr too). Parsing and rendering are tested in-process
- * in cli-render.test.ts.
- */
+// The built command, spawned; parsing and rendering are tested in-process in cli-render.test.ts.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
@@ -92,50 +87,29 @@ describe.concurrent('wait', { timeout: 60_000 }, () => {
     expect(q.stdout).toMatch(/^douyin Carol \(\S+\)\n$/);
   });
 
+  const GAVE_UP = 'gave up after --timeout 3 (last status: pending)';
+  const [failed, pending] = [{ errorCode: 15045 }, { status: 'pending' }];
+  const denied = { name: 'AuthFailedError', ...failed };
+  const expired = { name: 'AuthExpiredError', code: 15039, requestId: expect.any(String) };
+  const mismatch = { code: 15040, kind: 'platform-mismatch' };
+  const timedOut = { name: 'AuthTimeoutError', message: GAVE_UP };
   test.each([
-    [
-      'a failed session',
-      [{ type: 'fail', errorCode: 15045 }],
-      1,
-      {
-        outcome: 'failed',
-        session: { errorCode: 15045 },
-        error: { name: 'AuthFailedError', errorCode: 15045 },
-      },
-      /15045.*denied consent/,
-    ],
-    [
-      'an unknown session',
-      ['unknown'],
-      3,
-      { outcome: 'expired', error: { name: 'AuthExpiredError', code: 15039, requestId: expect.any(String) } },
-      /15039/,
-    ],
-    [
-      'a session of another platform',
-      [{ type: 'complete' }, 'youtube'],
-      5,
-      { outcome: 'api-error', error: { code: 15040, kind: 'platform-mismatch' } },
-      /15040/,
-    ],
-    [
-      '--timeout running out',
-      [{ type: 'never' }, PLATFORM, '--timeout', '3'],
-      4,
-      {
-        outcome: 'timeout',
-        session: { status: 'pending' },
-        error: { name: 'AuthTimeoutError', message: 'gave up after --timeout 3 (last status: pending)' },
-      },
-      /^aitoearn-auth: gave up after --timeout 3 \(last status: pending\)$/m,
-    ],
+    [[{ type: 'fail', ...failed }], 1, 'failed', denied, /15045.*denied consent/, failed],
+    [['unknown'], 3, 'expired', expired, /15039/],
+    [[{ type: 'complete' }, 'youtube'], 5, 'api-error', mismatch, /15040/],
+    [[{ type: 'never' }, PLATFORM, '--timeout', '3'], 4, 'timeout', timedOut, `: ${GAVE_UP}\n`, pending],
   ] as const)(
-    '%s ends the wait with its exit code, its result line and its reason on stderr',
-    async (_name, [outcome, platform = PLATFORM, ...flags], code, line, reason) => {
+    'wait %j ends with exit %i, outcome %s, its error in the result line and its reason on stderr',
+    async ([outcome, platform = PLATFORM, ...flags], code, kind, error, reason, state?) => {
       const id = outcome === 'unknown' ? `unknown-${randomUUID()}` : session(outcome);
       const r = await run(['wait', platform, id, ...flags, '--json'], api());
       expect(r.code).toBe(code);
-      expect(result(r.stdout)).toMatchObject({ exitCode: code, ...line });
+      expect(result(r.stdout)).toMatchObject({
+        exitCode: code,
+        outcome: kind,
+        error,
+        ...(state && { session: state }),
+      });
       expect(r.stderr).toMatch(reason);
     },
   );
@@ -177,9 +151,7 @@ describe.concurrent('wait', { timeout: 60_000 }, () => {
   });
 });
 
-it.concurrent('status prints the session generically, exits 0 whatever its status, 3 for an unknown session, 6 for an API down', {
-  timeout: 60_000,
-}, async () => {
+it.concurrent('status prints a session, exits 0 whatever its status, 3 if unknown, 6 if the API is down', async () => {
   const id = session({ type: 'complete', accounts: ['Frank'] });
   const [done, pending, unknown, unreachable] = await Promise.all([
     run(['status', PLATFORM, id], api()),
@@ -196,7 +168,7 @@ it.concurrent('status prints the session generically, exits 0 whatever its statu
   expect(unreachable.code).toBe(6);
   const error = { name: 'AitoearnTransportError', httpStatus: 503 };
   expect(result(unreachable.stdout)).toMatchObject({ error });
-});
+}, 60_000);
 
 describe.concurrent('where the key and the API come from', { timeout: 60_000 }, () => {
   it('--api-key-file beats AITOEARN_API_KEY and drops one newline; "-" reads stdin; --base-url beats the env', async () => {
@@ -254,9 +226,7 @@ describe.concurrent('where the key and the API come from', { timeout: 60_000 }, 
   });
 });
 
-it.concurrent('exits 70 for a bug (an error not of ours) and says so, with the stack only under AITOEARN_DEBUG=1', {
-  timeout: 60_000,
-}, async () => {
+it.concurrent('exits 70 for a bug (an error not of ours), the stack only under AITOEARN_DEBUG=1', async () => {
   const inject = path.join(tmp, 'inject-bug.mjs');
   await writeFile(
     inject,
@@ -277,7 +247,7 @@ Headers.prototype.get = function (name) {
   expect(r.stderr).not.toMatch(/^ +at /m);
   expect(debug.stderr).toMatch(/^ +at .*inject-bug\.mjs/m);
   expect(result(debug.stdout)).toMatchObject({ outcome: 'bug', exitCode: 70, error: { name: 'TypeError' } });
-});
+}, 60_000);
 
 describe('a hostile server', { timeout: 60_000 }, () => {
   const EVIL = '\x1b[2J\x1b]0;pwned\x07\u009b31m\u202e\u2028\u200b';
@@ -320,6 +290,7 @@ describe('a hostile server', { timeout: 60_000 }, () => {
 });
 
 const KEY = { AITOEARN_API_KEY: `${CANARY} x` };
+const S1 = ['wait', PLATFORM, 's1'];
 const error = { name: expect.any(String), message: expect.any(String) };
 test.concurrent.each<[string[], RegExp, Env?]>([
   [['connect', 'douyn', '--json'], /unknown platform "douyn"; did you mean douyin\?/],
@@ -328,14 +299,10 @@ test.concurrent.each<[string[], RegExp, Env?]>([
   [['wait', PLATFORM, 's1', '--json'], /: AITOEARN_API_KEY must be a non-empty string .*not shown/, KEY],
   [['wait', PLATFORM, 's1', '--api-key-file', '/nonexistent/k'], /cannot read the API key file.*ENOENT/],
   [
-    ['wait', PLATFORM, 's1', '--base-url', 'not a url', '--json'],
-    /: --base-url must be an https URL .*, got "not a url": it is not a URL$/,
+    [...S1, '--base-url', 'not a url', '--json'],
+    /: --base-url must be an https URL .*"not a url": it is not a URL$/,
   ],
-  [
-    ['wait', PLATFORM, 's1'],
-    /: AITOEARN_BASE_URL must be .*unencrypted/,
-    { AITOEARN_BASE_URL: 'http://example.com' },
-  ],
+  [S1, /: AITOEARN_BASE_URL must be .*unencrypted/, { AITOEARN_BASE_URL: 'http://example.com' }],
   [['wait', PLATFORM, '..', '--json'], /sessionId.*dot segment/],
 ])(
   'exits 2 for %j (%s): one line, the usage hint, nothing sent; with --json a usage result line',
@@ -371,7 +338,9 @@ describe.concurrent('sandbox', { timeout: 30_000 }, () => {
     await expect(fetch(url)).rejects.toThrow();
   });
 
-  it('--json: the ready line, --lifetime, --verbose logging each request without the key; SIGINT: the result line, 130', async () => {
+  it('--json: the ready line, --lifetime, --verbose logging each request without the key; SIGINT: the result line, 130; a busy port: 6', async () => {
+    const port = new URL(sandbox.url).port;
+    const busy = run(['sandbox', '--port', port, '--json']);
     const proc = start(['sandbox', '--json', '--lifetime', '2', '--verbose']);
     const ready = JSON.parse(await proc.line('stdout', /"type":"ready"/)) as { url: string };
     const url = expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -389,19 +358,10 @@ describe.concurrent('sandbox', { timeout: 30_000 }, () => {
     const r = await proc.exited;
     expect(r.code).toBe(130);
     expect(result(r.stdout)).toMatchObject({ outcome: 'aborted', exitCode: 130 });
-  });
-
-  it('exits 6 on a busy port, naming the address and the cause (with --json, in the result line)', async () => {
-    const port = new URL(sandbox.url).port;
-    const r = await run(['sandbox', '--port', port, '--json']);
-    expect(r.code).toBe(6);
-    expect(r.stderr).toMatch(
-      new RegExp(`^aitoearn-auth: Cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`),
-    );
-    expect(result(r.stdout)).toMatchObject({
-      outcome: 'unavailable',
-      exitCode: 6,
-      error: { code: 'EADDRINUSE' },
-    });
+    const b = await busy;
+    expect(b.code).toBe(6);
+    expect(b.stderr).toMatch(new RegExp(`^aitoearn-auth: Cannot listen on 127.0.0.1:${port}: .*EADDRINUSE`));
+    const unavailable = { outcome: 'unavailable', exitCode: 6, error: { code: 'EADDRINUSE' } };
+    expect(result(b.stdout)).toMatchObject(unavailable);
   });
 });

@@ -1,8 +1,4 @@
-/**
- * `aitoearn-auth connect`, the built command, against an in-process sandbox (the person is the stand-in of
- * scripts/stand-in-person.ts, which submits the callback form as a browser would) and scripted APIs for the
- * URLs the sandbox never sends.
- */
+// The built `connect` against a sandbox (the person: scripts/stand-in-person.ts) and scripted APIs.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,13 +15,11 @@ afterAll(() => sandbox?.close());
 
 const connectTo = (baseUrl: string, args: string[] = [], env: Env = {}, platform = 'douyin') =>
   start(['connect', platform, ...args], { env: { AITOEARN_BASE_URL: baseUrl, ...env } });
-/** The started line, once the first poll line shows that the waiting has begun. */
 async function started(run: ReturnType<typeof start>) {
   const line = JSON.parse(await run.line('stdout', /"type":"started"/)) as Record<string, string>;
   await run.line('stdout', /"type":"poll"/);
   return line;
 }
-/** Whether anything still listens at `url`'s port. */
 const probe = (url = '') =>
   new Promise<string>((resolve) => {
     const socket = connect(Number(new URL(url).port), '127.0.0.1');
@@ -59,7 +53,7 @@ describe.concurrent('aitoearn-auth connect', { timeout: 60_000 }, () => {
     const id = /^Session (\S+) \(to wait on it later: aitoearn-auth wait douyin \1\)$/m.exec(stderr)?.[1];
     const done = `^aitoearn-auth: completed after \\d+s; 1 account connected \\(session ${id}\\)$`;
     expect(stderr).toMatch(new RegExp(done, 'm'));
-    // Not a terminal: no QR code and no browser (so nothing says one could not be opened).
+    // Not a terminal: no QR code, no browser.
     expect(stderr).not.toMatch(/[█▀▄]|QR code|browser/);
   });
 
@@ -81,13 +75,12 @@ describe.concurrent('aitoearn-auth connect', { timeout: 60_000 }, () => {
 
   it('Ctrl-C exits 130 and closes the listener; an unsupported platform exits 5 with 15032, polling nothing', async () => {
     const [run, xhs] = [connectTo(sandbox.url, ['--json']), connectTo(sandbox.url, ['--json'], {}, 'xhs')];
-    const start = await started(run);
-    expect(await probe(start.callbackUrl)).toBe('connected');
+    const { callbackUrl } = await started(run);
+    expect(await probe(callbackUrl)).toBe('connected');
     run.child.kill('SIGINT');
     const r = await run.exited;
-    expect(r.code).toBe(130);
-    expect(ndjson(r.stdout).at(-1)).toMatchObject({ outcome: 'aborted', exitCode: 130 });
-    expect(await probe(start.callbackUrl)).toBe('ECONNREFUSED');
+    expect([r.code, ndjson(r.stdout).at(-1)]).toMatchObject([130, { outcome: 'aborted', exitCode: 130 }]);
+    expect(await probe(callbackUrl)).toBe('ECONNREFUSED');
     const x = await xhs.exited;
     expect(x.code).toBe(5);
     expect(ndjson(x.stdout)).toMatchObject([{ outcome: 'api-error', error: { code: 15032 } }]);
