@@ -24,10 +24,7 @@ const WAIT = { platform: 'douyin', sessionId: 'sess-1' };
 type Opts = Partial<WaitForAuthOptions>;
 type ErrorClass = new (...args: never[]) => Error;
 
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+afterEach(() => vi.restoreAllMocks());
 
 /** A scripted API on a virtual clock, and waits for session `sess-1` on it that collect their events. */
 function setup(
@@ -62,20 +59,25 @@ const gaps = (calls: number[]) => calls.slice(1).map((t, i) => t - (calls[i] as 
 
 describe('outcomes: each ends the wait, and nothing is sent or left behind after it', () => {
   const last = { session: { status: 'pending' } };
+  const cause = { reason: 'network' };
   it.each<[string, Reply[], number, object]>([
     ['completed at once', [completed], 1, { status: 'completed', sessionId: 'sess-1' }],
-    ['15039 after pending', [pending, { code: 15039 }], 2, { name: 'AuthExpiredError' }],
+    [
+      '15039 after pending',
+      [pending, { code: 15039 }],
+      2,
+      { name: 'AuthExpiredError', cause: { code: 15039 } },
+    ],
     ['15040 after pending, with the last snapshot', [pending, { code: 15040 }], 2, { code: 15040, ...last }],
     // The budget ran out long before expiresAt: no expiry is named.
-    ['retries: 2 ran out', [pending, { network: true }], 4, { failures: 3, expiresAt: undefined, ...last }],
+    ['retries: 2 ran out', [pending, { network: true }], 4, { failures: 3, expiresAt: undefined, cause }],
   ])('%s', async (_, script, requests, outcome) => {
     const controller = new AbortController();
     const { clock, server, run } = setup(script, LONG, { retries: 2, signal: controller.signal });
     const result = await run();
     expect(result).toMatchObject(outcome);
-    if (result instanceof AuthExpiredError) expect(result).toMatchObject({ ...last, cause: { code: 15039 } });
+    if (result instanceof Error) expect(result).toMatchObject(last);
     if (result instanceof Unavailable) expect(result.message).not.toContain('expired');
-    if (result instanceof Unavailable) expect(result.cause).toMatchObject({ reason: 'network' });
     await clock.advance(MINUTE);
     expect(server.calls).toHaveLength(requests);
     expect(clock.pending).toBe(0);
@@ -185,22 +187,20 @@ describe('deadline on the server clock', () => {
   it('falls back to the local wall clock when the server sends no Date header', () => scenario(0, 0, false));
 });
 
-describe('server hints are floors', () => {
-  const date = (skew: number) => ({ 'retry-after': new Date(SERVER_START_MS + skew + 3000).toUTCString() });
-  const reset = { 'x-ratelimit-reset': String(SERVER_START_MS + 4000) };
-  // The server's clock is read from a Date header of 1 s resolution.
-  it.each<[string, Reply, number, number, number]>([
-    ['Retry-After on a business 429', { code: 429, headers: { 'retry-after': '7' } }, 0, 7000, 7000],
-    ['Retry-After on an HTTP 503', { http: 503, headers: { 'retry-after': '3' } }, 0, 3000, 3000],
-    ['X-RateLimit-Reset', { code: 429, headers: reset }, 0, 3000, 5000],
-    ['an HTTP-date Retry-After', { http: 503, headers: date(10 * MINUTE) }, 10 * MINUTE, 2000, 4000],
-    ['an HTTP-date Retry-After', { http: 503, headers: date(-10 * MINUTE) }, -10 * MINUTE, 2000, 4000],
-  ])('waits for %s (server clock off by %i ms)', async (_, reply, skew, low, high) => {
-    const { server, run } = setup([reply, completed], { ...LONG, serverStartMs: SERVER_START_MS + skew });
-    await run();
-    expect(server.calls[1]).toBeGreaterThanOrEqual(low);
-    expect(server.calls[1]).toBeLessThanOrEqual(high);
-  });
+const date = (skew: number) => ({ 'retry-after': new Date(SERVER_START_MS + skew + 3000).toUTCString() });
+const reset = { 'x-ratelimit-reset': String(SERVER_START_MS + 4000) };
+// The server's clock is read from a Date header of 1 s resolution.
+it.each<[string, Reply, number, number, number]>([
+  ['Retry-After on a business 429', { code: 429, headers: { 'retry-after': '7' } }, 0, 7000, 7000],
+  ['Retry-After on an HTTP 503', { http: 503, headers: { 'retry-after': '3' } }, 0, 3000, 3000],
+  ['X-RateLimit-Reset', { code: 429, headers: reset }, 0, 3000, 5000],
+  ['an HTTP-date Retry-After', { http: 503, headers: date(10 * MINUTE) }, 10 * MINUTE, 2000, 4000],
+  ['an HTTP-date Retry-After', { http: 503, headers: date(-10 * MINUTE) }, -10 * MINUTE, 2000, 4000],
+])('server hints are floors: waits for %s (server clock off by %i ms)', async (_, reply, skew, low, high) => {
+  const { server, run } = setup([reply, completed], { ...LONG, serverStartMs: SERVER_START_MS + skew });
+  await run();
+  expect(server.calls[1]).toBeGreaterThanOrEqual(low);
+  expect(server.calls[1]).toBeLessThanOrEqual(high);
 });
 
 describe('transient failures', () => {
@@ -269,31 +269,25 @@ describe('expiresAt is re-read from every answer', () => {
   });
 });
 
-describe('abort', () => {
-  it.each([
-    ['before the start', 0, new Error('user pressed Ctrl-C')],
-    ['during a sleep', 500, new Error('user pressed Ctrl-C')],
-    // A reason that looks transient is not retried, nor reported as a retry.
-    [
-      'during a request',
-      1500,
-      new AitoearnTransportError('network', 'the caller aborted, looking transient'),
-    ],
-  ])('%s settles at once with the reason, and sends nothing more', async (_, abortAt, reason) => {
-    const controller = new AbortController();
-    const { clock, server, events, start } = setup([pending, { hang: true }]);
-    if (abortAt === 0) controller.abort(reason);
-    const outcome = start({ signal: controller.signal }).catch((error: unknown) => error);
-    if (abortAt > 0) await clock.advance(abortAt);
-    const sent = server.calls.length;
-    expect(sent).toBe(Math.ceil(abortAt / 1000));
-    controller.abort(reason);
-    expect(await outcome).toBe(reason);
-    expect(clock.pending).toBe(0);
-    await clock.advance(MINUTE);
-    expect(server.calls).toHaveLength(sent);
-    expect(events.map((e) => e.type)).toEqual(sent > 0 ? ['status'] : []);
-  });
+it.each([
+  ['before the start', 0, new Error('user pressed Ctrl-C')],
+  ['during a sleep', 500, new Error('user pressed Ctrl-C')],
+  // A reason that looks transient is not retried, nor reported as a retry.
+  ['during a request', 1500, new AitoearnTransportError('network', 'the caller aborted, looking transient')],
+])('%s settles at once with the reason, and sends nothing more', async (_, abortAt, reason) => {
+  const controller = new AbortController();
+  const { clock, server, events, start } = setup([pending, { hang: true }]);
+  if (abortAt === 0) controller.abort(reason);
+  const outcome = start({ signal: controller.signal }).catch((error: unknown) => error);
+  if (abortAt > 0) await clock.advance(abortAt);
+  const sent = server.calls.length;
+  expect(sent).toBe(Math.ceil(abortAt / 1000));
+  controller.abort(reason);
+  expect(await outcome).toBe(reason);
+  expect(clock.pending).toBe(0);
+  await clock.advance(MINUTE);
+  expect(server.calls).toHaveLength(sent);
+  expect(events.map((e) => e.type)).toEqual(sent > 0 ? ['status'] : []);
 });
 
 it('poke: the first checks at once, even right after a scheduled check; later ones no sooner than initialDelayMs after the last request, even 5,000 of them', async () => {
