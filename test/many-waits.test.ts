@@ -110,26 +110,20 @@ function slowClient(ms: number) {
   return createAitoearnClient({ apiKey: 'item-8-key', baseUrl: 'http://127.0.0.1:9', fetch });
 }
 
-it('requests are timed by a timer of their own: a sleep that returns at once does not make them time out', async () => {
-  const events: string[] = [];
-  const onProgress = (event: { type: string }) => events.push(event.type);
-  const wait = {
-    platform: 'douyin',
-    sessionId: 's',
-    requestTimeoutMs: 2000,
-    sleep: async () => {},
-    onProgress,
-  };
-  expect((await waitForAuth(slowClient(50), wait)).status).toBe('completed');
-  expect(events).toEqual(['status', 'status']);
-});
-
-it('a sleep that ignores its signal leaves no request timer alive', async () => {
+const ignoring = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+// A request is timed by a timer of its own, which ends with it: not by the sleep, which may return at
+// once (the request must not time out) or ignore its signal (no request timer may be left alive).
+it.each([
+  ['returns at once', async () => {}, 50, {}],
+  ['ignores its signal', ignoring, 0, { initialDelayMs: 1 }],
+])('a sleep that %s neither times out a request nor leaves its timer alive', async (_, sleep, ms, more) => {
   await turn();
   const timers = liveResources('Timeout');
-  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-  const wait = { platform: 'douyin', sessionId: 's', initialDelayMs: 1, requestTimeoutMs: 60_000, sleep };
-  expect((await waitForAuth(slowClient(0), wait)).status).toBe('completed');
+  const events: string[] = [];
+  const onProgress = (event: { type: string }) => events.push(event.type);
+  const wait = { platform: 'douyin', sessionId: 's', requestTimeoutMs: 2000, sleep, onProgress, ...more };
+  expect((await waitForAuth(slowClient(ms), wait)).status).toBe('completed');
+  expect(events).toEqual(['status', 'status']);
   await turn();
   expect(liveResources('Timeout')).toBeLessThanOrEqual(timers);
 });

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterEach, expect, it, vi } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   AitoearnApiError,
   AitoearnTransportError,
@@ -56,10 +56,6 @@ function expectedFor(reply: Reply): (outcome: { value?: unknown; error?: unknown
 }
 
 const isTerminal = (r: Reply) => terminals.includes(r);
-
-afterEach(() => {
-  vi.useRealTimers();
-});
 
 it('always settles, by deadline + 1 s, with the outcome of the first terminal answer (1,000 scripts)', async () => {
   await fc.assert(
