@@ -30,7 +30,6 @@ const PLATFORM = 'douyin';
 const SESSION_ID = 'sess-fault';
 const WAIT = { platform: PLATFORM, sessionId: SESSION_ID, initialDelayMs: 20, maxDelayMs: 80 } as const;
 
-/** What the server does with one request. */
 type Step = (req: IncomingMessage, res: ServerResponse) => void;
 
 const session = { sessionId: SESSION_ID, requiresSelection: false, expiresAt: '2099-01-01T00:00:00Z' };
@@ -45,6 +44,9 @@ const gateway =
   (req, res) =>
     res.writeHead(status, { 'Content-Type': 'text/html' }).end(`<pre>${JSON.stringify(req.headers)}</pre>`);
 const reset: Step = (req) => req.socket.destroy();
+const leakyError: Step = (_req, res) => json(res, errorBody(500, `internal error for key ${CANARY}`));
+const maintenance: Step = (_req, res) => res.writeHead(200).end('<html>maintenance</html>');
+const sessionless: Step = (_req, res) => json(res, statusBody({}));
 /** Headers at once, the body 5 s later (long after the request timeout). */
 const slowBody: Step = (_req, res) => {
   res.writeHead(200, { 'Content-Type': 'application/json' }).flushHeaders();
@@ -61,16 +63,7 @@ describe('waitForAuth against a scripted real HTTP server', () => {
   test.concurrent.each([
     [
       'every kind of transient failure is retried, then completed; no event carries the key',
-      [
-        gateway(408),
-        gateway(502),
-        ((_req, res) => json(res, errorBody(500, `internal error for key ${CANARY}`))) as Step,
-        ((_req, res) => res.writeHead(200).end('<html>maintenance</html>')) as Step,
-        truncated,
-        ((_req, res) => json(res, statusBody({}))) as Step,
-        reset,
-        completed,
-      ],
+      [gateway(408), gateway(502), leakyError, maintenance, truncated, sessionless, reset, completed],
       {},
       ['http-status', 'http-status', 'AitoearnApiError', 'bad-body', 'network', 'bad-body', 'network'],
     ],

@@ -204,15 +204,6 @@ it.each<[string, Reply, number, number, number]>([
 });
 
 describe('transient failures', () => {
-  it('are retried, each reported, until the check succeeds', async () => {
-    const script: Reply[] = [{ network: true }, { http: 502 }, { code: 500 }, { hang: true }, completed];
-    const { server, events, run } = setup(script, { latencyMs: 10 }, { requestTimeoutMs: 2000 });
-    expect(await run()).toMatchObject({ status: 'completed' });
-    expect(server.calls).toHaveLength(5);
-    const [T, A] = ['AitoearnTransportError', 'AitoearnApiError'];
-    expect(events.filter((e) => e.type === 'retry').map((e) => e.error?.name)).toEqual([T, T, A, T]);
-  });
-
   it.each([
     ['never answers', { hang: true }],
     ['ignores the abort signal in a custom fetch', { deaf: true }],
