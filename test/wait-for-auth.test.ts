@@ -88,23 +88,17 @@ describe('outcomes: each ends the wait, and nothing is sent or left behind after
     expect(server.requests[0]?.headers.get('x-api-key')).toBe('test-key');
   });
 
-  it('progress shows each check, the selection, and no next check after the last', async () => {
-    const selecting = { ...pending, requiresSelection: true };
-    const { events, run } = setup([pending, selecting, pending, completed], LONG);
+  it('progress shows each check, the selection, an unknown status as pending (warned once), no next check after the last', async () => {
+    const [selecting, unknown] = [{ ...pending, requiresSelection: true }, { status: 'cancelled' }];
+    const { events, run } = setup([pending, selecting, unknown, unknown, completed], LONG);
     await run();
-    const shown = events.map((e) => [e.type, e.attempt, e.selectionRequired, e.nextDelayMs]);
-    expect(shown).toEqual([
-      ['status', 1, false, 1000],
-      ['status', 2, true, 2000],
-      ['status', 3, false, 4000],
-      ['status', 4, false, undefined],
+    expect(events.map((e) => [e.type, e.status, e.attempt, e.selectionRequired, e.nextDelayMs])).toEqual([
+      ['status', 'pending', 1, false, 1000],
+      ['status', 'pending', 2, true, 2000],
+      ['status', 'cancelled', 3, false, 4000],
+      ['status', 'cancelled', 4, false, 5000],
+      ['status', 'completed', 5, false, undefined],
     ]);
-  });
-
-  it('an unknown status is treated as pending, with one warning', async () => {
-    const { events, run } = setup([{ status: 'cancelled' }, { status: 'cancelled' }, completed], LONG);
-    await run();
-    expect(events.map((e) => e.status)).toEqual(['cancelled', 'cancelled', 'completed']);
     expect(events.flatMap((e) => e.warning ?? [])).toEqual([expect.stringContaining('"cancelled"')]);
   });
 });
