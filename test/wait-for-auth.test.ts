@@ -105,18 +105,16 @@ describe('outcomes: each ends the wait, and nothing is sent or left behind after
 
 describe('schedule', () => {
   // An injected random that returns NaN or leaves [0, 1) must not collapse the schedule.
-  it.each([0, 0.999, Number.NaN, 5])(
-    'sends at 0, then backs off 1, 2, 4, then 5 s (random %d)',
-    async (r) => {
-      const { server, run } = setup((i) => (i < 7 ? pending : completed), LONG, { random: () => r });
-      expect(await run()).toMatchObject({ status: 'completed' });
-      const used = Number.isNaN(r) ? 0 : Math.min(1, r);
-      expect(server.calls[0]).toBe(0);
-      expect(gaps(server.calls)).toEqual(
-        [1, 2, 4, 5, 5, 5, 5].map((s) => Math.round(s * 1000 * (1 - 0.1 * used))),
-      );
-    },
-  );
+  const randoms = [0, 0.999, Number.NaN, 5];
+  it.each(randoms)('sends at 0, then backs off 1, 2, 4, then 5 s (random %d)', async (r) => {
+    const { server, run } = setup((i) => (i < 7 ? pending : completed), LONG, { random: () => r });
+    expect(await run()).toMatchObject({ status: 'completed' });
+    const used = Number.isNaN(r) ? 0 : Math.min(1, r);
+    expect(server.calls[0]).toBe(0);
+    expect(gaps(server.calls)).toEqual(
+      [1, 2, 4, 5, 5, 5, 5].map((s) => Math.round(s * 1000 * (1 - 0.1 * used))),
+    );
+  });
 
   it('makes one last check just before expiresAt and settles at expiresAt, not after', async () => {
     const { server, clock, run } = setup([pending], { expiresInMs: 10_500, latencyMs: 0 });
@@ -322,21 +320,18 @@ describe('watchAuth', () => {
     expect(results.map((r) => (r.done ? 'done' : r.value.status))).toEqual(['pending', 'completed', 'done']);
   });
 
-  it.each([false, true])(
-    'stops polling at once when the loop is left (next() calls waiting: %s)',
-    async (queued) => {
-      const { clock, server, watch } = setup([pending], LONG);
-      const watching = watch();
-      expect((await clock.drive(watching.next())).done).toBe(false);
-      const waiting = queued ? [watching.next(), watching.next()] : [];
-      await clock.advance(10);
-      await watching.return?.();
-      expect((await Promise.all(waiting)).map((r) => r.done)).toEqual(queued ? [true, true] : []);
-      await clock.advance(5 * MINUTE);
-      expect(server.calls).toHaveLength(1);
-      expect(clock.pending).toBe(0);
-    },
-  );
+  it.each([false, true])('stops at once when the loop is left (queued next() calls: %s)', async (queued) => {
+    const { clock, server, watch } = setup([pending], LONG);
+    const watching = watch();
+    expect((await clock.drive(watching.next())).done).toBe(false);
+    const waiting = queued ? [watching.next(), watching.next()] : [];
+    await clock.advance(10);
+    await watching.return?.();
+    expect((await Promise.all(waiting)).map((r) => r.done)).toEqual(queued ? [true, true] : []);
+    await clock.advance(5 * MINUTE);
+    expect(server.calls).toHaveLength(1);
+    expect(clock.pending).toBe(0);
+  });
 });
 
 it.each([
@@ -450,13 +445,11 @@ describe('options spread from a larger object', () => {
 
   const none = ['tim', ...Object.keys(started).filter((k) => k !== 'sessionId')].map((k) => [k, '']);
   const hints = { TIMEOUTMS: 'timeoutMs', time: 'timeoutMs', requestTimeout: 'requestTimeoutMs' };
-  it.each([...Object.entries({ ...hints, maxDelay: 'maxDelayMs', onprogress: 'onProgress' }), ...none])(
-    'the key %s is taken for a typo of "%s"',
-    (key, meant) => {
-      const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-      setup([]).watch({ [key]: 1 });
-      const said = warn.mock.calls.map(([message]) => /did you mean "(\w+)"/.exec(String(message))?.[1]);
-      expect(said).toEqual(meant ? [meant] : []);
-    },
-  );
+  const typos = [...Object.entries({ ...hints, maxDelay: 'maxDelayMs', onprogress: 'onProgress' }), ...none];
+  it.each(typos)('the key %s is taken for a typo of "%s"', (key, meant) => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    setup([]).watch({ [key]: 1 });
+    const said = warn.mock.calls.map(([message]) => /did you mean "(\w+)"/.exec(String(message))?.[1]);
+    expect(said).toEqual(meant ? [meant] : []);
+  });
 });
