@@ -171,7 +171,7 @@ describe("the README's watchAuth example", () => {
     }
   }
 
-  test('type-checks against the built package', { timeout: 60_000 }, async () => {
+  test('type-checks against the built package', async () => {
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     const flags =
       '--noEmit --skipLibCheck --strict --exactOptionalPropertyTypes --target es2022 --types node';
@@ -183,9 +183,7 @@ describe("the README's watchAuth example", () => {
     expect(result.code).toBe(0);
   });
 
-  test('runs to completion and exits by itself while stdin stays open, with no "undefined"', {
-    timeout: 60_000,
-  }, async () => {
+  test('runs to completion and exits by itself while stdin stays open, with no "undefined"', async () => {
     const sandbox = await startSandbox();
     try {
       const outcome = { type: 'complete', afterMs: 2500 } as const;

@@ -210,12 +210,9 @@ describe('transient failures', () => {
     const { clock, server, run } = setup([pending, { hang: true }], { expiresInMs: 20_000 });
     const error = await run({ requestTimeoutMs: 3000 });
     const expiresAt = new Date(SERVER_START_MS + 20_000).toISOString();
+    const failures = server.calls.length - 1;
     expect(error).toBeInstanceOf(Unavailable);
-    expect(error).toMatchObject({
-      expiresAt,
-      session: { status: 'pending' },
-      failures: server.calls.length - 1,
-    });
+    expect(error).toMatchObject({ expiresAt, failures, session: { status: 'pending' } });
     expect(error).toMatchObject({ message: expect.stringContaining(`expired at ${expiresAt}`) });
     expect((error as Error).cause).toBeInstanceOf(AitoearnTransportError);
     expect(clock.now()).toBeLessThanOrEqual(21_000);
@@ -242,10 +239,8 @@ describe('expiresAt is re-read from every answer', () => {
   });
 
   it('an answer that moves it earlier ends the wait at the new expiry', async () => {
-    const { server, clock, run } = setup(
-      (i) => ({ status: 'pending', extra: at(i ? 8000 : 5 * MINUTE) }),
-      NOW,
-    );
+    const earlier = (i: number): Reply => ({ status: 'pending', extra: at(i ? 8000 : 5 * MINUTE) });
+    const { server, clock, run } = setup(earlier, NOW);
     expect(await run()).toBeInstanceOf(AuthExpiredError);
     expect(clock.now()).toBeLessThanOrEqual(9000);
     expect(server.calls.at(-1)).toBeLessThan(8000);
