@@ -59,50 +59,49 @@ const truncated: Step = (req, res) => {
   res.write('{"code":0,"data":{"sessi', () => req.socket.destroy());
 };
 
-describe('waitForAuth against a scripted real HTTP server', () => {
-  test.concurrent.each([
-    [
-      'every kind of transient failure is retried, then completed; no event carries the key',
-      [gateway(408), gateway(502), leakyError, maintenance, truncated, sessionless, reset, completed],
-      {},
-      ['http-status', 'http-status', 'AitoearnApiError', 'bad-body', 'network', 'bad-body', 'network'],
-    ],
-    [
-      'a body 5 s after the headers: the request times out and is retried',
-      [slowBody, completed],
-      { requestTimeoutMs: 1000 },
-      ['timeout'],
-    ],
-  ] as const)('%s', async (_name, script, options, reasons) => {
-    const server = await startServer((req, res, i) => script[Math.min(i, script.length - 1)]?.(req, res));
-    const events: AuthProgress[] = [];
-    const controller = new AbortController();
-    const client = createAitoearnClient({ apiKey: CANARY, baseUrl: server.url });
-    try {
-      const onProgress = (event: AuthProgress) => events.push(event);
-      const wait = { ...WAIT, signal: controller.signal, onProgress, ...options };
-      const done = await waitForAuth(client, wait);
-      expect(done).toMatchObject({ status: 'completed', sessionId: SESSION_ID });
-      const retries = events.filter((event) => event.type === 'retry').map(({ error }) => error);
-      expect(retries.map((e) => (e instanceof AitoearnTransportError ? e.reason : e?.name))).toEqual(reasons);
-      expectNoKey(events);
-      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
-      // A loop left running at 20 ms cadence would show within this pause.
-      await delay(100);
-      expect(server.requests).toHaveLength(script.length);
-    } finally {
-      await server.close();
-    }
-  });
+test.concurrent.each([
+  [
+    'every kind of transient failure is retried, then completed; no event carries the key',
+    [gateway(408), gateway(502), leakyError, maintenance, truncated, sessionless, reset, completed],
+    {},
+    ['http-status', 'http-status', 'AitoearnApiError', 'bad-body', 'network', 'bad-body', 'network'],
+  ],
+  [
+    'a body 5 s after the headers: the request times out and is retried',
+    [slowBody, completed],
+    { requestTimeoutMs: 1000 },
+    ['timeout'],
+  ],
+] as const)('%s', async (_name, script, options, reasons) => {
+  const server = await startServer((req, res, i) => script[Math.min(i, script.length - 1)]?.(req, res));
+  const events: AuthProgress[] = [];
+  const controller = new AbortController();
+  const client = createAitoearnClient({ apiKey: CANARY, baseUrl: server.url });
+  try {
+    const onProgress = (event: AuthProgress) => events.push(event);
+    const wait = { ...WAIT, signal: controller.signal, onProgress, ...options };
+    const done = await waitForAuth(client, wait);
+    expect(done).toMatchObject({ status: 'completed', sessionId: SESSION_ID });
+    const retries = events.filter((event) => event.type === 'retry').map(({ error }) => error);
+    expect(retries.map((e) => (e instanceof AitoearnTransportError ? e.reason : e?.name))).toEqual(reasons);
+    expectNoKey(events);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    // A loop left running at 20 ms cadence would show within this pause.
+    await delay(100);
+    expect(server.requests).toHaveLength(script.length);
+  } finally {
+    await server.close();
+  }
 });
 
-describe('after settling, nothing of the waiter keeps the process alive', () => {
-  test.each([
-    ['a completed wait', [pending, pending, completed], undefined],
-    ['a terminal business error', [((_req, res) => json(res, errorBody(15040))) as Step], undefined],
-    ['an abort during a 60 s sleep', [pending], { initialDelayMs: 60_000, maxDelayMs: 60_000 }],
-    ['an abort during a hanging request', [() => {}], {}],
-  ] as const)('no timer or socket of ours outlives %s', async (_name, script, abortable) => {
+test.each([
+  ['a completed wait', [pending, pending, completed], undefined],
+  ['a terminal business error', [((_req, res) => json(res, errorBody(15040))) as Step], undefined],
+  ['an abort during a 60 s sleep', [pending], { initialDelayMs: 60_000, maxDelayMs: 60_000 }],
+  ['an abort during a hanging request', [() => {}], {}],
+] as const)(
+  'after settling, no timer or socket of the waiter outlives %s',
+  async (_name, script, abortable) => {
     const baseline = liveResources('Timeout', 'TCPSocketWrap');
     // Timers created while the wait runs and not yet fired or cleared (the destroy hook says which).
     const live = new Map<number, NodeJS.Timeout>();
@@ -134,8 +133,8 @@ describe('after settling, nothing of the waiter keeps the process alive', () => 
       hook.disable();
       await server.close();
     }
-  });
-});
+  },
+);
 
 describe("the README's watchAuth example", () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
