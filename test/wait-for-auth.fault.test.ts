@@ -99,42 +99,39 @@ test.each([
   ['a terminal business error', [((_req, res) => json(res, errorBody(15040))) as Step], undefined],
   ['an abort during a 60 s sleep', [pending], { initialDelayMs: 60_000, maxDelayMs: 60_000 }],
   ['an abort during a hanging request', [() => {}], {}],
-] as const)(
-  'after settling, no timer or socket of the waiter outlives %s',
-  async (_name, script, abortable) => {
-    const baseline = liveResources('Timeout', 'TCPSocketWrap');
-    // Timers created while the wait runs and not yet fired or cleared (the destroy hook says which).
-    const live = new Map<number, NodeJS.Timeout>();
-    let tracking = true;
-    const hook = createHook({
-      init: (id, type, _trigger, resource) =>
-        tracking && type === 'Timeout' && live.set(id, resource as NodeJS.Timeout),
-      destroy: (id) => live.delete(id),
-    });
-    const controller = new AbortController();
-    const server = await startServer((req, res, index) => {
-      if (index === 0 && abortable) setTimeout(() => controller.abort(new Error('stop')), 50);
-      script[Math.min(index, script.length - 1)]?.(req, res);
-    });
-    hook.enable();
-    try {
-      // The default timeoutMs (10 min) and requestTimeoutMs: a leaked deadline, sleep or request timer
-      // would still be pending when the timers are counted.
-      const client = createAitoearnClient({ apiKey: CANARY, baseUrl: server.url });
-      await waitForAuth(client, { ...WAIT, signal: controller.signal, ...abortable }).catch(() => {});
-      tracking = false;
-      await server.close();
-      // Sockets close, and destroy hooks run, asynchronously: a bounded wait.
-      for (let i = 0; i < 50 && liveResources('Timeout', 'TCPSocketWrap') > baseline; i += 1) await delay(20);
-      await delay(20);
-      expect([...live.values()].filter((timer) => timer.hasRef()).map((timer) => inspect(timer))).toEqual([]);
-      expect(liveResources('Timeout', 'TCPSocketWrap')).toBeLessThanOrEqual(baseline);
-    } finally {
-      hook.disable();
-      await server.close();
-    }
-  },
-);
+] as const)('after settling, no timer or socket of ours outlives %s', async (_name, script, abortable) => {
+  const baseline = liveResources('Timeout', 'TCPSocketWrap');
+  // Timers created while the wait runs and not yet fired or cleared (the destroy hook says which).
+  const live = new Map<number, NodeJS.Timeout>();
+  let tracking = true;
+  const hook = createHook({
+    init: (id, type, _trigger, resource) =>
+      tracking && type === 'Timeout' && live.set(id, resource as NodeJS.Timeout),
+    destroy: (id) => live.delete(id),
+  });
+  const controller = new AbortController();
+  const server = await startServer((req, res, index) => {
+    if (index === 0 && abortable) setTimeout(() => controller.abort(new Error('stop')), 50);
+    script[Math.min(index, script.length - 1)]?.(req, res);
+  });
+  hook.enable();
+  try {
+    // The default timeoutMs (10 min) and requestTimeoutMs: a leaked deadline, sleep or request timer
+    // would still be pending when the timers are counted.
+    const client = createAitoearnClient({ apiKey: CANARY, baseUrl: server.url });
+    await waitForAuth(client, { ...WAIT, signal: controller.signal, ...abortable }).catch(() => {});
+    tracking = false;
+    await server.close();
+    // Sockets close, and destroy hooks run, asynchronously: a bounded wait.
+    for (let i = 0; i < 50 && liveResources('Timeout', 'TCPSocketWrap') > baseline; i += 1) await delay(20);
+    await delay(20);
+    expect([...live.values()].filter((timer) => timer.hasRef()).map((timer) => inspect(timer))).toEqual([]);
+    expect(liveResources('Timeout', 'TCPSocketWrap')).toBeLessThanOrEqual(baseline);
+  } finally {
+    hook.disable();
+    await server.close();
+  }
+});
 
 describe("the README's watchAuth example", () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
