@@ -32,11 +32,8 @@ function memoryClient(mode: 'answer' | 'retry' | 'hang') {
       request.signal.addEventListener('abort', () => reject(request.signal.reason)),
     );
   };
-  return {
-    client: createAitoearnClient({ apiKey: 'many-key', baseUrl: 'http://127.0.0.1:9', fetch }),
-    calls,
-    sessions,
-  };
+  const client = createAitoearnClient({ apiKey: 'many-key', baseUrl: 'http://127.0.0.1:9', fetch });
+  return { client, calls, sessions };
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
