@@ -79,10 +79,9 @@ describe('outcomes: each ends the wait, and nothing is sent or left behind after
     expect(server.calls).toHaveLength(requests);
     expect(clock.pending).toBe(0);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
-    expect(server.requests[0]?.url).toMatch(
-      /^http:\/\/127.0.0.1:9\/api\/v2\/channels\/accounts\/auth\/douyin\/status\/sess-1$/,
-    );
-    expect(server.requests[0]?.headers.get('x-api-key')).toBe('test-key');
+    const [request] = server.requests;
+    expect(request?.url).toBe('http://127.0.0.1:9/api/v2/channels/accounts/auth/douyin/status/sess-1');
+    expect(request?.headers.get('x-api-key')).toBe('test-key');
   });
 
   it('progress shows each check, the selection, an unknown status as pending (warned once), no next check after the last', async () => {
@@ -108,9 +107,8 @@ describe('schedule', () => {
     expect(await run()).toMatchObject({ status: 'completed' });
     const used = Number.isNaN(r) ? 0 : Math.min(1, r);
     expect(server.calls[0]).toBe(0);
-    expect(gaps(server.calls)).toEqual(
-      [1, 2, 4, 5, 5, 5, 5].map((s) => Math.round(s * 1000 * (1 - 0.1 * used))),
-    );
+    const backoff = [1, 2, 4, 5, 5, 5, 5].map((s) => Math.round(s * 1000 * (1 - 0.1 * used)));
+    expect(gaps(server.calls)).toEqual(backoff);
   });
 
   it('makes one last check just before expiresAt and settles at expiresAt, not after', async () => {
