@@ -140,10 +140,7 @@ it.each([
 type Run = ReturnType<typeof begin>;
 const post = async (url: string) => (await fetch(url, { method: 'POST', body: 'platform=douyin' })).text();
 it.each([
-  [
-    'the browser’s POST comes',
-    async (_: Run, url: string) => expect(await post(url)).toContain('You can close'),
-  ],
+  ['the browser posts', async (_: Run, url: string) => expect(await post(url)).toContain('You can close')],
   ['its sleep of LINGER_MS ends', async (run: Run) => expect(await run.tick()).toBe(LINGER_MS)],
   ['Node’s own timer fires (the sleep never ends)', () => vi.advanceTimersByTimeAsync(LINGER_MS)],
 ])('after a completion found by polling, serves the callback until %s', async (name, end) => {

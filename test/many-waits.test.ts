@@ -32,47 +32,40 @@ function memoryClient(mode: 'answer' | 'retry' | 'hang') {
       request.signal.addEventListener('abort', () => reject(request.signal.reason)),
     );
   };
-  return {
-    client: createAitoearnClient({ apiKey: 'many-key', baseUrl: 'http://127.0.0.1:9', fetch }),
-    calls,
-    sessions,
-  };
+  const client = createAitoearnClient({ apiKey: 'many-key', baseUrl: 'http://127.0.0.1:9', fetch });
+  return { client, calls, sessions };
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-it.each(['answer', 'retry', 'hang'] as const)(
-  'thousands of waits on one AbortSignal all settle on abort with its reason, no timer left and no warning (fetch: %s)',
-  async (mode) => {
-    const warnings: Error[] = [];
-    const onWarning = (warning: Error) => warnings.push(warning);
-    process.on('warning', onWarning);
-    const { client, calls, sessions } = memoryClient(mode);
-    const timers = liveResources('Timeout');
-    const stop = new AbortController();
-    const settled = Array.from({ length: 2000 }, (_, i) =>
-      waitForAuth(client, { platform: 'douyin', sessionId: `s-${i}`, signal: stop.signal }).catch((e) => e),
-    );
-    // Every wait has sent its first request (and, with answers, is asleep until its next one).
-    for (let i = 0; i < 10_000 && sessions.size < 2000; i++) await turn();
-    expect(sessions.size).toBe(2000);
-    await pause(100);
-    const reason = new Error('shutdown');
-    stop.abort(reason);
-    expect((await Promise.all(settled)).filter((o) => o !== reason)).toEqual([]);
-    // Nothing is sent after the abort.
-    const sent = calls.length;
-    await pause(1200);
-    expect(calls.length).toBe(sent);
-    await turn();
-    expect(liveResources('Timeout')).toBeLessThanOrEqual(timers);
-    expect(liveResources('Immediate')).toBe(0);
-    process.off('warning', onWarning);
-    expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
-  },
-  60_000,
-);
+const modes = ['answer', 'retry', 'hang'] as const;
+it.each(modes)('2,000 waits on one signal settle on abort, no timer or warning left (%s)', async (mode) => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  const { client, calls, sessions } = memoryClient(mode);
+  const timers = liveResources('Timeout');
+  const stop = new AbortController();
+  const settled = Array.from({ length: 2000 }, (_, i) =>
+    waitForAuth(client, { platform: 'douyin', sessionId: `s-${i}`, signal: stop.signal }).catch((e) => e),
+  );
+  // Every wait has sent its first request (and, with answers, is asleep until its next one).
+  for (let i = 0; i < 10_000 && sessions.size < 2000; i++) await turn();
+  expect(sessions.size).toBe(2000);
+  await pause(100);
+  const reason = new Error('shutdown');
+  stop.abort(reason);
+  expect((await Promise.all(settled)).filter((o) => o !== reason)).toEqual([]);
+  const sent = calls.length;
+  await pause(1200);
+  expect(calls.length).toBe(sent);
+  await turn();
+  expect(liveResources('Timeout')).toBeLessThanOrEqual(timers);
+  expect(liveResources('Immediate')).toBe(0);
+  process.off('warning', onWarning);
+  expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+});
 
 it('a burst of thousands of calls in one tick sends the first at once, returns before the rest are sent, then sends them all', async () => {
   await turn();
@@ -110,26 +103,20 @@ function slowClient(ms: number) {
   return createAitoearnClient({ apiKey: 'item-8-key', baseUrl: 'http://127.0.0.1:9', fetch });
 }
 
-it('requests are timed by a timer of their own: a sleep that returns at once does not make them time out', async () => {
-  const events: string[] = [];
-  const onProgress = (event: { type: string }) => events.push(event.type);
-  const wait = {
-    platform: 'douyin',
-    sessionId: 's',
-    requestTimeoutMs: 2000,
-    sleep: async () => {},
-    onProgress,
-  };
-  expect((await waitForAuth(slowClient(50), wait)).status).toBe('completed');
-  expect(events).toEqual(['status', 'status']);
-});
-
-it('a sleep that ignores its signal leaves no request timer alive', async () => {
+const ignoring = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+// A request is timed by a timer of its own, which ends with it: not by the sleep, which may return at
+// once (the request must not time out) or ignore its signal (no request timer may be left alive).
+it.each([
+  ['returns at once', async () => {}, 50, {}],
+  ['ignores its signal', ignoring, 0, { initialDelayMs: 1 }],
+])('a sleep that %s neither times out a request nor leaves its timer alive', async (_, sleep, ms, more) => {
   await turn();
   const timers = liveResources('Timeout');
-  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-  const wait = { platform: 'douyin', sessionId: 's', initialDelayMs: 1, requestTimeoutMs: 60_000, sleep };
-  expect((await waitForAuth(slowClient(0), wait)).status).toBe('completed');
+  const events: string[] = [];
+  const onProgress = (event: { type: string }) => events.push(event.type);
+  const wait = { platform: 'douyin', sessionId: 's', requestTimeoutMs: 2000, sleep, onProgress, ...more };
+  expect((await waitForAuth(slowClient(ms), wait)).status).toBe('completed');
+  expect(events).toEqual(['status', 'status']);
   await turn();
   expect(liveResources('Timeout')).toBeLessThanOrEqual(timers);
 });

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterEach, expect, it, vi } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   AitoearnApiError,
   AitoearnTransportError,
@@ -57,21 +57,14 @@ function expectedFor(reply: Reply): (outcome: { value?: unknown; error?: unknown
 
 const isTerminal = (r: Reply) => terminals.includes(r);
 
-afterEach(() => {
-  vi.useRealTimers();
-});
-
 it('always settles, by deadline + 1 s, with the outcome of the first terminal answer (1,000 scripts)', async () => {
   await fc.assert(
     fc.asyncProperty(scenario, async (s) => {
       const clock = new FakeClock(SERVER_START_MS + s.localSkewMs);
       const api = { expiresInMs: s.expiresInMs, serverStartMs: SERVER_START_MS + s.serverSkewMs };
       const server = fakeApi(clock, s.script, { ...api, latencyMs: s.latencyMs });
-      const client = createAitoearnClient({
-        apiKey: 'k',
-        baseUrl: 'http://127.0.0.1:9',
-        fetch: server.fetch,
-      });
+      const { fetch } = server;
+      const client = createAitoearnClient({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', fetch });
       const [controller, abortTimer] = [new AbortController(), new AbortController()];
       const reason = new Error('aborted by the property test');
       if (s.abortAtMs !== undefined)
@@ -79,15 +72,10 @@ it('always settles, by deadline + 1 s, with the outcome of the first terminal an
           () => controller.abort(reason),
           () => {},
         );
-      const { timeoutMs, requestTimeoutMs } = s;
-      const options = { timeoutMs, requestTimeoutMs, clock, sleep: clock.sleep, random: () => s.seed };
-      const waiting = waitForAuth(client, {
-        platform: 'douyin',
-        sessionId: 'sess-1',
-        ...options,
-        signal: controller.signal,
-      });
-      const outcome = await clock.drive(waiting).then(
+      const { timeoutMs, requestTimeoutMs, seed } = s;
+      const wait = { platform: 'douyin', sessionId: 'sess-1', timeoutMs, requestTimeoutMs, clock };
+      const more = { sleep: clock.sleep, random: () => seed, signal: controller.signal };
+      const outcome = await clock.drive(waitForAuth(client, { ...wait, ...more })).then(
         (value) => ({ value, error: undefined }),
         (error: unknown) => {
           if (error instanceof Error && error.message.startsWith('Deadlock')) throw error;
@@ -108,10 +96,8 @@ it('always settles, by deadline + 1 s, with the outcome of the first terminal an
       const bound = Math.min(deadline + 1000, s.abortAtMs ?? Number.POSITIVE_INFINITY);
       expect(settledAt).toBeLessThanOrEqual(bound + 1);
 
-      // Nothing of the waiter stays scheduled.
       expect(clock.pending).toBe(0);
 
-      // Never a request after an abort.
       if (outcome.error === reason) {
         for (const at of server.calls) expect(at).toBeLessThanOrEqual(s.abortAtMs as number);
         return;
