@@ -4,8 +4,8 @@ export interface Table {
   readonly columns: readonly string[];
   /** Cells as printed; numeric cells are also kept in `values` for the sanity check. */
   readonly rows: readonly (readonly string[])[];
-  /** The numbers behind the rows (NaN where a cell is not a number), one array per row. */
-  readonly values: readonly (readonly number[])[];
+  /** The numbers behind the cells, aligned with `columns` (`null` for a label cell), one array per row. */
+  readonly values: readonly (readonly (number | null)[])[];
   readonly notes: readonly string[];
 }
 
@@ -19,9 +19,7 @@ export function table(
   notes: readonly string[] = [],
 ): Table {
   const rows = cells.map((row) => row.map((c) => (typeof c === 'string' ? c : c.text)));
-  const values = cells.map((row) =>
-    row.filter((c) => typeof c !== 'string').map((c) => (c as { value: number }).value),
-  );
+  const values = cells.map((row) => row.map((c) => (typeof c === 'string' ? null : c.value)));
   return { title, columns, rows, values, notes };
 }
 
