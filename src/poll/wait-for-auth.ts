@@ -20,15 +20,16 @@ const FINAL_CHECK_LEAD_MS = 500;
 /** A request in flight at the deadline gets this much longer to answer (settling stays ≤ deadline + 1 s). */
 const REQUEST_GRACE_MS = 500;
 
-/**
- * The delay before check `step + 1` (step ≥ 1): `initialDelayMs` grown by `factor` per step, capped at
- * `maxDelayMs`, then shortened by up to `jitter` so that waits started together spread out.
- */
+/** The delay after `step` checks or failures (step ≥ 1): `initialDelayMs` grown by `factor`, capped at `maxDelayMs`. */
+const grown = (step: number, o: ResolvedWaitOptions) =>
+  Math.min(o.maxDelayMs, o.initialDelayMs * o.factor ** (step - 1));
+
+/** The delay before check `step + 1`, shortened by up to `jitter` so that waits started together spread out. */
 function backoffDelay(step: number, o: ResolvedWaitOptions): number {
   const drawn = o.random();
   // An injected random that returns NaN or leaves [0, 1) must not collapse the schedule.
   const r = Number.isFinite(drawn) ? Math.min(1, Math.max(0, drawn)) : 0;
-  return Math.round(Math.min(o.maxDelayMs, o.initialDelayMs * o.factor ** (step - 1)) * (1 - o.jitter * r));
+  return Math.round(grown(step, o) * (1 - o.jitter * r));
 }
 
 /**
@@ -183,10 +184,9 @@ export function createWaiter(client: AitoearnClient, o: ResolvedWaitOptions) {
           failures = attemptNumber;
           const now = clock.now();
           hintUntil = Math.max(hintUntil, now + (lastFailure.retryAfterMs ?? Number.NEGATIVE_INFINITY));
-          // p-retry's delay, clipped to the final check, with our floors.
-          const delay = Math.min(o.maxDelayMs, o.initialDelayMs * o.factor ** (attemptNumber - 1));
+          // p-retry's delay (the same growth as the checks'), clipped to the final check, with our floors.
           const finalAt = deadline - FINAL_CHECK_LEAD_MS;
-          const at = Math.max(Math.min(now + delay, finalAt), floor());
+          const at = Math.max(Math.min(now + grown(attemptNumber, o), finalAt), floor());
           // What the callback throws ends the wait as it is, never judged by p-retry.
           await emit(retriesLeft > 0 && now < finalAt && at < deadline ? at : undefined, lastFailure).catch(
             (thrown: unknown) => {
