@@ -1,15 +1,16 @@
 /**
- * The API's business codes, written once: what each means (the errors and the command read it) and the
- * real server's texts, which the sandbox answers with (English from its i18n table; Nest's 400/401 English).
+ * The API's business codes, written once: what each means and whether retrying may help (the errors and the
+ * command read both), and the real server's texts, which the sandbox answers with (English from its i18n
+ * table; Nest's 400/401 English).
  */
-type CodeFacts = { kind: string; meaning: string; text?: { en: string; zh: string } };
+type CodeFacts = { kind: string; meaning: string; transient?: true; text?: { en: string; zh: string } };
 const nest = (en: string) => ({ en, zh: en });
 
 export const API_CODES = {
   400: { kind: 'validation', meaning: 'validation failed', text: nest('Bad request') },
   401: { kind: 'unauthorized', meaning: 'missing or invalid API key', text: nest('Unauthorized') },
-  429: { kind: 'rate-limited', meaning: 'rate limited' },
-  500: { kind: 'internal', meaning: 'internal server error' },
+  429: { kind: 'rate-limited', meaning: 'rate limited', transient: true },
+  500: { kind: 'internal', meaning: 'internal server error', transient: true },
   10002: { kind: 'validation', meaning: 'validation failed' },
   12601: {
     kind: 'group-not-found',
@@ -43,7 +44,8 @@ type Facts = (typeof API_CODES)[ApiCode];
 /** What a non-zero business `code` means, so callers need not compare numbers. */
 export type AitoearnApiErrorKind = Facts['kind'] | 'unknown';
 
-export const codeFacts = (code: number): Facts | undefined => (API_CODES as Record<number, Facts>)[code];
+export const codeFacts = (code: number): (Facts & CodeFacts) | undefined =>
+  (API_CODES as Record<number, Facts>)[code];
 
 /** The `errorCode` of a session whose person denied consent. */
 export const CONSENT_DENIED = 15045;

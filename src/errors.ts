@@ -101,7 +101,7 @@ export class AitoearnTransportError extends AitoearnResponseError {
  * try { await getAuthStatus(client, params) } catch (error) { if (!isTransient(error)) throw error }
  */
 export function isTransient(error: unknown): boolean {
-  if (error instanceof AitoearnApiError) return error.kind === 'rate-limited' || error.kind === 'internal';
+  if (error instanceof AitoearnApiError) return codeFacts(error.code)?.transient === true;
   if (!(error instanceof AitoearnTransportError)) return false;
   if (error.reason !== 'http-status') return error.reason !== 'redirect' && error.reason !== 'refused-url';
   // A 2xx other than 200 is a gateway's doing (the API answers everything with 200): a broken answer.

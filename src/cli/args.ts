@@ -29,10 +29,9 @@ export class UsageError extends Error {
 
 /** The business codes an API error with that code ends as: read from the one table of codes. */
 const codes = (expired: boolean) =>
-  Object.keys(API_CODES)
-    .map((code) => new AitoearnApiError(Number(code), '', ''))
-    .filter((e) => !isTransient(e) && (e.kind === 'session-invalid') === expired)
-    .map((e) => e.code)
+  Object.entries(API_CODES)
+    .filter(([, f]) => !('transient' in f) && (f.kind === 'session-invalid') === expired)
+    .map(([code]) => code)
     .join(', ');
 
 const exit = (code: number, outcome: string, meaning: string) => ({ code, outcome, meaning });
