@@ -6,9 +6,10 @@
  * from the sandbox's answer to the approval (the session is completed from then on) to `connectAccount`
  * resolving. The waiter runs with its defaults (first check at once, then ~1 s growing to 5 s).
  */
+
+import { type AuthSession, connectAccount, createAitoearnClient } from '../dist/index.js';
+import { startSandbox } from '../dist/sandbox/index.js';
 import { visitConsentPage } from '../scripts/stand-in-person.js';
-import { type AuthSession, connectAccount, createAitoearnClient } from '../src/index.js';
-import { startSandbox } from '../src/sandbox/index.js';
 import { mulberry32 } from './prng.js';
 import { mean, percentile, sortNumbers } from './stats.js';
 import { num, type Table, table } from './table.js';

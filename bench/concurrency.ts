@@ -3,7 +3,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { AuthExpiredError, AuthFailedError, createAitoearnClient, waitForAuth } from '../src/index.js';
+import { AuthExpiredError, AuthFailedError, createAitoearnClient, waitForAuth } from '../dist/index.js';
 import { jsonLines, spawnTs, stopChild } from './child.js';
 import type { Expected, SandboxChildOptions } from './children/sandbox.js';
 import { pooledHttpFetch } from './http-fetch.js';

@@ -13,7 +13,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { createAitoearnClient, waitForAuth } from '../src/index.js';
+import { createAitoearnClient, waitForAuth } from '../dist/index.js';
 import { jsonLines, spawnTs, stopChild } from './child.js';
 import { num, type Table, table } from './table.js';
 

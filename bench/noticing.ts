@@ -12,7 +12,7 @@ import {
   createAitoearnClient,
   getAuthStatus,
   waitForAuth,
-} from '../src/index.js';
+} from '../dist/index.js';
 import { logNormal, mulberry32 } from './prng.js';
 import { mean, percentile, sortNumbers } from './stats.js';
 import { num, type Table, table } from './table.js';

@@ -4,8 +4,8 @@
  */
 import { Agent, request as httpRequest } from 'node:http';
 import createClient from 'openapi-fetch';
-import { createAitoearnClient, getAuthStatus } from '../src/index.js';
-import { VERSION } from '../src/version.js';
+import { createAitoearnClient, getAuthStatus } from '../dist/index.js';
+import { VERSION } from '../dist/version.js';
 import { firstJsonLine, spawnTs, stopChild } from './child.js';
 import { median } from './stats.js';
 import { num, type Table, table } from './table.js';

@@ -4,7 +4,7 @@
  * place (our client, openapi-fetch, undici/fetch, GC, …), and the inclusive time of a few functions.
  */
 import { Session } from 'node:inspector/promises';
-import { createAitoearnClient, getAuthStatus } from '../src/index.js';
+import { createAitoearnClient, getAuthStatus } from '../dist/index.js';
 import { firstJsonLine, spawnTs, stopChild } from './child.js';
 
 interface ProfileNode {

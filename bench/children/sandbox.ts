@@ -2,7 +2,7 @@
  * The sandbox in its own process, for the many-sessions benchmark: creates `count` sessions with seeded
  * outcomes and prints `{url, apiKey, sessions}` on one stdout line. Ends when its stdin closes.
  */
-import { startSandbox } from '../../src/sandbox/index.js';
+import { startSandbox } from '../../dist/sandbox/index.js';
 import { mulberry32 } from '../prng.js';
 
 export interface SandboxChildOptions {
