@@ -251,14 +251,9 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
       throw new S.Refused(403, 'Invalid Host header: the sandbox answers only to its own host and port.');
     const { method } = x.req;
     for (const [allowed, pattern, run] of routes) {
-      const match = pattern.exec(x.path);
-      if (!match) continue;
-      let params: string[];
-      try {
-        params = match.slice(1).map(decodeURIComponent);
-      } catch {
-        break; // A malformed escape names nothing here.
-      }
+      // A malformed escape names nothing here: its URIError is answered 404.
+      const params = pattern.exec(x.path)?.slice(1).map(decodeURIComponent);
+      if (!params) continue;
       if (method !== allowed)
         throw new S.Refused(405, `${x.path} answers ${allowed} only.`, { Allow: allowed });
       const crossSite = method === 'POST' && crossSiteReason(x.req.headers);
@@ -272,7 +267,8 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
   function refusal(x: Exchange, error: unknown) {
     const input = error instanceof AitoearnInputError && error;
     const full = error instanceof SandboxFullError && error;
-    const status = error instanceof S.Refused ? error.httpStatus : input ? 400 : full ? 429 : 500;
+    const known = error instanceof S.Refused ? error.httpStatus : error instanceof URIError && 404;
+    const status = known || (input ? 400 : full ? 429 : 500);
     const message = status === 500 ? `Sandbox internal error: ${error}` : (error as Error).message;
     if (x.page && status < 500) return send(x, status, resultPage('Not possible', message));
     const retry = full && { 'Retry-After': Math.ceil(full.retryAfterMs / 1000) };
