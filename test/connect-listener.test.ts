@@ -12,12 +12,9 @@ const open: { close(): Promise<void> }[] = [];
 afterEach(() => Promise.all(open.splice(0).map((l) => l.close())));
 
 let callbacks = 0;
-async function listen(randomBytes?: (size: number) => Buffer) {
+async function listen(options: { randomBytes?: (size: number) => Buffer } = {}) {
   callbacks = 0;
-  const listener = await startCallbackListener({
-    onCallback: () => callbacks++,
-    ...(randomBytes && { randomBytes }),
-  });
+  const listener = await startCallbackListener({ ...options, onCallback: () => callbacks++ });
   open.push(listener);
   return listener;
 }
@@ -36,7 +33,7 @@ it('listens on 127.0.0.1 at a 32-character path made of its random bytes', async
   const pattern = /^http:\/\/127\.0\.0\.1:[1-9]\d*\/([A-Za-z0-9_-]{32})$/;
   const [a, b] = [await listen(), await listen()];
   expect(pattern.exec(a.url)?.[1]).not.toBe(pattern.exec(b.url)?.[1]);
-  expect((await listen((size) => Buffer.alloc(size, 0xff))).url).toMatch(/:\d+\/_{32}$/);
+  expect((await listen({ randomBytes: (size) => Buffer.alloc(size, 0xff) })).url).toMatch(/:\d+\/_{32}$/);
 });
 
 it('answers every POST on its path (a forged one is one more hint) with a small CSP page, then reports it', async () => {

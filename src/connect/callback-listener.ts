@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LOOPBACK_HOST, MAX_BODY_BYTES, pagePolicy } from '../local-server.js';
+import { LOOPBACK_HOST, pagePolicy, readBody } from '../local-server.js';
 
 // The page the person's browser lands on. It loads nothing and runs nothing.
 const DONE_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -35,22 +35,14 @@ export async function startCallbackListener(options: {
   const { createServer } = await import('node:http');
   const server = createServer({ requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 1000 });
   server.maxHeadersCount = 64;
-  server.on('request', (request, response) => {
+  server.on('request', async (request, response) => {
     const path = Buffer.from((request.url ?? '').split('?', 1)[0] ?? '');
     if (path.length !== expected.length || !timingSafeEqual(path, expected)) return reply(response, 404);
     if (request.method !== 'POST') return reply(response, 405, { Allow: 'POST' });
     // The body is read only to know the whole request arrived; its fields prove nothing and are not parsed.
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES && !response.headersSent) reply(response, 413, { Connection: 'close' });
-    });
-    request.on('end', () => {
-      if (response.headersSent) return;
-      response.once('finish', options.onCallback);
-      response.writeHead(200, { ...HEADERS, 'Content-Type': 'text/html; charset=utf-8' }).end(DONE_PAGE);
-    });
-    request.on('error', () => {});
+    if ((await readBody(request).catch(() => undefined)) === undefined) return reply(response, 413);
+    response.once('finish', options.onCallback);
+    response.writeHead(200, { ...HEADERS, 'Content-Type': 'text/html; charset=utf-8' }).end(DONE_PAGE);
   });
 
   await once(server.listen({ host: LOOPBACK_HOST, port: 0, exclusive: true }), 'listening');
@@ -72,6 +64,4 @@ const STATUS_TEXT = { 404: 'Not found.', 405: 'Method not allowed.', 413: 'Body 
 function reply(response: ServerResponse, status: keyof typeof STATUS_TEXT, headers = {}): void {
   response.writeHead(status, { ...HEADERS, 'Content-Type': 'text/plain; charset=utf-8', ...headers });
   response.end(`${STATUS_TEXT[status]}\n`);
-  // The rest of a body too large is not worth reading: drop the connection once answered.
-  if (status === 413) response.once('finish', () => response.req.socket.destroy());
 }

@@ -17,7 +17,6 @@ ${body}
 </body></html>
 `;
 
-/** A page with a title and a sentence. */
 export const resultPage = (title: string, text: string) => page(title, `<p>${esc(text)}</p>`);
 
 /** Approve and Deny, or account checkboxes and Deny when the session asks for a choice. */
@@ -61,13 +60,13 @@ export function endingPage(session: AuthSession, targets: BrowserTargets, nonce:
   const script = (code: string) => `<script nonce="${esc(nonce)}">${code}</script>`;
   if (callbackUrl !== undefined) {
     const post = { ...accounts[0], ...(redirectUri && { redirectUri }), accounts: JSON.stringify(accounts) };
+    const input = ([name, value = '']: [string, string?]) =>
+      `<input type="hidden" name="${name}" value="${esc(value)}">`;
     return page(
       title,
       `<p>${text} Returning you to the application…</p>
 <form id="callback" method="post" action="${esc(callbackUrl)}">
-${Object.entries(post)
-  .map(([name, value = '']) => `<input type="hidden" name="${name}" value="${esc(value)}">`)
-  .join('\n')}
+${Object.entries(post).map(input).join('\n')}
 <noscript><button type="submit">Continue</button></noscript></form>
 ${script("document.getElementById('callback').submit();")}`,
     );

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Serv
 import type { AddressInfo } from 'node:net';
 import { API_CODES, SUCCESS_MESSAGE } from '../codes.js';
 import { AitoearnError, AitoearnInputError, named } from '../errors.js';
-import { MAX_BODY_BYTES, pagePolicy } from '../local-server.js';
+import { MAX_BODY_BYTES, pagePolicy, readBody } from '../local-server.js';
 import { START_PATH, STATUS_PATH } from '../operations.js';
 import { isPlatform } from '../platforms.js';
 import { printable, show } from '../text.js';
@@ -93,16 +93,10 @@ const HTML_HEADERS: OutgoingHttpHeaders = {
   'Referrer-Policy': 'same-origin',
 };
 
-/** The body, read to its end so that an answer over the cap (413) can still be read. */
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-  }
-  if (size > MAX_BODY_BYTES) throw new S.Refused(413, `The request body is over ${MAX_BODY_BYTES} bytes.`);
-  return Buffer.concat(chunks).toString('utf8');
+async function text(req: IncomingMessage): Promise<string> {
+  const body = await readBody(req);
+  if (body === undefined) throw new S.Refused(413, `The request body is over ${MAX_BODY_BYTES} bytes.`);
+  return body;
 }
 
 function json(text: string, example = '') {
@@ -219,13 +213,13 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
     }),
     on('POST', '/sandbox/sessions', async (x) => {
       if (!keyOk(x)) throw new S.Refused(401, 'Missing or unknown "X-Api-Key" header.');
-      send(x, 201, create(json(await readBody(x.req), ' such as {"platform":"douyin"}'), x.now));
+      send(x, 201, create(json(await text(x.req), ' such as {"platform":"douyin"}'), x.now));
     }),
     on('POST', '/sandbox/sessions/{id}/(approve|deny|select)', async (x, [id = '', action = '']) => {
-      const text = await readBody(x.req);
+      const sent = await text(x.req);
       // A browser's form gets a page back; a script sending JSON (or nothing) gets JSON.
       x.page = /^application\/x-www-form-urlencoded\b/i.test(x.req.headers['content-type'] ?? '');
-      const uids = x.page ? new URLSearchParams(text).getAll('platformUids') : json(text)?.platformUids;
+      const uids = x.page ? new URLSearchParams(sent).getAll('platformUids') : json(sent)?.platformUids;
       const session = find(id, x.now);
       if (!session) throw new S.Refused(404, `No session ${show(id)}: it never existed or it expired.`);
       if (x.page && action === 'select' && !uids.length)
@@ -257,14 +251,9 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
       throw new S.Refused(403, 'Invalid Host header: the sandbox answers only to its own host and port.');
     const { method } = x.req;
     for (const [allowed, pattern, run] of routes) {
-      const match = pattern.exec(x.path);
-      if (!match) continue;
-      let params: string[];
-      try {
-        params = match.slice(1).map(decodeURIComponent);
-      } catch {
-        break; // A malformed escape names nothing here.
-      }
+      // A malformed escape names nothing here: its URIError is answered 404.
+      const params = pattern.exec(x.path)?.slice(1).map(decodeURIComponent);
+      if (!params) continue;
       if (method !== allowed)
         throw new S.Refused(405, `${x.path} answers ${allowed} only.`, { Allow: allowed });
       const crossSite = method === 'POST' && crossSiteReason(x.req.headers);
@@ -278,7 +267,8 @@ export async function startSandbox(options?: T.SandboxOptions): Promise<T.Sandbo
   function refusal(x: Exchange, error: unknown) {
     const input = error instanceof AitoearnInputError && error;
     const full = error instanceof SandboxFullError && error;
-    const status = error instanceof S.Refused ? error.httpStatus : input ? 400 : full ? 429 : 500;
+    const known = error instanceof S.Refused ? error.httpStatus : error instanceof URIError && 404;
+    const status = known || (input ? 400 : full ? 429 : 500);
     const message = status === 500 ? `Sandbox internal error: ${error}` : (error as Error).message;
     if (x.page && status < 500) return send(x, status, resultPage('Not possible', message));
     const retry = full && { 'Retry-After': Math.ceil(full.retryAfterMs / 1000) };
