@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import {
   AitoearnTransportError,
   type AuthProgress,
@@ -148,23 +148,12 @@ describe("the README's watchAuth example", () => {
       .replace("site: 'cn'", "baseUrl: process.env.AITOEARN_BASE_URL ?? ''")
       .replace("from 'aitoearn-auth'", `from ${JSON.stringify(module)}`);
     const dir = mkdtempSync(join(tmpdir(), 'aitoearn-readme-'));
-    try {
-      writeFileSync(join(dir, file), example);
-      // stdin is a pipe this test keeps open, as a terminal would be.
-      const child = spawn(process.execPath, args(join(dir, file)), {
-        cwd: dir,
-        env: { ...process.env, ...env },
-      });
-      const guard = setTimeout(() => child.kill(), 55_000);
-      try {
-        return await collect(child).closed;
-      } finally {
-        clearTimeout(guard);
-        child.stdin.destroy();
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, file), example);
+    // stdin is a pipe this test keeps open, as a terminal would be.
+    const options = { cwd: dir, env: { ...process.env, ...env }, timeout: 55_000 };
+    const child = spawn(process.execPath, args(join(dir, file)), options);
+    return collect(child).closed.finally(() => child.stdin.destroy());
   }
 
   test('type-checks against the built package', async () => {

@@ -31,11 +31,8 @@ afterEach(() => vi.restoreAllMocks());
 function setup(script: Script, api: FakeApiOptions = {}, options: Opts = {}) {
   const clock = new FakeClock();
   const server = fakeApi(clock, script, api);
-  const client = createAitoearnClient({
-    apiKey: 'test-key',
-    baseUrl: 'http://127.0.0.1:9',
-    fetch: server.fetch,
-  });
+  const { fetch } = server;
+  const client = createAitoearnClient({ apiKey: 'test-key', baseUrl: 'http://127.0.0.1:9', fetch });
   const events: AuthProgress[] = [];
   const onProgress = (event: AuthProgress) => events.push(event);
   const base = { ...WAIT, clock, sleep: clock.sleep, random: () => 0, onProgress, ...options };

@@ -27,27 +27,14 @@ export interface FakeApiOptions {
   readonly latencyMs?: number;
 }
 
-export interface FakeApi {
-  readonly fetch: (request: Request) => Promise<Response>;
-  /** Virtual times at which requests arrived. */
-  readonly calls: number[];
-  readonly requests: Request[];
-  /** Virtual times at which code-0 answers were sent. */
-  readonly answers: number[];
-  /** Indexes of the requests whose answer was sent (not hung, not aborted first). */
-  readonly delivered: Set<number>;
-}
+export type Script = readonly Reply[] | ((index: number) => Reply);
 
-export function fakeApi(
-  clock: FakeClock,
-  script: readonly Reply[] | ((index: number) => Reply),
-  options: FakeApiOptions = {},
-): FakeApi {
+export function fakeApi(clock: FakeClock, script: Script, options: FakeApiOptions = {}) {
   const serverStart = options.serverStartMs ?? SERVER_START_MS;
   const latency = options.latencyMs ?? 50;
-  const calls: number[] = [];
-  const requests: Request[] = [];
-  const answers: number[] = [];
+  // Virtual times at which requests arrived, and at which code-0 answers were sent.
+  const [calls, requests, answers] = [[] as number[], [] as Request[], [] as number[]];
+  /** Indexes of the requests whose answer was sent (not hung, not aborted first). */
   const delivered = new Set<number>();
   const fetch = async (request: Request): Promise<Response> => {
     const index = calls.length;

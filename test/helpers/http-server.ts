@@ -28,7 +28,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(handler: Handler): Promise<TestServer> {
+export async function startServer(handler: Handler, host = '127.0.0.1'): Promise<TestServer> {
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
     const index = requests.length;
@@ -39,12 +39,12 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(0, host, resolve);
   });
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     requests,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
@@ -56,18 +56,13 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   };
 }
 
-export interface JsonOptions {
-  /** @default 200 */
-  readonly status?: number;
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
-export function json(res: ServerResponse, body: unknown, options: JsonOptions = {}): void {
+/** `body` as JSON, with HTTP `status` (default 200). */
+export function json(res: ServerResponse, body: unknown, init: { status?: number; headers?: object } = {}) {
   const text = JSON.stringify(body);
-  res.writeHead(options.status ?? 200, {
+  res.writeHead(init.status ?? 200, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
-    ...options.headers,
+    ...init.headers,
   });
   res.end(text);
 }
