@@ -42,8 +42,7 @@ function statusData(doc: Json): Json {
 }
 /** What an operation promises, without its texts. */
 const contract = (doc: unknown, route: string) => ({ ...op(doc, route), summary: 0, description: 0 });
-function seedWith(edit: (doc: Json) => unknown): string {
-  const doc = readJson(SEED_VERSION);
+function seedWith(edit: (doc: Json) => unknown, doc = readJson(SEED_VERSION)): string {
   edit(doc);
   return JSON.stringify(doc);
 }
@@ -88,8 +87,7 @@ it('sliceSpec drops the orphaned schemas of the newest version and everything el
 
 describe('diffSpecs', () => {
   const seedVersion = sliceSpec(readJson(SEED_VERSION), 'seed version');
-  const edited = (edit: (doc: Json) => unknown) => {
-    const doc = structuredClone(seedVersion) as Json;
+  const edited = (edit: (doc: Json) => unknown, doc = structuredClone(seedVersion) as Json) => {
     edit(doc);
     return diffSpecs(seedVersion, doc);
   };

@@ -22,13 +22,12 @@ const pending: Reply = { status: 'pending' };
 const completed: Reply = { status: 'completed' };
 const WAIT = { platform: 'douyin', sessionId: 'sess-1' };
 type Opts = Partial<WaitForAuthOptions>;
-type Script = readonly Reply[] | ((i: number) => Reply);
 type ErrorClass = new (...args: never[]) => Error;
 
 afterEach(() => vi.restoreAllMocks());
 
 /** A scripted API on a virtual clock, and waits for session `sess-1` on it that collect their events. */
-function setup(script: Script, api: FakeApiOptions = {}, options: Opts = {}) {
+function setup(script: Parameters<typeof fakeApi>[1], api: FakeApiOptions = {}, options: Opts = {}) {
   const clock = new FakeClock();
   const server = fakeApi(clock, script, api);
   const { fetch } = server;

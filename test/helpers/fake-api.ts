@@ -27,7 +27,7 @@ export interface FakeApiOptions {
   readonly latencyMs?: number;
 }
 
-export type Script = readonly Reply[] | ((index: number) => Reply);
+type Script = readonly Reply[] | ((index: number) => Reply);
 
 export function fakeApi(clock: FakeClock, script: Script, options: FakeApiOptions = {}) {
   const serverStart = options.serverStartMs ?? SERVER_START_MS;

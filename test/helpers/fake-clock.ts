@@ -57,9 +57,7 @@ export class FakeClock {
   /** Runs virtual time until `promise` settles; throws if it can never settle (nothing scheduled). */
   async drive<T>(promise: Promise<T>, maxSteps = 100_000): Promise<T> {
     let settled = false;
-    const mark = () => {
-      settled = true;
-    };
+    const mark = () => (settled = true);
     promise.then(mark, mark);
     for (let i = 0; i < maxSteps; i++) {
       await this.idle();

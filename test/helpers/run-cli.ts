@@ -52,10 +52,8 @@ export function start(args: readonly string[], options: RunOptions = {}) {
   const line = (stream: 'stdout' | 'stderr', pattern: RegExp) =>
     new Promise<string>((resolve, reject) => {
       const check = () => {
-        const found = output[stream]
-          .split('\n')
-          .slice(0, -1)
-          .find((l) => pattern.test(l));
+        const complete = output[stream].split('\n').slice(0, -1);
+        const found = complete.find((l) => pattern.test(l));
         if (found !== undefined) resolve(found);
       };
       check();
