@@ -19,8 +19,7 @@ const body = (sessionId: string, status: string, expiresAt = new Date(Date.now()
  * failure that p-retry retries (`retry`), or never, until its request aborts (`hang`).
  */
 function memoryClient(mode: 'answer' | 'retry' | 'hang') {
-  const calls: number[] = [];
-  const sessions = new Set<string>();
+  const [calls, sessions] = [[] as number[], new Set<string>()];
   const fetch = (request: Request) => {
     const id = request.url.slice(request.url.lastIndexOf('/') + 1);
     calls.push(performance.now());

@@ -292,9 +292,8 @@ function yamlWithAliases(uses: number): string {
 /** Under yaml's expansion limit but not the walk's: 9^4 copies of 40 values in `info`, which the slice keeps. */
 function aliasesInTheSlice(): string {
   const doc = new YAML.Document(readJson(SEED_VERSION));
-  let previous: YAML.Node = doc.createNode(
-    Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i])),
-  );
+  const values = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i]));
+  let previous: YAML.Node = doc.createNode(values);
   doc.setIn(['info', 'x-b0'], previous);
   for (let level = 1; level <= 4; level += 1) {
     const list = doc.createNode([]) as YAML.YAMLSeq;

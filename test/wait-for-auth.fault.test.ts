@@ -19,9 +19,8 @@ import { CANARY, expectNoKey } from './helpers/canary.js';
 import { errorBody, json, startServer, statusBody } from './helpers/http-server.js';
 import { liveResources } from './helpers/leaks.js';
 
-const PLATFORM = 'douyin';
 const SESSION_ID = 'sess-fault';
-const WAIT = { platform: PLATFORM, sessionId: SESSION_ID, initialDelayMs: 20, maxDelayMs: 80 } as const;
+const WAIT = { platform: 'douyin', sessionId: SESSION_ID, initialDelayMs: 20, maxDelayMs: 80 } as const;
 
 type Step = (req: IncomingMessage, res: ServerResponse) => void;
 

@@ -27,9 +27,8 @@ export type RunOptions = {
 
 export function childEnv(extra: Env = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
+  for (const [name, value] of Object.entries(process.env))
     if (!/^(AITOEARN_|LANG$|LC_|NO_COLOR$|FORCE_COLOR$|CI$|BROWSER$|DISPLAY$)/.test(name)) env[name] = value;
-  }
   env.AITOEARN_API_KEY = CANARY;
   for (const [name, value] of Object.entries(extra)) {
     if (value === undefined) delete env[name];
