@@ -127,14 +127,8 @@ function readmeExample(): string {
 it("a consumer with TypeScript node16 resolution type-checks it and the README's watchAuth example, and runs it as ESM and as CommonJS", async () => {
   const dir = join(home, 'consumer');
   mkdirSync(dir, { recursive: true });
-  const compilerOptions = {
-    module: 'node16',
-    target: 'es2022',
-    strict: true,
-    exactOptionalPropertyTypes: true,
-    types: ['node'],
-    outDir: 'out',
-  };
+  const strict = { strict: true, exactOptionalPropertyTypes: true };
+  const compilerOptions = { ...strict, module: 'node16', target: 'es2022', types: ['node'], outDir: 'out' };
   for (const [file, text] of Object.entries({
     'package.json': JSON.stringify({ name: 'consumer', private: true }),
     'tsconfig.json': JSON.stringify({ compilerOptions, files: ['esm.mts', 'cjs.cts', 'readme.mts'] }),
@@ -149,10 +143,7 @@ async function main(): Promise<void> {
   const { startSandbox } = await import('aitoearn-auth/sandbox');
 ${flow}
 }
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+main().catch((error: unknown) => { console.error(error); process.exitCode = 1; });
 // Node >= 20.19 also loads the ES module with a plain require(), as the README says.
 console.log(typeof require('aitoearn-auth').waitForAuth, typeof require('aitoearn-auth/sandbox').startSandbox);`,
   }))
@@ -163,10 +154,10 @@ console.log(typeof require('aitoearn-auth').waitForAuth, typeof require('aitoear
   }));
   expect(compiled.stdout).toBe('');
   const ran = (file: string) => run(process.execPath, [join(dir, 'out', file)], { cwd: dir });
-  const printed = (await Promise.all([ran('esm.mjs'), ran('cjs.cjs')])).map((r) => r.stdout);
-  expect(printed).toEqual([
+  const [esm, cjs] = await Promise.all([ran('esm.mjs'), ran('cjs.cjs')]);
+  expect([esm.stdout, cjs.stdout]).toEqual([
     'completed 1 AuthFailedError\n',
-    'function function\ncompleted 1 AuthFailedError\n',
+    `function function\n${esm.stdout}`,
   ]);
 }, 180_000);
 

@@ -144,26 +144,24 @@ describe('schedule', () => {
   });
 });
 
-describe('deadline on the server clock', () => {
-  const scenario = async (localSkewMs: number, serverSkewMs: number, sendDate = true) => {
-    const api = { expiresInMs: 30_000, serverStartMs: SERVER_START_MS + serverSkewMs, sendDate };
-    const { clock, server, run } = setup([pending], { ...api, latencyMs: 20 });
-    clock.wallOffsetMs += localSkewMs;
-    expect(await run()).toBeInstanceOf(AuthExpiredError);
-    expect(Math.abs(clock.now() - 30_000)).toBeLessThanOrEqual(1000);
-    return { end: clock.now(), calls: server.calls.length };
-  };
+const scenario = async (localSkewMs: number, serverSkewMs: number, sendDate = true) => {
+  const api = { expiresInMs: 30_000, serverStartMs: SERVER_START_MS + serverSkewMs, sendDate };
+  const { clock, server, run } = setup([pending], { ...api, latencyMs: 20 });
+  clock.wallOffsetMs += localSkewMs;
+  expect(await run()).toBeInstanceOf(AuthExpiredError);
+  expect(Math.abs(clock.now() - 30_000)).toBeLessThanOrEqual(1000);
+  return { end: clock.now(), calls: server.calls.length };
+};
 
-  it.each([
-    ['10 minutes fast', 10 * MINUTE, 0],
-    ['10 minutes slow', -10 * MINUTE, 0],
-    ['right, while the server runs an hour ahead', 0, 60 * MINUTE],
-  ])('stops at expiresAt when the local clock is %s', async (_, local, server) => {
-    expect(await scenario(local, server)).toEqual(await scenario(0, 0));
-  });
-
-  it('falls back to the local wall clock when the server sends no Date header', () => scenario(0, 0, false));
+it.each([
+  ['10 minutes fast', 10 * MINUTE, 0],
+  ['10 minutes slow', -10 * MINUTE, 0],
+  ['right, while the server runs an hour ahead', 0, 60 * MINUTE],
+])('stops at expiresAt when the local clock is %s', async (_, local, server) => {
+  expect(await scenario(local, server)).toEqual(await scenario(0, 0));
 });
+
+it('falls back to the local wall clock when the server sends no Date header', () => scenario(0, 0, false));
 
 const date = (skew: number) => ({ 'retry-after': new Date(SERVER_START_MS + skew + 3000).toUTCString() });
 const reset = { 'x-ratelimit-reset': String(SERVER_START_MS + 4000) };
@@ -181,53 +179,49 @@ it.each<[string, Reply, number, number, number]>([
   expect(server.calls[1]).toBeLessThanOrEqual(high);
 });
 
-describe('transient failures', () => {
-  it.each([
-    ['never answers', { hang: true }],
-    ['ignores the abort signal in a custom fetch', { deaf: true }],
-  ] as const)('end with AitoearnUnavailableError by the deadline when the API %s', async (_, reply) => {
-    const { clock, server, run } = setup([reply], {}, { timeoutMs: 30_000, requestTimeoutMs: 10_000 });
-    expect(await run()).toBeInstanceOf(Unavailable);
-    expect(clock.now()).toBeLessThanOrEqual(31_000);
-    expect(server.calls.length).toBeGreaterThanOrEqual(3);
-  });
-
-  it('until expiresAt are named as such (the person may have finished), unless the final check finds pending', async () => {
-    const { clock, server, run } = setup([pending, { hang: true }], { expiresInMs: 20_000 });
-    const error = await run({ requestTimeoutMs: 3000 });
-    const expiresAt = new Date(SERVER_START_MS + 20_000).toISOString();
-    const failures = server.calls.length - 1;
-    expect(error).toBeInstanceOf(Unavailable);
-    const message = expect.stringContaining(`expired at ${expiresAt}`);
-    const cause = expect.any(AitoearnTransportError);
-    expect(error).toMatchObject({ expiresAt, failures, session: { status: 'pending' }, message, cause });
-    expect(clock.now()).toBeLessThanOrEqual(21_000);
-    const late = setup([pending, { http: 503 }, { http: 503 }, pending], { expiresInMs: 20_000 });
-    expect(await late.run({ requestTimeoutMs: 3000 })).toBeInstanceOf(AuthExpiredError);
-  });
+it.each([
+  ['never answers', { hang: true }],
+  ['ignores the abort signal in a custom fetch', { deaf: true }],
+] as const)('ends with AitoearnUnavailableError by the deadline when the API %s', async (_, reply) => {
+  const { clock, server, run } = setup([reply], {}, { timeoutMs: 30_000, requestTimeoutMs: 10_000 });
+  expect(await run()).toBeInstanceOf(Unavailable);
+  expect(clock.now()).toBeLessThanOrEqual(31_000);
+  expect(server.calls.length).toBeGreaterThanOrEqual(3);
 });
 
-describe('expiresAt is re-read from every answer', () => {
-  const at = (ms: number) => ({ expiresAt: new Date(SERVER_START_MS + ms).toISOString() });
+it('transient failures until expiresAt are named as such (the person may have finished), unless the final check finds pending', async () => {
+  const { clock, server, run } = setup([pending, { hang: true }], { expiresInMs: 20_000 });
+  const error = await run({ requestTimeoutMs: 3000 });
+  const expiresAt = new Date(SERVER_START_MS + 20_000).toISOString();
+  const failures = server.calls.length - 1;
+  expect(error).toBeInstanceOf(Unavailable);
+  const message = expect.stringContaining(`expired at ${expiresAt}`);
+  const cause = expect.any(AitoearnTransportError);
+  expect(error).toMatchObject({ expiresAt, failures, session: { status: 'pending' }, message, cause });
+  expect(clock.now()).toBeLessThanOrEqual(21_000);
+  const late = setup([pending, { http: 503 }, { http: 503 }, pending], { expiresInMs: 20_000 });
+  expect(await late.run({ requestTimeoutMs: 3000 })).toBeInstanceOf(AuthExpiredError);
+});
 
-  it('an answer that moves it later keeps the checking going, and the final check is re-planned', async () => {
-    // expiresAt 10.5 s until the final check's answer moves it to 70 s; the person finishes at ~20 s.
-    const { server, run } = setup((i) => {
-      if (i < 4) return { status: 'pending', extra: at(10_500) };
-      return { status: (server.calls.at(-1) ?? 0) < 20_000 ? 'pending' : 'completed', extra: at(70_000) };
-    }, NOW);
-    expect(await run()).toMatchObject({ status: 'completed' });
-    expect(server.calls[4]).toBeGreaterThanOrEqual(9500);
-    expect(server.calls.at(-1)).toBeGreaterThanOrEqual(20_000);
-  });
+const at = (ms: number) => ({ expiresAt: new Date(SERVER_START_MS + ms).toISOString() });
 
-  it('an answer that moves it earlier ends the wait at the new expiry', async () => {
-    const earlier = (i: number): Reply => ({ status: 'pending', extra: at(i ? 8000 : 5 * MINUTE) });
-    const { server, clock, run } = setup(earlier, NOW);
-    expect(await run()).toBeInstanceOf(AuthExpiredError);
-    expect(clock.now()).toBeLessThanOrEqual(9000);
-    expect(server.calls.at(-1)).toBeLessThan(8000);
-  });
+it('expiresAt is re-read from every answer: one that moves it later keeps the checking going, and the final check is re-planned', async () => {
+  // expiresAt 10.5 s until the final check's answer moves it to 70 s; the person finishes at ~20 s.
+  const { server, run } = setup((i) => {
+    if (i < 4) return { status: 'pending', extra: at(10_500) };
+    return { status: (server.calls.at(-1) ?? 0) < 20_000 ? 'pending' : 'completed', extra: at(70_000) };
+  }, NOW);
+  expect(await run()).toMatchObject({ status: 'completed' });
+  expect(server.calls[4]).toBeGreaterThanOrEqual(9500);
+  expect(server.calls.at(-1)).toBeGreaterThanOrEqual(20_000);
+});
+
+it('expiresAt is re-read from every answer: one that moves it earlier ends the wait at the new expiry', async () => {
+  const earlier = (i: number): Reply => ({ status: 'pending', extra: at(i ? 8000 : 5 * MINUTE) });
+  const { server, clock, run } = setup(earlier, NOW);
+  expect(await run()).toBeInstanceOf(AuthExpiredError);
+  expect(clock.now()).toBeLessThanOrEqual(9000);
+  expect(server.calls.at(-1)).toBeLessThan(8000);
 });
 
 it.each([

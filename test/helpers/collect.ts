@@ -11,9 +11,7 @@ export interface ChildResult {
 export function collect(child: ChildProcess) {
   const out = { stdout: '', stderr: '' };
   for (const name of ['stdout', 'stderr'] as const)
-    child[name]?.setEncoding('utf8').on('data', (chunk: string) => {
-      out[name] += chunk;
-    });
+    child[name]?.setEncoding('utf8').on('data', (chunk: string) => (out[name] += chunk));
   const closed = new Promise<ChildResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout: out.stdout, stderr: out.stderr }));
