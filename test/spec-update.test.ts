@@ -120,9 +120,9 @@ describe('diffSpecs', () => {
     [
       'an example whose only change is its translated message',
       1,
-      (doc: Json) => {
-        statusJson(doc).examples.channelAuthSessionInvalid15039.value.message = 'Invalid or expired session';
-      },
+      (doc: Json) =>
+        (statusJson(doc).examples.channelAuthSessionInvalid15039.value.message =
+          'Invalid or expired session'),
     ],
   ])('counts only text edits, on one line, in %s', (_, count, edit) => {
     const diff = edited(edit);
@@ -173,9 +173,8 @@ it.concurrent('walks the upstream versions on one copy: adopts the seed version 
   expect,
   onTestFinished,
 }) => {
-  const project = await copyProject();
-  onTestFinished(() => project.cleanup());
-  const { dir } = project;
+  const { dir, cleanup } = await copyProject();
+  onTestFinished(cleanup);
   // Start from the seed's vendored file (status operation only), as before the start operation came.
   await writeFile(path.join(dir, SPEC_FILE), readFileSync(SEED_FILE));
   const adopt = await run(dir, [SEED_VERSION]);

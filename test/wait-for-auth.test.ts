@@ -22,7 +22,6 @@ const pending: Reply = { status: 'pending' };
 const completed: Reply = { status: 'completed' };
 const WAIT = { platform: 'douyin', sessionId: 'sess-1' };
 type Opts = Partial<WaitForAuthOptions>;
-type ErrorClass = new (...args: never[]) => Error;
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -119,7 +118,7 @@ describe('schedule', () => {
   const hint = (s: number): Reply => ({ http: 429, headers: { 'retry-after': String(s) } });
   const failing = [pending, pending, { http: 503 }, pending];
   // A final check at 3.1, 3.5 or 3.7 s would come sooner than initialDelayMs after the request at 3 s.
-  it.each<[string, Reply[], FakeApiOptions, number, ErrorClass, number[]]>([
+  it.each<[string, Reply[], FakeApiOptions, number, new (...args: never[]) => Error, number[]]>([
     ['timeoutMs before expiresAt', [pending], LONG, 4000, AuthTimeoutError, [0, 1000, 3000]],
     ['no expiresAt', [pending], NOW, 60_000, AuthTimeoutError, [0, 1000, 3000, ...every5s, 59_500]],
     ['no final check too close', [pending], LONG, 3600, AuthTimeoutError, [0, 1000, 3000]],
@@ -380,45 +379,43 @@ describe('what the caller’s callbacks and sleep throw ends the wait with that 
   });
 });
 
-describe('options spread from a larger object', () => {
-  /** What starting an authorization answers, plus the request id: a natural thing to spread. */
-  const started = {
-    url: 'https://open.douyin.com/platform/oauth/connect?client_key=x',
-    sessionId: 'sess-1',
-    expiresAt: new Date(SERVER_START_MS + 5 * MINUTE).toISOString(),
-    authInstructions: { 'en-US': 'Scan the code', 'zh-CN': '扫码' },
-    requestId: 'req-0',
-    callbackUrl: 'http://127.0.0.1:8123/cb',
-  };
+/** What starting an authorization answers, plus the request id: a natural thing to spread. */
+const started = {
+  url: 'https://open.douyin.com/platform/oauth/connect?client_key=x',
+  sessionId: 'sess-1',
+  expiresAt: new Date(SERVER_START_MS + 5 * MINUTE).toISOString(),
+  authInstructions: { 'en-US': 'Scan the code', 'zh-CN': '扫码' },
+  requestId: 'req-0',
+  callbackUrl: 'http://127.0.0.1:8123/cb',
+};
 
-  it('{ ...started, timeoutMs } type-checks and runs, without a warning', async () => {
-    const warn = vi.spyOn(process, 'emitWarning');
-    const { clock, server, client } = setup([completed]);
-    const options = { ...started, platform: 'douyin', clock, sleep: clock.sleep, timeoutMs: 120_000 };
-    expect(await clock.drive(waitForAuth(client, options))).toMatchObject({ status: 'completed' });
-    expect((await clock.drive(consume(watchAuth(client, options)))).at(-1)?.status).toBe('completed');
-    expect(server.calls).toHaveLength(2);
-    expect(warn).not.toHaveBeenCalled();
-  });
+it('{ ...started, timeoutMs } type-checks and runs, without a warning', async () => {
+  const warn = vi.spyOn(process, 'emitWarning');
+  const { clock, server, client } = setup([completed]);
+  const options = { ...started, platform: 'douyin', clock, sleep: clock.sleep, timeoutMs: 120_000 };
+  expect(await clock.drive(waitForAuth(client, options))).toMatchObject({ status: 'completed' });
+  expect((await clock.drive(consume(watchAuth(client, options)))).at(-1)?.status).toBe('completed');
+  expect(server.calls).toHaveLength(2);
+  expect(warn).not.toHaveBeenCalled();
+});
 
-  it('a likely typo (`timeout`) is ignored with a one-time warning that names the option meant', async () => {
-    const warn = vi.spyOn(process, 'emitWarning');
-    const { clock, run } = setup([pending], { expiresInMs: 30_000 });
-    // `timeout` is not `timeoutMs`: the wait runs to expiresAt, not 5 s.
-    expect(await run({ timeout: 5000 } as Opts)).toBeInstanceOf(AuthExpiredError);
-    expect(clock.now()).toBeGreaterThan(29_000);
-    await run({ timeout: 5000 } as Opts);
-    const message = 'Unknown option "timeout" of waitForAuth/watchAuth is ignored; did you mean "timeoutMs"?';
-    expect(warn.mock.calls).toEqual([[message, { code: 'AITOEARN_UNKNOWN_OPTION' }]]);
-  });
+it('a likely typo (`timeout`) is ignored with a one-time warning that names the option meant', async () => {
+  const warn = vi.spyOn(process, 'emitWarning');
+  const { clock, run } = setup([pending], { expiresInMs: 30_000 });
+  // `timeout` is not `timeoutMs`: the wait runs to expiresAt, not 5 s.
+  expect(await run({ timeout: 5000 } as Opts)).toBeInstanceOf(AuthExpiredError);
+  expect(clock.now()).toBeGreaterThan(29_000);
+  await run({ timeout: 5000 } as Opts);
+  const message = 'Unknown option "timeout" of waitForAuth/watchAuth is ignored; did you mean "timeoutMs"?';
+  expect(warn.mock.calls).toEqual([[message, { code: 'AITOEARN_UNKNOWN_OPTION' }]]);
+});
 
-  const none = ['tim', ...Object.keys(started).filter((k) => k !== 'sessionId')].map((k) => [k, '']);
-  const hints = { TIMEOUTMS: 'timeoutMs', time: 'timeoutMs', requestTimeout: 'requestTimeoutMs' };
-  const typos = [...Object.entries({ ...hints, maxDelay: 'maxDelayMs', onprogress: 'onProgress' }), ...none];
-  it.each(typos)('the key %s is taken for a typo of "%s"', (key, meant) => {
-    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-    setup([]).watch({ [key]: 1 });
-    const said = warn.mock.calls.map(([message]) => /did you mean "(\w+)"/.exec(String(message))?.[1]);
-    expect(said).toEqual(meant ? [meant] : []);
-  });
+const none = ['tim', ...Object.keys(started).filter((k) => k !== 'sessionId')].map((k) => [k, '']);
+const hints = { TIMEOUTMS: 'timeoutMs', time: 'timeoutMs', requestTimeout: 'requestTimeoutMs' };
+const typos = [...Object.entries({ ...hints, maxDelay: 'maxDelayMs', onprogress: 'onProgress' }), ...none];
+it.each(typos)('the key %s is taken for a typo of "%s"', (key, meant) => {
+  const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+  setup([]).watch({ [key]: 1 });
+  const said = warn.mock.calls.map(([message]) => /did you mean "(\w+)"/.exec(String(message))?.[1]);
+  expect(said).toEqual(meant ? [meant] : []);
 });

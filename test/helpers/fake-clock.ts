@@ -7,10 +7,8 @@ import { vi } from 'vitest';
 
 export class FakeClock {
   readonly #t0: number;
-  /** Every `sleep` asked for, in ms. */
-  readonly sleeps: number[] = [];
-  /** Wall clock = this + virtual time; set it to skew the machine's clock. */
-  wallOffsetMs: number;
+  /** Every `sleep` asked for, in ms. */ readonly sleeps: number[] = [];
+  /** Wall clock = this + virtual time; set it to skew the machine's clock. */ wallOffsetMs: number;
 
   constructor(wallStartMs = Date.UTC(2026, 10, 26, 8, 0, 0)) {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
@@ -38,13 +36,11 @@ export class FakeClock {
     });
   };
 
-  /** Timers still scheduled. */
-  get pending(): number {
+  /** Timers still scheduled. */ get pending(): number {
     return vi.getTimerCount();
   }
 
-  /** Lets promise and I/O callbacks run without time passing. */
-  async idle(): Promise<void> {
+  /** Lets promise and I/O callbacks run without time passing. */ async idle(): Promise<void> {
     for (let i = 0; i < 4; i++) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 

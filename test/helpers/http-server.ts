@@ -22,10 +22,8 @@ export type Handler = (req: IncomingMessage, res: ServerResponse, index: number)
 
 export interface TestServer {
   readonly url: string;
-  /** Every request so far, recorded before the handler runs (live). */
-  readonly requests: RecordedRequest[];
-  /** Ends every open socket, hanging and keep-alive ones included. */
-  close(): Promise<void>;
+  /** Every request so far, recorded before the handler runs (live). */ readonly requests: RecordedRequest[];
+  /** Ends every open socket, hanging and keep-alive ones included. */ close(): Promise<void>;
 }
 
 export async function startServer(handler: Handler, host = '127.0.0.1'): Promise<TestServer> {
