@@ -19,8 +19,7 @@ const body = (sessionId: string, status: string, expiresAt = new Date(Date.now()
  * failure that p-retry retries (`retry`), or never, until its request aborts (`hang`).
  */
 function memoryClient(mode: 'answer' | 'retry' | 'hang') {
-  const calls: number[] = [];
-  const sessions = new Set<string>();
+  const [calls, sessions] = [[] as number[], new Set<string>()];
   const fetch = (request: Request) => {
     const id = request.url.slice(request.url.lastIndexOf('/') + 1);
     calls.push(performance.now());
@@ -37,7 +36,7 @@ function memoryClient(mode: 'answer' | 'retry' | 'hang') {
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 const modes = ['answer', 'retry', 'hang'] as const;
 it.each(modes)('2,000 waits on one signal settle on abort, no timer or warning left (%s)', async (mode) => {
@@ -103,12 +102,11 @@ function slowClient(ms: number) {
   return createAitoearnClient({ apiKey: 'item-8-key', baseUrl: 'http://127.0.0.1:9', fetch });
 }
 
-const ignoring = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 // A request is timed by a timer of its own, which ends with it: not by the sleep, which may return at
 // once (the request must not time out) or ignore its signal (no request timer may be left alive).
 it.each([
   ['returns at once', async () => {}, 50, {}],
-  ['ignores its signal', ignoring, 0, { initialDelayMs: 1 }],
+  ['ignores its signal', pause, 0, { initialDelayMs: 1 }],
 ])('a sleep that %s neither times out a request nor leaves its timer alive', async (_, sleep, ms, more) => {
   await turn();
   const timers = liveResources('Timeout');

@@ -2,13 +2,15 @@
  * The package as users get it: what its entry points load and export, what `npm pack` ships, and a node16
  * consumer of the packed package as ESM and as CommonJS. Needs `npm run build` first.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { startSandbox } from '../src/sandbox/index.js';
+import { collect } from './helpers/collect.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -112,20 +114,25 @@ const flow = `
   console.log(session.status, session.accounts?.length, failed.name);
   await sandbox.close();`;
 
+/** The README's one watchAuth code block, pointed at `AITOEARN_BASE_URL` (the sandbox) instead of a site. */
+function readmeExample(): string {
+  const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)]
+    .map((match) => match[1] as string)
+    .filter((block) => block.includes('watchAuth(client') && block.includes("site: 'cn'"));
+  expect(blocks).toHaveLength(1);
+  return (blocks[0] as string).replace("site: 'cn'", "baseUrl: process.env.AITOEARN_BASE_URL ?? ''");
+}
+
 // One project and one tsc run: with node16 resolution a .mts file is an ES module and a .cts file CommonJS.
-it('a consumer with TypeScript node16 resolution type-checks and runs it as ESM and as CommonJS', async () => {
+it("a consumer with TypeScript node16 resolution type-checks it and the README's watchAuth example, and runs it as ESM and as CommonJS", async () => {
   const dir = join(home, 'consumer');
   mkdirSync(dir, { recursive: true });
-  const compilerOptions = {
-    module: 'node16',
-    target: 'es2022',
-    strict: true,
-    types: ['node'],
-    outDir: 'out',
-  };
+  const strict = { strict: true, exactOptionalPropertyTypes: true };
+  const compilerOptions = { ...strict, module: 'node16', target: 'es2022', types: ['node'], outDir: 'out' };
   for (const [file, text] of Object.entries({
     'package.json': JSON.stringify({ name: 'consumer', private: true }),
-    'tsconfig.json': JSON.stringify({ compilerOptions, files: ['esm.mts', 'cjs.cts'] }),
+    'tsconfig.json': JSON.stringify({ compilerOptions, files: ['esm.mts', 'cjs.cts', 'readme.mts'] }),
+    'readme.mts': readmeExample(),
     'esm.mts': `import { type AuthSession, AuthFailedError, createAitoearnClient, waitForAuth } from 'aitoearn-auth';
 import { type Sandbox, startSandbox } from 'aitoearn-auth/sandbox';
 ${flow}`,
@@ -136,10 +143,7 @@ async function main(): Promise<void> {
   const { startSandbox } = await import('aitoearn-auth/sandbox');
 ${flow}
 }
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+main().catch((error: unknown) => { console.error(error); process.exitCode = 1; });
 // Node >= 20.19 also loads the ES module with a plain require(), as the README says.
 console.log(typeof require('aitoearn-auth').waitForAuth, typeof require('aitoearn-auth/sandbox').startSandbox);`,
   }))
@@ -150,9 +154,31 @@ console.log(typeof require('aitoearn-auth').waitForAuth, typeof require('aitoear
   }));
   expect(compiled.stdout).toBe('');
   const ran = (file: string) => run(process.execPath, [join(dir, 'out', file)], { cwd: dir });
-  const printed = (await Promise.all([ran('esm.mjs'), ran('cjs.cjs')])).map((r) => r.stdout);
-  expect(printed).toEqual([
+  const [esm, cjs] = await Promise.all([ran('esm.mjs'), ran('cjs.cjs')]);
+  expect([esm.stdout, cjs.stdout]).toEqual([
     'completed 1 AuthFailedError\n',
-    'function function\ncompleted 1 AuthFailedError\n',
+    `function function\n${esm.stdout}`,
   ]);
 }, 180_000);
+
+// Plain JavaScript too: run from the consumer project, it imports the packed package.
+it('the README\'s watchAuth example runs to completion and exits by itself while stdin stays open, with no "undefined"', async () => {
+  const sandbox = await startSandbox();
+  onTestFinished(() => sandbox.close());
+  const { sessionId } = sandbox.createSession({
+    platform: 'douyin',
+    outcome: { type: 'complete', afterMs: 2500 },
+  });
+  writeFileSync(join(home, 'readme.mjs'), readmeExample());
+  const env = { ...process.env, AITOEARN_API_KEY: sandbox.apiKey, AITOEARN_BASE_URL: sandbox.url };
+  // stdin is a pipe this test keeps open, as a terminal would be.
+  const child = spawn(process.execPath, ['readme.mjs', sessionId], { cwd: home, env, timeout: 55_000 });
+  const result = await collect(child).closed.finally(() => child.stdin.destroy());
+  expect(result.signal, `stderr: ${result.stderr}`).toBeNull();
+  expect(result.code).toBe(0);
+  const lines = result.stderr.trim().split('\n');
+  // Pending (or, on a loaded machine, retrying) lines before the end; the session completes after 2.5 s.
+  for (const line of lines.slice(0, -1)) expect(line).toMatch(/, next check in \d+ ms$/);
+  expect(lines.at(-1)).toBe('completed');
+  expect(result.stderr).not.toContain('undefined');
+});

@@ -58,10 +58,8 @@ describe('the timer queue (the default sleep and request timers of every wait in
       if (r < 0.5) {
         const [me, ms] = [op, Math.floor(random() * 500)];
         model.set(me, t() + ms);
-        handles.set(
-          me,
-          enqueue(ms, () => ran.set(me, ran.has(me) ? Number.NaN : t())),
-        );
+        const timer = enqueue(ms, () => ran.set(me, ran.has(me) ? Number.NaN : t()));
+        handles.set(me, timer);
       } else if (r < 0.75 && handles.size > 0) {
         const victim = [...handles.keys()][Math.floor(random() * handles.size)] as number;
         if (!ran.has(victim)) model.delete(victim);

@@ -6,8 +6,6 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,8 +42,7 @@ function statusData(doc: Json): Json {
 }
 /** What an operation promises, without its texts. */
 const contract = (doc: unknown, route: string) => ({ ...op(doc, route), summary: 0, description: 0 });
-function seedWith(edit: (doc: Json) => unknown): string {
-  const doc = readJson(SEED_VERSION);
+function seedWith(edit: (doc: Json) => unknown, doc = readJson(SEED_VERSION)): string {
   edit(doc);
   return JSON.stringify(doc);
 }
@@ -90,8 +87,7 @@ it('sliceSpec drops the orphaned schemas of the newest version and everything el
 
 describe('diffSpecs', () => {
   const seedVersion = sliceSpec(readJson(SEED_VERSION), 'seed version');
-  const edited = (edit: (doc: Json) => unknown) => {
-    const doc = structuredClone(seedVersion) as Json;
+  const edited = (edit: (doc: Json) => unknown, doc = structuredClone(seedVersion) as Json) => {
     edit(doc);
     return diffSpecs(seedVersion, doc);
   };
@@ -124,9 +120,9 @@ describe('diffSpecs', () => {
     [
       'an example whose only change is its translated message',
       1,
-      (doc: Json) => {
-        statusJson(doc).examples.channelAuthSessionInvalid15039.value.message = 'Invalid or expired session';
-      },
+      (doc: Json) =>
+        (statusJson(doc).examples.channelAuthSessionInvalid15039.value.message =
+          'Invalid or expired session'),
     ],
   ])('counts only text edits, on one line, in %s', (_, count, edit) => {
     const diff = edited(edit);
@@ -135,15 +131,12 @@ describe('diffSpecs', () => {
   });
 
   it('shows control characters from the document escaped, never raw', () => {
-    const text = formatDiff(
-      edited((doc) => Object.assign(vo(doc), { 'x\u001b[2J\u009b\nfake': { type: 'string' } })),
-    );
+    const text = formatDiff(edited((doc) => (vo(doc)['x\u001b[2J\u009b\nfake'] = { type: 'string' })));
     expect(text).toContain('+ answer data.x\\x1b[2J\\x9b\\x0afake: added (string, optional)');
     expect(text).not.toMatch(RAW_CONTROLS);
     expect(text.split('\n').filter((line) => line.includes('fake'))).toHaveLength(1);
   });
 
-  const scheme = (doc: Json) => doc.components.securitySchemes['apikey-header-X-Api-Key'];
   // Added optional answer fields are not breaking: the package's types only gain a field.
   const NAMED: Record<string, (doc: Json) => unknown> = {
     '! answer data.errorCode: removed (was number, optional)': (doc) => delete vo(doc).errorCode,
@@ -161,7 +154,7 @@ describe('diffSpecs', () => {
     '~ servers: https://aitoearn.cn, https://aitoearn.ai → https://api.example': (doc) =>
       (doc.servers = [{ url: 'https://api.example' }]),
     '! security: apiKey header X-Api-Key → apiKey query key': (doc) =>
-      Object.assign(scheme(doc), { in: 'query', name: 'key' }),
+      Object.assign(doc.components.securitySchemes['apikey-header-X-Api-Key'], { in: 'query', name: 'key' }),
     '! security: apiKey header X-Api-Key → none': (doc) =>
       [START_PATH, STATUS_PATH].map((route) => (op(doc, route).security = [])),
     '~ tags: 渠道管理/授权 → Auth': (doc) => (op(doc, STATUS_PATH).tags = ['Auth']),
@@ -180,9 +173,8 @@ it.concurrent('walks the upstream versions on one copy: adopts the seed version 
   expect,
   onTestFinished,
 }) => {
-  const project = await copyProject();
-  onTestFinished(() => project.cleanup());
-  const { dir } = project;
+  const { dir, cleanup } = await copyProject();
+  onTestFinished(cleanup);
   // Start from the seed's vendored file (status operation only), as before the start operation came.
   await writeFile(path.join(dir, SPEC_FILE), readFileSync(SEED_FILE));
   const adopt = await run(dir, [SEED_VERSION]);
@@ -215,13 +207,10 @@ it.concurrent('walks the upstream versions on one copy: adopts the seed version 
   const [start, status] = [text.slice(0, at), text.slice(at)];
   expect(status).toContain('! answer data.status: enum (pending, completed, failed) dropped, now any string');
   const objects = 'array<object>';
-  const removed = {
-    errorCode: 'number',
-    accountId: 'string',
-    accountIds: 'array<string>',
-    accounts: objects,
-  };
-  for (const [field, type] of Object.entries({ ...removed, selectableAccounts: objects }))
+  const removed = `errorCode number, accountId string, accountIds array<string>, accounts ${objects}`;
+  for (const [field, type] of `${removed}, selectableAccounts ${objects}`
+    .split(', ')
+    .map((f) => f.split(' ')))
     expect(status).toContain(`! answer data.${field}: removed (was ${type}, optional)`);
   for (const block of [start, status]) {
     expect(block).toContain(
@@ -299,9 +288,8 @@ function yamlWithAliases(uses: number): string {
 /** Under yaml's expansion limit but not the walk's: 9^4 copies of 40 values in `info`, which the slice keeps. */
 function aliasesInTheSlice(): string {
   const doc = new YAML.Document(readJson(SEED_VERSION));
-  let previous: YAML.Node = doc.createNode(
-    Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i])),
-  );
+  const values = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i]));
+  let previous: YAML.Node = doc.createNode(values);
   doc.setIn(['info', 'x-b0'], previous);
   for (let level = 1; level <= 4; level += 1) {
     const list = doc.createNode([]) as YAML.YAMLSeq;
@@ -387,20 +375,14 @@ file-schema.json --adopt | 1 | ${CANNOT_FOLLOW} ${STATUS_VO}/properties/status: 
 describe.concurrent('spec:update on bad and hostile input: opens nothing the document names, prints no raw control characters and leaves the tree as it was', () => {
   let project: Awaited<ReturnType<typeof copyProject>>;
   let origin: TestServer;
-  const elsewhere = { url: '', requests: [] as string[], close: async () => {} };
+  let elsewhere: TestServer;
   let before: Map<string, string>;
   const seedText = readFileSync(SEED_VERSION, 'utf8');
 
   beforeAll(async () => {
     project = await copyProject();
     // 127.0.0.2 is this machine too, but not a loopback name the command accepts: it must never be asked.
-    const server = createServer((req, res) => {
-      elsewhere.requests.push(req.url ?? '');
-      res.end(seedText);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.2', resolve));
-    elsewhere.url = `http://127.0.0.2:${(server.address() as AddressInfo).port}`;
-    elsewhere.close = () => new Promise((resolve) => server.close(() => resolve()));
+    elsewhere = await startServer((_req, res) => res.end(seedText), '127.0.0.2');
     origin = await startServer((req, res) => {
       const route = req.url ?? '';
       if (route === '/seed.json' || route === '/secret.json' || route.startsWith('/ref/'))
@@ -478,7 +460,7 @@ describe.concurrent('spec:update on bad and hostile input: opens nothing the doc
     before = await snapshot(project.dir);
   });
   afterAll(async () => {
-    await Promise.all([origin?.close(), elsewhere.close()]);
+    await Promise.all([origin?.close(), elsewhere?.close()]);
     await project?.cleanup();
   });
 
@@ -534,10 +516,8 @@ function proc(file: string): string {
 /** A child of `pid` whose command line holds `text`. */
 const childRunning = (pid: number, text: string) =>
   proc(`${pid}/task/${pid}/children`)
-    .split(' ')
-    .filter(Boolean)
-    .map(Number)
-    .find((child) => proc(`${child}/cmdline`).includes(text));
+    .match(/\d+/g)
+    ?.find((child) => proc(`${child}/cmdline`).includes(text));
 /** It exists and is not a zombie waiting to be reaped. */
 const running = (pid: number) => /^\d+ \(.*\) [^Z]/.test(proc(`${pid}/stat`));
 
@@ -557,7 +537,7 @@ it.concurrent.for([
     try {
       const before = await snapshot(copy.dir);
       await until(() => childRunning(pid, during) !== undefined);
-      const tool = childRunning(pid, during) as number;
+      const tool = Number(childRunning(pid, during));
       if (during === 'openapi-typescript') expect(await ours()).toHaveLength(1);
       else expect(await snapshot(copy.dir)).not.toEqual(before);
       process.kill(to === 'the script alone' ? pid : -pid, signal);

@@ -4,31 +4,23 @@
  * left after settling. Outcomes, timing and aborts are pinned on the fake clock in wait-for-auth.test.ts.
  */
 import { createHook } from 'node:async_hooks';
-import { spawn } from 'node:child_process';
 import { getEventListeners } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
   AitoearnTransportError,
   type AuthProgress,
   createAitoearnClient,
   waitForAuth,
 } from '../src/index.js';
-import { startSandbox } from '../src/sandbox/index.js';
 import { CANARY, expectNoKey } from './helpers/canary.js';
-import { collect } from './helpers/collect.js';
 import { errorBody, json, startServer, statusBody } from './helpers/http-server.js';
 import { liveResources } from './helpers/leaks.js';
 
-const PLATFORM = 'douyin';
 const SESSION_ID = 'sess-fault';
-const WAIT = { platform: PLATFORM, sessionId: SESSION_ID, initialDelayMs: 20, maxDelayMs: 80 } as const;
+const WAIT = { platform: 'douyin', sessionId: SESSION_ID, initialDelayMs: 20, maxDelayMs: 80 } as const;
 
 type Step = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -131,70 +123,4 @@ test.each([
     hook.disable();
     await server.close();
   }
-});
-
-describe("the README's watchAuth example", () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const dist = join(root, 'dist', 'index.js');
-
-  /** Runs `args` with node in a fresh directory holding `file`: the README's one watchAuth code block,
-   * importing `module` and pointed at the sandbox. */
-  async function inDir(file: string, module: string, args: (path: string) => string[], env = {}) {
-    const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)]
-      .map((match) => match[1] as string)
-      .filter((block) => block.includes('watchAuth(client') && block.includes("site: 'cn'"));
-    expect(blocks).toHaveLength(1);
-    const example = (blocks[0] as string)
-      .replace("site: 'cn'", "baseUrl: process.env.AITOEARN_BASE_URL ?? ''")
-      .replace("from 'aitoearn-auth'", `from ${JSON.stringify(module)}`);
-    const dir = mkdtempSync(join(tmpdir(), 'aitoearn-readme-'));
-    try {
-      writeFileSync(join(dir, file), example);
-      // stdin is a pipe this test keeps open, as a terminal would be.
-      const child = spawn(process.execPath, args(join(dir, file)), {
-        cwd: dir,
-        env: { ...process.env, ...env },
-      });
-      const guard = setTimeout(() => child.kill(), 55_000);
-      try {
-        return await collect(child).closed;
-      } finally {
-        clearTimeout(guard);
-        child.stdin.destroy();
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
-  test('type-checks against the built package', async () => {
-    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const flags =
-      '--noEmit --skipLibCheck --strict --exactOptionalPropertyTypes --target es2022 --types node';
-    const module = '--module nodenext --moduleResolution nodenext --typeRoots';
-    const args = [...flags.split(' '), ...module.split(' '), join(root, 'node_modules', '@types')];
-    // TypeScript resolves a path, not a file: URL; it finds dist/index.d.ts next to the module.
-    const result = await inDir('watch.mts', dist, (file) => [tsc, ...args, file]);
-    expect(result.stdout + result.stderr).toBe('');
-    expect(result.code).toBe(0);
-  });
-
-  test('runs to completion and exits by itself while stdin stays open, with no "undefined"', async () => {
-    const sandbox = await startSandbox();
-    try {
-      const outcome = { type: 'complete', afterMs: 2500 } as const;
-      const { sessionId } = sandbox.createSession({ platform: PLATFORM, outcome });
-      const env = { AITOEARN_API_KEY: sandbox.apiKey, AITOEARN_BASE_URL: sandbox.url };
-      const result = await inDir('watch.mjs', pathToFileURL(dist).href, (file) => [file, sessionId], env);
-      expect(result.signal, `stderr: ${result.stderr}`).toBeNull();
-      expect(result.code).toBe(0);
-      const lines = result.stderr.trim().split('\n');
-      // Pending (or, on a loaded machine, retrying) lines before the end; the session completes after 2.5 s.
-      for (const line of lines.slice(0, -1)) expect(line).toMatch(/, next check in \d+ ms$/);
-      expect(lines.at(-1)).toBe('completed');
-      expect(result.stderr).not.toContain('undefined');
-    } finally {
-      await sandbox.close();
-    }
-  });
 });

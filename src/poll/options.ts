@@ -75,8 +75,7 @@ export function resolveWaitOptions(options: WaitForAuthOptions, clientTimeoutMs:
   const { clock } = options;
   if (clock !== undefined) {
     checkObject('clock', clock);
-    checkFunction('clock.now', clock.now);
-    checkFunction('clock.wallNow', clock.wallNow);
+    for (const key of ['now', 'wallNow'] as const) checkFunction(`clock.${key}`, clock[key]);
   }
   const initialDelayMs = checkPositiveMs('initialDelayMs', opt('initialDelayMs'));
   const maxDelayMs = checkPositiveMs('maxDelayMs', opt('maxDelayMs'));

@@ -15,10 +15,8 @@ export type Entry = { readonly due: number; readonly seq: number; readonly fn: (
 export const systemClock: WaitClock = { now: () => performance.now(), wallNow: () => Date.now() };
 const BATCH = 32;
 const heap: Entry[] = [];
-let added = 0;
 let host: ReturnType<typeof setTimeout> | undefined;
-let hostDue = Number.POSITIVE_INFINITY;
-let deferred = false;
+let [added, hostDue, deferred] = [0, Number.POSITIVE_INFINITY, false];
 
 const before = (a: Entry, b: Entry) => a.due < b.due || (a.due === b.due && a.seq < b.seq);
 const entryAt = (at: number) => heap[at] as Entry;
@@ -147,9 +145,6 @@ let admitted = 0;
  * at once and the loop keeps turning.
  */
 export function admitNow(): boolean {
-  if (admitted++ === 0)
-    setImmediate(() => {
-      admitted = 0;
-    });
+  if (admitted++ === 0) setImmediate(() => (admitted = 0));
   return admitted <= BATCH;
 }

@@ -15,8 +15,6 @@ export type UnhandledStatus<S = AuthStatus> =
 function handlesEveryStatus<_Unhandled extends never>(): void {}
 handlesEveryStatus<UnhandledStatus>();
 
-const known: ReadonlySet<string> = new Set(KNOWN_STATUSES);
-
 /** The status as one the waiter knows, or `undefined` for a status newer than this package. */
 export const narrowStatus = (status: AuthStatus | (string & {}) | undefined): KnownStatus | undefined =>
-  typeof status === 'string' && known.has(status) ? (status as KnownStatus) : undefined;
+  KNOWN_STATUSES.includes(status as KnownStatus) ? (status as KnownStatus) : undefined;

@@ -24,14 +24,6 @@ const REQUEST_GRACE_MS = 500;
 const grown = (step: number, o: ResolvedWaitOptions) =>
   Math.min(o.maxDelayMs, o.initialDelayMs * o.factor ** (step - 1));
 
-/** The delay before check `step + 1`, shortened by up to `jitter` so that waits started together spread out. */
-function backoffDelay(step: number, o: ResolvedWaitOptions): number {
-  const drawn = o.random();
-  // An injected random that returns NaN or leaves [0, 1) must not collapse the schedule.
-  const r = Number.isFinite(drawn) ? Math.min(1, Math.max(0, drawn)) : 0;
-  return Math.round(grown(step, o) * (1 - o.jitter * r));
-}
-
 /**
  * One wait, as `@smithy/util-waiter`'s poller: check, decide, sleep, again, its state in local variables.
  * p-retry retries one failed request (transient failures only) with its own backoff inside the time left.
@@ -42,21 +34,28 @@ export function createWaiter(client: AitoearnClient, o: ResolvedWaitOptions) {
   // Why the wait ends at its next step: a stop, or a caller's sleep that failed on its own.
   let ended: { error: unknown } | undefined;
   let pokeWaiting = false;
-  // What a stop interrupts: the current sleep (a poke too), request (through its timeout) or p-retry's delay.
-  let wake: (() => void) | undefined;
-  let cancelSleep = () => {};
-  let abortRequest: (() => void) | undefined;
+  // What a stop interrupts: the current sleep (a poke too), the last request (through its timeout; a finished
+  // one ignores it) and p-retry's delay.
+  let wake = () => {};
+  let abortRequest = () => {};
   let retrying: AbortController | undefined;
   const stop = (error: unknown) => {
     ended ??= { error };
-    cancelSleep();
-    wake?.();
-    abortRequest?.();
+    wake();
+    abortRequest();
     retrying?.abort(error);
   };
   // The shared queue's timers are cancelled directly: a sleeping wait holds no AbortController.
   const onClock = o.clock || o.sleep ? clockTimer(clock, o.sleep ?? sleep, stop) : queueTimer;
   const [napTimer, requestTimer] = [o.sleep ? onClock : queueTimer, o.clock ? onClock : queueTimer];
+  const nap = (timer: typeof queueTimer, ms: number) =>
+    new Promise<void>((resolve) => {
+      const cancel = timer(ms, resolve);
+      wake = () => {
+        cancel();
+        resolve();
+      };
+    });
 
   async function run(): Promise<AuthSession> {
     const { signal } = o;
@@ -65,10 +64,8 @@ export function createWaiter(client: AitoearnClient, o: ResolvedWaitOptions) {
     const startedAt = clock.now();
     const timeoutAt = startedAt + o.timeoutMs;
     let [deadline, expiresAt] = [timeoutAt, Number.POSITIVE_INFINITY];
-    let session: AuthSession | undefined;
-    let requestId: string | undefined;
+    let [session, requestId, lastFailure]: [AuthSession?, string?, AitoearnResponseError?] = [];
     let [attempt, checks, failures, poked, warned] = [0, 0, 0, false, false];
-    let lastFailure: AitoearnResponseError | undefined;
     let [lastRequestAt, hintUntil] = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
     // The server's clock minus ours. Each Date header (1 s resolution) was stamped while its request was in
     // flight: it bounds the offset to [date − receivedAt, date + 1000 − sentAt]. The bounds are intersected
@@ -93,16 +90,14 @@ export function createWaiter(client: AitoearnClient, o: ResolvedWaitOptions) {
       if (error === undefined && !expiryRules) return new AuthTimeoutError(o.timeoutMs, session);
       const what = `expired at ${session?.expiresAt} before the authorization finished (last status: ${session?.status})`;
       if (error === undefined) return new AuthExpiredError(`Session ${o.sessionId} ${what}`, session);
-      if (error instanceof AitoearnError && error.session === undefined && session !== undefined) {
+      if (error instanceof AitoearnError && error.session === undefined && session !== undefined)
         Object.defineProperty(error, 'session', { value: session, enumerable: true });
-      }
       return error;
     };
 
     const emit = async (next?: number, error?: AitoearnResponseError, warning = error?.message) => {
-      if (o.onProgress === undefined) return;
       const now = clock.now();
-      await o.onProgress(
+      await o.onProgress?.(
         Object.freeze({
           type: error === undefined ? 'status' : 'retry',
           attempt,
@@ -131,10 +126,7 @@ export function createWaiter(client: AitoearnClient, o: ResolvedWaitOptions) {
         }
         const ms = Math.ceil(target - clock.now());
         if (ms <= 0) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          cancelSleep = napTimer(ms, resolve);
-        });
+        await nap(napTimer, ms);
       }
     };
 
@@ -147,18 +139,13 @@ export function createWaiter(client: AitoearnClient, o: ResolvedWaitOptions) {
       lastRequestAt = sentAt;
       const result = await requestAuthStatus(client, params, timeoutMs, (ms, onTimeout) => {
         abortRequest = onTimeout;
-        const cancel = requestTimer(ms, onTimeout);
-        return () => {
-          abortRequest = undefined;
-          cancel();
-        };
+        return requestTimer(ms, onTimeout);
       });
       const [date, receivedAt] = [result.serverDateMs, clock.now()];
       if (date === undefined && Number.isNaN(wallOffset)) wallOffset = clock.wallNow() - receivedAt;
       if (date !== undefined) {
         const [lo, hi] = [date - receivedAt, date + 1000 - sentAt];
-        const jumped = lo > high || hi < low;
-        [low, high] = jumped ? [lo, hi] : [Math.max(low, lo), Math.min(high, hi)];
+        [low, high] = lo > high || hi < low ? [lo, hi] : [Math.max(low, lo), Math.min(high, hi)];
       }
       return result;
     };
@@ -167,7 +154,7 @@ export function createWaiter(client: AitoearnClient, o: ResolvedWaitOptions) {
     // and reported the same; most checks succeed at once and need no p-retry run.
     const retry = async (first: unknown) => {
       if (ended) throw first;
-      retrying = new AbortController();
+      retrying ??= new AbortController();
       const options: Options = {
         retries: o.retries,
         minTimeout: o.initialDelayMs,
@@ -196,29 +183,20 @@ export function createWaiter(client: AitoearnClient, o: ResolvedWaitOptions) {
           );
         },
       };
-      try {
-        return await pRetry(async (n) => {
-          if (n === 1) throw first;
-          if (floor() >= deadline) throw new AbortError(lastFailure as Error);
-          await sleepUntil(floor()).catch(() => {
-            throw new AbortError('the wait ended');
-          });
-          return request();
-        }, options);
-      } finally {
-        retrying = undefined;
-      }
+      return pRetry(async (n) => {
+        if (n === 1) throw first;
+        if (floor() >= deadline) throw new AbortError(lastFailure as Error);
+        await sleepUntil(floor()).catch(() => {
+          throw new AbortError('the wait ended');
+        });
+        return request();
+      }, options);
     };
 
     try {
       // A burst of starts goes 32 per turn of the event loop; the rest wait for their turn on the queue.
-      if (!admitNow()) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          cancelSleep = queueTimer(0, resolve);
-        });
-        if (ended) throw ended.error;
-      }
+      if (!admitNow()) await nap(queueTimer, 0);
+      if (ended) throw ended.error;
       for (;;) {
         const result = await request()
           .catch(retry)
@@ -256,7 +234,11 @@ export function createWaiter(client: AitoearnClient, o: ResolvedWaitOptions) {
           }
           // Past the final check's time, one more check at it, unless one was made there already.
           const finalAt = deadline - FINAL_CHECK_LEAD_MS;
-          next = Math.max(now + backoffDelay(checks, o), hintUntil);
+          // Shortened by up to `jitter`, so that waits started together spread out. An injected random that
+          // returns NaN or leaves [0, 1) must not collapse the schedule.
+          const drawn = o.random();
+          const r = Number.isFinite(drawn) ? Math.min(1, Math.max(0, drawn)) : 0;
+          next = Math.max(now + Math.round(grown(checks, o) * (1 - o.jitter * r)), hintUntil);
           if (next >= finalAt) next = lastRequestAt >= finalAt ? undefined : Math.max(finalAt, floor());
           if (next !== undefined && next >= deadline) next = undefined;
           await emit(next, undefined, warning);
@@ -271,8 +253,7 @@ export function createWaiter(client: AitoearnClient, o: ResolvedWaitOptions) {
 
   const poke = () => {
     pokeWaiting = true;
-    cancelSleep();
-    wake?.();
+    wake();
   };
   return { poke, stop, run };
 }
@@ -286,11 +267,7 @@ export function createWaiter(client: AitoearnClient, o: ResolvedWaitOptions) {
  * const session = await waitForAuth(client, { platform: 'douyin', sessionId, timeoutMs: 120_000 });
  * console.log(session.accounts?.map((a) => a.displayName));
  */
-export function waitForAuth(client: AitoearnClient, options: WaitForAuthOptions): Promise<AuthSession> {
-  try {
-    checkClient(client);
-    return createWaiter(client, resolveWaitOptions(options, client.requestTimeoutMs)).run();
-  } catch (error) {
-    return Promise.reject(error);
-  }
+export async function waitForAuth(client: AitoearnClient, options: WaitForAuthOptions): Promise<AuthSession> {
+  checkClient(client);
+  return createWaiter(client, resolveWaitOptions(options, client.requestTimeoutMs)).run();
 }

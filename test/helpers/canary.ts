@@ -3,8 +3,7 @@ import { inspect } from 'node:util';
 import { expect } from 'vitest';
 
 export const CANARY = 'CANARY-9f3c-SECRET';
-/** What a leak check looks for. */
-export const NEEDLE = '9f3c';
+/** What a leak check looks for. */ export const NEEDLE = '9f3c';
 
 export function views(value: unknown, depth = 0): string[] {
   if (value === null || value === undefined || depth > 5) return [];

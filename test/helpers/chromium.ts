@@ -19,9 +19,8 @@ export function ensureChromium(): string {
       timeout: CHROMIUM_INSTALL_TIMEOUT_MS,
     });
   } catch (cause) {
-    throw new Error(`${CHROMIUM} is missing and apt-get failed; run 'apt-get install -y chromium' as root`, {
-      cause,
-    });
+    const message = `${CHROMIUM} is missing and apt-get failed; run 'apt-get install -y chromium' as root`;
+    throw new Error(message, { cause });
   }
   return CHROMIUM;
 }

@@ -7,30 +7,14 @@ export interface ChildResult {
   readonly stderr: string;
 }
 
-/** What a child has printed so far (live getters), and `closed`, which settles once its streams closed. */
-export interface Collected {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly closed: Promise<ChildResult>;
-}
-
-export function collect(child: ChildProcess): Collected {
+/** What a child has printed so far (live), and `closed`, which settles once its streams closed. */
+export function collect(child: ChildProcess) {
   const out = { stdout: '', stderr: '' };
   for (const name of ['stdout', 'stderr'] as const)
-    child[name]?.setEncoding('utf8').on('data', (chunk: string) => {
-      out[name] += chunk;
-    });
+    child[name]?.setEncoding('utf8').on('data', (chunk: string) => (out[name] += chunk));
   const closed = new Promise<ChildResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, ...out }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: out.stdout, stderr: out.stderr }));
   });
-  return {
-    get stdout() {
-      return out.stdout;
-    },
-    get stderr() {
-      return out.stderr;
-    },
-    closed,
-  };
+  return Object.assign(out, { closed }) as Readonly<typeof out> & { readonly closed: typeof closed };
 }

@@ -11,9 +11,8 @@ export function stoppedClock() {
       new Promise<void>((end, reject) => {
         const entry = { ms, until: now + ms, end };
         pending.add(entry);
-        signal.addEventListener('abort', () => pending.delete(entry) && reject(signal.reason), {
-          once: true,
-        });
+        const onAbort = () => pending.delete(entry) && reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
       }),
     async tick(): Promise<number> {
       await until(() => pending.size > 0);

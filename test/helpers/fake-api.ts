@@ -19,35 +19,19 @@ export type Reply =
 export interface FakeApiOptions {
   /** The session's expiresAt, as ms after SERVER_START_MS; undefined leaves it out. */
   readonly expiresInMs?: number | undefined;
-  /** The server's clock at virtual time 0 (epoch ms). */
-  readonly serverStartMs?: number;
-  /** Send a `Date` header. @default true */
-  readonly sendDate?: boolean;
-  /** Virtual latency of each answer, ms. @default 50 */
-  readonly latencyMs?: number;
+  /** The server's clock at virtual time 0 (epoch ms). */ readonly serverStartMs?: number;
+  /** Send a `Date` header. @default true */ readonly sendDate?: boolean;
+  /** Virtual latency of each answer, ms. @default 50 */ readonly latencyMs?: number;
 }
 
-export interface FakeApi {
-  readonly fetch: (request: Request) => Promise<Response>;
-  /** Virtual times at which requests arrived. */
-  readonly calls: number[];
-  readonly requests: Request[];
-  /** Virtual times at which code-0 answers were sent. */
-  readonly answers: number[];
-  /** Indexes of the requests whose answer was sent (not hung, not aborted first). */
-  readonly delivered: Set<number>;
-}
+type Script = readonly Reply[] | ((index: number) => Reply);
 
-export function fakeApi(
-  clock: FakeClock,
-  script: readonly Reply[] | ((index: number) => Reply),
-  options: FakeApiOptions = {},
-): FakeApi {
+export function fakeApi(clock: FakeClock, script: Script, options: FakeApiOptions = {}) {
   const serverStart = options.serverStartMs ?? SERVER_START_MS;
   const latency = options.latencyMs ?? 50;
-  const calls: number[] = [];
-  const requests: Request[] = [];
-  const answers: number[] = [];
+  // Virtual times at which requests arrived, and at which code-0 answers were sent.
+  const [calls, requests, answers] = [[] as number[], [] as Request[], [] as number[]];
+  /** Indexes of the requests whose answer was sent (not hung, not aborted first). */
   const delivered = new Set<number>();
   const fetch = async (request: Request): Promise<Response> => {
     const index = calls.length;
@@ -57,15 +41,13 @@ export function fakeApi(
       typeof script === 'function'
         ? script(index)
         : (script[Math.min(index, script.length - 1)] ?? { status: 'pending' });
-    const signal = request.signal;
     if ('deaf' in reply) return new Promise<Response>(() => {});
-    if ('hang' in reply) {
+    if ('hang' in reply)
       return new Promise<Response>((_, reject) => {
-        signal.throwIfAborted();
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        request.signal.throwIfAborted();
+        request.signal.addEventListener('abort', () => reject(request.signal.reason), { once: true });
       });
-    }
-    await clock.sleep(latency, signal);
+    await clock.sleep(latency, request.signal);
     delivered.add(index);
     if ('network' in reply) throw new TypeError('fetch failed', { cause: new Error('read ECONNRESET') });
     const headers = new Headers({ 'content-type': 'application/json', 'x-request-id': `req-${index + 1}` });

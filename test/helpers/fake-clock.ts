@@ -7,10 +7,8 @@ import { vi } from 'vitest';
 
 export class FakeClock {
   readonly #t0: number;
-  /** Every `sleep` asked for, in ms. */
-  readonly sleeps: number[] = [];
-  /** Wall clock = this + virtual time; set it to skew the machine's clock. */
-  wallOffsetMs: number;
+  /** Every `sleep` asked for, in ms. */ readonly sleeps: number[] = [];
+  /** Wall clock = this + virtual time; set it to skew the machine's clock. */ wallOffsetMs: number;
 
   constructor(wallStartMs = Date.UTC(2026, 10, 26, 8, 0, 0)) {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
@@ -38,13 +36,11 @@ export class FakeClock {
     });
   };
 
-  /** Timers still scheduled. */
-  get pending(): number {
+  /** Timers still scheduled. */ get pending(): number {
     return vi.getTimerCount();
   }
 
-  /** Lets promise and I/O callbacks run without time passing. */
-  async idle(): Promise<void> {
+  /** Lets promise and I/O callbacks run without time passing. */ async idle(): Promise<void> {
     for (let i = 0; i < 4; i++) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
@@ -57,9 +53,7 @@ export class FakeClock {
   /** Runs virtual time until `promise` settles; throws if it can never settle (nothing scheduled). */
   async drive<T>(promise: Promise<T>, maxSteps = 100_000): Promise<T> {
     let settled = false;
-    const mark = () => {
-      settled = true;
-    };
+    const mark = () => (settled = true);
     promise.then(mark, mark);
     for (let i = 0; i < maxSteps; i++) {
       await this.idle();

@@ -22,13 +22,11 @@ export type Handler = (req: IncomingMessage, res: ServerResponse, index: number)
 
 export interface TestServer {
   readonly url: string;
-  /** Every request so far, recorded before the handler runs (live). */
-  readonly requests: RecordedRequest[];
-  /** Ends every open socket, hanging and keep-alive ones included. */
-  close(): Promise<void>;
+  /** Every request so far, recorded before the handler runs (live). */ readonly requests: RecordedRequest[];
+  /** Ends every open socket, hanging and keep-alive ones included. */ close(): Promise<void>;
 }
 
-export async function startServer(handler: Handler): Promise<TestServer> {
+export async function startServer(handler: Handler, host = '127.0.0.1'): Promise<TestServer> {
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
     const index = requests.length;
@@ -39,12 +37,12 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(0, host, resolve);
   });
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     requests,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
@@ -56,18 +54,13 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   };
 }
 
-export interface JsonOptions {
-  /** @default 200 */
-  readonly status?: number;
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
-export function json(res: ServerResponse, body: unknown, options: JsonOptions = {}): void {
+/** `body` as JSON, with HTTP `status` (default 200). */
+export function json(res: ServerResponse, body: unknown, init: { status?: number; headers?: object } = {}) {
   const text = JSON.stringify(body);
-  res.writeHead(options.status ?? 200, {
+  res.writeHead(init.status ?? 200, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
-    ...options.headers,
+    ...init.headers,
   });
   res.end(text);
 }
@@ -94,9 +87,7 @@ export function rawRequest(
   return new Promise((resolve, reject) => {
     const req = request({ host: hostname, port, method, path, headers, agent: false }, (res) => {
       let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => {
-        text += chunk;
-      });
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.on('error', reject).end(body);

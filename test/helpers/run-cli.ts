@@ -27,9 +27,8 @@ export type RunOptions = {
 
 export function childEnv(extra: Env = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
+  for (const [name, value] of Object.entries(process.env))
     if (!/^(AITOEARN_|LANG$|LC_|NO_COLOR$|FORCE_COLOR$|CI$|BROWSER$|DISPLAY$)/.test(name)) env[name] = value;
-  }
   env.AITOEARN_API_KEY = CANARY;
   for (const [name, value] of Object.entries(extra)) {
     if (value === undefined) delete env[name];
@@ -52,10 +51,8 @@ export function start(args: readonly string[], options: RunOptions = {}) {
   const line = (stream: 'stdout' | 'stderr', pattern: RegExp) =>
     new Promise<string>((resolve, reject) => {
       const check = () => {
-        const found = output[stream]
-          .split('\n')
-          .slice(0, -1)
-          .find((l) => pattern.test(l));
+        const complete = output[stream].split('\n').slice(0, -1);
+        const found = complete.find((l) => pattern.test(l));
         if (found !== undefined) resolve(found);
       };
       check();
