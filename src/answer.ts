@@ -27,12 +27,10 @@ export async function readBody(response: Response, signal: AbortSignal): Promise
   else signal.addEventListener('abort', cancel, { once: true });
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.byteLength;
     if (size > MAX_ANSWER_BYTES) return void reader.cancel().catch(ignore);
-    chunks.push(value);
+    chunks.push(read.value);
   }
   return utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
 }
@@ -127,10 +125,6 @@ export function decodeSession(data: unknown, redact: Redact, sessionId: string):
   throw new BadField('data.sessionId', problem, session.sessionId, redact);
 }
 
-// Instructions are read more leniently than the spec: the person needs whichever language came.
-const lenient = { ...START_DATA.properties.authInstructions, required: [] };
-const START_SHAPE = { ...START_DATA, properties: { ...START_DATA.properties, authInstructions: lenient } };
-
 /**
  * The page a browser opens (or a QR code image), as `new URL(url).href`, which a browser would open (punycode
  * hosts). Only http(s) pages up to 8 KiB and raster base64 `data:image/` URLs up to 256 KiB; not
@@ -158,7 +152,11 @@ function checkedUrl(text: string, redact: Redact): string {
 
 /** A start answer's `data`: a checked `url`, a `sessionId` safe to send back, instructions as plain text. */
 export function decodeStart(data: unknown, redact: Redact): AuthStart {
-  const start = decode(START_SHAPE, data, 'data', redact) as AuthStart;
+  // Instructions are read more leniently than the spec: the person needs whichever language came. Built here,
+  // not at import: a bundle without startAuth leaves the start shape out.
+  const lenient = { ...START_DATA.properties.authInstructions, required: [] };
+  const shape = { ...START_DATA, properties: { ...START_DATA.properties, authInstructions: lenient } };
+  const start = decode(shape, data, 'data', redact) as AuthStart;
   const { sessionId, authInstructions = {} } = start;
   try {
     checkPathParam('sessionId', sessionId);

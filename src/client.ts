@@ -176,14 +176,8 @@ export async function startAuth(client: AitoearnClient, params: StartAuthParams)
   if (params.redirectUri !== undefined) query.redirectUri = v.checkUrl('redirectUri', params.redirectUri);
   if (params.groupId !== undefined) query.groupId = v.checkQueryText('groupId', params.groupId);
   const signal = v.checkSignal(params.signal);
-  const { value, requestId } = await exchange(
-    client,
-    START_PATH,
-    { path, query },
-    signal,
-    answer.decodeStart,
-  );
-  return Object.freeze({ ...value, requestId });
+  const started = await exchange(client, START_PATH, { path, query }, signal, answer.decodeStart);
+  return Object.freeze({ ...started.value, requestId: started.requestId });
 }
 
 /** Throws unless `client` came from {@link createAitoearnClient}; returns what it holds out of sight. */
@@ -216,6 +210,7 @@ export async function requestAuthStatus(
 
 // One signature for both operations: openapi-fetch types `params` per path.
 type Get = (path: string, init: object) => Promise<{ response: Response }>;
+type Texts = Readonly<Record<string, string>>;
 
 /**
  * Sends one request with one timeout, settles on abort, and reads the answer, capped. Messages name the
@@ -224,10 +219,7 @@ type Get = (path: string, init: object) => Promise<{ response: Response }>;
 async function exchange<T>(
   client: AitoearnClient,
   path: typeof START_PATH | typeof STATUS_PATH,
-  params: {
-    readonly path: Readonly<Record<string, string>>;
-    readonly query?: Readonly<Record<string, string>>;
-  },
+  params: { readonly path: Texts; readonly query?: Texts },
   signal: AbortSignal | undefined,
   decode: (data: unknown, redact: answer.Redact) => T,
   timeoutMs = client.requestTimeoutMs,
@@ -292,9 +284,8 @@ async function exchange<T>(
     // The parser's message quotes the body, which could echo our headers back.
     fail('bad-body', `HTTP 200 with a body that is not JSON (${type()}, ${text.length} characters)`);
   }
-  if (!body || typeof body !== 'object' || !Number.isInteger(body.code)) {
+  if (!body || typeof body !== 'object' || !Number.isInteger(body.code))
     return fail('bad-body', 'a body without an integer "code"');
-  }
   const requestId = typeof body.requestId === 'string' ? serverId(body.requestId) : headerId();
   if (body.code !== 0) {
     const message = typeof body.message === 'string' ? cut(redact(body.message), 1000) : '';

@@ -14,7 +14,6 @@ import {
   waitForAuth,
 } from '../src/index.js';
 import { CANARY, expectNoKey, NEEDLE } from './helpers/canary.js';
-import { type Answer, fakeFetch, ok } from './helpers/fake-fetch.js';
 import { errorBody, json, startServer, statusBody, type TestServer } from './helpers/http-server.js';
 
 const STATUS_PATH = '/api/v2/channels/accounts/auth/douyin/status/sess-1';
@@ -33,14 +32,27 @@ const STARTED = {
   authInstructions: { 'en-US': 'Scan with Douyin', 'zh-CN': '请使用抖音扫码' },
 };
 
+type Answer = Response | { readonly text: string };
+/** A `fetch` to inject: answers request number `index` (text as a JSON 200) and records the requests. */
+function fakeFetch(answer: (request: Request, index: number) => Answer | Promise<Answer>) {
+  const requests: Request[] = [];
+  const fetch = async (request: Request) => {
+    const given = await answer(request, requests.push(request) - 1);
+    const headers = { 'content-type': 'application/json' };
+    return given instanceof Response ? given : new Response(given.text, { headers });
+  };
+  return { fetch, requests };
+}
+/** A successful answer's body around `data`. */
+const ok = (data: unknown, extra = {}) => ({ text: JSON.stringify({ code: 0, data, ...extra }) });
+
 /** Every error and client of this file, for the key-leak test at the end. */
 const seen: unknown[] = [];
 const servers: TestServer[] = [];
 type Respond = Parameters<typeof startServer>[0];
 async function serve(handler: Respond): Promise<TestServer> {
-  const server = await startServer(handler);
-  servers.push(server);
-  return server;
+  servers.push(await startServer(handler));
+  return servers.at(-1) as TestServer;
 }
 afterEach(() => Promise.all(servers.splice(0).map((server) => server.close())));
 
@@ -62,13 +74,12 @@ const statusError = (options: Partial<AitoearnClientOptions>) =>
 
 /** What `work` threw (recorded for the leak test); fails the test if it resolved. */
 async function caught(work: () => unknown): Promise<Error> {
-  try {
-    await work();
-  } catch (error) {
-    seen.push(error);
-    return error as Error;
-  }
-  throw new Error('expected a rejection, got a result');
+  const resolved = () => Promise.reject(new Error('expected a rejection, got a result'));
+  const error = await Promise.resolve()
+    .then(work)
+    .then(resolved, (e: Error) => e);
+  seen.push(error);
+  return error;
 }
 
 const countResources = () => {
@@ -93,10 +104,12 @@ describe('getAuthStatus', () => {
   });
 
   it('takes the requestId from x-request-id when the body has none; no Date, no server time', async () => {
-    const headers = { 'x-request-id': 'h-1' };
-    const c = answering(new Response(JSON.stringify(ok(SESSION).json), { headers }));
-    const result = await getAuthStatus(c, ASK);
-    expect(result).toEqual({ session: SESSION, requestId: 'h-1', serverDateMs: undefined });
+    const c = answering(new Response(ok(SESSION).text, { headers: { 'x-request-id': 'h-1' } }));
+    expect(await getAuthStatus(c, ASK)).toEqual({
+      session: SESSION,
+      requestId: 'h-1',
+      serverDateMs: undefined,
+    });
   });
 
   it('reports a status outside 200–599 from a custom fetch as http-status, not network', async () => {
@@ -332,7 +345,7 @@ describe('startAuth', () => {
     [12601, 'group-not-found', 'account group not found'],
     [400, 'validation', 'validation failed'],
   ] as const)('business %i is a terminal %s, its message without the query', async (code, kind, meaning) => {
-    const c = answering({ json: errorBody(code) });
+    const c = answering({ text: JSON.stringify(errorBody(code)) });
     const error = await caught(() =>
       startAuth(c, { platform: 'douyin', callbackUrl: 'http://127.0.0.1:9/cb-77' }),
     );
@@ -380,6 +393,7 @@ const raw = (call: Call, data: unknown, field: string, says: string) =>
   [call, data, `"${field}": expected ${says}`] as const;
 const bad = (call: Call, change: object, field: string, says: string) =>
   raw(call, { ...(call === 'start' ? STARTED : SESSION), ...change }, `data.${field}`, says);
+const RFC = 'an RFC 3339 date-time with an offset, got';
 const BAD_DATES = ['1', '2030-01-01T00:00:00', '2030-01-01', '2030-13-01T00:00:00Z', '2026-02-30T00:00:00Z'];
 describe('answers are read along the spec: wrong fields named (a transient bad-body), unknown fields dropped', () => {
   test.each([
@@ -401,14 +415,9 @@ describe('answers are read along the spec: wrong fields named (a transient bad-b
     raw('status', CANARY, 'data', 'an object, got "[redacted]"'),
     bad('status', { accounts: `${CANARY}!` }, 'accounts', 'an array, got "[redacted]!"'),
     ...[...BAD_DATES, '2030-01-01T24:00:00Z'].map((expiresAt) =>
-      bad('status', { expiresAt }, 'expiresAt', `an RFC 3339 date-time with an offset, got "${expiresAt}"`),
+      bad('status', { expiresAt }, 'expiresAt', `${RFC} "${expiresAt}"`),
     ),
-    bad(
-      'start',
-      { expiresAt: '2030-01-01' },
-      'expiresAt',
-      'an RFC 3339 date-time with an offset, got "2030-01-01"',
-    ),
+    bad('start', { expiresAt: '2030-01-01' }, 'expiresAt', `${RFC} "2030-01-01"`),
   ])('%s: %j', async (call, data, says) => {
     const c = answering(ok(data, { requestId: 'r-1' }));
     const error = await caught(() => (call === 'start' ? startAuth(c, ASK) : getAuthStatus(c, ASK)));
