@@ -239,10 +239,8 @@ async function exchange<T>(
   const cancelTimer = timer(timeoutMs, () => abort(TIMED_OUT));
   const init = { params, signal: controller.signal, parseAs: 'stream' } as const;
   // Read even when aborted meanwhile: the body of a late answer must be cancelled too.
-  const read = async ({ response }: { response: Response }) => {
-    const { status, headers } = response;
-    return { status, headers, text: await answer.readBody(response, controller.signal) };
-  };
+  const read = async ({ response }: { response: Response }) =>
+    [response, await answer.readBody(response, controller.signal)] as const;
   let received: Awaited<ReturnType<typeof read>>;
   try {
     received = await Promise.race([(api.GET as Get)(path, init).then(read), aborted]);
@@ -259,7 +257,7 @@ async function exchange<T>(
     cancelTimer();
     if (signal) unlinkAbort(signal, abort);
   }
-  const { status, headers, text } = received;
+  const [{ status, headers }, text] = received;
   // Built only when needed: the success path of the status request stays cheap.
   const serverId = (id: string | null) => (id === null ? undefined : cut(redact(id), 200));
   const headerId = () => serverId(headers.get('x-request-id'));
