@@ -107,7 +107,6 @@ export function isTransient(error: unknown): boolean {
 /** What a `failed` session's `errorCode` means (the platform callback failed). */
 export function describeAuthErrorCode(errorCode: number | undefined): string {
   if (errorCode === undefined) return 'no error code given';
-  // Codes 15070–15094: the platform's own API failed.
   const ownApi = errorCode >= 15070 && errorCode <= 15094 && "the platform's own API failed";
   return AUTH_ERROR_CODES[errorCode] ?? (ownApi || 'unknown error code');
 }

@@ -23,10 +23,11 @@ const TEXTS = {
     [/[/\\?#%]/, 'it contains %s'],
   ],
   query: [PLAIN, 256],
-  // `secret`: the message never shows the value. A header carries printable ASCII only.
+  // The message never shows the key (see checkText). A header carries printable ASCII only.
   apiKey: [PLAIN, 4096, [/[^\x21-\x7e]/, 'it contains non-ASCII characters']],
 } as const;
 
+/** What no text may be or contain, checked after the length and before each kind's own rules. */
 const ALWAYS = [
   [/^$/, 'it is empty'],
   [/[\s\p{Cc}\p{Cf}]/u, 'it contains whitespace or control characters'],

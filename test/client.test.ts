@@ -91,10 +91,9 @@ beforeAll(() => void resourcesAtStart.push(...countResources()));
 
 describe('getAuthStatus', () => {
   it('sends the key and language, and returns the session, the body requestId and the server Date', async () => {
+    const headers = { 'x-request-id': 'req-header', Date: 'Wed, 21 Oct 2015 07:28:00 GMT' };
     const server = await serve((_req, res) =>
-      json(res, statusBody(SESSION, { requestId: 'req-body' }), {
-        headers: { 'x-request-id': 'req-header', Date: 'Wed, 21 Oct 2015 07:28:00 GMT' },
-      }),
+      json(res, statusBody(SESSION, { requestId: 'req-body' }), { headers }),
     );
     const result = await getAuthStatus(client({ baseUrl: `${server.url}/`, acceptLanguage: 'zh-CN' }), ASK);
     expect(result).toEqual({ session: SESSION, requestId: 'req-body', serverDateMs: 1445412480000 });
