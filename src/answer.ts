@@ -12,14 +12,14 @@ export const MAX_ANSWER_BYTES = 1024 * 1024;
 
 const utf8 = new TextDecoder();
 
-/** The body that `parseAs: 'stream'` left unread, as text; `undefined` (cancelled) past the cap. */
+/** The body as text; `undefined` (cancelled) past the cap, or unread when the status (not 200) says enough. */
 export async function readBody(response: Response, signal: AbortSignal): Promise<string | undefined> {
   const stream = response.body;
   // Duck-typed: a custom fetch may build its streams from another copy of the class.
   if (typeof stream?.getReader !== 'function') return '';
   const ignore = () => {};
   const length = Number(response.headers.get('content-length'));
-  if (length > MAX_ANSWER_BYTES) return void stream.cancel().catch(ignore);
+  if (length > MAX_ANSWER_BYTES || response.status !== 200) return void stream.cancel().catch(ignore);
   const reader = stream.getReader();
   // On abort, so that no locked, pending stream is left behind.
   const cancel = () => reader.cancel().then(() => reader.releaseLock(), ignore);

@@ -75,7 +75,10 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
     // The global fetch would copy a Request into one of its own (with one more AbortController): it gets a
     // plain holder. A custom fetch still gets a real Request, as documented.
     ...(!custom && { Request: Plain as unknown as typeof Request }),
-    fetch: (request: Request) => send(request).then(withoutErrorBody),
+    // openapi-fetch would read a non-2xx body whole, however large: it gets a stand-in (ok, and with no body
+    // to read), and `exchange` reads the answer itself.
+    fetch: (request: Request) =>
+      send(request).then((real) => ({ ok: true, headers: real.headers, real }) as never),
   });
   const client: AitoearnClient = Object.freeze({ baseUrl, requestTimeoutMs });
   internals.set(client, { api, redact: answer.redactorFor(apiKey) });
@@ -86,17 +89,6 @@ type Plain = { readonly url: string; readonly init: RequestInit };
 /** openapi-fetch calls it with `new`: a constructor that returns an object makes that object the instance. */
 function Plain(url: string, init: RequestInit): Plain {
   return { url, init };
-}
-
-/**
- * openapi-fetch reads a non-2xx body whole, however large; of a non-200 answer the status and headers are
- * enough. A stand-in, as `new Response` throws on a status outside 200–599.
- */
-function withoutErrorBody(response: Response): Response {
-  if (response.status === 200) return response;
-  response.body?.cancel().catch(() => {});
-  const { status, headers } = response;
-  return { status, headers, ok: false, body: null, text: async () => '' } as unknown as Response;
 }
 
 export interface GetAuthStatusParams {
@@ -209,7 +201,7 @@ export async function requestAuthStatus(
 }
 
 // One signature for both operations: openapi-fetch types `params` per path.
-type Get = (path: string, init: object) => Promise<{ response: Response }>;
+type Get = (path: string, init: object) => Promise<{ response: { readonly real: Response } }>;
 type Texts = Readonly<Record<string, string>>;
 
 /**
@@ -239,11 +231,11 @@ async function exchange<T>(
   const cancelTimer = timer(timeoutMs, () => abort(TIMED_OUT));
   const init = { params, signal: controller.signal, parseAs: 'stream' } as const;
   // Read even when aborted meanwhile: the body of a late answer must be cancelled too.
-  const read = async ({ response }: { response: Response }) =>
-    [response, await answer.readBody(response, controller.signal)] as const;
+  const read = async ({ response: { real } }: Awaited<ReturnType<Get>>) =>
+    [real, await answer.readBody(real, controller.signal)] as const;
   let received: Awaited<ReturnType<typeof read>>;
   try {
-    received = await Promise.race([(api.GET as Get)(path, init).then(read), aborted]);
+    received = await Promise.race([(api.GET as unknown as Get)(path, init).then(read), aborted]);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     const timedOut = controller.signal.reason === TIMED_OUT;
