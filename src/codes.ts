@@ -38,8 +38,7 @@ export const API_CODES = {
 /** The success message, whatever `Accept-Language` says: the real server hard-codes it. */
 export const SUCCESS_MESSAGE = '请求成功';
 
-type ApiCode = keyof typeof API_CODES;
-type Facts = (typeof API_CODES)[ApiCode];
+type Facts = (typeof API_CODES)[keyof typeof API_CODES];
 
 /** What a non-zero business `code` means, so callers need not compare numbers. */
 export type AitoearnApiErrorKind = Facts['kind'] | 'unknown';
