@@ -165,7 +165,8 @@ export async function startAuth(client: AitoearnClient, params: StartAuthParams)
   const path = { platform: v.checkPathParam('platform', params.platform) };
   const query: NonNullable<paths[typeof START_PATH]['get']['parameters']['query']> = {};
   if (params.callbackUrl !== undefined) query.callbackUrl = v.checkUrl('callbackUrl', params.callbackUrl);
-  if (params.redirectUri !== undefined) query.redirectUri = v.checkUrl('redirectUri', params.redirectUri);
+  if (params.redirectUri !== undefined)
+    query.redirectUri = v.checkUrl('redirectUri', params.redirectUri, v.domainName);
   if (params.groupId !== undefined) query.groupId = v.checkQueryText('groupId', params.groupId);
   const signal = v.checkSignal(params.signal);
   const started = await exchange(client, START_PATH, { path, query }, signal, answer.decodeStart);

@@ -88,11 +88,16 @@ export const isLoopbackHost = (hostname: string): boolean =>
 /** What the API's validation (zod `httpUrl()`) accepts as a host: a domain name with a letter-only top label. */
 export const DOMAIN_NAME = /^([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,}$/;
 
+const LOCAL =
+  '(localhost, 127.0.0.1, [::1] and IP addresses are refused); use "callbackUrl" for a local address';
+/** `redirectUri`'s own check, which only startAuth passes: the API refuses localhost and IPs there (code 400). */
+export const domainName: UrlCheck = ({ hostname: host }, fail) =>
+  DOMAIN_NAME.test(host) || fail(`the AiToEarn API accepts only a domain name there, not ${host} ${LOCAL}`);
+type UrlCheck = (url: URL, fail: (why: string) => never) => void;
+
 const HTTP = 'an http or https URL';
-/**
- * `baseUrl`: the base of every request, where a query or fragment would change each one and plain http would
- * send the key unencrypted. `redirectUri`: the API refuses localhost and IP addresses there (code 400).
- */
+// `baseUrl`: the base of every request, where a query or fragment would change each one, and plain http would
+// send the key unencrypted.
 const URLS = {
   baseUrl: 'an https URL (or http to a loopback host) without credentials, query or fragment',
   callbackUrl: HTTP,
@@ -100,7 +105,7 @@ const URLS = {
 };
 
 /** A URL of one of the kinds in the table, normalised (`URL.href`; a base URL without a trailing slash). */
-export function checkUrl(field: keyof typeof URLS, value: unknown): string {
+export function checkUrl(field: keyof typeof URLS, value: unknown, check?: UrlCheck): string {
   const base = field === 'baseUrl';
   if (typeof value !== 'string' && !(value instanceof URL)) refuse(field, URLS[field], value);
   const text = String(value);
@@ -116,11 +121,7 @@ export function checkUrl(field: keyof typeof URLS, value: unknown): string {
   if (base && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     fail('plain http would send the API key unencrypted; use https');
   }
-  if (field === 'redirectUri' && !DOMAIN_NAME.test(url.hostname)) {
-    const local =
-      '(localhost, 127.0.0.1, [::1] and IP addresses are refused); use "callbackUrl" for a local address';
-    fail(`the AiToEarn API accepts only a domain name there, not ${url.hostname} ${local}`);
-  }
+  check?.(url, fail);
   if (!base) return url.href;
   if (url.search || text.includes('?')) fail('it has a query');
   if (url.hash || text.includes('#')) fail('it has a fragment');
