@@ -15,6 +15,7 @@ import {
 } from '../src/index.js';
 import { CANARY, expectNoKey, NEEDLE } from './helpers/canary.js';
 import { errorBody, json, startServer, statusBody, type TestServer } from './helpers/http-server.js';
+import { liveResources } from './helpers/leaks.js';
 
 const STATUS_PATH = '/api/v2/channels/accounts/auth/douyin/status/sess-1';
 const START_PATH = '/api/v2/channels/accounts/auth/douyin';
@@ -82,10 +83,7 @@ async function caught(work: () => unknown): Promise<Error> {
   return error;
 }
 
-const countResources = () => {
-  const active = process.getActiveResourcesInfo();
-  return ['TCPSocketWrap', 'TCPServerWrap', 'Timeout'].map((name) => active.filter((r) => r === name).length);
-};
+const countResources = () => ['TCPSocketWrap', 'TCPServerWrap', 'Timeout'].map((kind) => liveResources(kind));
 const resourcesAtStart: number[] = [];
 beforeAll(() => void resourcesAtStart.push(...countResources()));
 
