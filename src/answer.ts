@@ -12,14 +12,14 @@ export const MAX_ANSWER_BYTES = 1024 * 1024;
 
 const utf8 = new TextDecoder();
 
-/** The body that `parseAs: 'stream'` left unread, as text; `undefined` (cancelled) past the cap. */
+/** The body as text; `undefined` (cancelled) past the cap, or unread when the status (not 200) says enough. */
 export async function readBody(response: Response, signal: AbortSignal): Promise<string | undefined> {
   const stream = response.body;
   // Duck-typed: a custom fetch may build its streams from another copy of the class.
   if (typeof stream?.getReader !== 'function') return '';
   const ignore = () => {};
   const length = Number(response.headers.get('content-length'));
-  if (length > MAX_ANSWER_BYTES) return void stream.cancel().catch(ignore);
+  if (length > MAX_ANSWER_BYTES || response.status !== 200) return void stream.cancel().catch(ignore);
   const reader = stream.getReader();
   // On abort, so that no locked, pending stream is left behind.
   const cancel = () => reader.cancel().then(() => reader.releaseLock(), ignore);
@@ -27,12 +27,10 @@ export async function readBody(response: Response, signal: AbortSignal): Promise
   else signal.addEventListener('abort', cancel, { once: true });
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.byteLength;
     if (size > MAX_ANSWER_BYTES) return void reader.cancel().catch(ignore);
-    chunks.push(value);
+    chunks.push(read.value);
   }
   return utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
 }
@@ -127,10 +125,6 @@ export function decodeSession(data: unknown, redact: Redact, sessionId: string):
   throw new BadField('data.sessionId', problem, session.sessionId, redact);
 }
 
-// Instructions are read more leniently than the spec: the person needs whichever language came.
-const lenient = { ...START_DATA.properties.authInstructions, required: [] };
-const START_SHAPE = { ...START_DATA, properties: { ...START_DATA.properties, authInstructions: lenient } };
-
 /**
  * The page a browser opens (or a QR code image), as `new URL(url).href`, which a browser would open (punycode
  * hosts). Only http(s) pages up to 8 KiB and raster base64 `data:image/` URLs up to 256 KiB; not
@@ -158,7 +152,11 @@ function checkedUrl(text: string, redact: Redact): string {
 
 /** A start answer's `data`: a checked `url`, a `sessionId` safe to send back, instructions as plain text. */
 export function decodeStart(data: unknown, redact: Redact): AuthStart {
-  const start = decode(START_SHAPE, data, 'data', redact) as AuthStart;
+  // Instructions are read more leniently than the spec: the person needs whichever language came. Built here,
+  // not at import: a bundle without startAuth leaves the start shape out.
+  const lenient = { ...START_DATA.properties.authInstructions, required: [] };
+  const shape = { ...START_DATA, properties: { ...START_DATA.properties, authInstructions: lenient } };
+  const start = decode(shape, data, 'data', redact) as AuthStart;
   const { sessionId, authInstructions = {} } = start;
   try {
     checkPathParam('sessionId', sessionId);

@@ -75,7 +75,10 @@ export function createAitoearnClient(options: AitoearnClientOptions): AitoearnCl
     // The global fetch would copy a Request into one of its own (with one more AbortController): it gets a
     // plain holder. A custom fetch still gets a real Request, as documented.
     ...(!custom && { Request: Plain as unknown as typeof Request }),
-    fetch: (request: Request) => send(request).then(withoutErrorBody),
+    // openapi-fetch would read a non-2xx body whole, however large: it gets a stand-in (ok, and with no body
+    // to read), and `exchange` reads the answer itself.
+    fetch: (request: Request) =>
+      send(request).then((real) => ({ ok: true, headers: real.headers, real }) as never),
   });
   const client: AitoearnClient = Object.freeze({ baseUrl, requestTimeoutMs });
   internals.set(client, { api, redact: answer.redactorFor(apiKey) });
@@ -86,17 +89,6 @@ type Plain = { readonly url: string; readonly init: RequestInit };
 /** openapi-fetch calls it with `new`: a constructor that returns an object makes that object the instance. */
 function Plain(url: string, init: RequestInit): Plain {
   return { url, init };
-}
-
-/**
- * openapi-fetch reads a non-2xx body whole, however large; of a non-200 answer the status and headers are
- * enough. A stand-in, as `new Response` throws on a status outside 200–599.
- */
-function withoutErrorBody(response: Response): Response {
-  if (response.status === 200) return response;
-  response.body?.cancel().catch(() => {});
-  const { status, headers } = response;
-  return { status, headers, ok: false, body: null, text: async () => '' } as unknown as Response;
 }
 
 export interface GetAuthStatusParams {
@@ -170,13 +162,14 @@ export interface AuthStartResult extends Readonly<AuthStart> {
 export async function startAuth(client: AitoearnClient, params: StartAuthParams): Promise<AuthStartResult> {
   checkClient(client);
   v.checkObject('params', params);
-  const platform = v.checkPathParam('platform', params.platform);
+  const path = { platform: v.checkPathParam('platform', params.platform) };
   const query: NonNullable<paths[typeof START_PATH]['get']['parameters']['query']> = {};
   if (params.callbackUrl !== undefined) query.callbackUrl = v.checkUrl('callbackUrl', params.callbackUrl);
-  if (params.redirectUri !== undefined) query.redirectUri = v.checkUrl('redirectUri', params.redirectUri);
+  if (params.redirectUri !== undefined)
+    query.redirectUri = v.checkUrl('redirectUri', params.redirectUri, v.domainName);
   if (params.groupId !== undefined) query.groupId = v.checkQueryText('groupId', params.groupId);
   const signal = v.checkSignal(params.signal);
-  const started = await exchange(client, START_PATH, { platform }, query, signal, answer.decodeStart);
+  const started = await exchange(client, START_PATH, { path, query }, signal, answer.decodeStart);
   return Object.freeze({ ...started.value, requestId: started.requestId });
 }
 
@@ -202,17 +195,15 @@ export async function requestAuthStatus(
 ): Promise<AuthStatusResult> {
   const decode = (data: unknown, redact: answer.Redact) => answer.decodeSession(data, redact, sessionId);
   const path = { platform, sessionId };
-  const got = await exchange(client, STATUS_PATH, path, {}, signal, decode, timeoutMs, timer);
+  const got = await exchange(client, STATUS_PATH, { path }, signal, decode, timeoutMs, timer);
   const date = Date.parse(got.headers.get('date') ?? '');
-  return {
-    session: got.value,
-    requestId: got.requestId,
-    serverDateMs: Number.isNaN(date) ? undefined : date,
-  };
+  const serverDateMs = Number.isNaN(date) ? undefined : date;
+  return { session: got.value, requestId: got.requestId, serverDateMs };
 }
 
 // One signature for both operations: openapi-fetch types `params` per path.
-type Get = (path: string, init: object) => Promise<{ response: Response }>;
+type Get = (path: string, init: object) => Promise<{ response: { readonly real: Response } }>;
+type Texts = Readonly<Record<string, string>>;
 
 /**
  * Sends one request with one timeout, settles on abort, and reads the answer, capped. Messages name the
@@ -221,8 +212,7 @@ type Get = (path: string, init: object) => Promise<{ response: Response }>;
 async function exchange<T>(
   client: AitoearnClient,
   path: typeof START_PATH | typeof STATUS_PATH,
-  params: Readonly<Record<string, string>>,
-  query: Readonly<Record<string, string>>,
+  params: { readonly path: Texts; readonly query?: Texts },
   signal: AbortSignal | undefined,
   decode: (data: unknown, redact: answer.Redact) => T,
   timeoutMs = client.requestTimeoutMs,
@@ -230,7 +220,7 @@ async function exchange<T>(
 ): Promise<{ value: T; requestId: string | undefined; headers: Headers }> {
   const { api, redact } = checkClient(client);
   signal?.throwIfAborted();
-  const operation = () => `GET ${path.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? '')}`;
+  const operation = () => `GET ${path.replace(/\{(\w+)\}/g, (_, name: string) => params.path[name] ?? '')}`;
   const controller = new AbortController();
   // Settles on abort even when a custom fetch ignores the signal (undici follows it through a WeakRef only).
   const aborted = new Promise<never>((_, reject) => {
@@ -240,15 +230,13 @@ async function exchange<T>(
   const abort = (reason: unknown) => controller.abort(reason);
   if (signal) linkAbort(signal, abort);
   const cancelTimer = timer(timeoutMs, () => abort(TIMED_OUT));
-  const init = { params: { path: params, query }, signal: controller.signal, parseAs: 'stream' } as const;
+  const init = { params, signal: controller.signal, parseAs: 'stream' } as const;
   // Read even when aborted meanwhile: the body of a late answer must be cancelled too.
-  const read = async ({ response }: { response: Response }) => {
-    const { status, headers } = response;
-    return { status, headers, text: await answer.readBody(response, controller.signal) };
-  };
+  const read = async ({ response: { real } }: Awaited<ReturnType<Get>>) =>
+    [real, await answer.readBody(real, controller.signal)] as const;
   let received: Awaited<ReturnType<typeof read>>;
   try {
-    received = await Promise.race([(api.GET as Get)(path, init).then(read), aborted]);
+    received = await Promise.race([(api.GET as unknown as Get)(path, init).then(read), aborted]);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     const timedOut = controller.signal.reason === TIMED_OUT;
@@ -262,36 +250,33 @@ async function exchange<T>(
     cancelTimer();
     if (signal) unlinkAbort(signal, abort);
   }
-  const { status, headers, text } = received;
+  const [{ status, headers }, text] = received;
   // Built only when needed: the success path of the status request stays cheap.
   const serverId = (id: string | null) => (id === null ? undefined : cut(redact(id), 200));
   const headerId = () => serverId(headers.get('x-request-id'));
   const facts = (id?: string) => ({ httpStatus: status, requestId: id, retryAfterMs: retryAfterMs(headers) });
   const fail = (reason: TransportFailure, what: string, id = headerId()): never => {
-    throw new AitoearnTransportError(reason, `${operation()} ${what}`, facts(id));
+    throw new AitoearnTransportError(reason, `${operation()} answered ${what}`, facts(id));
   };
   const type = () => redact(headers.get('content-type') ?? 'no content type');
   if (status >= 300 && status < 400) {
     const [at, base] = [headers.get('location') ?? '', client.baseUrl];
     const to = redact(at && URL.canParse(at, base) ? new URL(at, base).origin : 'no usable location');
-    fail('redirect', `answered HTTP ${status}, a redirect to ${to}, not followed (the key stays here)`);
+    fail('redirect', `HTTP ${status}, a redirect to ${to}, not followed (the key stays here)`);
   }
-  if (status !== 200)
-    fail('http-status', `answered HTTP ${status} (${type()}); the API answers all with 200`);
+  if (status !== 200) fail('http-status', `HTTP ${status} (${type()}); the API answers all with 200`);
   const mib = answer.MAX_ANSWER_BYTES / 2 ** 20;
-  if (text === undefined)
-    return fail('too-large', `answered a body over ${mib} MiB (real answers are a few KB)`);
+  if (text === undefined) return fail('too-large', `a body over ${mib} MiB (real answers are a few KB)`);
   let body: { code?: unknown; message?: unknown; data?: unknown; requestId?: unknown } | undefined;
   try {
     // Not redacted here: a key echoed JSON-escaped would survive. Each string is redacted once decoded.
     body = text === '' ? undefined : JSON.parse(text);
   } catch {
     // The parser's message quotes the body, which could echo our headers back.
-    fail('bad-body', `answered HTTP 200 with a body that is not JSON (${type()}, ${text.length} characters)`);
+    fail('bad-body', `HTTP 200 with a body that is not JSON (${type()}, ${text.length} characters)`);
   }
-  if (!body || typeof body !== 'object' || !Number.isInteger(body.code)) {
-    return fail('bad-body', 'answered a body without an integer "code"');
-  }
+  if (!body || typeof body !== 'object' || !Number.isInteger(body.code))
+    return fail('bad-body', 'a body without an integer "code"');
   const requestId = typeof body.requestId === 'string' ? serverId(body.requestId) : headerId();
   if (body.code !== 0) {
     const message = typeof body.message === 'string' ? cut(redact(body.message), 1000) : '';
@@ -302,7 +287,7 @@ async function exchange<T>(
   } catch (error) {
     if (!(error instanceof answer.BadField)) throw error;
     const reason = error.final ? 'refused-url' : 'bad-body';
-    return fail(reason, `answered code 0 with a bad ${error.message}`, requestId);
+    return fail(reason, `code 0 with a bad ${error.message}`, requestId);
   }
 }
 

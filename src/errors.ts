@@ -70,14 +70,9 @@ export class AitoearnApiError extends AitoearnResponseError {
 }
 
 /** Why a request failed below the business layer. */
-export type TransportFailure =
-  | 'network'
-  | 'timeout'
-  | 'http-status'
-  | 'bad-body'
-  | 'too-large'
-  | 'redirect'
-  | 'refused-url';
+export type TransportFailure = 'network' | 'timeout' | 'http-status' | 'redirect' | BadAnswer;
+/** An HTTP 200 whose body cannot be used. */
+type BadAnswer = 'bad-body' | 'too-large' | 'refused-url';
 
 /**
  * No usable business answer came: the network failed, the request timed out, a gateway answered an HTTP
@@ -112,7 +107,6 @@ export function isTransient(error: unknown): boolean {
 /** What a `failed` session's `errorCode` means (the platform callback failed). */
 export function describeAuthErrorCode(errorCode: number | undefined): string {
   if (errorCode === undefined) return 'no error code given';
-  // Codes 15070–15094: the platform's own API failed.
   const ownApi = errorCode >= 15070 && errorCode <= 15094 && "the platform's own API failed";
   return AUTH_ERROR_CODES[errorCode] ?? (ownApi || 'unknown error code');
 }
@@ -169,15 +163,8 @@ export class AitoearnUnavailableError extends AitoearnError {
   }
 }
 
-const CLASSES = {
-  AitoearnError,
-  AitoearnInputError,
-  AitoearnResponseError,
-  AitoearnApiError,
-  AitoearnTransportError,
-  AuthFailedError,
-  AuthExpiredError,
-  AuthTimeoutError,
-  AitoearnUnavailableError,
-};
-for (const [name, cls] of Object.entries(CLASSES)) named(cls, name);
+const CLASSES = { AitoearnError, AitoearnInputError, AitoearnResponseError, AitoearnApiError };
+const MORE_CLASSES = { AuthFailedError, AitoearnTransportError, AuthExpiredError, AuthTimeoutError };
+for (const [name, cls] of Object.entries({ ...CLASSES, ...MORE_CLASSES, AitoearnUnavailableError })) {
+  named(cls, name);
+}

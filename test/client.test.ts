@@ -14,8 +14,8 @@ import {
   waitForAuth,
 } from '../src/index.js';
 import { CANARY, expectNoKey, NEEDLE } from './helpers/canary.js';
-import { type Answer, fakeFetch, ok } from './helpers/fake-fetch.js';
 import { errorBody, json, startServer, statusBody, type TestServer } from './helpers/http-server.js';
+import { liveResources } from './helpers/leaks.js';
 
 const STATUS_PATH = '/api/v2/channels/accounts/auth/douyin/status/sess-1';
 const START_PATH = '/api/v2/channels/accounts/auth/douyin';
@@ -33,14 +33,27 @@ const STARTED = {
   authInstructions: { 'en-US': 'Scan with Douyin', 'zh-CN': '请使用抖音扫码' },
 };
 
+type Answer = Response | { readonly text: string };
+/** A `fetch` to inject: answers request number `index` (text as a JSON 200) and records the requests. */
+function fakeFetch(answer: (request: Request, index: number) => Answer | Promise<Answer>) {
+  const requests: Request[] = [];
+  const fetch = async (request: Request) => {
+    const given = await answer(request, requests.push(request) - 1);
+    const headers = { 'content-type': 'application/json' };
+    return given instanceof Response ? given : new Response(given.text, { headers });
+  };
+  return { fetch, requests };
+}
+/** A successful answer's body around `data`. */
+const ok = (data: unknown, extra = {}) => ({ text: JSON.stringify({ code: 0, data, ...extra }) });
+
 /** Every error and client of this file, for the key-leak test at the end. */
 const seen: unknown[] = [];
 const servers: TestServer[] = [];
 type Respond = Parameters<typeof startServer>[0];
 async function serve(handler: Respond): Promise<TestServer> {
-  const server = await startServer(handler);
-  servers.push(server);
-  return server;
+  servers.push(await startServer(handler));
+  return servers.at(-1) as TestServer;
 }
 afterEach(() => Promise.all(servers.splice(0).map((server) => server.close())));
 
@@ -50,10 +63,10 @@ function client(options: Partial<AitoearnClientOptions> = {}): AitoearnClient {
   return created;
 }
 
-/** A client whose `fetch` answers request number `index` with `answer`. */
-function faked(answer: (request: Request, index: number) => Answer | Promise<Answer>, timeoutMs = 10_000) {
+/** A client (with `options`) whose `fetch` answers request number `index` with `answer`. */
+function faked(answer: Parameters<typeof fakeFetch>[0], options: Partial<AitoearnClientOptions> = {}) {
   const fake = fakeFetch(answer);
-  return { client: client({ fetch: fake.fetch, requestTimeoutMs: timeoutMs }), requests: fake.requests };
+  return { client: client({ fetch: fake.fetch, ...options }), requests: fake.requests };
 }
 const answering = (answer: Answer) => faked(() => answer).client;
 /** What getAuthStatus threw for a client with `options`. */
@@ -62,28 +75,23 @@ const statusError = (options: Partial<AitoearnClientOptions>) =>
 
 /** What `work` threw (recorded for the leak test); fails the test if it resolved. */
 async function caught(work: () => unknown): Promise<Error> {
-  try {
-    await work();
-  } catch (error) {
-    seen.push(error);
-    return error as Error;
-  }
-  throw new Error('expected a rejection, got a result');
+  const resolved = () => Promise.reject(new Error('expected a rejection, got a result'));
+  const error = await Promise.resolve()
+    .then(work)
+    .then(resolved, (e: Error) => e);
+  seen.push(error);
+  return error;
 }
 
-const countResources = () => {
-  const active = process.getActiveResourcesInfo();
-  return ['TCPSocketWrap', 'TCPServerWrap', 'Timeout'].map((name) => active.filter((r) => r === name).length);
-};
+const countResources = () => ['TCPSocketWrap', 'TCPServerWrap', 'Timeout'].map((kind) => liveResources(kind));
 const resourcesAtStart: number[] = [];
 beforeAll(() => void resourcesAtStart.push(...countResources()));
 
 describe('getAuthStatus', () => {
   it('sends the key and language, and returns the session, the body requestId and the server Date', async () => {
+    const headers = { 'x-request-id': 'req-header', Date: 'Wed, 21 Oct 2015 07:28:00 GMT' };
     const server = await serve((_req, res) =>
-      json(res, statusBody(SESSION, { requestId: 'req-body' }), {
-        headers: { 'x-request-id': 'req-header', Date: 'Wed, 21 Oct 2015 07:28:00 GMT' },
-      }),
+      json(res, statusBody(SESSION, { requestId: 'req-body' }), { headers }),
     );
     const result = await getAuthStatus(client({ baseUrl: `${server.url}/`, acceptLanguage: 'zh-CN' }), ASK);
     expect(result).toEqual({ session: SESSION, requestId: 'req-body', serverDateMs: 1445412480000 });
@@ -93,10 +101,12 @@ describe('getAuthStatus', () => {
   });
 
   it('takes the requestId from x-request-id when the body has none; no Date, no server time', async () => {
-    const headers = { 'x-request-id': 'h-1' };
-    const c = answering(new Response(JSON.stringify(ok(SESSION).json), { headers }));
-    const result = await getAuthStatus(c, ASK);
-    expect(result).toEqual({ session: SESSION, requestId: 'h-1', serverDateMs: undefined });
+    const c = answering(new Response(ok(SESSION).text, { headers: { 'x-request-id': 'h-1' } }));
+    expect(await getAuthStatus(c, ASK)).toEqual({
+      session: SESSION,
+      requestId: 'h-1',
+      serverDateMs: undefined,
+    });
   });
 
   it('reports a status outside 200–599 from a custom fetch as http-status, not network', async () => {
@@ -296,21 +306,22 @@ describe('every answer from a real server is classified; the client never retrie
 describe('startAuth', () => {
   it('sends the platform, the key and the query, and resolves a frozen start with the request id', async () => {
     const server = await serve((_req, res) => json(res, statusBody(STARTED, { requestId: 'req-start' })));
-    const started = await startAuth(client({ baseUrl: server.url }), {
-      platform: 'douyin',
+    const query = {
       callbackUrl: 'http://127.0.0.1:8765/cb/abc?x=1',
-      redirectUri: new URL('https://example.com/done'),
+      redirectUri: 'https://example.com/done',
+    };
+    const params = {
+      platform: 'douyin',
+      ...query,
+      redirectUri: new URL(query.redirectUri),
       groupId: 'group-1',
-    });
+    };
+    const started = await startAuth(client({ baseUrl: server.url }), params);
     expect(started).toEqual({ ...STARTED, requestId: 'req-start' });
     expect(Object.isFrozen(started)).toBe(true);
     const sent = new URL(server.requests[0]?.url ?? '', server.url);
     expect(sent.pathname).toBe(START_PATH);
-    expect(Object.fromEntries(sent.searchParams)).toEqual({
-      callbackUrl: 'http://127.0.0.1:8765/cb/abc?x=1',
-      redirectUri: 'https://example.com/done',
-      groupId: 'group-1',
-    });
+    expect(Object.fromEntries(sent.searchParams)).toEqual({ ...query, groupId: 'group-1' });
     expect(server.requests[0]?.headers['x-api-key']).toBe(CANARY);
   });
 
@@ -332,7 +343,7 @@ describe('startAuth', () => {
     [12601, 'group-not-found', 'account group not found'],
     [400, 'validation', 'validation failed'],
   ] as const)('business %i is a terminal %s, its message without the query', async (code, kind, meaning) => {
-    const c = answering({ json: errorBody(code) });
+    const c = answering({ text: JSON.stringify(errorBody(code)) });
     const error = await caught(() =>
       startAuth(c, { platform: 'douyin', callbackUrl: 'http://127.0.0.1:9/cb-77' }),
     );
@@ -380,6 +391,7 @@ const raw = (call: Call, data: unknown, field: string, says: string) =>
   [call, data, `"${field}": expected ${says}`] as const;
 const bad = (call: Call, change: object, field: string, says: string) =>
   raw(call, { ...(call === 'start' ? STARTED : SESSION), ...change }, `data.${field}`, says);
+const RFC = 'an RFC 3339 date-time with an offset, got';
 const BAD_DATES = ['1', '2030-01-01T00:00:00', '2030-01-01', '2030-13-01T00:00:00Z', '2026-02-30T00:00:00Z'];
 describe('answers are read along the spec: wrong fields named (a transient bad-body), unknown fields dropped', () => {
   test.each([
@@ -401,14 +413,9 @@ describe('answers are read along the spec: wrong fields named (a transient bad-b
     raw('status', CANARY, 'data', 'an object, got "[redacted]"'),
     bad('status', { accounts: `${CANARY}!` }, 'accounts', 'an array, got "[redacted]!"'),
     ...[...BAD_DATES, '2030-01-01T24:00:00Z'].map((expiresAt) =>
-      bad('status', { expiresAt }, 'expiresAt', `an RFC 3339 date-time with an offset, got "${expiresAt}"`),
+      bad('status', { expiresAt }, 'expiresAt', `${RFC} "${expiresAt}"`),
     ),
-    bad(
-      'start',
-      { expiresAt: '2030-01-01' },
-      'expiresAt',
-      'an RFC 3339 date-time with an offset, got "2030-01-01"',
-    ),
+    bad('start', { expiresAt: '2030-01-01' }, 'expiresAt', `${RFC} "2030-01-01"`),
   ])('%s: %j', async (call, data, says) => {
     const c = answering(ok(data, { requestId: 'r-1' }));
     const error = await caught(() => (call === 'start' ? startAuth(c, ASK) : getAuthStatus(c, ASK)));
@@ -418,16 +425,12 @@ describe('answers are read along the spec: wrong fields named (a transient bad-b
     expect(isTransient(error)).toBe(true);
   });
 
-  test.each(['2030-01-01T08:00:00+08:00', '2030-01-01t00:00:00.5z', '0099-12-31T23:59:59Z'])(
-    'accepts the expiresAt %s',
-    async (expiresAt) => {
-      const { client: c } = faked((r) =>
-        ok({ ...(r.url.includes('/status/') ? SESSION : STARTED), expiresAt }),
-      );
-      expect((await getAuthStatus(c, ASK)).session.expiresAt).toBe(expiresAt);
-      expect((await startAuth(c, ASK)).expiresAt).toBe(expiresAt);
-    },
-  );
+  const GOOD_DATES = ['2030-01-01T08:00:00+08:00', '2030-01-01t00:00:00.5z', '0099-12-31T23:59:59Z'];
+  test.each(GOOD_DATES)('accepts the expiresAt %s', async (expiresAt) => {
+    const c = faked((r) => ok({ ...(r.url.includes('/status/') ? SESSION : STARTED), expiresAt })).client;
+    expect((await getAuthStatus(c, ASK)).session.expiresAt).toBe(expiresAt);
+    expect((await startAuth(c, ASK)).expiresAt).toBe(expiresAt);
+  });
 
   it('treats null in an optional field as absent, keeps unknown platforms and statuses, freezes every level', async () => {
     const account = { accountId: 'a1', platform: 'mastodon', platformUid: 'u1', displayName: 'n' };
@@ -482,8 +485,7 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
       { code: 15039, message: 'bad key @K@', data: {}, requestId: 'req-@K@' },
       { code: 0, data: { ...STARTED, url: 'https://example.com/@K@', authInstructions: { 'en-US': '@K@' } } },
     ].map((body) => ({ text: JSON.stringify(body).replaceAll('@K@', keyJson) }));
-    const fake = fakeFetch((_request, index) => answers[index] as Answer);
-    const c = createAitoearnClient({ apiKey: key, baseUrl: 'http://127.0.0.1:9', fetch: fake.fetch });
+    const c = faked((_request, index) => answers[index] as Answer, { apiKey: key }).client;
     const result = await getAuthStatus(c, ASK);
     const error = await caught(() => getAuthStatus(c, ASK));
     const start = await startAuth(c, ASK);
@@ -517,13 +519,11 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
   });
 
   it("keeps only a custom fetch's redacted text and code as the cause: the request it may carry holds the key", async () => {
-    const c = client({
-      fetch: async (request) => {
-        const text = `fetch failed for ${request.headers.get('x-api-key')}`;
-        throw Object.assign(new TypeError(text), { request, code: 'ECONNRESET' });
-      },
-    });
-    const error = await caught(() => getAuthStatus(c, ASK));
+    const fetch = async (request: Request) => {
+      const text = `fetch failed for ${request.headers.get('x-api-key')}`;
+      throw Object.assign(new TypeError(text), { request, code: 'ECONNRESET' });
+    };
+    const error = await statusError({ fetch });
     expect(error).toMatchObject({ reason: 'network', cause: { code: 'ECONNRESET' } });
     expect(String((error.cause as Error).message)).toContain('fetch failed for [redacted]');
     expect(inspect(error, { showHidden: true, depth: 8 })).not.toContain(NEEDLE);
@@ -566,7 +566,9 @@ describe('abort and timeout', () => {
     const late = new Promise<Response>((resolve) => {
       deliver = resolve;
     });
-    const { client: c } = faked((_r, index) => (index === 0 ? stalled('headers first') : late), 50);
+    const { client: c } = faked((_r, i) => (i === 0 ? stalled('headers first') : late), {
+      requestTimeoutMs: 50,
+    });
     const first = await caught(() => startAuth(c, ASK));
     expect(first).toMatchObject({ reason: 'timeout' });
     expect(first.message).toBe(`GET ${START_PATH} timed out after 50 ms`);
@@ -602,29 +604,27 @@ function endlessBody(total: number, status = 200, length?: number) {
 
 describe('answers are read with a 1 MiB cap', () => {
   const TOTAL = 64 * 1024 * 1024;
+  const TOO_LARGE = 'answered a body over 1 MiB (real answers are a few KB)';
+  // A declared 5 MB (Content-Length) comes as 64 KB and then a wait: only not reading can settle that.
   test.each([
-    [200, { reason: 'too-large' }, 'answered a body over 1 MiB (real answers are a few KB)'],
-    [502, { reason: 'http-status' }, 'answered HTTP 502 (application/json); the API answers all with 200'],
-  ])('stops reading a 64 MB body with HTTP %i, the connection closed', async (status, fields, says) => {
-    const { report, respond } = endlessBody(TOTAL, status);
-    const server = await serve(respond);
-    const error = await statusError({ baseUrl: server.url });
-    expect(error).toMatchObject({ ...fields, httpStatus: status });
-    expect(error.message).toBe(`GET ${STATUS_PATH} ${says}`);
-    expect(isTransient(error)).toBe(true);
-    await report.closed;
-    expect(report.finished).toBe(false);
-    expect(report.written).toBeLessThan(TOTAL / 2);
-  });
-
-  it('refuses a Content-Length over 1 MiB without reading the body', async () => {
-    // The server sends 64 KB of a declared 5 MB and then waits: only not reading can settle this.
-    const { report, respond } = endlessBody(64 * 1024, 200, 5_000_000);
-    const server = await serve(respond);
-    const c = client({ baseUrl: server.url, requestTimeoutMs: 60_000 });
-    expect(await caught(() => getAuthStatus(c, ASK))).toMatchObject({ reason: 'too-large' });
-    await report.closed;
-  });
+    [200, undefined, 'too-large', TOO_LARGE],
+    [502, undefined, 'http-status', 'answered HTTP 502 (application/json); the API answers all with 200'],
+    [200, 5_000_000, 'too-large', TOO_LARGE],
+  ])(
+    'stops reading with HTTP %i (Content-Length %s), the connection closed',
+    async (status, length, reason, says) => {
+      const total = length ? 64 * 1024 : TOTAL;
+      const { report, respond } = endlessBody(total, status, length);
+      const server = await serve(respond);
+      const error = await statusError({ baseUrl: server.url, requestTimeoutMs: 60_000 });
+      expect(error).toMatchObject({ reason, httpStatus: status });
+      expect(error.message).toBe(`GET ${STATUS_PATH} ${says}`);
+      expect(isTransient(error)).toBe(true);
+      await report.closed;
+      expect(report.finished).toBe(false);
+      expect(report.written).toBeLessThan(TOTAL / 2);
+    },
+  );
 
   it('reads an answer just under 1 MiB, in many chunks', async () => {
     const text = JSON.stringify(statusBody({ ...SESSION, padding: 'x'.repeat(1024 * 1024 - 300) }));

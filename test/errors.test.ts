@@ -88,13 +88,12 @@ it('reads the edge cases: no error code, a non-Error cause, an unknown business 
   expect(unknown.message).toContain('code 99999 (unknown code) for GET /x: ""');
 });
 
+const OWN_API = "the platform's own API failed";
 test.each<[number | undefined, string]>([
   [undefined, 'no error code given'],
-  [15045, 'the user denied consent, or the platform returned no code'],
-  [15070, "the platform's own API failed"],
-  [15094, "the platform's own API failed"],
-  [15069, 'unknown error code'],
-  [15095, 'unknown error code'],
+  [15045, consent],
+  ...[15070, 15094].map((code): [number, string] => [code, OWN_API]),
+  ...[15069, 15095].map((code): [number, string] => [code, 'unknown error code']),
 ])('describeAuthErrorCode(%s) is %j', (code, meaning) => {
   expect(describeAuthErrorCode(code)).toBe(meaning);
 });

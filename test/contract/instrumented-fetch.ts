@@ -2,13 +2,15 @@
  * A `fetch` for the client's `fetch` option that edits requests (the client lets no caller add headers such
  * as Prism's `Prefer`) and records every response, so tests can read what Prism answered.
  */
-export interface Exchange {
-  readonly status: number;
-  readonly contentType: string | null;
-  /** Prism's `sl-violations` header (raw JSON), or null. */
-  readonly violations: string | null;
-  readonly body: string;
-}
+
+/** One response as it arrived; `violations` is Prism's `sl-violations` header (raw JSON), or null. */
+const record = async (response: Response) => ({
+  status: response.status,
+  contentType: response.headers.get('content-type'),
+  violations: response.headers.get('sl-violations'),
+  body: await response.clone().text(),
+});
+export type Exchange = Awaited<ReturnType<typeof record>>;
 
 export interface InstrumentOptions {
   readonly set?: Readonly<Record<string, string>>;
@@ -26,10 +28,7 @@ export function instrumentedFetch({ set = {}, remove = [], transform }: Instrume
     for (const name of remove) headers.delete(name);
     const index = sent++;
     const response = await fetch(new Request(request, { headers }));
-    const [contentType = null, violations = null] = ['content-type', 'sl-violations'].map((h) =>
-      response.headers.get(h),
-    );
-    exchanges.push({ status: response.status, contentType, violations, body: await response.clone().text() });
+    exchanges.push(await record(response));
     return transform ? transform(response, index) : response;
   };
   return { fetch: fetchAndRecord, exchanges, sent: () => sent };

@@ -59,15 +59,13 @@ describe('every example in the spec', () => {
       const call = example.method === 'GET' ? CALLS[example.path] : undefined;
       if (!call) throw new Error(`The client has no call for ${example.method} ${example.path}.`);
       const { code, data } = envelopeOf(example);
-      const { client: c, recorder } = client({
-        set: { Prefer: `code=${example.status}, example=${example.name}` },
-      });
+      const Prefer = `code=${example.status}, example=${example.name}`;
+      const { client: c, recorder } = client({ set: { Prefer } });
       const outcome = await settle(call(c));
       const result = outcome.ok ? outcome.value : outcome.error;
       // Prism served exactly this example (an unknown example name would be a 404 problem).
-      expect(recorder.exchanges.map((e) => [e.status, JSON.parse(e.body)])).toEqual([
-        [Number(example.status), example.value],
-      ]);
+      const served = recorder.exchanges.map((e) => [e.status, JSON.parse(e.body)]);
+      expect(served).toEqual([[Number(example.status), example.value]]);
       const url = example.path === START_PATH ? String((data as { url?: unknown })?.url ?? '') : '';
       if (example.status !== '200') expect(result).toBeInstanceOf(AitoearnTransportError);
       else if (code === 0 && url && !/^(https?:\/\/|data:image\/)/i.test(url)) {

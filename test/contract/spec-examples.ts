@@ -3,16 +3,8 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { SPEC_PATH } from '../../scripts/prism.js';
 
-export interface SpecExample {
-  readonly method: string;
-  readonly path: string;
-  /** The response's status key, e.g. `'200'`. */
-  readonly status: string;
-  readonly mediaType: string;
-  /** The key under `examples`: what Prism's `Prefer: example=NAME` selects. */
-  readonly name: string;
-  readonly value: unknown;
-}
+/** One example: `status` is the response's key (`'200'`), `name` what Prism's `Prefer: example=NAME` selects. */
+export type SpecExample = ReturnType<typeof specExamples>[number];
 
 type Node = Record<string, unknown>;
 const entries = (value: unknown): [string, Node][] =>
@@ -23,7 +15,7 @@ const entries = (value: unknown): [string, Node][] =>
 export const readSpec = (): Node => parse(readFileSync(SPEC_PATH, 'utf8'));
 
 /** paths → operations → responses → content → examples. */
-export function specExamples(doc: Node = readSpec()): SpecExample[] {
+export function specExamples(doc: Node = readSpec()) {
   return entries(doc.paths).flatMap(([path, item]) =>
     entries(item).flatMap(([method, operation]) =>
       entries(operation.responses).flatMap(([status, response]) =>
