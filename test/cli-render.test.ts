@@ -78,11 +78,10 @@ describe('parsing: one table drives the parser, the help and "did you mean"', ()
 
   it('lets flags beat the environment, and reads help and version in every spelling', () => {
     const env = { AITOEARN_BASE_URL: 'x', AITOEARN_SITE: 'cn' };
-    expect(parse(['wait', 'douyin', 's1', '--base-url', 'http://127.0.0.1:1'], env)).toMatchObject({
-      baseUrl: 'http://127.0.0.1:1',
-      baseUrlFrom: '--base-url',
-      site: undefined,
-    });
+    const flagged = parse(['wait', 'douyin', 's1', '--base-url', 'http://127.0.0.1:1'], env);
+    expect(flagged).toHaveProperty('baseUrlFrom', '--base-url');
+    expect(flagged).toHaveProperty('api', { baseUrl: 'http://127.0.0.1:1' });
+    expect(parse(['status', 'douyin', 's1', '--site', 'ai'], env)).toHaveProperty('api', { site: 'ai' });
     expect(parse(['connect', 'douyin', '--timeout', '1.5', '--no-open'])).toMatchObject({
       timeoutMs: 1500,
       timeoutText: '1.5',

@@ -51,7 +51,7 @@ function fail(error: unknown, argv: readonly string[], command?: Runnable) {
 }
 
 /** `wait` and `connect`: the live view, Enter checks now, then the accounts on stdout. */
-async function follow(watch: AuthWatch, command: SessionCommand, before?: () => Promise<void>) {
+async function follow(watch: AuthWatch, command: SessionCommand) {
   const view = command.json || command.quiet ? undefined : progressView(stderr, paint, stdin.isTTY === true);
   if (view && stderr.isTTY) await render.loadWidths();
   const stopKeys = listenForEnter(stdin, () => {
@@ -61,8 +61,6 @@ async function follow(watch: AuthWatch, command: SessionCommand, before?: () => 
   try {
     for await (const event of watch) {
       if (command.json && !command.quiet) json(render.pollRecord(event));
-      // The person's instructions come before the first progress line.
-      if (!last) await before?.();
       last = event;
       view?.update(event);
     }
@@ -87,9 +85,8 @@ async function session(command: SessionCommand, { signal, cleanups }: Interrupts
   keyToHide = await readApiKey(command.key, env, stdin, signal);
   const client = createAitoearnClient({
     apiKey: keyToHide,
+    ...command.api,
     ...(language && { acceptLanguage: language }),
-    ...(command.baseUrl && { baseUrl: command.baseUrl }),
-    ...(command.site && { site: command.site }),
   });
   if (command.kind === 'status') {
     const answer = await getAuthStatus(client, { platform, sessionId, signal });
@@ -103,36 +100,22 @@ async function session(command: SessionCommand, { signal, cleanups }: Interrupts
   if (!ui || !language)
     return follow((await import('../index.js')).watchAuth(client, { ...options, sessionId }), command);
   const { watchConnect } = await import('../connect/connect-account.js');
-  let shown: Promise<void> | undefined;
   const watch = watchConnect(client, {
     ...options,
     callback: command.callback,
     ...(groupId !== undefined && { groupId }),
     onStart: (start) => {
-      if (command.json) {
-        const { sessionId, url, expiresAt, callbackUrl } = start;
-        json({ type: 'started', platform, sessionId, url, expiresAt, callbackUrl });
-      }
-      shown = ui
-        .presentStart(start, {
-          platform,
-          json: command.json,
-          // A browser needs a person at a screen: a terminal, and not a CI job. The same rule with --json.
-          open: command.open && stderr.isTTY === true && !env.CI,
-          qrColumns: stderr.isTTY ? stderr.columns || 80 : undefined,
-          language,
-          err,
-          paint,
-          cleanups,
-        })
-        .catch((error: unknown) => err(`aitoearn-auth: ${printable(render.messageOf(error, undefined))}`));
+      const { sessionId, url, expiresAt, callbackUrl } = start;
+      if (command.json) json({ type: 'started', platform, sessionId, url, expiresAt, callbackUrl });
+      const qrColumns = stderr.isTTY ? stderr.columns || 80 : undefined;
+      // A browser needs a person at a screen: a terminal, and not a CI job. The same rule with --json.
+      const open = command.open && stderr.isTTY === true && !env.CI;
+      // Awaited: the person's instructions come before the first progress line; a failure to show is noted.
+      const shown = ui.presentStart(start, { ...command, open, qrColumns, language, err, paint, cleanups });
+      return shown.catch((error) => err(`aitoearn-auth: ${printable(render.messageOf(error, undefined))}`));
     },
   });
-  try {
-    await follow(watch, command, () => shown ?? Promise.resolve());
-  } finally {
-    await shown;
-  }
+  await follow(watch, command);
 }
 
 async function sandbox(command: Extract<Runnable, { kind: 'sandbox' }>, signal: AbortSignal): Promise<never> {
