@@ -46,7 +46,7 @@ describe('parsing: one table drives the parser, the help and "did you mean"', ()
     ['', /missing a command/],
     ['wait', /both are missing/],
     ['status douyin', /<sessionId> is missing/],
-    ['connect', /connect needs <platform>/],
+    ['connect', /^connect needs <platform>; <platform> is missing$/],
     ['wait douyin s1 canary-key', /^wait takes exactly <platform> <sessionId>, got 3 arguments$/],
     ['wait douyin s1 --site xx', /--site must be cn or ai/],
     ['wait douyin s1', /AITOEARN_SITE must be cn or ai/, { AITOEARN_SITE: 'eu' }],

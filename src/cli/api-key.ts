@@ -32,18 +32,15 @@ export async function readApiKey(
   if (fromStdin && stdin.isTTY)
     throw new UsageError('--api-key-file - reads stdin, which is a terminal: pipe the key in');
   const chunks: Buffer[] = [];
-  let size = 0;
   try {
     // Streams and files load only here: a key from the environment starts faster without them.
     const { addAbortSignal } = await import('node:stream');
     const stream = addAbortSignal(signal, fromStdin ? stdin : await openKeyFile(source.path));
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_KEY_FILE_BYTES) {
-        stream.on('error', () => {}).destroy();
-        throw new UsageError(`${where} is over ${MAX_KEY_FILE_BYTES} bytes`);
-      }
       chunks.push(Buffer.from(chunk));
+      if (Buffer.concat(chunks).length <= MAX_KEY_FILE_BYTES) continue;
+      stream.on('error', () => {}).destroy();
+      throw new UsageError(`${where} is over ${MAX_KEY_FILE_BYTES} bytes`);
     }
   } catch (error) {
     if (signal.aborted) throw signal.reason;
@@ -51,9 +48,7 @@ export async function readApiKey(
     const code = (error as { code?: unknown }).code;
     throw new UsageError(`cannot read ${where}${typeof code === 'string' ? ` (${code})` : ''}`);
   }
-  const key = Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
+  const key = `${Buffer.concat(chunks)}`.replace(/\r?\n$/, '');
   if (key === '') throw new UsageError(`${where} is empty`);
   return key;
 }

@@ -112,13 +112,7 @@ export const GLOBAL = ['json', 'quiet', 'help'] as const satisfies readonly Opti
 const ACCESS = ['site', 'base-url', 'api-key-file'] as const;
 export const ALL_EXITS = Object.keys(EXITS) as ExitName[];
 
-type CommandFacts = Record<'summary' | 'details' | 'example', string> & {
-  args: readonly string[];
-  options: readonly OptionName[];
-  exits: readonly ExitName[];
-};
-
-/** The commands, in help order. */
+/** The commands, in help order: `optionsOf` and the help check their options and exits against the tables. */
 export const COMMANDS = {
   connect: {
     args: ['<platform>'],
@@ -155,7 +149,7 @@ export const COMMANDS = {
     exits: ['usage', 'unavailable', 'bug', 'sighup', 'sigint', 'sigterm'],
     example: 'aitoearn-auth sandbox --port 8787',
   },
-} as const satisfies Record<string, CommandFacts>;
+} as const;
 
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
@@ -233,10 +227,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   // Extra arguments are counted, never echoed: a pasted key is the usual extra one.
   const wanted = COMMANDS[command].args;
-  const missing = wanted.slice(rest.length);
-  if (missing.length > 0)
+  if (rest.length < wanted.length)
     throw new UsageError(
-      `${command} needs ${wanted.join(' ')}; ${missing.length > 1 ? 'both are' : `${missing[0]} is`} missing`,
+      `${command} needs ${wanted.join(' ')}; ${wanted.length - rest.length > 1 ? 'both are' : `${wanted[rest.length]} is`} missing`,
     );
   if (rest.length > wanted.length)
     throw new UsageError(`${command} takes exactly ${wanted.join(' ')}, got ${rest.length} arguments`);

@@ -34,11 +34,9 @@ type Shown = { platform: string; json: boolean; open: boolean; qrColumns: number
 type Io = { language: 'zh-CN' | 'en-US'; err: (line: string) => void; cleanups: (() => Promise<void>)[] };
 
 /**
- * Shows the person where to go: the URL (the decoder made it the href that is opened), a QR code of it when
- * one fits, the instructions and the session id — or the file a `data:image` URL was written to (the
- * decoder let through only base64 raster images); then opens it when allowed. With `json`, stdout carries
- * the URL and stderr only notes; `qrColumns` is undefined when stderr is not a terminal (no QR code);
- * `cleanups` gets what must be undone when the command ends (the temporary image).
+ * Shows the person where to go: the URL (the decoder's href) and its QR code when stderr is a terminal
+ * (`qrColumns`) wide enough, or the file a `data:image` URL was written to (removed by `cleanups`); the
+ * instructions and session id unless `json`; then opens it when allowed.
  */
 export async function presentStart(start: ConnectStart, o: Shown & Io): Promise<void> {
   const { err } = o;

@@ -9,7 +9,7 @@ import { readApiKey } from './api-key.js';
 import type { Command, SessionCommand } from './args.js';
 import { classify, commandIn, EXITS, Interrupted, parseCommandLine, wantsJson } from './args.js';
 import * as render from './render.js';
-import { type Interrupts, interrupts, listenForEnter, progressView } from './terminal.js';
+import { listenForEnter, progressView } from './terminal.js';
 
 const { stdout, stderr, stdin, env } = process;
 const paint = render.painter(stderr, env);
@@ -23,6 +23,25 @@ const hideKey = (text: string) => (keyToHide ? text.split(keyToHide).join('[reda
 let last: AuthProgress | undefined;
 
 type Runnable = Exclude<Command, { kind: 'help' | 'version' }>;
+
+/**
+ * SIGINT, SIGTERM and SIGHUP (the terminal closed) abort the run, so that it prints its result, undoes what
+ * it made and exits by itself. A second signal means "stop now": the cleanups still run first (a temporary
+ * file must not outlive a fast double Ctrl-C), then it exits. `cleanUp` runs each cleanup once, and settles
+ * when those already started have settled too.
+ */
+function interrupts() {
+  const controller = new AbortController();
+  const cleanups: (() => Promise<void>)[] = [];
+  let cleaning: Promise<unknown> = Promise.resolve();
+  const cleanUp = () => (cleaning = Promise.allSettled([cleaning, ...cleanups.splice(0).map((c) => c())]));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(signal, () => {
+      if (!controller.signal.aborted) controller.abort(new Interrupted(signal));
+      else void cleanUp().finally(() => process.exit(EXITS[classify(new Interrupted(signal))].code));
+    });
+  return { signal: controller.signal, cleanups, cleanUp };
+}
 
 /** Prints how a run ended: the result line with `--json`, the reason on stderr; returns the exit code. */
 function fail(error: unknown, argv: readonly string[], command?: Runnable) {
@@ -78,7 +97,7 @@ async function follow(watch: AuthWatch, command: SessionCommand) {
   if (!command.quiet) err(`aitoearn-auth: ${after}; ${count} connected${id}`);
 }
 
-async function session(command: SessionCommand, { signal, cleanups }: Interrupts): Promise<void> {
+async function session(command: SessionCommand, { signal, cleanups }: ReturnType<typeof interrupts>) {
   const { platform, sessionId } = command;
   const ui = command.kind === 'connect' ? await import('./connect.js') : undefined;
   const language = ui?.personLanguage(env);

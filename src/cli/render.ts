@@ -8,13 +8,14 @@ import { EXITS, type ExitName, type SessionCommand } from './args.js';
 export const jsonLine = (record: object) =>
   JSON.stringify(record, (_key, value: unknown) => (typeof value === 'string' ? printable(value) : value));
 
+const two = (n: number) => String(n % 60).padStart(2, '0');
 /** `0s`, `42s`, `4m 05s`, `1h 02m`. */
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
-  const m = Math.floor(s / 60);
   if (s < 60) return `${s}s`;
-  const [big, small, unit] = m < 60 ? [m, s % 60, 'm'] : [Math.floor(m / 60), m % 60, 'h'];
-  return `${big}${unit} ${String(small).padStart(2, '0')}${unit === 'm' ? 's' : 'm'}`;
+  return s < 3600
+    ? `${Math.floor(s / 60)}m ${two(s)}s`
+    : `${Math.floor(s / 3600)}h ${two(Math.floor(s / 60))}m`;
 }
 
 const COLORS = { green: 32, red: 31, yellow: 33, dim: 2, bold: 1 } as const;

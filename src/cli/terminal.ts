@@ -1,31 +1,5 @@
 import type { AuthProgress } from '../index.js';
-import { classify, EXITS, Interrupted } from './args.js';
 import { type EnterHint, fitLine, type Paint, progressSegments } from './render.js';
-
-/**
- * SIGINT, SIGTERM and SIGHUP (the terminal closed) abort what the command is doing, so that it prints its
- * result, undoes what it made and exits by itself. A second signal means "stop now": the cleanups still run
- * first (a temporary file must not outlive a fast double Ctrl-C), then it exits.
- */
-export interface Interrupts {
-  readonly signal: AbortSignal;
-  readonly cleanups: (() => Promise<void>)[];
-  readonly cleanUp: () => Promise<unknown>;
-}
-
-export function interrupts(): Interrupts {
-  const controller = new AbortController();
-  const cleanups: (() => Promise<void>)[] = [];
-  let cleaning: Promise<unknown> = Promise.resolve();
-  const cleanUp = () => (cleaning = Promise.allSettled([cleaning, ...cleanups.splice(0).map((c) => c())]));
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
-    process.on(signal, () => {
-      if (!controller.signal.aborted) controller.abort(new Interrupted(signal));
-      else void cleanUp().finally(() => process.exit(EXITS[classify(new Interrupted(signal))].code));
-    });
-  // cleanUp runs each cleanup once, and settles when those already started have settled too.
-  return { signal: controller.signal, cleanups, cleanUp };
-}
 
 /**
  * On a terminal, calls `onEnter` when Enter is pressed. In raw mode Ctrl-C arrives as a byte and is re-raised
