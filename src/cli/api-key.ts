@@ -11,10 +11,7 @@ export function keySource(key: SessionCommand['key']): string {
   return key.path === '-' ? 'the API key on stdin' : `the API key file ${JSON.stringify(key.path)}`;
 }
 
-/**
- * The API key from env `AITOEARN_API_KEY` or a file (`-` = stdin), without one trailing newline. Messages
- * name the source, never the content; an abort (Ctrl-C) ends the read at once, even of a silent FIFO.
- */
+/** The API key from env `AITOEARN_API_KEY` or a file (`-` = stdin). Messages name where, never the key. */
 export async function readApiKey(
   source: SessionCommand['key'],
   env: NodeJS.ProcessEnv,
@@ -53,10 +50,7 @@ export async function readApiKey(
   return key;
 }
 
-/**
- * Opens the key file without ever blocking a thread: a FIFO is opened non-blocking and read as a socket
- * (so Ctrl-C ends the wait for its writer), anything else as a file stream.
- */
+/** Never blocks a thread: a FIFO is opened non-blocking and read as a socket, so Ctrl-C ends its wait. */
 async function openKeyFile(path: string): Promise<Readable> {
   const fs = await import('node:fs');
   const fd = await promisify(fs.open)(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);

@@ -45,10 +45,7 @@ export const EXITS = {
 
 export type ExitName = keyof typeof EXITS;
 
-/**
- * How an error ends the command. A transport error that will not change (a redirect, HTTP 401/403/404 from a
- * gateway, an answer the client refused) is a configuration problem, not an outage: 5.
- */
+/** How an error ends the command. A transport error that will not change (a redirect, a 404) is 5. */
 export function classify(error: unknown): ExitName {
   if (error instanceof Interrupted) return error.signal.toLowerCase() as 'sigint' | 'sigterm' | 'sighup';
   if (error instanceof UsageError || error instanceof errors.AitoearnInputError) return 'usage';
@@ -286,10 +283,7 @@ function parseWords(argv: readonly string[]) {
   }
 }
 
-/**
- * The client's `site` or `baseUrl`. Flags beat the environment: when either flag is given, the environment's
- * site and URL are ignored. createAitoearnClient checks the URL itself; `baseUrlFrom` names where it came from.
- */
+/** The client's `site` or `baseUrl` (checked by the client): either flag sets aside both variables. */
 function connection(siteFlag: string | undefined, urlFlag: string | undefined, env: NodeJS.ProcessEnv) {
   if (siteFlag !== undefined && urlFlag !== undefined)
     throw new UsageError('give --site or --base-url, not both');

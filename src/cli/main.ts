@@ -25,10 +25,8 @@ let last: AuthProgress | undefined;
 type Runnable = Exclude<Command, { kind: 'help' | 'version' }>;
 
 /**
- * SIGINT, SIGTERM and SIGHUP (the terminal closed) abort the run, so that it prints its result, undoes what
- * it made and exits by itself. A second signal means "stop now": the cleanups still run first (a temporary
- * file must not outlive a fast double Ctrl-C), then it exits. `cleanUp` runs each cleanup once, and settles
- * when those already started have settled too.
+ * SIGINT, SIGTERM and SIGHUP abort the run, which prints its result and undoes what it made. A second signal
+ * exits at once, after the cleanups (a temporary file must not outlive a fast double Ctrl-C).
  */
 function interrupts() {
   const controller = new AbortController();

@@ -109,10 +109,7 @@ export const resultRecord = (exit: ExitName, session?: AuthSession, error?: obje
 const isScalar = (v: unknown): v is string | number | boolean =>
   typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
-/**
- * The error for `--json`: its name, the message in the command's words, its own scalar fields, then its
- * causes' (an expiry's 15039, an outage's request id). No error holds the key.
- */
+/** The error for `--json`: name, message, then its and its causes' scalar fields (an expiry's 15039). */
 export function errorRecord(error: unknown, message: string): Record<string, unknown> {
   const record: Record<string, unknown> = { name: error instanceof Error ? error.name : 'Error', message };
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth += 1)
