@@ -52,9 +52,8 @@ export async function presentStart(start: ConnectStart, o: Shown & Io): Promise<
     if (typeof qr === 'string') err(`aitoearn-auth: no QR code: ${qr}.`);
     else for (const line of qr) err(line);
   }
-  const instructions = start.authInstructions?.[o.language];
   if (!o.json) {
-    for (const line of (instructions ?? '').slice(0, 2000).split(/\r?\n/))
+    for (const line of (start.authInstructions?.[o.language] ?? '').slice(0, 2000).split(/\r?\n/))
       if (line.trim()) err(`  ${printable(line)}`);
     const id = printable(start.sessionId);
     err(`Session ${id} (to wait on it later: aitoearn-auth wait ${platform} ${id})`);

@@ -106,10 +106,9 @@ async function session(command: SessionCommand, { signal, cleanups }: ReturnType
     ...(language && { acceptLanguage: language }),
   });
   if (command.kind === 'status') {
-    const answer = await getAuthStatus(client, { platform, sessionId, signal });
-    if (command.json)
-      json({ ...render.resultRecord('ok', answer.session, undefined, 'ok'), requestId: answer.requestId });
-    else for (const line of render.sessionLines({ platform, ...answer.session })) out(line);
+    const { session: decoded, requestId } = await getAuthStatus(client, { platform, sessionId, signal });
+    if (command.json) json({ ...render.resultRecord('ok', decoded), outcome: 'ok', requestId });
+    else for (const line of render.sessionLines({ platform, ...decoded })) out(line);
     return;
   }
   const { timeoutMs, groupId } = command;
@@ -169,10 +168,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return fail(error, argv);
   }
   if (command.kind === 'version') out(VERSION);
-  if (command.kind === 'help') {
-    const { commandHelp, mainHelp } = await import('./help.js');
-    stdout.write(command.topic ? commandHelp(command.topic) : mainHelp());
-  }
+  if (command.kind === 'help') stdout.write((await import('./help.js')).commandHelp(command.topic));
   if (command.kind === 'help' || command.kind === 'version') return EXITS.ok.code;
   const running = interrupts();
   try {

@@ -101,10 +101,9 @@ export function pollRecord(event: AuthProgress): object {
 }
 
 /** The last NDJSON line: exactly one per run. The session is the decoder's, as it kept it. */
-export const resultRecord = (exit: ExitName, session?: AuthSession, error?: object, outcome?: string) => {
-  const { code: exitCode, outcome: fallback } = EXITS[exit];
-  return { type: 'result', outcome: outcome ?? fallback, exitCode, session, error };
-};
+export function resultRecord(exit: ExitName, session?: AuthSession, error?: object) {
+  return { type: 'result', outcome: EXITS[exit].outcome, exitCode: EXITS[exit].code, session, error };
+}
 
 const isScalar = (v: unknown): v is string | number | boolean =>
   typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
