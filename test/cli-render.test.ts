@@ -1,25 +1,16 @@
 /** The command's pure parts, in-process: parsing, help, exit codes, rendering, the start presentation. */
 import { existsSync, readFileSync } from 'node:fs';
 import stringWidth from 'string-width';
-import { beforeAll, describe, expect, it, test } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, test, vi } from 'vitest';
 import type { SessionCommand } from '../src/cli/args.js';
 import { classify, didYouMean, EXITS, Interrupted, parseCommandLine } from '../src/cli/args.js';
 import { personLanguage, presentStart, qrCode } from '../src/cli/connect.js';
 import { commandHelp, mainHelp } from '../src/cli/help.js';
 import * as render from '../src/cli/render.js';
-import {
-  AitoearnApiError,
-  AitoearnInputError,
-  AitoearnTransportError,
-  AitoearnUnavailableError,
-  AuthExpiredError,
-  AuthFailedError,
-  type AuthProgress,
-  type AuthSession,
-  AuthTimeoutError,
-  type ConnectStart,
-  PLATFORMS,
-} from '../src/index.js';
+import { AitoearnApiError, AitoearnInputError, AuthExpiredError, AuthFailedError } from '../src/errors.js';
+import type { AuthProgress, AuthSession, ConnectStart } from '../src/index.js';
+import { AitoearnTransportError, AitoearnUnavailableError, AuthTimeoutError } from '../src/index.js';
+import { PLATFORMS } from '../src/platforms.js';
 import { waitDefaults } from '../src/poll/options.js';
 import { fakeBrowser, ROOT, until } from './helpers/run-cli.js';
 
@@ -31,7 +22,7 @@ const parse = (args: string[], env: NodeJS.ProcessEnv = {}) => parseCommandLine(
 const LIST = PLATFORMS.join(', ');
 
 describe('parsing: one table drives the parser, the help and "did you mean"', () => {
-  test.each([
+  test.each<[string, RegExp, NodeJS.ProcessEnv?]>([
     ['wait douyin s1 --timout 5', /^unknown option '--timout'; did you mean --timeout\?$/],
     ['wait douyin s1 --JSON', /unknown option '--JSON'; did you mean --json\?$/],
     ['wait douyin s1 -x', /unknown option '-x'/],
@@ -67,14 +58,11 @@ describe('parsing: one table drives the parser, the help and "did you mean"', ()
     ['wait douyin s1 --api-key k', /^--api-key is refused.*'ps'.*AITOEARN_API_KEY/],
     ['wait douyin s1 --api-key=k', /--api-key is refused/],
     ['wait douyin s1 --key k', /--key is refused/],
-  ] as [string, RegExp, NodeJS.ProcessEnv?][])(
-    'refuses "%s" with a one-line reason',
-    (line, message, env) => {
-      expect(() => parse(line === '' ? [] : line.split(' '), env)).toThrow(
-        expect.objectContaining({ name: 'UsageError', message: expect.stringMatching(message) }),
-      );
-    },
-  );
+  ])('refuses "%s" with a one-line reason', (line, message, env) => {
+    expect(() => parse(line === '' ? [] : line.split(' '), env)).toThrow(
+      expect.objectContaining({ name: 'UsageError', message: expect.stringMatching(message) }),
+    );
+  });
 
   it('lets flags beat the environment, and reads help and version in every spelling', () => {
     const env = { AITOEARN_BASE_URL: 'x', AITOEARN_SITE: 'cn' };
@@ -82,12 +70,8 @@ describe('parsing: one table drives the parser, the help and "did you mean"', ()
     expect(flagged).toHaveProperty('baseUrlFrom', '--base-url');
     expect(flagged).toHaveProperty('api', { baseUrl: 'http://127.0.0.1:1' });
     expect(parse(['status', 'douyin', 's1', '--site', 'ai'], env)).toHaveProperty('api', { site: 'ai' });
-    expect(parse(['connect', 'douyin', '--timeout', '1.5', '--no-open'])).toMatchObject({
-      timeoutMs: 1500,
-      timeoutText: '1.5',
-      open: false,
-      callback: true,
-    });
+    const connect = parse(['connect', 'douyin', '--timeout', '1.5', '--no-open']);
+    expect(connect).toMatchObject({ timeoutMs: 1500, timeoutText: '1.5', open: false, callback: true });
     const sandbox = parse(['sandbox', '--port', '8787', '--lifetime', '2']);
     expect(sandbox).toMatchObject({ port: 8787, lifetimeMs: 2000 });
     for (const line of ['help wait', 'wait --help', 'wait -h'])
@@ -182,7 +166,11 @@ describe('the live line', () => {
 
   it('never exceeds the width, wide server text included, and keeps its colours', () => {
     const warning = '服务器暂时不可用，请稍后再试 '.repeat(4);
-    const retry = progress({ type: 'retry', warning, error: new AitoearnApiError(500, warning, 'GET /x') });
+    const retry = progress({
+      type: 'retry',
+      warning,
+      error: new AitoearnApiError(500, warning, 'GET /x'),
+    });
     for (const event of [selecting, retry])
       for (let width = 10; width <= 140; width += 3)
         for (const enter of ['none', 'hint', 'checking'] as const)
@@ -195,11 +183,10 @@ describe('the live line', () => {
   });
 
   it('keeps elapsed + left equal to the whole wait, never below zero; formats durations', () => {
-    const clocks = (elapsedMs: number, remainingMs: number, since: number) =>
-      render
-        .progressSegments(progress({ elapsedMs, remainingMs }), since)
-        .slice(1, 3)
-        .map((p) => p.text);
+    const clocks = (elapsedMs: number, remainingMs: number, since: number) => {
+      const [, elapsed, left] = render.progressSegments(progress({ elapsedMs, remainingMs }), since);
+      return [elapsed?.text, left?.text];
+    };
     // Rounded apart, 1.999 s elapsed and 298.001 s left would add up to 299.
     expect(clocks(1499, 298_501, 500)).toEqual(['1s elapsed', '4m 59s left']);
     expect(clocks(1499, 298_501, 9750)).toEqual(['11s elapsed', '4m 49s left']);
@@ -210,21 +197,16 @@ describe('the live line', () => {
 });
 
 describe('the session and the error, rendered generically', () => {
-  const session = {
-    sessionId: 's1',
-    status: 'completed',
-    requiresSelection: false,
-    accounts: [{ accountId: 'a1', platform: 'douyin', platformUid: 'u1', displayName: 'Ann\x1b[2J' }],
-    futureField: 7,
-  } as unknown as AuthSession;
+  const facts = { sessionId: 's1', status: 'completed', requiresSelection: false } as const;
+  const account = { accountId: 'a1', platform: 'douyin', platformUid: 'u1', displayName: 'Ann\x1b[2J' };
+  const session = { ...facts, accounts: [account], futureField: 7 } as unknown as AuthSession;
 
   it('prints every field the decoder kept, one path per line, escaped', () => {
     expect(render.sessionLines(session).join('\n')).toBe(
       'sessionId: s1\nstatus: completed\nrequiresSelection: false\naccounts[0].accountId: a1\naccounts[0].platform: douyin\naccounts[0].platformUid: u1\naccounts[0].displayName: Ann\\x1b[2J\nfutureField: 7',
     );
     expect(render.accountLines(session, 'douyin')).toEqual(['douyin Ann\\x1b[2J (a1)']);
-    const ids = { sessionId: 's', status: 'completed', requiresSelection: false, accountIds: ['x'] } as const;
-    expect(render.accountLines({ ...ids, accountIds: ['x'] }, 'kwai')).toEqual(['kwai (x)']);
+    expect(render.accountLines({ ...facts, accountIds: ['x'] }, 'kwai')).toEqual(['kwai (x)']);
     const result = JSON.parse(render.jsonLine(render.resultRecord('ok', session)));
     expect(result).toMatchObject({ outcome: 'completed', session: { futureField: 7 } });
     expect(render.jsonLine({ s: 'a\u2028\u200bb' })).toBe('{"s":"a\\\\u2028\\\\u200bb"}');
@@ -251,28 +233,16 @@ describe('the session and the error, rendered generically', () => {
 
 describe('showing the person where to go (issue 16: items 10, 11, 13, 14)', () => {
   const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+  const shown = { platform: 'douyin', json: false, open: true, language: 'en-US', paint: noColor } as const;
+  const authInstructions = { 'en-US': 'Scan it\x1b[2J', 'zh-CN': '扫码' };
+  afterEach(() => vi.unstubAllEnvs());
   async function present(url: string, o: { qrColumns?: number; works?: boolean } = {}) {
-    const lines: string[] = [];
-    const cleanups: (() => Promise<void>)[] = [];
+    const [lines, cleanups]: [string[], (() => Promise<void>)[]] = [[], []];
     const browser = fakeBrowser(o.works ?? true);
-    const saved = { ...process.env };
-    Object.assign(process.env, { BROWSER: browser.env.BROWSER });
-    delete process.env.DISPLAY;
-    try {
-      const authInstructions = { 'en-US': 'Scan it\x1b[2J', 'zh-CN': '扫码' };
-      const start = { url, sessionId: 'abcdefghijklmnop', authInstructions } as unknown as ConnectStart;
-      const { qrColumns } = o;
-      const options = {
-        platform: 'douyin',
-        json: false,
-        open: true,
-        language: 'en-US',
-        paint: noColor,
-      } as const;
-      await presentStart(start, { ...options, qrColumns, cleanups, err: (l) => lines.push(l) });
-    } finally {
-      process.env = saved;
-    }
+    vi.stubEnv('BROWSER', browser.env.BROWSER);
+    vi.stubEnv('DISPLAY', undefined);
+    const start = { url, sessionId: 'abcdefghijklmnop', authInstructions } as unknown as ConnectStart;
+    await presentStart(start, { ...shown, qrColumns: o.qrColumns, cleanups, err: (l) => lines.push(l) });
     const opened = () => (existsSync(browser.opened) ? readFileSync(browser.opened, 'utf8') : '');
     await until(() => opened() !== '' || lines.some((l) => l.includes('no browser')));
     return { lines, cleanups, opened: opened() };
