@@ -45,24 +45,18 @@ const fifo = (name: string) => {
 
 it.concurrent('prints the version of package.json, and the help of one command on stdout with exit 0', async () => {
   const { version } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
-  expect(await run(['-v'])).toMatchObject({ code: 0, stdout: `${version}\n` });
-  const help = await run(['connect', '--help']);
-  expect(help).toMatchObject({ code: 0, stderr: '' });
-  expect(help.stdout).toMatch(
-    /^Usage: aitoearn-auth connect <platform> \[options\]\n.*--no-callback.*Exit codes:/s,
-  );
+  const [v, help] = await Promise.all([run(['-v']), run(['connect', '--help'])]);
+  expect(v).toMatchObject({ code: 0, stdout: `${version}\n` });
+  const usage = /^Usage: aitoearn-auth connect <platform> \[options\]\n.*--no-callback.*Exit codes:/s;
+  expect(help).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(usage) });
 });
 
 describe.concurrent('wait', { timeout: 60_000 }, () => {
   it('exits 0 and prints the accounts, one progress line per change, no colour; --json: polls, then the decoded session; --quiet: the accounts only', async () => {
-    const [id, machine] = [
-      session({ type: 'manual', accounts: ['Alice', 'Bob'] }),
-      session({ type: 'manual' }),
-    ];
-    const [proc, json] = [
-      start(['wait', PLATFORM, id], api()),
-      start(['wait', PLATFORM, machine, '--json'], api()),
-    ];
+    const id = session({ type: 'manual', accounts: ['Alice', 'Bob'] });
+    const machine = session({ type: 'manual' });
+    const proc = start(['wait', PLATFORM, id], api());
+    const json = start(['wait', PLATFORM, machine, '--json'], api());
     const quiet = run(['wait', PLATFORM, session({ type: 'complete', accounts: ['Carol'] }), '-q'], api());
     await proc.line('stderr', /^aitoearn-auth: pending · /);
     await json.line('stdout', /"type":"poll"/);
@@ -120,9 +114,8 @@ describe.concurrent('wait', { timeout: 60_000 }, () => {
       run(['wait', PLATFORM, 'abc', '--json'], wrong),
       run(['wait', PLATFORM, 'abc', '--timeout', '2', '--json'], api({ AITOEARN_BASE_URL: down.url })),
     ]);
-    expect(refused.code).toBe(5);
-    const refusal = { code: 401, kind: 'unauthorized' };
-    expect(result(refused.stdout)).toMatchObject({ outcome: 'api-error', error: refusal });
+    const refusal = { outcome: 'api-error', error: { code: 401, kind: 'unauthorized' } };
+    expect([refused.code, result(refused.stdout)]).toMatchObject([5, refusal]);
     expect(unavailable.code).toBe(6);
     const records = ndjson(unavailable.stdout);
     const error = { name: 'AitoearnUnavailableError' };
@@ -164,8 +157,7 @@ it.concurrent('status prints a session, exits 0 whatever its status, 3 if unknow
   expect(done.stdout).toMatch(new RegExp(`${lines}accounts\\[0\\]\\.displayName: Frank\n`));
   const ok = { outcome: 'ok', exitCode: 0, session: expect.objectContaining({ status: 'pending' }) };
   expect(ndjson(pending.stdout)).toEqual([expect.objectContaining(ok)]);
-  expect(unknown.code).toBe(3);
-  expect(unreachable.code).toBe(6);
+  expect([unknown.code, unreachable.code]).toEqual([3, 6]);
   const error = { name: 'AitoearnTransportError', httpStatus: 503 };
   expect(result(unreachable.stdout)).toMatchObject({ error });
 }, 60_000);
@@ -192,12 +184,9 @@ describe.concurrent('where the key and the API come from', { timeout: 60_000 }, 
     const over = fifo('over');
     const proc = start(['status', PLATFORM, 's1', '--api-key-file', over], toCounter());
     const writer = await open(over, 'w');
-    try {
-      await writer.write(Buffer.alloc(16 * 1024 + 1, 'k'));
-      expect((await proc.exited).code).toBe(2);
-    } finally {
-      await writer.close();
-    }
+    await writer.write(Buffer.alloc(16 * 1024 + 1, 'k'));
+    expect((await proc.exited).code).toBe(2);
+    await writer.close();
   });
 
   it('exits 130 on the first Ctrl-C while waiting for a silent FIFO; reads a key a FIFO delivers later', async () => {
@@ -228,14 +217,9 @@ describe.concurrent('where the key and the API come from', { timeout: 60_000 }, 
 
 it.concurrent('exits 70 for a bug (an error not of ours), the stack only under AITOEARN_DEBUG=1', async () => {
   const inject = path.join(tmp, 'inject-bug.mjs');
-  await writeFile(
-    inject,
-    `const get = Headers.prototype.get;
-Headers.prototype.get = function (name) {
-  if (String(name).toLowerCase() === 'date') throw new TypeError('injected fault reading the Date header');
-  return get.call(this, name);
-};`,
-  );
+  const get = 'const get = Headers.prototype.get; Headers.prototype.get = function (n) {';
+  const fault = "if (/^date$/i.test(n)) throw new TypeError('injected fault reading the Date header');";
+  await writeFile(inject, `${get} ${fault} return get.call(this, n); };`);
   const bug = (env: Env = {}) => api({ NODE_OPTIONS: `--import=${pathToFileURL(inject).href}`, ...env });
   const [r, debug] = await Promise.all([
     run(['status', PLATFORM, session({ type: 'complete' })], bug()),
@@ -294,7 +278,6 @@ const S1 = ['wait', PLATFORM, 's1'];
 const error = { name: expect.any(String), message: expect.any(String) };
 test.concurrent.each<[string[], RegExp, Env?]>([
   [['connect', 'douyn', '--json'], /unknown platform "douyn"; did you mean douyin\?/],
-  [['connect', 'douyn'], /unknown platform "douyn"; did you mean douyin\?/],
   [['wait', PLATFORM, 's1'], /no API key: set AITOEARN_API_KEY/, { AITOEARN_API_KEY: undefined }],
   [['wait', PLATFORM, 's1', '--json'], /: AITOEARN_API_KEY must be a non-empty string .*not shown/, KEY],
   [['wait', PLATFORM, 's1', '--api-key-file', '/nonexistent/k'], /cannot read the API key file.*ENOENT/],
@@ -319,19 +302,12 @@ test.concurrent.each<[string[], RegExp, Env?]>([
 );
 
 describe.concurrent('sandbox', { timeout: 30_000 }, () => {
-  it('serves sessions at the printed URL, logging no request without --verbose, until SIGTERM: closes, exits 143', async () => {
+  it('serves the API at the printed URL with the printed key, logging no request without --verbose; SIGTERM: closes, exits 143', async () => {
     const proc = start(['sandbox', '--port', '0']);
     await proc.line('stdout', /^ {2}export AITOEARN_API_KEY=sandbox-key$/);
     const url = /^Sandbox listening on (\S+)$/m.exec(proc.output.stdout)?.[1] ?? '';
-    const created = await fetch(`${url}/sandbox/sessions`, {
-      method: 'POST',
-      headers: { 'X-Api-Key': 'sandbox-key', 'Content-Type': 'application/json' },
-      body: JSON.stringify({ platform: PLATFORM, outcome: { type: 'complete' } }),
-    });
-    const { sessionId } = (await created.json()) as { sessionId: string };
-    const env = { AITOEARN_BASE_URL: url, AITOEARN_API_KEY: 'sandbox-key' };
-    const status = await run(['status', PLATFORM, sessionId], { env });
-    expect(status.stdout).toContain('status: completed\n');
+    const headers = { 'X-Api-Key': 'sandbox-key' };
+    expect((await fetch(`${url}/api/v2/channels/accounts/auth/douyin`, { headers })).status).toBe(200);
     expect(proc.output.stderr).not.toMatch(/^(GET|POST) \//m);
     proc.child.kill('SIGTERM');
     expect((await proc.exited).code).toBe(143);
@@ -349,19 +325,16 @@ describe.concurrent('sandbox', { timeout: 30_000 }, () => {
     const res = await fetch(`${ready.url}/api/v2/channels/accounts/auth/douyin`, { headers });
     const { data } = (await res.json()) as { data: { expiresAt: string } };
     const lifetime = Date.parse(data.expiresAt) - Date.parse(res.headers.get('date') ?? '');
-    expect(lifetime).toBeGreaterThanOrEqual(2000);
-    expect(lifetime).toBeLessThan(3000);
+    expect(Math.floor(lifetime / 1000)).toBe(2);
     await fetch(`${ready.url}/api/v2/channels/accounts/auth/douyin/status/sandbox-key`, { headers });
     await proc.line('stderr', /status\/\[redacted\] 200 code=15039 \d+ms$/);
     expect(proc.output.stderr).toMatch(/^GET \/api\/v2\/channels\/accounts\/auth\/douyin 200 code=0 \d+ms$/m);
     proc.child.kill('SIGINT');
     const r = await proc.exited;
-    expect(r.code).toBe(130);
-    expect(result(r.stdout)).toMatchObject({ outcome: 'aborted', exitCode: 130 });
+    expect([r.code, result(r.stdout)]).toMatchObject([130, { outcome: 'aborted', exitCode: 130 }]);
     const b = await busy;
-    expect(b.code).toBe(6);
     expect(b.stderr).toMatch(new RegExp(`^aitoearn-auth: Cannot listen on 127.0.0.1:${port}: .*EADDRINUSE`));
     const unavailable = { outcome: 'unavailable', exitCode: 6, error: { code: 'EADDRINUSE' } };
-    expect(result(b.stdout)).toMatchObject(unavailable);
+    expect([b.code, result(b.stdout)]).toMatchObject([6, unavailable]);
   });
 });
