@@ -58,10 +58,8 @@ describe.concurrent('aitoearn-auth connect', { timeout: 60_000 }, () => {
   });
 
   it('--no-callback: no callbackUrl, the approval noticed by polling; a denial exits 1 with 15045', async () => {
-    const [run, denied] = [
-      connectTo(sandbox.url, ['--json', '--no-callback']),
-      connectTo(sandbox.url, ['--json']),
-    ];
+    const run = connectTo(sandbox.url, ['--json', '--no-callback']);
+    const denied = connectTo(sandbox.url, ['--json']);
     const [start, other] = await Promise.all([started(run), started(denied)]);
     expect(start).not.toHaveProperty('callbackUrl');
     expect((await visitConsentPage(start.url ?? '', 'approve')).callbackForm).toBeUndefined();
@@ -82,8 +80,7 @@ describe.concurrent('aitoearn-auth connect', { timeout: 60_000 }, () => {
     expect([r.code, ndjson(r.stdout).at(-1)]).toMatchObject([130, { outcome: 'aborted', exitCode: 130 }]);
     expect(await probe(callbackUrl)).toBe('ECONNREFUSED');
     const x = await xhs.exited;
-    expect(x.code).toBe(5);
-    expect(ndjson(x.stdout)).toMatchObject([{ outcome: 'api-error', error: { code: 15032 } }]);
+    expect([x.code, ndjson(x.stdout)]).toMatchObject([5, [{ outcome: 'api-error', error: { code: 15032 } }]]);
   });
 });
 
@@ -98,34 +95,32 @@ describe.concurrent('aitoearn-auth connect with URLs the sandbox never sends', {
     let count = 0;
     return startServer((req, res) => {
       if (!req.url?.includes('/status/')) return json(res, statusBody({ ...session, url, authInstructions }));
-      count += 1;
-      const done = count > pendingChecks;
-      const status = done ? 'completed' : 'pending';
-      return json(res, statusBody({ ...session, status, ...(done && { accounts }) }));
+      const done = ++count > pendingChecks;
+      return json(
+        res,
+        statusBody({ ...session, status: done ? 'completed' : 'pending', ...(done && { accounts }) }),
+      );
     });
   }
 
-  it.each([
+  it.each<[string, NodeJS.Signals[], number[]]>([
     ['SIGHUP (the terminal closed)', ['SIGHUP'], [129]],
     // Two of the same signal sent at once merge in the kernel: a second, different one is what arrives.
     // Whichever the process reads first decides the exit (on a busy machine the first may finish alone).
     ['Ctrl-C followed at once by SIGTERM (a second signal)', ['SIGINT', 'SIGTERM'], [130, 143]],
-  ] as const)(
-    'writes a data:image URL to a private file, and removes it on %s too',
-    async (_name, signals, codes) => {
-      const server = await api(`data:image/png;base64,${PNG.toString('base64')}`, 1000);
-      const run = connectTo(server.url, ['--no-callback']);
-      const line = await run.line('stderr', /^Scan the QR code in \S+ with the douyin app/);
-      const file = /in (\S+) with/.exec(line)?.[1] ?? '';
-      expect(readFileSync(file)).toEqual(PNG);
-      expect(statSync(file).mode & 0o777).toBe(0o600);
-      await run.line('stderr', /^aitoearn-auth: pending/);
-      for (const signal of signals) run.child.kill(signal);
-      expect(codes).toContain((await run.exited).code);
-      await server.close();
-      expect(existsSync(file)).toBe(false);
-    },
-  );
+  ])('writes a data:image URL to a private file, and removes it on %s too', async (_name, signals, codes) => {
+    const server = await api(`data:image/png;base64,${PNG.toString('base64')}`, 1000);
+    const run = connectTo(server.url, ['--no-callback']);
+    const line = await run.line('stderr', /^Scan the QR code in \S+ with the douyin app/);
+    const file = /in (\S+) with/.exec(line)?.[1] ?? '';
+    expect(readFileSync(file)).toEqual(PNG);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    await run.line('stderr', /^aitoearn-auth: pending/);
+    for (const signal of signals) run.child.kill(signal);
+    expect(codes).toContain((await run.exited).code);
+    await server.close();
+    expect(existsSync(file)).toBe(false);
+  });
 
   it('shows the instructions in the locale LC_ALL names, cleaned of control characters', async () => {
     const instructions = { 'en-US': 'Scan with Douyin\x1b[2J', 'zh-CN': '请用抖音扫码\x1b[2J' };
