@@ -1,15 +1,17 @@
-// The built command, spawned; parsing and rendering are tested in-process in cli-render.test.ts.
+// The built command, spawned (piped, or on a pseudo-terminal through `script`); parsing and rendering are
+// tested in-process in cli-render.test.ts.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
+import pkg from '../package.json' with { type: 'json' };
 import { type Sandbox, type SandboxOutcome, startSandbox } from '../src/sandbox/index.js';
 import { json, startServer, type TestServer } from './helpers/http-server.js';
-import { CANARY, delay, type Env, ndjson, ROOT, result, run, start, until } from './helpers/run-cli.js';
+import { CANARY, delay, type Env, ndjson, onTerminal, result, run, start, until } from './helpers/run-cli.js';
 
 const WRONG_KEY = `wrong-${randomUUID()}`;
 const PLATFORM = 'douyin';
@@ -37,6 +39,17 @@ const checks = (id: string) =>
   sandbox.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/${id}`)).length;
 const approve = async (id: string) =>
   expect((await fetch(`${sandbox.url}/sandbox/sessions/${id}/approve`, { method: 'POST' })).status).toBe(200);
+/** `wait` on a terminal `columns` wide. */
+const waitOnTerminal = (outcome: SandboxOutcome, env: Env = {}, columns = 80) => {
+  const sessionId = session(outcome);
+  return { sessionId, term: onTerminal(['wait', PLATFORM, sessionId], api(env).env, columns) };
+};
+const CLEAR_LINE = '\r<ESC>[2K';
+/** Every state of the live line, without colour: the text after each line clear. */
+const drawn = (screen: string) => {
+  const [, ...states] = screen.split(CLEAR_LINE);
+  return states.flatMap((l) => l.replace(/<ESC>\[\d+m/g, '').split(/\r?\n/, 1)[0] || []);
+};
 const fifo = (name: string) => {
   const file = path.join(tmp, `${name}-${randomUUID()}`);
   execFileSync('mkfifo', [file]);
@@ -44,9 +57,8 @@ const fifo = (name: string) => {
 };
 
 it.concurrent('prints the version of package.json, and the help of one command on stdout with exit 0', async () => {
-  const { version } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
   const [v, help] = await Promise.all([run(['-v']), run(['connect', '--help'])]);
-  expect(v).toMatchObject({ code: 0, stdout: `${version}\n` });
+  expect(v).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
   const usage = /^Usage: aitoearn-auth connect <platform> \[options\]\n.*--no-callback.*Exit codes:/s;
   expect(help).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(usage) });
 });
@@ -121,6 +133,37 @@ describe.concurrent('wait', { timeout: 60_000 }, () => {
     const error = { name: 'AitoearnUnavailableError' };
     expect(records.at(-1)).toMatchObject({ outcome: 'unavailable', exitCode: 6, error });
     expect(records.some((p) => p.kind === 'retry' && /503/.test(String(p.warning)))).toBe(true);
+  });
+
+  it('redraws one coloured live line in place; Enter checks at once; Ctrl-C exits 130', async () => {
+    const { sessionId, term } = waitOnTerminal({ type: 'never' });
+    // After the third check the next one is planned about 4 s later.
+    await until(() => checks(sessionId) >= 3 && /next check in [34]s/.test(term.screen()));
+    term.keys('\r');
+    await until(() => checks(sessionId) >= 4);
+    // Had the timer made the fourth check, the line would have counted down to "next check in 1s" or "0s"
+    // first (it is redrawn every second); Enter made it before that.
+    const checking = drawn(term.screen()).filter((l) => l.includes('checking now…'));
+    expect(checking.join('\n')).toMatch(/next check in [234]s/);
+    expect(checking.join('\n')).not.toMatch(/next check in [01]s/);
+    term.keys('\x03');
+    expect(await term.exited).toBe(130);
+    const screen = term.screen();
+    expect(screen).toContain(`${CLEAR_LINE}<ESC>[33mpending<ESC>[0m`);
+    expect(screen).toMatch(/left<ESC>\[2m · <ESC>\[0mnext check in \d+s/);
+    expect(screen.split('\n')).toHaveLength(2);
+    expect(screen.endsWith(`${CLEAR_LINE}aitoearn-auth: <ESC>[31minterrupted<ESC>[0m\r\n`)).toBe(true);
+  });
+
+  it('without colour under NO_COLOR, keeps "choose your accounts" and "Enter: check now" on 70 columns', async () => {
+    const { term } = waitOnTerminal({ type: 'select', accounts: 2 }, { NO_COLOR: '1' }, 70);
+    await until(() => drawn(term.screen()).length >= 3);
+    term.keys('\x03');
+    expect(await term.exited).toBe(130);
+    expect(term.screen()).not.toMatch(/<ESC>\[\d+m/);
+    const lines = drawn(term.screen()).filter((l) => l.startsWith('pending'));
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(69);
+    expect(lines.at(-1)).toBe('pending · choose your accounts in the browser · Enter: check now');
   });
 
   it('exits 130 on SIGINT inside a long sleep and sends nothing more; 143 on SIGTERM with the result line', async () => {

@@ -1,11 +1,12 @@
-// The built `connect` against a sandbox (the person: scripts/stand-in-person.ts) and scripted APIs.
+// The built `connect` against a sandbox (the person: scripts/stand-in-person.ts) and scripted APIs, piped or
+// on a pseudo-terminal (`script`).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visitConsentPage } from '../scripts/stand-in-person.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/index.js';
 import { json, startServer, statusBody } from './helpers/http-server.js';
-import { CANARY, type Env, ndjson, start } from './helpers/run-cli.js';
+import { CANARY, type Env, fakeBrowser, ndjson, onTerminal, start, until } from './helpers/run-cli.js';
 
 let sandbox: Sandbox;
 beforeAll(async () => {
@@ -81,6 +82,26 @@ describe.concurrent('aitoearn-auth connect', { timeout: 60_000 }, () => {
     expect(await probe(callbackUrl)).toBe('ECONNREFUSED');
     const x = await xhs.exited;
     expect([x.code, ndjson(x.stdout)]).toMatchObject([5, [{ outcome: 'api-error', error: { code: 15032 } }]]);
+  });
+
+  it.each([
+    ['for a person: the URL, the QR code of that URL', []],
+    ['with --json, by the same rule (issue 16, item 15)', ['--json']],
+  ])('connect on a terminal opens the printed href in the browser %s', async (_name, flags) => {
+    const browser = fakeBrowser();
+    const env = { AITOEARN_BASE_URL: sandbox.url, ...browser.env };
+    const term = onTerminal(['connect', 'douyin', '--no-callback', ...flags], env);
+    await until(() => existsSync(browser.opened) && readFileSync(browser.opened, 'utf8').length > 0);
+    const opened = readFileSync(browser.opened, 'utf8');
+    expect(opened).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/sandbox\/consent\//);
+    await until(() => /pending/.test(term.screen()));
+    term.keys('\x03');
+    expect(await term.exited).toBe(130);
+    const screen = term.raw();
+    expect(screen).toContain(flags.length > 0 ? `"url":"${opened}"` : `  \x1b[1m${opened}\x1b[0m\r\n`);
+    // The QR code's quiet zone, for a person only.
+    expect(screen.includes('\x1b[30;107m        ')).toBe(flags.length === 0);
+    expect(screen).not.toContain('no browser');
   });
 });
 
