@@ -166,11 +166,7 @@ describe('the live line', () => {
 
   it('never exceeds the width, wide server text included, and keeps its colours', () => {
     const warning = '服务器暂时不可用，请稍后再试 '.repeat(4);
-    const retry = progress({
-      type: 'retry',
-      warning,
-      error: new AitoearnApiError(500, warning, 'GET /x'),
-    });
+    const retry = progress({ type: 'retry', warning, error: new AitoearnApiError(500, warning, 'GET /x') });
     for (const event of [selecting, retry])
       for (let width = 10; width <= 140; width += 3)
         for (const enter of ['none', 'hint', 'checking'] as const)

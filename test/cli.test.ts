@@ -2,7 +2,7 @@
 // tested in-process in cli-render.test.ts.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import pkg from '../package.json' with { type: 'json' };
 import { type Sandbox, type SandboxOutcome, startSandbox } from '../src/sandbox/index.js';
-import { json, startServer, type TestServer } from './helpers/http-server.js';
+import { type Handler, json, startServer, type TestServer } from './helpers/http-server.js';
 import { CANARY, delay, type Env, ndjson, onTerminal, result, run, start, until } from './helpers/run-cli.js';
 
 const WRONG_KEY = `wrong-${randomUUID()}`;
@@ -20,15 +20,18 @@ let sandbox: Sandbox;
 let down: TestServer;
 /** Counts requests: bad command lines must never reach it. */
 let counter: TestServer;
+/** Puts control and invisible characters in every string it answers. */
+let hostile: TestServer;
 let tmp: string;
 beforeAll(async () => {
   sandbox = await startSandbox({ apiKeys: [CANARY, 'sandbox-key'] });
   down = await startServer((_req, res) => json(res, { message: 'down' }, { status: 503 }));
   counter = await startServer((_req, res) => json(res, { code: 500, message: 'should not be called' }));
+  hostile = await startServer(hostileApi);
   tmp = await mkdtemp(path.join(tmpdir(), 'aitoearn-cli-'));
 });
 afterAll(async () => {
-  await Promise.all([sandbox?.close(), down?.close(), counter?.close()]);
+  await Promise.all([sandbox?.close(), down?.close(), counter?.close(), hostile?.close()]);
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
@@ -205,57 +208,51 @@ it.concurrent('status prints a session, exits 0 whatever its status, 3 if unknow
   expect(result(unreachable.stdout)).toMatchObject({ error });
 }, 60_000);
 
-describe.concurrent('where the key and the API come from', { timeout: 60_000 }, () => {
-  it('--api-key-file beats AITOEARN_API_KEY and drops one newline; "-" reads stdin; --base-url beats the env', async () => {
-    const file = path.join(tmp, 'key');
-    const [wrongKey, noKey] = [{ AITOEARN_API_KEY: WRONG_KEY }, { AITOEARN_API_KEY: undefined }];
-    await writeFile(file, `${CANARY}\n`);
-    const id = session({ type: 'complete' });
-    const runs = await Promise.all([
-      run(['status', PLATFORM, id, '--api-key-file', file], { ...api(wrongKey), secrets: [WRONG_KEY] }),
-      run(['status', PLATFORM, id, '--api-key-file', '-'], { ...api(noKey), input: `${CANARY}\r\n` }),
-      run(['status', PLATFORM, id, '--base-url', sandbox.url], api({ AITOEARN_BASE_URL: counter.url })),
-    ]);
-    for (const r of runs)
-      expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining('status: completed\n') });
-  });
+it.concurrent('--api-key-file beats AITOEARN_API_KEY and drops one newline; "-" reads stdin; --base-url beats the env', async () => {
+  const file = path.join(tmp, 'key');
+  const [wrongKey, noKey] = [{ AITOEARN_API_KEY: WRONG_KEY }, { AITOEARN_API_KEY: undefined }];
+  await writeFile(file, `${CANARY}\n`);
+  const id = session({ type: 'complete' });
+  const runs = await Promise.all([
+    run(['status', PLATFORM, id, '--api-key-file', file], { ...api(wrongKey), secrets: [WRONG_KEY] }),
+    run(['status', PLATFORM, id, '--api-key-file', '-'], { ...api(noKey), input: `${CANARY}\r\n` }),
+    run(['status', PLATFORM, id, '--base-url', sandbox.url], api({ AITOEARN_BASE_URL: counter.url })),
+  ]);
+  for (const r of runs)
+    expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining('status: completed\n') });
+});
 
-  it('reads at most 16 KiB of /dev/zero or of a FIFO whose writer stays open, then refuses it (exit 2)', async () => {
-    const zero = await run(['wait', PLATFORM, 's1', '--api-key-file', '/dev/zero'], toCounter());
-    expect(zero.code).toBe(2);
-    expect(zero.stderr).toMatch(/^aitoearn-auth: the API key file "\/dev\/zero" is over 16384 bytes$/m);
-    const over = fifo('over');
-    const proc = start(['status', PLATFORM, 's1', '--api-key-file', over], toCounter());
-    const writer = await open(over, 'w');
-    await writer.write(Buffer.alloc(16 * 1024 + 1, 'k'));
-    expect((await proc.exited).code).toBe(2);
-    await writer.close();
-  });
+it.concurrent('reads at most 16 KiB of /dev/zero or of a FIFO whose writer stays open, then refuses it (exit 2)', async () => {
+  const zero = await run(['wait', PLATFORM, 's1', '--api-key-file', '/dev/zero'], toCounter());
+  expect(zero.code).toBe(2);
+  expect(zero.stderr).toMatch(/^aitoearn-auth: the API key file "\/dev\/zero" is over 16384 bytes$/m);
+  const over = fifo('over');
+  const proc = start(['status', PLATFORM, 's1', '--api-key-file', over], toCounter());
+  const writer = await open(over, 'w');
+  await writer.write(Buffer.alloc(16 * 1024 + 1, 'k'));
+  expect((await proc.exited).code).toBe(2);
+  await writer.close();
+});
 
-  it('exits 130 on the first Ctrl-C while waiting for a silent FIFO; reads a key a FIFO delivers later', async () => {
-    const silent = fifo('silent');
-    const proc = start(['wait', PLATFORM, 's1', '--api-key-file', silent], toCounter());
-    // Opened without blocking: the FIFO shows among the process's descriptors.
-    const fds = `/proc/${proc.child.pid}/fd`;
-    await until(() => {
-      try {
-        return readdirSync(fds).some((fd) => readlinkSync(`${fds}/${fd}`) === silent);
-      } catch {
-        return false;
-      }
-    });
-    proc.child.kill('SIGINT');
-    const interrupted = await proc.exited;
-    expect(interrupted.code).toBe(130);
-    expect(interrupted.stderr).toMatch(/^aitoearn-auth: interrupted$/m);
-    const late = fifo('late');
-    const reader = start(['status', PLATFORM, session({ type: 'complete' }), '--api-key-file', late], api());
-    await delay(300);
-    const writer = await open(late, 'w');
-    await writer.write(`${CANARY}\n`);
-    await writer.close();
-    expect((await reader.exited).stdout).toContain('status: completed\n');
-  });
+it.concurrent('exits 130 on the first Ctrl-C while waiting for a silent FIFO; reads a key a FIFO delivers later', async () => {
+  const silent = fifo('silent');
+  const proc = start(['wait', PLATFORM, 's1', '--api-key-file', silent], toCounter());
+  // Opened without blocking: the FIFO shows among the process's descriptors.
+  const fds = `/proc/${proc.child.pid}/fd`;
+  const ino = statSync(silent).ino;
+  const holds = (fd: string) => statSync(`${fds}/${fd}`, { throwIfNoEntry: false })?.ino === ino;
+  await until(() => readdirSync(fds).some(holds));
+  proc.child.kill('SIGINT');
+  const interrupted = await proc.exited;
+  expect(interrupted.code).toBe(130);
+  expect(interrupted.stderr).toMatch(/^aitoearn-auth: interrupted$/m);
+  const late = fifo('late');
+  const reader = start(['status', PLATFORM, session({ type: 'complete' }), '--api-key-file', late], api());
+  await delay(300);
+  const writer = await open(late, 'w');
+  await writer.write(`${CANARY}\n`);
+  await writer.close();
+  expect((await reader.exited).stdout).toContain('status: completed\n');
 });
 
 it.concurrent('exits 70 for a bug (an error not of ours), the stack only under AITOEARN_DEBUG=1', async () => {
@@ -276,44 +273,36 @@ it.concurrent('exits 70 for a bug (an error not of ours), the stack only under A
   expect(result(debug.stdout)).toMatchObject({ outcome: 'bug', exitCode: 70, error: { name: 'TypeError' } });
 }, 60_000);
 
-describe('a hostile server', { timeout: 60_000 }, () => {
-  const EVIL = '\x1b[2J\x1b]0;pwned\x07\u009b31m\u202e\u2028\u200b';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
-  const UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\p{Cf}\u2028\u2029]/u;
-  let hostile: TestServer;
-  beforeAll(async () => {
-    hostile = await startServer((req, res) => {
-      const id = decodeURIComponent(req.url?.split('/').pop() ?? '');
-      const expiresAt = new Date(Date.now() + 60_000).toISOString();
-      const data = { sessionId: id, requiresSelection: false, expiresAt, status: 'completed' };
-      if (id === 'api-error')
-        return json(res, { code: 15040, message: `no${EVIL}`, requestId: `rid${EVIL}` });
-      if (id === 'weird')
-        return json(res, { code: 0, message: 'ok', data: { ...data, status: `odd${EVIL}` } });
-      const accounts = [
-        { accountId: `id${EVIL}`, platform: PLATFORM, platformUid: 'u', displayName: `M${EVIL}` },
-      ];
-      return json(res, { code: 0, message: 'ok', data: { ...data, accounts }, requestId: `rid${EVIL}` });
-    });
-  });
-  afterAll(() => hostile?.close());
+const EVIL = '\x1b[2J\x1b]0;pwned\x07\u009b31m\u202e\u2028\u200b';
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\p{Cf}\u2028\u2029]/u;
+const hostileApi: Handler = (req, res) => {
+  const id = decodeURIComponent(req.url?.split('/').pop() ?? '');
+  const expiresAt = new Date(Date.now() + 60_000).toISOString();
+  const data = { sessionId: id, requiresSelection: false, expiresAt, status: 'completed' };
+  if (id === 'api-error') return json(res, { code: 15040, message: `no${EVIL}`, requestId: `rid${EVIL}` });
+  if (id === 'weird') return json(res, { code: 0, message: 'ok', data: { ...data, status: `odd${EVIL}` } });
+  const accounts = [
+    { accountId: `id${EVIL}`, platform: PLATFORM, platformUid: 'u', displayName: `M${EVIL}` },
+  ];
+  return json(res, { code: 0, message: 'ok', data: { ...data, accounts }, requestId: `rid${EVIL}` });
+};
 
-  test.concurrent.each([
-    [['wait', PLATFORM, 'api-error', '--json'], 5],
-    [['wait', PLATFORM, 'completed'], 0],
-    [['wait', PLATFORM, 'weird', '--timeout', '3'], 4],
-    [['wait', PLATFORM, 'weird', '--timeout', '3', '--json'], 4],
-    [['status', PLATFORM, 'completed'], 0],
-    [['status', PLATFORM, 'completed', '--json'], 0],
-  ])('never prints control or invisible characters from the server: %j', async (args, code) => {
-    const r = await run(args, { env: { AITOEARN_BASE_URL: hostile.url } });
-    expect(r.code, r.stderr).toBe(code);
-    expect(`${r.stdout}${r.stderr}`).not.toMatch(UNSAFE);
-    if (args.includes('--json'))
-      for (const record of ndjson(r.stdout)) expect(JSON.stringify(record)).not.toMatch(UNSAFE);
-    // Replaced visibly: a person sees that something was there.
-    expect(`${r.stdout}${r.stderr}`).toMatch(/\\x1b\[2J|\\x9b/);
-  });
+test.concurrent.each([
+  [['wait', PLATFORM, 'api-error', '--json'], 5],
+  [['wait', PLATFORM, 'completed'], 0],
+  [['wait', PLATFORM, 'weird', '--timeout', '3'], 4],
+  [['wait', PLATFORM, 'weird', '--timeout', '3', '--json'], 4],
+  [['status', PLATFORM, 'completed'], 0],
+  [['status', PLATFORM, 'completed', '--json'], 0],
+])('never prints control or invisible characters from the server: %j', async (args, code) => {
+  const r = await run(args, { env: { AITOEARN_BASE_URL: hostile.url } });
+  expect(r.code, r.stderr).toBe(code);
+  expect(`${r.stdout}${r.stderr}`).not.toMatch(UNSAFE);
+  if (args.includes('--json'))
+    for (const record of ndjson(r.stdout)) expect(JSON.stringify(record)).not.toMatch(UNSAFE);
+  // Replaced visibly: a person sees that something was there.
+  expect(`${r.stdout}${r.stderr}`).toMatch(/\\x1b\[2J|\\x9b/);
 });
 
 const KEY = { AITOEARN_API_KEY: `${CANARY} x` };
@@ -330,54 +319,49 @@ test.concurrent.each<[string[], RegExp, Env?]>([
   ],
   [S1, /: AITOEARN_BASE_URL must be .*unencrypted/, { AITOEARN_BASE_URL: 'http://example.com' }],
   [['wait', PLATFORM, '..', '--json'], /sessionId.*dot segment/],
-])(
-  'exits 2 for %j (%s): one line, the usage hint, nothing sent; with --json a usage result line',
-  async (args, reason, env = {}) => {
-    const r = await run(args, { env: { AITOEARN_BASE_URL: counter.url, ...env } });
-    expect(r.code).toBe(2);
-    const hint = `Run 'aitoearn-auth help ${args[0]}' for usage\\.`;
-    expect(r.stderr).toMatch(new RegExp(`^aitoearn-auth: .*\n${hint}\n$`));
-    expect(r.stderr.split('\n')[0]).toMatch(reason);
-    if (!args.includes('--json')) expect(r.stdout).toBe('');
-    else expect(ndjson(r.stdout)).toMatchObject([{ type: 'result', outcome: 'usage', exitCode: 2, error }]);
-    expect(counter.requests).toHaveLength(0);
-  },
-);
+])('exits 2 for %j (%s) with one line and a usage hint, sending nothing', async (args, reason, env = {}) => {
+  const r = await run(args, { env: { AITOEARN_BASE_URL: counter.url, ...env } });
+  expect(r.code).toBe(2);
+  const hint = `Run 'aitoearn-auth help ${args[0]}' for usage\\.`;
+  expect(r.stderr).toMatch(new RegExp(`^aitoearn-auth: .*\n${hint}\n$`));
+  expect(r.stderr.split('\n')[0]).toMatch(reason);
+  if (!args.includes('--json')) expect(r.stdout).toBe('');
+  else expect(ndjson(r.stdout)).toMatchObject([{ type: 'result', outcome: 'usage', exitCode: 2, error }]);
+  expect(counter.requests).toHaveLength(0);
+});
 
-describe.concurrent('sandbox', { timeout: 30_000 }, () => {
-  it('serves the API at the printed URL with the printed key, logging no request without --verbose; SIGTERM: closes, exits 143', async () => {
-    const proc = start(['sandbox', '--port', '0']);
-    await proc.line('stdout', /^ {2}export AITOEARN_API_KEY=sandbox-key$/);
-    const url = /^Sandbox listening on (\S+)$/m.exec(proc.output.stdout)?.[1] ?? '';
-    const headers = { 'X-Api-Key': 'sandbox-key' };
-    expect((await fetch(`${url}/api/v2/channels/accounts/auth/douyin`, { headers })).status).toBe(200);
-    expect(proc.output.stderr).not.toMatch(/^(GET|POST) \//m);
-    proc.child.kill('SIGTERM');
-    expect((await proc.exited).code).toBe(143);
-    await expect(fetch(url)).rejects.toThrow();
-  });
+it.concurrent('serves the API at the printed URL with the printed key, logging no request without --verbose; SIGTERM: closes, exits 143', async () => {
+  const proc = start(['sandbox', '--port', '0']);
+  await proc.line('stdout', /^ {2}export AITOEARN_API_KEY=sandbox-key$/);
+  const url = /^Sandbox listening on (\S+)$/m.exec(proc.output.stdout)?.[1] ?? '';
+  const headers = { 'X-Api-Key': 'sandbox-key' };
+  expect((await fetch(`${url}/api/v2/channels/accounts/auth/douyin`, { headers })).status).toBe(200);
+  expect(proc.output.stderr).not.toMatch(/^(GET|POST) \//m);
+  proc.child.kill('SIGTERM');
+  expect((await proc.exited).code).toBe(143);
+  await expect(fetch(url)).rejects.toThrow();
+});
 
-  it('--json: the ready line, --lifetime, --verbose logging each request without the key; SIGINT: the result line, 130; a busy port: 6', async () => {
-    const port = new URL(sandbox.url).port;
-    const busy = run(['sandbox', '--port', port, '--json']);
-    const proc = start(['sandbox', '--json', '--lifetime', '2', '--verbose']);
-    const ready = JSON.parse(await proc.line('stdout', /"type":"ready"/)) as { url: string };
-    const url = expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(ready).toEqual({ type: 'ready', url, apiKey: 'sandbox-key' });
-    const headers = { 'X-Api-Key': 'sandbox-key' };
-    const res = await fetch(`${ready.url}/api/v2/channels/accounts/auth/douyin`, { headers });
-    const { data } = (await res.json()) as { data: { expiresAt: string } };
-    const lifetime = Date.parse(data.expiresAt) - Date.parse(res.headers.get('date') ?? '');
-    expect(Math.floor(lifetime / 1000)).toBe(2);
-    await fetch(`${ready.url}/api/v2/channels/accounts/auth/douyin/status/sandbox-key`, { headers });
-    await proc.line('stderr', /status\/\[redacted\] 200 code=15039 \d+ms$/);
-    expect(proc.output.stderr).toMatch(/^GET \/api\/v2\/channels\/accounts\/auth\/douyin 200 code=0 \d+ms$/m);
-    proc.child.kill('SIGINT');
-    const r = await proc.exited;
-    expect([r.code, result(r.stdout)]).toMatchObject([130, { outcome: 'aborted', exitCode: 130 }]);
-    const b = await busy;
-    expect(b.stderr).toMatch(new RegExp(`^aitoearn-auth: Cannot listen on 127.0.0.1:${port}: .*EADDRINUSE`));
-    const unavailable = { outcome: 'unavailable', exitCode: 6, error: { code: 'EADDRINUSE' } };
-    expect([b.code, result(b.stdout)]).toMatchObject([6, unavailable]);
-  });
+it.concurrent('--json: the ready line, --lifetime, --verbose logging each request without the key; SIGINT: the result line, 130; a busy port: 6', async () => {
+  const port = new URL(sandbox.url).port;
+  const busy = run(['sandbox', '--port', port, '--json']);
+  const proc = start(['sandbox', '--json', '--lifetime', '2', '--verbose']);
+  const ready = JSON.parse(await proc.line('stdout', /"type":"ready"/)) as { url: string };
+  const url = expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/);
+  expect(ready).toEqual({ type: 'ready', url, apiKey: 'sandbox-key' });
+  const headers = { 'X-Api-Key': 'sandbox-key' };
+  const res = await fetch(`${ready.url}/api/v2/channels/accounts/auth/douyin`, { headers });
+  const { data } = (await res.json()) as { data: { expiresAt: string } };
+  const lifetime = Date.parse(data.expiresAt) - Date.parse(res.headers.get('date') ?? '');
+  expect(Math.floor(lifetime / 1000)).toBe(2);
+  await fetch(`${ready.url}/api/v2/channels/accounts/auth/douyin/status/sandbox-key`, { headers });
+  await proc.line('stderr', /status\/\[redacted\] 200 code=15039 \d+ms$/);
+  expect(proc.output.stderr).toMatch(/^GET \/api\/v2\/channels\/accounts\/auth\/douyin 200 code=0 \d+ms$/m);
+  proc.child.kill('SIGINT');
+  const r = await proc.exited;
+  expect([r.code, result(r.stdout)]).toMatchObject([130, { outcome: 'aborted', exitCode: 130 }]);
+  const b = await busy;
+  expect(b.stderr).toMatch(new RegExp(`^aitoearn-auth: Cannot listen on 127.0.0.1:${port}: .*EADDRINUSE`));
+  const unavailable = { outcome: 'unavailable', exitCode: 6, error: { code: 'EADDRINUSE' } };
+  expect([b.code, result(b.stdout)]).toMatchObject([6, unavailable]);
 });

@@ -105,52 +105,48 @@ describe.concurrent('aitoearn-auth connect', { timeout: 60_000 }, () => {
   });
 });
 
-describe.concurrent('aitoearn-auth connect with URLs the sandbox never sends', { timeout: 60_000 }, () => {
-  const PNG = Buffer.from('89504e470d0a1a0a0000000d494844520000000100000001', 'hex');
+const PNG = Buffer.from('89504e470d0a1a0a0000000d494844520000000100000001', 'hex');
 
-  /** A scripted API: start answers `url`; status answers pending, then completed after `pendingChecks`. */
-  function api(url: string, pendingChecks: number, authInstructions?: Record<string, string>) {
-    const expiresAt = new Date(Date.now() + 300_000).toISOString();
-    const session = { sessionId: 'abcdefghijklmnop', requiresSelection: false, expiresAt };
-    const accounts = [{ accountId: 'a1', platform: 'douyin', platformUid: 'u1', displayName: 'Zhang' }];
-    let count = 0;
-    return startServer((req, res) => {
-      if (!req.url?.includes('/status/')) return json(res, statusBody({ ...session, url, authInstructions }));
-      const done = ++count > pendingChecks;
-      return json(
-        res,
-        statusBody({ ...session, status: done ? 'completed' : 'pending', ...(done && { accounts }) }),
-      );
-    });
-  }
-
-  it.each<[string, NodeJS.Signals[], number[]]>([
-    ['SIGHUP (the terminal closed)', ['SIGHUP'], [129]],
-    // Two of the same signal sent at once merge in the kernel: a second, different one is what arrives.
-    // Whichever the process reads first decides the exit (on a busy machine the first may finish alone).
-    ['Ctrl-C followed at once by SIGTERM (a second signal)', ['SIGINT', 'SIGTERM'], [130, 143]],
-  ])('writes a data:image URL to a private file, and removes it on %s too', async (_name, signals, codes) => {
-    const server = await api(`data:image/png;base64,${PNG.toString('base64')}`, 1000);
-    const run = connectTo(server.url, ['--no-callback']);
-    const line = await run.line('stderr', /^Scan the QR code in \S+ with the douyin app/);
-    const file = /in (\S+) with/.exec(line)?.[1] ?? '';
-    expect(readFileSync(file)).toEqual(PNG);
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-    await run.line('stderr', /^aitoearn-auth: pending/);
-    for (const signal of signals) run.child.kill(signal);
-    expect(codes).toContain((await run.exited).code);
-    await server.close();
-    expect(existsSync(file)).toBe(false);
+/** A scripted API: start answers `url`; status answers pending, then completed after `pendingChecks`. */
+function api(url: string, pendingChecks: number, authInstructions?: Record<string, string>) {
+  const expiresAt = new Date(Date.now() + 300_000).toISOString();
+  const session = { sessionId: 'abcdefghijklmnop', requiresSelection: false, expiresAt };
+  const accounts = [{ accountId: 'a1', platform: 'douyin', platformUid: 'u1', displayName: 'Zhang' }];
+  let count = 0;
+  return startServer((req, res) => {
+    if (!req.url?.includes('/status/')) return json(res, statusBody({ ...session, url, authInstructions }));
+    const done = ++count > pendingChecks;
+    const status = done ? 'completed' : 'pending';
+    return json(res, statusBody({ ...session, status, ...(done && { accounts }) }));
   });
+}
 
-  it('shows the instructions in the locale LC_ALL names, cleaned of control characters', async () => {
-    const instructions = { 'en-US': 'Scan with Douyin\x1b[2J', 'zh-CN': '请用抖音扫码\x1b[2J' };
-    const server = await api('https://open.douyin.com/oauth?x=1', 1, instructions);
-    const env = { LANG: 'en_US.UTF-8', LC_ALL: 'zh_CN.UTF-8' };
-    const { code, stderr } = await connectTo(server.url, ['--no-callback'], env).exited;
-    await server.close();
-    expect(code).toBe(0);
-    expect(stderr).toContain('  https://open.douyin.com/oauth?x=1\n  请用抖音扫码[2J\n');
-    expect(['Scan with Douyin', '\x1b'].filter((text) => stderr.includes(text))).toEqual([]);
-  });
+it.concurrent.each<[string, NodeJS.Signals[], number[]]>([
+  ['SIGHUP (the terminal closed)', ['SIGHUP'], [129]],
+  // Two of the same signal sent at once merge in the kernel: a second, different one is what arrives.
+  // Whichever the process reads first decides the exit (on a busy machine the first may finish alone).
+  ['Ctrl-C followed at once by SIGTERM (a second signal)', ['SIGINT', 'SIGTERM'], [130, 143]],
+])('writes a data:image URL to a private file, and removes it on %s too', async (_name, signals, codes) => {
+  const server = await api(`data:image/png;base64,${PNG.toString('base64')}`, 1000);
+  const run = connectTo(server.url, ['--no-callback']);
+  const line = await run.line('stderr', /^Scan the QR code in \S+ with the douyin app/);
+  const file = /in (\S+) with/.exec(line)?.[1] ?? '';
+  expect(readFileSync(file)).toEqual(PNG);
+  expect(statSync(file).mode & 0o777).toBe(0o600);
+  await run.line('stderr', /^aitoearn-auth: pending/);
+  for (const signal of signals) run.child.kill(signal);
+  expect(codes).toContain((await run.exited).code);
+  await server.close();
+  expect(existsSync(file)).toBe(false);
+});
+
+it.concurrent('shows the instructions in the locale LC_ALL names, cleaned of control characters', async () => {
+  const instructions = { 'en-US': 'Scan with Douyin\x1b[2J', 'zh-CN': '请用抖音扫码\x1b[2J' };
+  const server = await api('https://open.douyin.com/oauth?x=1', 1, instructions);
+  const env = { LANG: 'en_US.UTF-8', LC_ALL: 'zh_CN.UTF-8' };
+  const { code, stderr } = await connectTo(server.url, ['--no-callback'], env).exited;
+  await server.close();
+  expect(code).toBe(0);
+  expect(stderr).toContain('  https://open.douyin.com/oauth?x=1\n  请用抖音扫码[2J\n');
+  expect(['Scan with Douyin', '\x1b'].filter((text) => stderr.includes(text))).toEqual([]);
 });
