@@ -7,7 +7,7 @@ import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
+import { afterAll, beforeAll, expect, it, test } from 'vitest';
 import pkg from '../package.json' with { type: 'json' };
 import { type Sandbox, type SandboxOutcome, startSandbox } from '../src/sandbox/index.js';
 import { type Handler, json, startServer, type TestServer } from './helpers/http-server.js';
@@ -66,128 +66,121 @@ it.concurrent('prints the version of package.json, and the help of one command o
   expect(help).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(usage) });
 });
 
-describe.concurrent('wait', { timeout: 60_000 }, () => {
-  it('exits 0 and prints the accounts, one progress line per change, no colour; --json: polls, then the decoded session; --quiet: the accounts only', async () => {
-    const id = session({ type: 'manual', accounts: ['Alice', 'Bob'] });
-    const machine = session({ type: 'manual' });
-    const proc = start(['wait', PLATFORM, id], api());
-    const json = start(['wait', PLATFORM, machine, '--json'], api());
-    const quiet = run(['wait', PLATFORM, session({ type: 'complete', accounts: ['Carol'] }), '-q'], api());
-    await proc.line('stderr', /^aitoearn-auth: pending · /);
-    await json.line('stdout', /"type":"poll"/);
-    await until(() => checks(id) >= 2);
-    await Promise.all([approve(id), approve(machine)]);
-    const r = await proc.exited;
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^douyin Alice \(\S+\)\ndouyin Bob \(\S+\)\n$/);
-    expect(r.stderr.match(/^aitoearn-auth: pending · /gm)).toHaveLength(1);
-    expect(r.stderr).toMatch(/aitoearn-auth: completed after \d+s; 2 accounts connected\n$/);
-    expect(r.stderr).not.toContain('\x1b[');
-    const j = await json.exited;
-    expect(j).toMatchObject({ code: 0, stderr: '' });
-    const records = ndjson(j.stdout);
-    expect(records[0]).toMatchObject({ type: 'poll', kind: 'status', status: 'pending', attempt: 1 });
-    expect(records[0]?.nextDelayMs).toEqual(expect.any(Number));
-    expect(records.at(-2)).toMatchObject({ type: 'poll', status: 'completed', nextDelayMs: null });
-    const decoded = { sessionId: machine, status: 'completed', accounts: [{ platform: PLATFORM }] };
-    expect(records.at(-1)).toMatchObject({ outcome: 'completed', exitCode: 0, session: decoded });
-    const q = await quiet;
-    expect(q).toMatchObject({ code: 0, stderr: '' });
-    expect(q.stdout).toMatch(/^douyin Carol \(\S+\)\n$/);
-  });
+it.concurrent('exits 0 and prints the accounts, one progress line per change, no colour; --json: polls, then the decoded session; --quiet: the accounts only', async () => {
+  const id = session({ type: 'manual', accounts: ['Alice', 'Bob'] });
+  const machine = session({ type: 'manual' });
+  const proc = start(['wait', PLATFORM, id], api());
+  const json = start(['wait', PLATFORM, machine, '--json'], api());
+  const quiet = run(['wait', PLATFORM, session({ type: 'complete', accounts: ['Carol'] }), '-q'], api());
+  await proc.line('stderr', /^aitoearn-auth: pending · /);
+  await json.line('stdout', /"type":"poll"/);
+  await until(() => checks(id) >= 2);
+  await Promise.all([approve(id), approve(machine)]);
+  const r = await proc.exited;
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^douyin Alice \(\S+\)\ndouyin Bob \(\S+\)\n$/);
+  expect(r.stderr.match(/^aitoearn-auth: pending · /gm)).toHaveLength(1);
+  expect(r.stderr).toMatch(/aitoearn-auth: completed after \d+s; 2 accounts connected\n$/);
+  expect(r.stderr).not.toContain('\x1b[');
+  const j = await json.exited;
+  expect(j).toMatchObject({ code: 0, stderr: '' });
+  const records = ndjson(j.stdout);
+  expect(records[0]).toMatchObject({ type: 'poll', kind: 'status', status: 'pending', attempt: 1 });
+  expect(records[0]?.nextDelayMs).toEqual(expect.any(Number));
+  expect(records.at(-2)).toMatchObject({ type: 'poll', status: 'completed', nextDelayMs: null });
+  const decoded = { sessionId: machine, status: 'completed', accounts: [{ platform: PLATFORM }] };
+  expect(records.at(-1)).toMatchObject({ outcome: 'completed', exitCode: 0, session: decoded });
+  const q = await quiet;
+  expect(q).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(/^douyin Carol \(\S+\)\n$/) });
+});
 
-  const GAVE_UP = 'gave up after --timeout 3 (last status: pending)';
-  const [failed, pending] = [{ errorCode: 15045 }, { status: 'pending' }];
-  const denied = { name: 'AuthFailedError', ...failed };
-  const expired = { name: 'AuthExpiredError', code: 15039, requestId: expect.any(String) };
-  const mismatch = { code: 15040, kind: 'platform-mismatch' };
-  const timedOut = { name: 'AuthTimeoutError', message: GAVE_UP };
-  test.each([
-    [[{ type: 'fail', ...failed }], 1, 'failed', denied, /15045.*denied consent/, failed],
-    [['unknown'], 3, 'expired', expired, /15039/],
-    [[{ type: 'complete' }, 'youtube'], 5, 'api-error', mismatch, /15040/],
-    [[{ type: 'never' }, PLATFORM, '--timeout', '3'], 4, 'timeout', timedOut, `: ${GAVE_UP}\n`, pending],
-  ] as const)(
-    'wait %j ends with exit %i, outcome %s, its error in the result line and its reason on stderr',
-    async ([outcome, platform = PLATFORM, ...flags], code, kind, error, reason, state?) => {
-      const id = outcome === 'unknown' ? `unknown-${randomUUID()}` : session(outcome);
-      const r = await run(['wait', platform, id, ...flags, '--json'], api());
-      expect(r.code).toBe(code);
-      expect(result(r.stdout)).toMatchObject({
-        exitCode: code,
-        outcome: kind,
-        error,
-        ...(state && { session: state }),
-      });
-      expect(r.stderr).toMatch(reason);
-    },
-  );
+const GAVE_UP = 'gave up after --timeout 3 (last status: pending)';
+const [failed, pending] = [{ errorCode: 15045 }, { status: 'pending' }];
+const denied = { name: 'AuthFailedError', ...failed };
+const expired = { name: 'AuthExpiredError', code: 15039, requestId: expect.any(String) };
+const mismatch = { code: 15040, kind: 'platform-mismatch' };
+const timedOut = { name: 'AuthTimeoutError', message: GAVE_UP };
+test.concurrent.each([
+  [[{ type: 'fail', ...failed }], 1, 'failed', denied, /15045.*denied consent/, failed],
+  [['unknown'], 3, 'expired', expired, /15039/],
+  [[{ type: 'complete' }, 'youtube'], 5, 'api-error', mismatch, /15040/],
+  [[{ type: 'never' }, PLATFORM, '--timeout', '3'], 4, 'timeout', timedOut, `: ${GAVE_UP}\n`, pending],
+] as const)(
+  'wait %j ends with exit %i, outcome %s, its error in the result line and its reason on stderr',
+  async ([outcome, platform = PLATFORM, ...flags], code, kind, error, reason, last?) => {
+    const id = outcome === 'unknown' ? `unknown-${randomUUID()}` : session(outcome);
+    const r = await run(['wait', platform, id, ...flags, '--json'], api());
+    expect(r.code).toBe(code);
+    const ended = { exitCode: code, outcome: kind, error, ...(last && { session: last }) };
+    expect(result(r.stdout)).toMatchObject(ended);
+    expect(r.stderr).toMatch(reason);
+  },
+);
 
-  it('exits 5 for a key the API refuses, never showing it; 6 for an API down until the deadline', async () => {
-    const wrong = { ...api({ AITOEARN_API_KEY: WRONG_KEY }), secrets: [WRONG_KEY] };
-    const [refused, unavailable] = await Promise.all([
-      run(['wait', PLATFORM, 'abc', '--json'], wrong),
-      run(['wait', PLATFORM, 'abc', '--timeout', '2', '--json'], api({ AITOEARN_BASE_URL: down.url })),
-    ]);
-    const refusal = { outcome: 'api-error', error: { code: 401, kind: 'unauthorized' } };
-    expect([refused.code, result(refused.stdout)]).toMatchObject([5, refusal]);
-    expect(unavailable.code).toBe(6);
-    const records = ndjson(unavailable.stdout);
-    const error = { name: 'AitoearnUnavailableError' };
-    expect(records.at(-1)).toMatchObject({ outcome: 'unavailable', exitCode: 6, error });
-    expect(records.some((p) => p.kind === 'retry' && /503/.test(String(p.warning)))).toBe(true);
-  });
+it.concurrent('exits 5 for a key the API refuses, never showing it; 6 for an API down until the deadline', async () => {
+  const wrong = { ...api({ AITOEARN_API_KEY: WRONG_KEY }), secrets: [WRONG_KEY] };
+  const [refused, unavailable] = await Promise.all([
+    run(['wait', PLATFORM, 'abc', '--json'], wrong),
+    run(['wait', PLATFORM, 'abc', '--timeout', '2', '--json'], api({ AITOEARN_BASE_URL: down.url })),
+  ]);
+  const refusal = { outcome: 'api-error', error: { code: 401, kind: 'unauthorized' } };
+  expect([refused.code, result(refused.stdout)]).toMatchObject([5, refusal]);
+  expect(unavailable.code).toBe(6);
+  const records = ndjson(unavailable.stdout);
+  const error = { name: 'AitoearnUnavailableError' };
+  expect(records.at(-1)).toMatchObject({ outcome: 'unavailable', exitCode: 6, error });
+  expect(records.some((p) => p.kind === 'retry' && /503/.test(String(p.warning)))).toBe(true);
+});
 
-  it('redraws one coloured live line in place; Enter checks at once; Ctrl-C exits 130', async () => {
-    const { sessionId, term } = waitOnTerminal({ type: 'never' });
-    // After the third check the next one is planned about 4 s later.
-    await until(() => checks(sessionId) >= 3 && /next check in [34]s/.test(term.screen()));
-    term.keys('\r');
-    await until(() => checks(sessionId) >= 4);
-    // Had the timer made the fourth check, the line would have counted down to "next check in 1s" or "0s"
-    // first (it is redrawn every second); Enter made it before that.
-    const checking = drawn(term.screen()).filter((l) => l.includes('checking now…'));
-    expect(checking.join('\n')).toMatch(/next check in [234]s/);
-    expect(checking.join('\n')).not.toMatch(/next check in [01]s/);
-    term.keys('\x03');
-    expect(await term.exited).toBe(130);
-    const screen = term.screen();
-    expect(screen).toContain(`${CLEAR_LINE}<ESC>[33mpending<ESC>[0m`);
-    expect(screen).toMatch(/left<ESC>\[2m · <ESC>\[0mnext check in \d+s/);
-    expect(screen.split('\n')).toHaveLength(2);
-    expect(screen.endsWith(`${CLEAR_LINE}aitoearn-auth: <ESC>[31minterrupted<ESC>[0m\r\n`)).toBe(true);
-  });
+it.concurrent('redraws one coloured live line in place; Enter checks at once; Ctrl-C exits 130', async () => {
+  const { sessionId, term } = waitOnTerminal({ type: 'never' });
+  // After the third check the next one is planned about 4 s later.
+  await until(() => checks(sessionId) >= 3 && /next check in [34]s/.test(term.screen()));
+  term.keys('\r');
+  await until(() => checks(sessionId) >= 4);
+  // Had the timer made the fourth check, the line would have counted down to "next check in 1s" or "0s"
+  // first (it is redrawn every second); Enter made it before that.
+  const checking = drawn(term.screen()).filter((l) => l.includes('checking now…'));
+  expect(checking.join('\n')).toMatch(/next check in [234]s/);
+  expect(checking.join('\n')).not.toMatch(/next check in [01]s/);
+  term.keys('\x03');
+  expect(await term.exited).toBe(130);
+  const screen = term.screen();
+  expect(screen).toContain(`${CLEAR_LINE}<ESC>[33mpending<ESC>[0m`);
+  expect(screen).toMatch(/left<ESC>\[2m · <ESC>\[0mnext check in \d+s/);
+  expect(screen.split('\n')).toHaveLength(2);
+  expect(screen.endsWith(`${CLEAR_LINE}aitoearn-auth: <ESC>[31minterrupted<ESC>[0m\r\n`)).toBe(true);
+});
 
-  it('without colour under NO_COLOR, keeps "choose your accounts" and "Enter: check now" on 70 columns', async () => {
-    const { term } = waitOnTerminal({ type: 'select', accounts: 2 }, { NO_COLOR: '1' }, 70);
-    await until(() => drawn(term.screen()).length >= 3);
-    term.keys('\x03');
-    expect(await term.exited).toBe(130);
-    expect(term.screen()).not.toMatch(/<ESC>\[\d+m/);
-    const lines = drawn(term.screen()).filter((l) => l.startsWith('pending'));
-    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(69);
-    expect(lines.at(-1)).toBe('pending · choose your accounts in the browser · Enter: check now');
-  });
+it.concurrent('without colour under NO_COLOR, keeps "choose your accounts" and "Enter: check now" on 70 columns', async () => {
+  const { term } = waitOnTerminal({ type: 'select', accounts: 2 }, { NO_COLOR: '1' }, 70);
+  await until(() => drawn(term.screen()).length >= 3);
+  term.keys('\x03');
+  expect(await term.exited).toBe(130);
+  expect(term.screen()).not.toMatch(/<ESC>\[\d+m/);
+  const lines = drawn(term.screen()).filter((l) => l.startsWith('pending'));
+  for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(69);
+  expect(lines.at(-1)).toBe('pending · choose your accounts in the browser · Enter: check now');
+});
 
-  it('exits 130 on SIGINT inside a long sleep and sends nothing more; 143 on SIGTERM with the result line', async () => {
-    const id = session({ type: 'never' });
-    const proc = start(['wait', PLATFORM, id], api());
-    const term = start(['wait', PLATFORM, session({ type: 'never' }), '--json'], api());
-    // After the third check the waiter sleeps about 4 s.
-    await until(() => checks(id) >= 3);
-    const sent = checks(id);
-    proc.child.kill('SIGINT');
-    const p = await proc.exited;
-    expect(p).toMatchObject({ code: 130, signal: null, stdout: '' });
-    expect(p.stderr).toMatch(/^aitoearn-auth: interrupted$/m);
-    expect(checks(id)).toBe(sent);
-    await term.line('stdout', /"type":"poll"/);
-    term.child.kill('SIGTERM');
-    const t = await term.exited;
-    expect(t.code).toBe(143);
-    const aborted = { outcome: 'aborted', session: { status: 'pending' } };
-    expect(result(t.stdout)).toMatchObject({ ...aborted, error: { message: 'interrupted by SIGTERM' } });
-  });
+it.concurrent('exits 130 on SIGINT inside a long sleep and sends nothing more; 143 on SIGTERM with the result line', async () => {
+  const id = session({ type: 'never' });
+  const proc = start(['wait', PLATFORM, id], api());
+  const term = start(['wait', PLATFORM, session({ type: 'never' }), '--json'], api());
+  // After the third check the waiter sleeps about 4 s.
+  await until(() => checks(id) >= 3);
+  const sent = checks(id);
+  proc.child.kill('SIGINT');
+  const p = await proc.exited;
+  expect(p).toMatchObject({ code: 130, signal: null, stdout: '' });
+  expect(p.stderr).toMatch(/^aitoearn-auth: interrupted$/m);
+  expect(checks(id)).toBe(sent);
+  await term.line('stdout', /"type":"poll"/);
+  term.child.kill('SIGTERM');
+  const t = await term.exited;
+  expect(t.code).toBe(143);
+  const aborted = { outcome: 'aborted', session: { status: 'pending' } };
+  expect(result(t.stdout)).toMatchObject({ ...aborted, error: { message: 'interrupted by SIGTERM' } });
 });
 
 it.concurrent('status prints a session, exits 0 whatever its status, 3 if unknown, 6 if the API is down', async () => {
