@@ -17,7 +17,7 @@ import { fakeBrowser, ROOT, until } from './helpers/run-cli.js';
 beforeAll(render.loadWidths);
 
 const op = 'GET /api/v2/channels/accounts/auth/douyin/status/s1';
-const failedSession = { sessionId: 's1', status: 'failed', requiresSelection: false } as const;
+const facts = { sessionId: 's1', status: 'completed', requiresSelection: false } as const;
 const parse = (args: string[], env: NodeJS.ProcessEnv = {}) => parseCommandLine(args, env);
 const LIST = PLATFORMS.join(', ');
 
@@ -87,35 +87,33 @@ describe('parsing: one table drives the parser, the help and "did you mean"', ()
   });
 });
 
-describe('help and README state the facts the code uses', () => {
-  it('lists every exit code with its meaning, the platforms, and the defaults', () => {
-    for (const { code, meaning } of Object.values(EXITS))
-      expect(mainHelp()).toContain(`  ${String(code).padEnd(5)}${meaning.split('\n')[0]}`);
-    expect(mainHelp()).toContain(`default ${waitDefaults.timeoutMs / 1000};`);
-    for (const name of ['connect', 'wait', 'status'] as const)
-      expect(commandHelp(name)).toContain(PLATFORMS.slice(0, 5).join(', '));
-    expect(commandHelp('sandbox')).not.toContain('Platforms');
-  });
+it('lists every exit code with its meaning, the platforms, and the defaults', () => {
+  for (const { code, meaning } of Object.values(EXITS))
+    expect(mainHelp()).toContain(`  ${String(code).padEnd(5)}${meaning.split('\n')[0]}`);
+  expect(mainHelp()).toContain(`default ${waitDefaults.timeoutMs / 1000};`);
+  for (const name of ['connect', 'wait', 'status'] as const)
+    expect(commandHelp(name)).toContain(PLATFORMS.slice(0, 5).join(', '));
+  expect(commandHelp('sandbox')).not.toContain('Platforms');
+});
 
-  it('README: the same exit codes and default timeout; the example is ESM and shows the sandbox baseUrl', () => {
-    const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
-    const rows = [...readme.matchAll(/^\| ([\d /]+) \|/gm)];
-    const table = rows.flatMap((m) => (m[1] ?? '').split(' / ').map(Number));
-    const [byCode, codes] = [(a: number, b: number) => a - b, Object.values(EXITS).map((e) => e.code)];
-    expect(table.sort(byCode)).toEqual(codes.sort(byCode));
-    expect(readme).toContain(`--timeout SECONDS\` (default ${waitDefaults.timeoutMs / 1000}`);
-    const at = (heading: string) => readme.indexOf(`## ${heading}`);
-    const example = readme.slice(at('Connecting an account'), at('Waiting on an existing session'));
-    expect(example).toMatch(/\.mts.*"type": "module"|"type": "module".*\.mts/s);
-    expect(example).toMatch(/baseUrl: sandbox\.url/);
-    expect(readme).toMatch(/`select` \(.*`accounts`/);
-  });
+it('README: the same exit codes and default timeout; the example is ESM and shows the sandbox baseUrl', () => {
+  const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
+  const rows = [...readme.matchAll(/^\| ([\d /]+) \|/gm)];
+  const table = rows.flatMap((m) => (m[1] ?? '').split(' / ').map(Number));
+  const [byCode, codes] = [(a: number, b: number) => a - b, Object.values(EXITS).map((e) => e.code)];
+  expect(table.sort(byCode)).toEqual(codes.sort(byCode));
+  expect(readme).toContain(`--timeout SECONDS\` (default ${waitDefaults.timeoutMs / 1000}`);
+  const at = (heading: string) => readme.indexOf(`## ${heading}`);
+  const example = readme.slice(at('Connecting an account'), at('Waiting on an existing session'));
+  expect(example).toMatch(/\.mts.*"type": "module"|"type": "module".*\.mts/s);
+  expect(example).toMatch(/baseUrl: sandbox\.url/);
+  expect(readme).toMatch(/`select` \(.*`accounts`/);
 });
 
 test.each([
   [new Interrupted('SIGINT'), 'sigint'],
   [new Interrupted('SIGHUP'), 'sighup'],
-  [new AuthFailedError({ ...failedSession, errorCode: 15045 }), 'failed'],
+  [new AuthFailedError({ ...facts, status: 'failed', errorCode: 15045 }), 'failed'],
   [new AuthExpiredError('expired', undefined), 'expired'],
   [new AitoearnApiError(15039, 'gone', op), 'expired'],
   [new AuthTimeoutError(1000, undefined), 'timeout'],
@@ -192,39 +190,36 @@ describe('the live line', () => {
   });
 });
 
-describe('the session and the error, rendered generically', () => {
-  const facts = { sessionId: 's1', status: 'completed', requiresSelection: false } as const;
-  const account = { accountId: 'a1', platform: 'douyin', platformUid: 'u1', displayName: 'Ann\x1b[2J' };
-  const session = { ...facts, accounts: [account], futureField: 7 } as unknown as AuthSession;
+const account = { accountId: 'a1', platform: 'douyin', platformUid: 'u1', displayName: 'Ann\x1b[2J' };
+const session = { ...facts, accounts: [account], futureField: 7 } as unknown as AuthSession;
 
-  it('prints every field the decoder kept, one path per line, escaped', () => {
-    expect(render.sessionLines(session).join('\n')).toBe(
-      'sessionId: s1\nstatus: completed\nrequiresSelection: false\naccounts[0].accountId: a1\naccounts[0].platform: douyin\naccounts[0].platformUid: u1\naccounts[0].displayName: Ann\\x1b[2J\nfutureField: 7',
-    );
-    expect(render.accountLines(session, 'douyin')).toEqual(['douyin Ann\\x1b[2J (a1)']);
-    expect(render.accountLines({ ...facts, accountIds: ['x'] }, 'kwai')).toEqual(['kwai (x)']);
-    const result = JSON.parse(render.jsonLine(render.resultRecord('ok', session)));
-    expect(result).toMatchObject({ outcome: 'completed', session: { futureField: 7 } });
-    expect(render.jsonLine({ s: 'a\u2028\u200bb' })).toBe('{"s":"a\\\\u2028\\\\u200bb"}');
-  });
+it('prints every field the decoder kept, one path per line, escaped', () => {
+  expect(render.sessionLines(session).join('\n')).toBe(
+    'sessionId: s1\nstatus: completed\nrequiresSelection: false\naccounts[0].accountId: a1\naccounts[0].platform: douyin\naccounts[0].platformUid: u1\naccounts[0].displayName: Ann\\x1b[2J\nfutureField: 7',
+  );
+  expect(render.accountLines(session, 'douyin')).toEqual(['douyin Ann\\x1b[2J (a1)']);
+  expect(render.accountLines({ ...facts, accountIds: ['x'] }, 'kwai')).toEqual(['kwai (x)']);
+  const result = JSON.parse(render.jsonLine(render.resultRecord('ok', session)));
+  expect(result).toMatchObject({ outcome: 'completed', session: { futureField: 7 } });
+  expect(render.jsonLine({ s: 'a\u2028\u200bb' })).toBe('{"s":"a\\\\u2028\\\\u200bb"}');
+});
 
-  it("carries the error's structured fields and its cause's, in the command's words", () => {
-    const cause = new AitoearnApiError(15039, 'gone', op, { requestId: 'r1' });
-    const record = render.errorRecord(new AuthExpiredError('expired', undefined, { cause }), 'expired');
-    expect(record).toMatchObject({ name: 'AuthExpiredError', message: 'expired', requestId: 'r1' });
-    expect(record).toMatchObject({ code: 15039, kind: 'session-invalid' });
-    const key = { from: 'file', path: '/k' } as const;
-    const command = { kind: 'wait', baseUrlFrom: 'AITOEARN_BASE_URL', key } as SessionCommand;
-    expect(render.messageOf(new AuthTimeoutError(600_000, undefined), command)).toBe(
-      'gave up after the default --timeout of 600 seconds (last status: none seen)',
-    );
-    const baseUrl = new AitoearnInputError('baseUrl', 'Expected "baseUrl" to be an https URL, got "x".');
-    expect(render.messageOf(baseUrl, command)).toBe('AITOEARN_BASE_URL must be an https URL, got "x"');
-    const apiKey = new AitoearnInputError('apiKey', 'Expected "apiKey" to be a key.');
-    expect(render.messageOf(apiKey, command)).toBe('the API key file "/k" must be a key');
-    const groupId = new AitoearnInputError('groupId', 'Expected "groupId" to be short.');
-    expect(render.messageOf(groupId, command)).toBe('--group-id must be short');
-  });
+it("carries the error's structured fields and its cause's, in the command's words", () => {
+  const cause = new AitoearnApiError(15039, 'gone', op, { requestId: 'r1' });
+  const record = render.errorRecord(new AuthExpiredError('expired', undefined, { cause }), 'expired');
+  expect(record).toMatchObject({ name: 'AuthExpiredError', message: 'expired', requestId: 'r1' });
+  expect(record).toMatchObject({ code: 15039, kind: 'session-invalid' });
+  const key = { from: 'file', path: '/k' } as const;
+  const command = { kind: 'wait', baseUrlFrom: 'AITOEARN_BASE_URL', key } as SessionCommand;
+  expect(render.messageOf(new AuthTimeoutError(600_000, undefined), command)).toBe(
+    'gave up after the default --timeout of 600 seconds (last status: none seen)',
+  );
+  const baseUrl = new AitoearnInputError('baseUrl', 'Expected "baseUrl" to be an https URL, got "x".');
+  expect(render.messageOf(baseUrl, command)).toBe('AITOEARN_BASE_URL must be an https URL, got "x"');
+  const apiKey = new AitoearnInputError('apiKey', 'Expected "apiKey" to be a key.');
+  expect(render.messageOf(apiKey, command)).toBe('the API key file "/k" must be a key');
+  const groupId = new AitoearnInputError('groupId', 'Expected "groupId" to be short.');
+  expect(render.messageOf(groupId, command)).toBe('--group-id must be short');
 });
 
 describe('showing the person where to go (issue 16: items 10, 11, 13, 14)', () => {
