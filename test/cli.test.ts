@@ -305,10 +305,7 @@ test.concurrent.each<[string[], RegExp, Env?]>([
   [['wait', PLATFORM, 's1'], /no API key: set AITOEARN_API_KEY/, { AITOEARN_API_KEY: undefined }],
   [['wait', PLATFORM, 's1', '--json'], /: AITOEARN_API_KEY must be a non-empty string .*not shown/, KEY],
   [['wait', PLATFORM, 's1', '--api-key-file', '/nonexistent/k'], /cannot read the API key file.*ENOENT/],
-  [
-    [...S1, '--base-url', 'not a url', '--json'],
-    /: --base-url must be an https URL .*"not a url": it is not a URL$/,
-  ],
+  [[...S1, '--base-url', 'x y', '--json'], /: --base-url must be an https URL .*"x y": it is not a URL$/],
   [S1, /: AITOEARN_BASE_URL must be .*unencrypted/, { AITOEARN_BASE_URL: 'http://example.com' }],
   [['wait', PLATFORM, '..', '--json'], /sessionId.*dot segment/],
 ])('exits 2 for %j (%s) with one line and a usage hint, sending nothing', async (args, reason, env = {}) => {
