@@ -21,23 +21,18 @@ beforeAll(async () => {
 }, CHROMIUM_INSTALL_TIMEOUT_MS);
 afterAll(() => browser?.close());
 
-type Theme = (typeof THEMES)[keyof typeof THEMES];
-
-/** The lines as a terminal with `theme` draws them: the code's own colours (30 on 107), else the theme's. */
-function html(lines: readonly string[], theme: Theme): string {
-  const [on, off] = ['\x1b[30;107m', '\x1b[0m'];
-  const style = `color:${theme[30]};background:${theme[107]}`;
-  const body = lines.map((l) =>
-    l.startsWith(on) ? `<span style="${style}">${l.replaceAll(on, '').replaceAll(off, '')}</span>` : l,
-  );
-  return `<body style="margin:0;padding:24px;background:${theme.bg};color:${theme.fg}"><pre id="t" style="margin:0;font:16px/normal 'DejaVu Sans Mono',monospace;display:inline-block">${body.join('\n')}</pre></body>`;
-}
-
-/** What a camera that reads only dark-on-light codes sees in a screenshot of the page. */
-async function scan(lines: readonly string[], theme: Theme): Promise<string | undefined> {
+/**
+ * What a camera that reads only dark-on-light codes sees in a screenshot of `lines` drawn as a terminal with
+ * `theme` draws them: the code's own colours (30 on 107), else the theme's.
+ */
+async function scan(lines: readonly string[], theme: (typeof THEMES)[keyof typeof THEMES]) {
+  const code = lines.join('\n').replaceAll('\x1b[0m', '</span>');
+  const body = code.replaceAll('\x1b[30;107m', `<span style="color:${theme[30]};background:${theme[107]}">`);
+  const pre = `<pre id="t" style="margin:0;font:16px/normal 'DejaVu Sans Mono',monospace;display:inline-block">`;
+  const html = `<body style="margin:0;padding:24px;background:${theme.bg};color:${theme.fg}">${pre}${body}</pre></body>`;
   const page = await browser.newPage({ viewport: { width: 1000, height: 1000 } });
   try {
-    await page.setContent(html(lines, theme));
+    await page.setContent(html);
     const shot = await page.screenshot({ fullPage: true });
     // Decoded inside the page: the screenshot is read back through a canvas, and jsQR runs there.
     await page.addScriptTag({ path: JSQR });

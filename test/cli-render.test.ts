@@ -1,37 +1,28 @@
 /** The command's pure parts, in-process: parsing, help, exit codes, rendering, the start presentation. */
 import { existsSync, readFileSync } from 'node:fs';
 import stringWidth from 'string-width';
-import { beforeAll, describe, expect, it, test } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, test, vi } from 'vitest';
 import type { SessionCommand } from '../src/cli/args.js';
 import { classify, didYouMean, EXITS, Interrupted, parseCommandLine } from '../src/cli/args.js';
 import { personLanguage, presentStart, qrCode } from '../src/cli/connect.js';
 import { commandHelp, mainHelp } from '../src/cli/help.js';
 import * as render from '../src/cli/render.js';
-import {
-  AitoearnApiError,
-  AitoearnInputError,
-  AitoearnTransportError,
-  AitoearnUnavailableError,
-  AuthExpiredError,
-  AuthFailedError,
-  type AuthProgress,
-  type AuthSession,
-  AuthTimeoutError,
-  type ConnectStart,
-  PLATFORMS,
-} from '../src/index.js';
+import { AitoearnApiError, AitoearnInputError, AuthExpiredError, AuthFailedError } from '../src/errors.js';
+import type { AuthProgress, AuthSession, ConnectStart } from '../src/index.js';
+import { AitoearnTransportError, AitoearnUnavailableError, AuthTimeoutError } from '../src/index.js';
+import { PLATFORMS } from '../src/platforms.js';
 import { waitDefaults } from '../src/poll/options.js';
 import { fakeBrowser, ROOT, until } from './helpers/run-cli.js';
 
 beforeAll(render.loadWidths);
 
 const op = 'GET /api/v2/channels/accounts/auth/douyin/status/s1';
-const failedSession = { sessionId: 's1', status: 'failed', requiresSelection: false } as const;
+const facts = { sessionId: 's1', status: 'completed', requiresSelection: false } as const;
 const parse = (args: string[], env: NodeJS.ProcessEnv = {}) => parseCommandLine(args, env);
 const LIST = PLATFORMS.join(', ');
 
 describe('parsing: one table drives the parser, the help and "did you mean"', () => {
-  test.each([
+  test.each<[string, RegExp, NodeJS.ProcessEnv?]>([
     ['wait douyin s1 --timout 5', /^unknown option '--timout'; did you mean --timeout\?$/],
     ['wait douyin s1 --JSON', /unknown option '--JSON'; did you mean --json\?$/],
     ['wait douyin s1 -x', /unknown option '-x'/],
@@ -46,7 +37,7 @@ describe('parsing: one table drives the parser, the help and "did you mean"', ()
     ['', /missing a command/],
     ['wait', /both are missing/],
     ['status douyin', /<sessionId> is missing/],
-    ['connect', /connect needs <platform>/],
+    ['connect', /^connect needs <platform>; <platform> is missing$/],
     ['wait douyin s1 canary-key', /^wait takes exactly <platform> <sessionId>, got 3 arguments$/],
     ['wait douyin s1 --site xx', /--site must be cn or ai/],
     ['wait douyin s1', /AITOEARN_SITE must be cn or ai/, { AITOEARN_SITE: 'eu' }],
@@ -67,28 +58,20 @@ describe('parsing: one table drives the parser, the help and "did you mean"', ()
     ['wait douyin s1 --api-key k', /^--api-key is refused.*'ps'.*AITOEARN_API_KEY/],
     ['wait douyin s1 --api-key=k', /--api-key is refused/],
     ['wait douyin s1 --key k', /--key is refused/],
-  ] as [string, RegExp, NodeJS.ProcessEnv?][])(
-    'refuses "%s" with a one-line reason',
-    (line, message, env) => {
-      expect(() => parse(line === '' ? [] : line.split(' '), env)).toThrow(
-        expect.objectContaining({ name: 'UsageError', message: expect.stringMatching(message) }),
-      );
-    },
-  );
+  ])('refuses "%s" with a one-line reason', (line, message, env) => {
+    expect(() => parse(line === '' ? [] : line.split(' '), env)).toThrow(
+      expect.objectContaining({ name: 'UsageError', message: expect.stringMatching(message) }),
+    );
+  });
 
   it('lets flags beat the environment, and reads help and version in every spelling', () => {
     const env = { AITOEARN_BASE_URL: 'x', AITOEARN_SITE: 'cn' };
-    expect(parse(['wait', 'douyin', 's1', '--base-url', 'http://127.0.0.1:1'], env)).toMatchObject({
-      baseUrl: 'http://127.0.0.1:1',
-      baseUrlFrom: '--base-url',
-      site: undefined,
-    });
-    expect(parse(['connect', 'douyin', '--timeout', '1.5', '--no-open'])).toMatchObject({
-      timeoutMs: 1500,
-      timeoutText: '1.5',
-      open: false,
-      callback: true,
-    });
+    const flagged = parse(['wait', 'douyin', 's1', '--base-url', 'http://127.0.0.1:1'], env);
+    expect(flagged).toHaveProperty('baseUrlFrom', '--base-url');
+    expect(flagged).toHaveProperty('api', { baseUrl: 'http://127.0.0.1:1' });
+    expect(parse(['status', 'douyin', 's1', '--site', 'ai'], env)).toHaveProperty('api', { site: 'ai' });
+    const connect = parse(['connect', 'douyin', '--timeout', '1.5', '--no-open']);
+    expect(connect).toMatchObject({ timeoutMs: 1500, timeoutText: '1.5', open: false, callback: true });
     const sandbox = parse(['sandbox', '--port', '8787', '--lifetime', '2']);
     expect(sandbox).toMatchObject({ port: 8787, lifetimeMs: 2000 });
     for (const line of ['help wait', 'wait --help', 'wait -h'])
@@ -104,35 +87,33 @@ describe('parsing: one table drives the parser, the help and "did you mean"', ()
   });
 });
 
-describe('help and README state the facts the code uses', () => {
-  it('lists every exit code with its meaning, the platforms, and the defaults', () => {
-    for (const { code, meaning } of Object.values(EXITS))
-      expect(mainHelp()).toContain(`  ${String(code).padEnd(5)}${meaning.split('\n')[0]}`);
-    expect(mainHelp()).toContain(`default ${waitDefaults.timeoutMs / 1000};`);
-    for (const name of ['connect', 'wait', 'status'] as const)
-      expect(commandHelp(name)).toContain(PLATFORMS.slice(0, 5).join(', '));
-    expect(commandHelp('sandbox')).not.toContain('Platforms');
-  });
+it('lists every exit code with its meaning, the platforms, and the defaults', () => {
+  for (const { code, meaning } of Object.values(EXITS))
+    expect(mainHelp()).toContain(`  ${String(code).padEnd(5)}${meaning.split('\n')[0]}`);
+  expect(mainHelp()).toContain(`default ${waitDefaults.timeoutMs / 1000};`);
+  for (const name of ['connect', 'wait', 'status'] as const)
+    expect(commandHelp(name)).toContain(PLATFORMS.slice(0, 5).join(', '));
+  expect(commandHelp('sandbox')).not.toContain('Platforms');
+});
 
-  it('README: the same exit codes and default timeout; the example is ESM and shows the sandbox baseUrl', () => {
-    const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
-    const rows = [...readme.matchAll(/^\| ([\d /]+) \|/gm)];
-    const table = rows.flatMap((m) => (m[1] ?? '').split(' / ').map(Number));
-    const [byCode, codes] = [(a: number, b: number) => a - b, Object.values(EXITS).map((e) => e.code)];
-    expect(table.sort(byCode)).toEqual(codes.sort(byCode));
-    expect(readme).toContain(`--timeout SECONDS\` (default ${waitDefaults.timeoutMs / 1000}`);
-    const at = (heading: string) => readme.indexOf(`## ${heading}`);
-    const example = readme.slice(at('Connecting an account'), at('Waiting on an existing session'));
-    expect(example).toMatch(/\.mts.*"type": "module"|"type": "module".*\.mts/s);
-    expect(example).toMatch(/baseUrl: sandbox\.url/);
-    expect(readme).toMatch(/`select` \(.*`accounts`/);
-  });
+it('README: the same exit codes and default timeout; the example is ESM and shows the sandbox baseUrl', () => {
+  const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
+  const rows = [...readme.matchAll(/^\| ([\d /]+) \|/gm)];
+  const table = rows.flatMap((m) => (m[1] ?? '').split(' / ').map(Number));
+  const [byCode, codes] = [(a: number, b: number) => a - b, Object.values(EXITS).map((e) => e.code)];
+  expect(table.sort(byCode)).toEqual(codes.sort(byCode));
+  expect(readme).toContain(`--timeout SECONDS\` (default ${waitDefaults.timeoutMs / 1000}`);
+  const at = (heading: string) => readme.indexOf(`## ${heading}`);
+  const example = readme.slice(at('Connecting an account'), at('Waiting on an existing session'));
+  expect(example).toMatch(/\.mts.*"type": "module"|"type": "module".*\.mts/s);
+  expect(example).toMatch(/baseUrl: sandbox\.url/);
+  expect(readme).toMatch(/`select` \(.*`accounts`/);
 });
 
 test.each([
   [new Interrupted('SIGINT'), 'sigint'],
   [new Interrupted('SIGHUP'), 'sighup'],
-  [new AuthFailedError({ ...failedSession, errorCode: 15045 }), 'failed'],
+  [new AuthFailedError({ ...facts, status: 'failed', errorCode: 15045 }), 'failed'],
   [new AuthExpiredError('expired', undefined), 'expired'],
   [new AitoearnApiError(15039, 'gone', op), 'expired'],
   [new AuthTimeoutError(1000, undefined), 'timeout'],
@@ -196,11 +177,10 @@ describe('the live line', () => {
   });
 
   it('keeps elapsed + left equal to the whole wait, never below zero; formats durations', () => {
-    const clocks = (elapsedMs: number, remainingMs: number, since: number) =>
-      render
-        .progressSegments(progress({ elapsedMs, remainingMs }), since)
-        .slice(1, 3)
-        .map((p) => p.text);
+    const clocks = (elapsedMs: number, remainingMs: number, since: number) => {
+      const [, elapsed, left] = render.progressSegments(progress({ elapsedMs, remainingMs }), since);
+      return [elapsed?.text, left?.text];
+    };
     // Rounded apart, 1.999 s elapsed and 298.001 s left would add up to 299.
     expect(clocks(1499, 298_501, 500)).toEqual(['1s elapsed', '4m 59s left']);
     expect(clocks(1499, 298_501, 9750)).toEqual(['11s elapsed', '4m 49s left']);
@@ -210,70 +190,50 @@ describe('the live line', () => {
   });
 });
 
-describe('the session and the error, rendered generically', () => {
-  const session = {
-    sessionId: 's1',
-    status: 'completed',
-    requiresSelection: false,
-    accounts: [{ accountId: 'a1', platform: 'douyin', platformUid: 'u1', displayName: 'Ann\x1b[2J' }],
-    futureField: 7,
-  } as unknown as AuthSession;
+const account = { accountId: 'a1', platform: 'douyin', platformUid: 'u1', displayName: 'Ann\x1b[2J' };
+const session = { ...facts, accounts: [account], futureField: 7 } as unknown as AuthSession;
 
-  it('prints every field the decoder kept, one path per line, escaped', () => {
-    expect(render.sessionLines(session).join('\n')).toBe(
-      'sessionId: s1\nstatus: completed\nrequiresSelection: false\naccounts[0].accountId: a1\naccounts[0].platform: douyin\naccounts[0].platformUid: u1\naccounts[0].displayName: Ann\\x1b[2J\nfutureField: 7',
-    );
-    expect(render.accountLines(session, 'douyin')).toEqual(['douyin Ann\\x1b[2J (a1)']);
-    const ids = { sessionId: 's', status: 'completed', requiresSelection: false, accountIds: ['x'] } as const;
-    expect(render.accountLines({ ...ids, accountIds: ['x'] }, 'kwai')).toEqual(['kwai (x)']);
-    const result = JSON.parse(render.jsonLine(render.resultRecord('ok', session)));
-    expect(result).toMatchObject({ outcome: 'completed', session: { futureField: 7 } });
-    expect(render.jsonLine({ s: 'a\u2028\u200bb' })).toBe('{"s":"a\\\\u2028\\\\u200bb"}');
-  });
+it('prints every field the decoder kept, one path per line, escaped', () => {
+  expect(render.sessionLines(session).join('\n')).toBe(
+    'sessionId: s1\nstatus: completed\nrequiresSelection: false\naccounts[0].accountId: a1\naccounts[0].platform: douyin\naccounts[0].platformUid: u1\naccounts[0].displayName: Ann\\x1b[2J\nfutureField: 7',
+  );
+  expect(render.accountLines(session, 'douyin')).toEqual(['douyin Ann\\x1b[2J (a1)']);
+  expect(render.accountLines({ ...facts, accountIds: ['x'] }, 'kwai')).toEqual(['kwai (x)']);
+  const result = JSON.parse(render.jsonLine(render.resultRecord('ok', session)));
+  expect(result).toMatchObject({ outcome: 'completed', session: { futureField: 7 } });
+  expect(render.jsonLine({ s: 'a\u2028\u200bb' })).toBe('{"s":"a\\\\u2028\\\\u200bb"}');
+});
 
-  it("carries the error's structured fields and its cause's, in the command's words", () => {
-    const cause = new AitoearnApiError(15039, 'gone', op, { requestId: 'r1' });
-    const record = render.errorRecord(new AuthExpiredError('expired', undefined, { cause }), 'expired');
-    expect(record).toMatchObject({ name: 'AuthExpiredError', message: 'expired', requestId: 'r1' });
-    expect(record).toMatchObject({ code: 15039, kind: 'session-invalid' });
-    const key = { from: 'file', path: '/k' } as const;
-    const command = { kind: 'wait', baseUrlFrom: 'AITOEARN_BASE_URL', key } as SessionCommand;
-    expect(render.messageOf(new AuthTimeoutError(600_000, undefined), command)).toBe(
-      'gave up after the default --timeout of 600 seconds (last status: none seen)',
-    );
-    const baseUrl = new AitoearnInputError('baseUrl', 'Expected "baseUrl" to be an https URL, got "x".');
-    expect(render.messageOf(baseUrl, command)).toBe('AITOEARN_BASE_URL must be an https URL, got "x"');
-    const apiKey = new AitoearnInputError('apiKey', 'Expected "apiKey" to be a key.');
-    expect(render.messageOf(apiKey, command)).toBe('the API key file "/k" must be a key');
-    const groupId = new AitoearnInputError('groupId', 'Expected "groupId" to be short.');
-    expect(render.messageOf(groupId, command)).toBe('--group-id must be short');
-  });
+it("carries the error's structured fields and its cause's, in the command's words", () => {
+  const cause = new AitoearnApiError(15039, 'gone', op, { requestId: 'r1' });
+  const record = render.errorRecord(new AuthExpiredError('expired', undefined, { cause }), 'expired');
+  expect(record).toMatchObject({ name: 'AuthExpiredError', message: 'expired', requestId: 'r1' });
+  expect(record).toMatchObject({ code: 15039, kind: 'session-invalid' });
+  const key = { from: 'file', path: '/k' } as const;
+  const command = { kind: 'wait', baseUrlFrom: 'AITOEARN_BASE_URL', key } as SessionCommand;
+  expect(render.messageOf(new AuthTimeoutError(600_000, undefined), command)).toBe(
+    'gave up after the default --timeout of 600 seconds (last status: none seen)',
+  );
+  const baseUrl = new AitoearnInputError('baseUrl', 'Expected "baseUrl" to be an https URL, got "x".');
+  expect(render.messageOf(baseUrl, command)).toBe('AITOEARN_BASE_URL must be an https URL, got "x"');
+  const apiKey = new AitoearnInputError('apiKey', 'Expected "apiKey" to be a key.');
+  expect(render.messageOf(apiKey, command)).toBe('the API key file "/k" must be a key');
+  const groupId = new AitoearnInputError('groupId', 'Expected "groupId" to be short.');
+  expect(render.messageOf(groupId, command)).toBe('--group-id must be short');
 });
 
 describe('showing the person where to go (issue 16: items 10, 11, 13, 14)', () => {
   const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+  const shown = { platform: 'douyin', json: false, open: true, language: 'en-US', paint: noColor } as const;
+  const authInstructions = { 'en-US': 'Scan it\x1b[2J', 'zh-CN': '扫码' };
+  afterEach(() => vi.unstubAllEnvs());
   async function present(url: string, o: { qrColumns?: number; works?: boolean } = {}) {
-    const lines: string[] = [];
-    const cleanups: (() => Promise<void>)[] = [];
+    const [lines, cleanups]: [string[], (() => Promise<void>)[]] = [[], []];
     const browser = fakeBrowser(o.works ?? true);
-    const saved = { ...process.env };
-    Object.assign(process.env, { BROWSER: browser.env.BROWSER });
-    delete process.env.DISPLAY;
-    try {
-      const authInstructions = { 'en-US': 'Scan it\x1b[2J', 'zh-CN': '扫码' };
-      const start = { url, sessionId: 'abcdefghijklmnop', authInstructions } as unknown as ConnectStart;
-      const { qrColumns } = o;
-      const options = {
-        platform: 'douyin',
-        json: false,
-        open: true,
-        language: 'en-US',
-        paint: noColor,
-      } as const;
-      await presentStart(start, { ...options, qrColumns, cleanups, err: (l) => lines.push(l) });
-    } finally {
-      process.env = saved;
-    }
+    vi.stubEnv('BROWSER', browser.env.BROWSER);
+    vi.stubEnv('DISPLAY', undefined);
+    const start = { url, sessionId: 'abcdefghijklmnop', authInstructions } as unknown as ConnectStart;
+    await presentStart(start, { ...shown, qrColumns: o.qrColumns, cleanups, err: (l) => lines.push(l) });
     const opened = () => (existsSync(browser.opened) ? readFileSync(browser.opened, 'utf8') : '');
     await until(() => opened() !== '' || lines.some((l) => l.includes('no browser')));
     return { lines, cleanups, opened: opened() };

@@ -11,10 +11,7 @@ export function keySource(key: SessionCommand['key']): string {
   return key.path === '-' ? 'the API key on stdin' : `the API key file ${JSON.stringify(key.path)}`;
 }
 
-/**
- * The API key from env `AITOEARN_API_KEY` or a file (`-` = stdin), without one trailing newline. Messages
- * name the source, never the content; an abort (Ctrl-C) ends the read at once, even of a silent FIFO.
- */
+/** The API key from env `AITOEARN_API_KEY` or a file (`-` = stdin). Messages name where, never the key. */
 export async function readApiKey(
   source: SessionCommand['key'],
   env: NodeJS.ProcessEnv,
@@ -32,18 +29,15 @@ export async function readApiKey(
   if (fromStdin && stdin.isTTY)
     throw new UsageError('--api-key-file - reads stdin, which is a terminal: pipe the key in');
   const chunks: Buffer[] = [];
-  let size = 0;
   try {
     // Streams and files load only here: a key from the environment starts faster without them.
     const { addAbortSignal } = await import('node:stream');
     const stream = addAbortSignal(signal, fromStdin ? stdin : await openKeyFile(source.path));
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_KEY_FILE_BYTES) {
-        stream.on('error', () => {}).destroy();
-        throw new UsageError(`${where} is over ${MAX_KEY_FILE_BYTES} bytes`);
-      }
       chunks.push(Buffer.from(chunk));
+      if (Buffer.concat(chunks).length <= MAX_KEY_FILE_BYTES) continue;
+      stream.on('error', () => {}).destroy();
+      throw new UsageError(`${where} is over ${MAX_KEY_FILE_BYTES} bytes`);
     }
   } catch (error) {
     if (signal.aborted) throw signal.reason;
@@ -51,17 +45,12 @@ export async function readApiKey(
     const code = (error as { code?: unknown }).code;
     throw new UsageError(`cannot read ${where}${typeof code === 'string' ? ` (${code})` : ''}`);
   }
-  const key = Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
+  const key = `${Buffer.concat(chunks)}`.replace(/\r?\n$/, '');
   if (key === '') throw new UsageError(`${where} is empty`);
   return key;
 }
 
-/**
- * Opens the key file without ever blocking a thread: a FIFO is opened non-blocking and read as a socket
- * (so Ctrl-C ends the wait for its writer), anything else as a file stream.
- */
+/** Never blocks a thread: a FIFO is opened non-blocking and read as a socket, so Ctrl-C ends its wait. */
 async function openKeyFile(path: string): Promise<Readable> {
   const fs = await import('node:fs');
   const fd = await promisify(fs.open)(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);

@@ -1,16 +1,7 @@
 import { parseArgs } from 'node:util';
 import { clientDefaults, type Site } from '../client.js';
 import { API_CODES } from '../codes.js';
-import {
-  AitoearnApiError,
-  AitoearnInputError,
-  AitoearnTransportError,
-  AitoearnUnavailableError,
-  AuthExpiredError,
-  AuthFailedError,
-  AuthTimeoutError,
-  isTransient,
-} from '../errors.js';
+import * as errors from '../errors.js';
 import { isPlatform, PLATFORMS } from '../platforms.js';
 import { MAX_TIMER_MS } from '../validate.js';
 
@@ -54,22 +45,19 @@ export const EXITS = {
 
 export type ExitName = keyof typeof EXITS;
 
-/**
- * How an error ends the command. A transport error that will not change (a redirect, HTTP 401/403/404 from a
- * gateway, an answer the client refused) is a configuration problem, not an outage: 5.
- */
+/** How an error ends the command. A transport error that will not change (a redirect, a 404) is 5. */
 export function classify(error: unknown): ExitName {
   if (error instanceof Interrupted) return error.signal.toLowerCase() as 'sigint' | 'sigterm' | 'sighup';
-  if (error instanceof UsageError || error instanceof AitoearnInputError) return 'usage';
+  if (error instanceof UsageError || error instanceof errors.AitoearnInputError) return 'usage';
   // A busy port is the machine's state, not a bug (by name: the sandbox loads on demand).
   if (error instanceof Error && error.name === 'SandboxListenError') return 'unavailable';
-  if (error instanceof AuthFailedError) return 'failed';
-  if (error instanceof AuthExpiredError) return 'expired';
-  if (error instanceof AuthTimeoutError) return 'timeout';
-  if (error instanceof AitoearnUnavailableError) return 'unavailable';
-  if (error instanceof AitoearnApiError && error.kind === 'session-invalid') return 'expired';
-  if (error instanceof AitoearnApiError || error instanceof AitoearnTransportError)
-    return isTransient(error) ? 'unavailable' : 'apiError';
+  if (error instanceof errors.AuthFailedError) return 'failed';
+  if (error instanceof errors.AuthExpiredError) return 'expired';
+  if (error instanceof errors.AuthTimeoutError) return 'timeout';
+  if (error instanceof errors.AitoearnUnavailableError) return 'unavailable';
+  if (error instanceof errors.AitoearnApiError && error.kind === 'session-invalid') return 'expired';
+  if (error instanceof errors.AitoearnApiError || error instanceof errors.AitoearnTransportError)
+    return errors.isTransient(error) ? 'unavailable' : 'apiError';
   // Not "unavailable": a script must not retry a bug forever.
   return 'bug';
 }
@@ -121,13 +109,7 @@ export const GLOBAL = ['json', 'quiet', 'help'] as const satisfies readonly Opti
 const ACCESS = ['site', 'base-url', 'api-key-file'] as const;
 export const ALL_EXITS = Object.keys(EXITS) as ExitName[];
 
-type CommandFacts = Record<'summary' | 'details' | 'example', string> & {
-  args: readonly string[];
-  options: readonly OptionName[];
-  exits: readonly ExitName[];
-};
-
-/** The commands, in help order. */
+/** The commands, in help order: `optionsOf` and the help check their options and exits against the tables. */
 export const COMMANDS = {
   connect: {
     args: ['<platform>'],
@@ -164,7 +146,7 @@ export const COMMANDS = {
     exits: ['usage', 'unavailable', 'bug', 'sighup', 'sigint', 'sigterm'],
     example: 'aitoearn-auth sandbox --port 8787',
   },
-} as const satisfies Record<string, CommandFacts>;
+} as const;
 
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
@@ -214,21 +196,12 @@ export const wantsJson = (argv: readonly string[]) => flagsOf(argv).includes('--
 /** Parses `argv` (without `node` and the script). Throws {@link UsageError}; reads nothing, sends nothing. */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv) {
   // Refused before anything else, and never echoed.
-  const keyFlag = flagsOf(argv)
-    .find((arg) => /^--(api-?key|key)(=|$)/.test(arg))
-    ?.split('=', 1)[0];
+  const keyFlag = /(?:^|\0)(--(?:api-?key|key))(?=[=\0]|$)/.exec(flagsOf(argv).join('\0'))?.[1];
   if (keyFlag)
     throw new UsageError(
       `${keyFlag} is refused: a key given as an argument is visible to other users in 'ps' and shell history; set AITOEARN_API_KEY or use --api-key-file PATH ('-' = stdin)`,
     );
-  const options = { ...OPTIONS, v: { type: 'boolean' } } as const;
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true });
-  } catch (error) {
-    throw new UsageError(parseErrorText(error, argv));
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseWords(argv);
   const [name, ...rest] = positionals;
   if (name === 'help' || (values.help && name === undefined))
     return { kind: 'help' as const, topic: rest[0] === undefined ? undefined : commandName(rest[0]) };
@@ -251,10 +224,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   // Extra arguments are counted, never echoed: a pasted key is the usual extra one.
   const wanted = COMMANDS[command].args;
-  const missing = wanted.slice(rest.length);
-  if (missing.length > 0)
+  if (rest.length < wanted.length)
     throw new UsageError(
-      `${command} needs ${wanted.join(' ')}; ${missing.length > 1 ? 'both are' : `${missing[0]} is`} missing`,
+      `${command} needs ${wanted.join(' ')}; ${wanted.length - rest.length > 1 ? 'both are' : `${wanted[rest.length]} is`} missing`,
     );
   if (rest.length > wanted.length)
     throw new UsageError(`${command} takes exactly ${wanted.join(' ')}, got ${rest.length} arguments`);
@@ -287,40 +259,44 @@ function commandName(name: string): CommandName {
   );
 }
 
-function parseErrorText(error: unknown, argv: readonly string[]): string {
-  const { code, message } = error as { code?: unknown; message: string };
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const option = /'([^']*)'/.exec(message)?.[1] ?? 'option';
-    const command = commandIn(argv);
-    const flags = (command ? optionsOf(command) : Object.keys(OPTIONS)).map((n) => `--${n}`);
-    const text = /^--?[\w-]{1,30}$/.test(option) ? `'${option}'` : '(not shown)';
-    return `unknown option ${text}${option.startsWith('--') ? suggest(option, flags) : ''}`;
+const PARSING = { options: { ...OPTIONS, v: { type: 'boolean' } }, allowPositionals: true } as const;
+
+/** `parseArgs` on the one table, its errors in the command's words. */
+function parseWords(argv: readonly string[]) {
+  try {
+    return parseArgs({ ...PARSING, args: [...argv] });
+  } catch (error) {
+    const { code, message } = error as { code?: unknown; message: string };
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const option = /'([^']*)'/.exec(message)?.[1] ?? 'option';
+      const command = commandIn(argv);
+      const flags = (command ? optionsOf(command) : Object.keys(OPTIONS)).map((n) => `--${n}`);
+      const text = /^--?[\w-]{1,30}$/.test(option) ? `'${option}'` : '(not shown)';
+      throw new UsageError(`unknown option ${text}${option.startsWith('--') ? suggest(option, flags) : ''}`);
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes('ambiguous')) {
+      const option = /'(--?[\w-]+)/.exec(message)?.[1] ?? 'the option';
+      throw new UsageError(`${option} needs a value (write ${option}=VALUE when the value starts with '-')`);
+    }
+    const first = message.split('\n', 1)[0] ?? message;
+    throw new UsageError(first.charAt(0).toLowerCase() + first.slice(1));
   }
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes('ambiguous')) {
-    const option = /'(--?[\w-]+)/.exec(message)?.[1] ?? 'the option';
-    return `${option} needs a value (write ${option}=VALUE when the value starts with '-')`;
-  }
-  const first = message.split('\n', 1)[0] ?? message;
-  return first.charAt(0).toLowerCase() + first.slice(1);
 }
 
-/** Flags beat the environment: when either flag is given, the environment's site and URL are ignored. */
+/** The client's `site` or `baseUrl` (checked by the client): either flag sets aside both variables. */
 function connection(siteFlag: string | undefined, urlFlag: string | undefined, env: NodeJS.ProcessEnv) {
   if (siteFlag !== undefined && urlFlag !== undefined)
     throw new UsageError('give --site or --base-url, not both');
   const fromFlags = siteFlag !== undefined || urlFlag !== undefined;
   const site = fromFlags ? siteFlag : env.AITOEARN_SITE || undefined;
   const baseUrl = fromFlags ? urlFlag : env.AITOEARN_BASE_URL || undefined;
-  if (site !== undefined && site !== 'cn' && site !== 'ai' && baseUrl === undefined)
-    throw new UsageError(
-      `${fromFlags ? '--site' : 'AITOEARN_SITE'} must be cn or ai, got ${shown(site, /^[\w.-]{1,20}$/)}${suggest(site, ['cn', 'ai'])}`,
-    );
-  // createAitoearnClient checks the URL itself; messages name where it came from.
-  return {
-    site: baseUrl === undefined ? (site as Site | undefined) : undefined,
-    baseUrl,
-    baseUrlFrom: baseUrl === undefined ? undefined : fromFlags ? '--base-url' : 'AITOEARN_BASE_URL',
-  };
+  if (baseUrl !== undefined)
+    return { api: { baseUrl }, baseUrlFrom: fromFlags ? '--base-url' : 'AITOEARN_BASE_URL' };
+  if (site === undefined || site === 'cn' || site === 'ai')
+    return { api: site ? { site: site as Site } : {}, baseUrlFrom: undefined };
+  throw new UsageError(
+    `${fromFlags ? '--site' : 'AITOEARN_SITE'} must be cn or ai, got ${shown(site, /^[\w.-]{1,20}$/)}${suggest(site, ['cn', 'ai'])}`,
+  );
 }
 
 const MAX_SECONDS = Math.floor(MAX_TIMER_MS / 1000);

@@ -22,23 +22,17 @@ export async function qrCode(url: string, columns: number): Promise<string[] | s
   }
   if (rows.length > columns) return `the terminal is narrower than the QR code (${rows.length} columns)`;
   // Black on bright white whatever the theme: many scanners read only dark-on-light codes.
-  return rows
-    .filter((_, y) => y % 2 === 0)
-    .map((top, y) =>
-      top.map((on, x) => ' ▄▀█'[Number(on) * 2 + Number(rows[2 * y + 1]?.[x] ?? false)]).join(''),
-    )
-    .map((line) => `\x1b[30;107m${line}\x1b[0m`);
+  const cell = (y: number) => (top: boolean, x: number) =>
+    ' ▄▀█'[Number(top) * 2 + Number(!!rows[y + 1]?.[x])];
+  return rows.flatMap((row, y) => (y % 2 ? [] : [`\x1b[30;107m${row.map(cell(y)).join('')}\x1b[0m`]));
 }
 
 type Shown = { platform: string; json: boolean; open: boolean; qrColumns: number | undefined; paint: Paint };
 type Io = { language: 'zh-CN' | 'en-US'; err: (line: string) => void; cleanups: (() => Promise<void>)[] };
 
 /**
- * Shows the person where to go: the URL (the decoder made it the href that is opened), a QR code of it when
- * one fits, the instructions and the session id — or the file a `data:image` URL was written to (the
- * decoder let through only base64 raster images); then opens it when allowed. With `json`, stdout carries
- * the URL and stderr only notes; `qrColumns` is undefined when stderr is not a terminal (no QR code);
- * `cleanups` gets what must be undone when the command ends (the temporary image).
+ * Shows the person where to go: the URL and its QR code (`qrColumns`: stderr is a terminal), or the file a
+ * `data:image` URL was written to (removed by `cleanups`); then the instructions; then opens it when allowed.
  */
 export async function presentStart(start: ConnectStart, o: Shown & Io): Promise<void> {
   const { err } = o;
@@ -58,17 +52,15 @@ export async function presentStart(start: ConnectStart, o: Shown & Io): Promise<
     if (typeof qr === 'string') err(`aitoearn-auth: no QR code: ${qr}.`);
     else for (const line of qr) err(line);
   }
-  const instructions = start.authInstructions?.[o.language];
   if (!o.json) {
-    for (const line of (instructions ?? '').slice(0, 2000).split(/\r?\n/))
+    for (const line of (start.authInstructions?.[o.language] ?? '').slice(0, 2000).split(/\r?\n/))
       if (line.trim()) err(`  ${printable(line)}`);
     const id = printable(start.sessionId);
     err(`Session ${id} (to wait on it later: aitoearn-auth wait ${platform} ${id})`);
   }
   if (!o.open) return;
   const where = image ? 'the file above' : o.json ? 'the "url" of the started line' : 'the URL above';
-  // The opener fails late, when the live line may be drawn: on a terminal, clear it first (it is redrawn
-  // on its next tick).
+  // The opener fails late, maybe under the live line: on a terminal, clear it first (its next tick redraws it).
   const clear = o.qrColumns === undefined ? '' : '\r\x1b[2K';
   const failed = () => err(`${clear}aitoearn-auth: no browser could be opened; ${where} is the way in.`);
   const { default: open } = await import('open');

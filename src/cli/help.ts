@@ -12,13 +12,14 @@ const optionLines = (names: readonly OptionName[]) =>
     return `  ${flag.padEnd(21)} ${help.replaceAll('\n', `\n${' '.repeat(24)}`)}`;
   });
 
-const exitLines = (names: readonly ExitName[], example: readonly string[]) => [
+/** The exit codes, then the examples of `commands`. */
+const exitLines = (names: readonly ExitName[], commands: readonly CommandName[]) => [
   '\nExit codes:',
   ...names.map(
     (n) => `  ${String(EXITS[n].code).padEnd(5)}${EXITS[n].meaning.replaceAll('\n', '\n       ')}`,
   ),
   '\nExamples:',
-  ...example.map((line) => `  ${line}`),
+  ...commands.map((name) => `  ${COMMANDS[name].example}`),
 ];
 
 const PLATFORM_LINES = [
@@ -50,16 +51,14 @@ export function mainHelp(): string {
     '',
     "Flags beat environment variables. On a terminal, 'connect' and 'wait' show one live line; press Enter to\ncheck now.",
     'NO_COLOR turns colour off. AITOEARN_DEBUG=1 adds the stack trace to a bug report (exit 70).',
-    ...exitLines(
-      ALL_EXITS,
-      COMMAND_NAMES.map((name) => COMMANDS[name].example),
-    ),
+    ...exitLines(ALL_EXITS, COMMAND_NAMES),
   ].join('\n')}\n`;
 }
 
-/** `aitoearn-auth help <command>` and `<command> --help`: that command's usage only. */
-export function commandHelp(command: CommandName): string {
-  const { args, summary, details, exits, example } = COMMANDS[command];
+/** `aitoearn-auth help <command>` and `<command> --help`: that command's usage only; without one, `--help`. */
+export function commandHelp(command: CommandName | undefined): string {
+  if (command === undefined) return mainHelp();
+  const { args, summary, details, exits } = COMMANDS[command];
   return `${[
     `Usage: ${['aitoearn-auth', command, ...args, '[options]'].join(' ')}`,
     '',
@@ -69,6 +68,6 @@ export function commandHelp(command: CommandName): string {
     'Options:',
     ...optionLines(optionsOf(command)),
     ...(args.length > 0 ? ['', ...PLATFORM_LINES] : []),
-    ...exitLines(exits, [example]),
+    ...exitLines(exits, [command]),
   ].join('\n')}\n`;
 }

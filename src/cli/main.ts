@@ -9,7 +9,7 @@ import { readApiKey } from './api-key.js';
 import type { Command, SessionCommand } from './args.js';
 import { classify, commandIn, EXITS, Interrupted, parseCommandLine, wantsJson } from './args.js';
 import * as render from './render.js';
-import { type Interrupts, interrupts, listenForEnter, progressView } from './terminal.js';
+import { listenForEnter, progressView } from './terminal.js';
 
 const { stdout, stderr, stdin, env } = process;
 const paint = render.painter(stderr, env);
@@ -23,6 +23,23 @@ const hideKey = (text: string) => (keyToHide ? text.split(keyToHide).join('[reda
 let last: AuthProgress | undefined;
 
 type Runnable = Exclude<Command, { kind: 'help' | 'version' }>;
+
+/**
+ * SIGINT, SIGTERM and SIGHUP abort the run, which prints its result and undoes what it made. A second signal
+ * exits at once, after the cleanups (a temporary file must not outlive a fast double Ctrl-C).
+ */
+function interrupts() {
+  const controller = new AbortController();
+  const cleanups: (() => Promise<void>)[] = [];
+  let cleaning: Promise<unknown> = Promise.resolve();
+  const cleanUp = () => (cleaning = Promise.allSettled([cleaning, ...cleanups.splice(0).map((c) => c())]));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(signal, () => {
+      if (!controller.signal.aborted) controller.abort(new Interrupted(signal));
+      else void cleanUp().finally(() => process.exit(EXITS[classify(new Interrupted(signal))].code));
+    });
+  return { signal: controller.signal, cleanups, cleanUp };
+}
 
 /** Prints how a run ended: the result line with `--json`, the reason on stderr; returns the exit code. */
 function fail(error: unknown, argv: readonly string[], command?: Runnable) {
@@ -51,7 +68,7 @@ function fail(error: unknown, argv: readonly string[], command?: Runnable) {
 }
 
 /** `wait` and `connect`: the live view, Enter checks now, then the accounts on stdout. */
-async function follow(watch: AuthWatch, command: SessionCommand, before?: () => Promise<void>) {
+async function follow(watch: AuthWatch, command: SessionCommand) {
   const view = command.json || command.quiet ? undefined : progressView(stderr, paint, stdin.isTTY === true);
   if (view && stderr.isTTY) await render.loadWidths();
   const stopKeys = listenForEnter(stdin, () => {
@@ -61,8 +78,6 @@ async function follow(watch: AuthWatch, command: SessionCommand, before?: () => 
   try {
     for await (const event of watch) {
       if (command.json && !command.quiet) json(render.pollRecord(event));
-      // The person's instructions come before the first progress line.
-      if (!last) await before?.();
       last = event;
       view?.update(event);
     }
@@ -80,22 +95,20 @@ async function follow(watch: AuthWatch, command: SessionCommand, before?: () => 
   if (!command.quiet) err(`aitoearn-auth: ${after}; ${count} connected${id}`);
 }
 
-async function session(command: SessionCommand, { signal, cleanups }: Interrupts): Promise<void> {
+async function session(command: SessionCommand, { signal, cleanups }: ReturnType<typeof interrupts>) {
   const { platform, sessionId } = command;
   const ui = command.kind === 'connect' ? await import('./connect.js') : undefined;
   const language = ui?.personLanguage(env);
   keyToHide = await readApiKey(command.key, env, stdin, signal);
   const client = createAitoearnClient({
     apiKey: keyToHide,
+    ...command.api,
     ...(language && { acceptLanguage: language }),
-    ...(command.baseUrl && { baseUrl: command.baseUrl }),
-    ...(command.site && { site: command.site }),
   });
   if (command.kind === 'status') {
-    const answer = await getAuthStatus(client, { platform, sessionId, signal });
-    if (command.json)
-      json({ ...render.resultRecord('ok', answer.session, undefined, 'ok'), requestId: answer.requestId });
-    else for (const line of render.sessionLines({ platform, ...answer.session })) out(line);
+    const { session: decoded, requestId } = await getAuthStatus(client, { platform, sessionId, signal });
+    if (command.json) json({ ...render.resultRecord('ok', decoded), outcome: 'ok', requestId });
+    else for (const line of render.sessionLines({ platform, ...decoded })) out(line);
     return;
   }
   const { timeoutMs, groupId } = command;
@@ -103,36 +116,22 @@ async function session(command: SessionCommand, { signal, cleanups }: Interrupts
   if (!ui || !language)
     return follow((await import('../index.js')).watchAuth(client, { ...options, sessionId }), command);
   const { watchConnect } = await import('../connect/connect-account.js');
-  let shown: Promise<void> | undefined;
   const watch = watchConnect(client, {
     ...options,
     callback: command.callback,
     ...(groupId !== undefined && { groupId }),
     onStart: (start) => {
-      if (command.json) {
-        const { sessionId, url, expiresAt, callbackUrl } = start;
-        json({ type: 'started', platform, sessionId, url, expiresAt, callbackUrl });
-      }
-      shown = ui
-        .presentStart(start, {
-          platform,
-          json: command.json,
-          // A browser needs a person at a screen: a terminal, and not a CI job. The same rule with --json.
-          open: command.open && stderr.isTTY === true && !env.CI,
-          qrColumns: stderr.isTTY ? stderr.columns || 80 : undefined,
-          language,
-          err,
-          paint,
-          cleanups,
-        })
-        .catch((error: unknown) => err(`aitoearn-auth: ${printable(render.messageOf(error, undefined))}`));
+      const { sessionId, url, expiresAt, callbackUrl } = start;
+      if (command.json) json({ type: 'started', platform, sessionId, url, expiresAt, callbackUrl });
+      const qrColumns = stderr.isTTY ? stderr.columns || 80 : undefined;
+      // A browser needs a person at a screen: a terminal, and not a CI job. The same rule with --json.
+      const open = command.open && stderr.isTTY === true && !env.CI;
+      // Awaited: the person's instructions come before the first progress line; a failure to show is noted.
+      const shown = ui.presentStart(start, { ...command, open, qrColumns, language, err, paint, cleanups });
+      return shown.catch((error) => err(`aitoearn-auth: ${printable(render.messageOf(error, undefined))}`));
     },
   });
-  try {
-    await follow(watch, command, () => shown ?? Promise.resolve());
-  } finally {
-    await shown;
-  }
+  await follow(watch, command);
 }
 
 async function sandbox(command: Extract<Runnable, { kind: 'sandbox' }>, signal: AbortSignal): Promise<never> {
@@ -169,10 +168,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return fail(error, argv);
   }
   if (command.kind === 'version') out(VERSION);
-  if (command.kind === 'help') {
-    const { commandHelp, mainHelp } = await import('./help.js');
-    stdout.write(command.topic ? commandHelp(command.topic) : mainHelp());
-  }
+  if (command.kind === 'help') stdout.write((await import('./help.js')).commandHelp(command.topic));
   if (command.kind === 'help' || command.kind === 'version') return EXITS.ok.code;
   const running = interrupts();
   try {

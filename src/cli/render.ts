@@ -8,17 +8,19 @@ import { EXITS, type ExitName, type SessionCommand } from './args.js';
 export const jsonLine = (record: object) =>
   JSON.stringify(record, (_key, value: unknown) => (typeof value === 'string' ? printable(value) : value));
 
+const two = (n: number) => String(n % 60).padStart(2, '0');
 /** `0s`, `42s`, `4m 05s`, `1h 02m`. */
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
-  const m = Math.floor(s / 60);
   if (s < 60) return `${s}s`;
-  const [big, small, unit] = m < 60 ? [m, s % 60, 'm'] : [Math.floor(m / 60), m % 60, 'h'];
-  return `${big}${unit} ${String(small).padStart(2, '0')}${unit === 'm' ? 's' : 'm'}`;
+  return s < 3600
+    ? `${Math.floor(s / 60)}m ${two(s)}s`
+    : `${Math.floor(s / 3600)}h ${two(Math.floor(s / 60))}m`;
 }
 
 const COLORS = { green: 32, red: 31, yellow: 33, dim: 2, bold: 1 } as const;
-export type Paint = (text: string, color: keyof typeof COLORS) => string;
+type Color = keyof typeof COLORS;
+export type Paint = (text: string, color: Color) => string;
 
 /** Colours only on a terminal with `NO_COLOR` absent or empty (no-color.org). */
 export const painter = (stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): Paint =>
@@ -44,9 +46,17 @@ export function cutToWidth(text: string, width: number): string {
 }
 
 /** A part of the live line: on a narrow terminal the lowest `keep` goes first, or shrinks to `short` for good. */
-type Part = { text: string; keep: number; short?: string; color?: keyof typeof COLORS };
+const part = (text: string, keep: number, color?: Color, short?: string) => ({ text, keep, color, short });
+type Part = ReturnType<typeof part>;
 export type EnterHint = 'none' | 'hint' | 'checking';
 const ALWAYS = Number.POSITIVE_INFINITY;
+
+/** A retry's cause in a few words. */
+function causeOf(error: Error): string {
+  if (error instanceof AitoearnApiError) return `code ${error.code} (${error.kind})`;
+  if (!(error instanceof AitoearnTransportError)) return printable(error.name);
+  return error.reason === 'http-status' ? `HTTP ${error.httpStatus ?? '?'}` : error.reason;
+}
 
 /** The parts of the progress line, in display order; `sinceEventMs` ages the event for the live line. */
 export function progressSegments(event: AuthProgress, sinceEventMs = 0, enter: EnterHint = 'none'): Part[] {
@@ -54,43 +64,19 @@ export function progressSegments(event: AuthProgress, sinceEventMs = 0, enter: E
   // Whole seconds, so that elapsed and left always add up to the same total however the clock is rounded.
   const totalS = Math.max(0, Math.round((event.elapsedMs + event.remainingMs) / 1000));
   const elapsedS = Math.max(0, Math.floor((event.elapsedMs + sinceEventMs) / 1000));
-  const { error, type } = event;
+  const { error, type, nextDelayMs } = event;
   const warning = printable(`${type === 'retry' ? 'retrying: ' : ''}${event.warning}`);
   // The full warning names the request; once it does not fit, its cause is what counts.
-  const cause =
-    error instanceof AitoearnApiError
-      ? `code ${error.code} (${error.kind})`
-      : error instanceof AitoearnTransportError
-        ? error.reason === 'http-status'
-          ? `HTTP ${error.httpStatus ?? '?'}`
-          : error.reason
-        : error && printable(error.name);
-  const parts: (Part | false)[] = [
-    {
-      text: status,
-      keep: ALWAYS,
-      color: status === 'pending' ? 'yellow' : status === 'completed' ? 'green' : 'bold',
-    },
-    { text: `${formatDuration(elapsedS * 1000)} elapsed`, keep: 30 },
-    { text: `${formatDuration(Math.max(0, totalS - elapsedS) * 1000)} left`, keep: 60 },
-    event.nextDelayMs !== undefined && {
-      text: `next check in ${formatDuration(event.nextDelayMs - sinceEventMs)}`,
-      keep: 35,
-    },
-    event.selectionRequired && {
-      text: 'choose your accounts in the browser',
-      keep: 90,
-      short: 'choose accounts',
-      color: 'bold',
-    },
-    event.warning !== undefined && {
-      text: warning,
-      keep: 20,
-      short: type === 'retry' && cause !== undefined ? `retrying: ${cause}` : cutToWidth(warning, 40),
-      color: 'red',
-    },
-    enter === 'hint' && { text: 'Enter: check now', keep: 80, color: 'dim' },
-    enter === 'checking' && { text: 'checking now…', keep: 80, color: 'bold' },
+  const short = type === 'retry' && error ? `retrying: ${causeOf(error)}` : cutToWidth(warning, 40);
+  const parts = [
+    part(status, ALWAYS, status === 'pending' ? 'yellow' : status === 'completed' ? 'green' : 'bold'),
+    part(`${formatDuration(elapsedS * 1000)} elapsed`, 30),
+    part(`${formatDuration(Math.max(0, totalS - elapsedS) * 1000)} left`, 60),
+    nextDelayMs !== undefined && part(`next check in ${formatDuration(nextDelayMs - sinceEventMs)}`, 35),
+    event.selectionRequired && part('choose your accounts in the browser', 90, 'bold', 'choose accounts'),
+    event.warning !== undefined && part(warning, 20, 'red', short),
+    enter === 'hint' && part('Enter: check now', 80, 'dim'),
+    enter === 'checking' && part('checking now…', 80, 'bold'),
   ];
   return parts.filter((p) => p !== false);
 }
@@ -115,18 +101,14 @@ export function pollRecord(event: AuthProgress): object {
 }
 
 /** The last NDJSON line: exactly one per run. The session is the decoder's, as it kept it. */
-export const resultRecord = (exit: ExitName, session?: AuthSession, error?: object, outcome?: string) => {
-  const { code: exitCode, outcome: fallback } = EXITS[exit];
-  return { type: 'result', outcome: outcome ?? fallback, exitCode, session, error };
-};
+export function resultRecord(exit: ExitName, session?: AuthSession, error?: object) {
+  return { type: 'result', outcome: EXITS[exit].outcome, exitCode: EXITS[exit].code, session, error };
+}
 
 const isScalar = (v: unknown): v is string | number | boolean =>
   typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
-/**
- * The error for `--json`: its name, the message in the command's words, its own scalar fields, then its
- * causes' (an expiry's 15039, an outage's request id). No error holds the key.
- */
+/** The error for `--json`: name, message, then its and its causes' scalar fields (an expiry's 15039). */
 export function errorRecord(error: unknown, message: string): Record<string, unknown> {
   const record: Record<string, unknown> = { name: error instanceof Error ? error.name : 'Error', message };
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth += 1)

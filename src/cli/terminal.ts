@@ -1,40 +1,12 @@
 import type { AuthProgress } from '../index.js';
-import { classify, EXITS, Interrupted } from './args.js';
 import { type EnterHint, fitLine, type Paint, progressSegments } from './render.js';
 
-/**
- * SIGINT, SIGTERM and SIGHUP (the terminal closed) abort what the command is doing, so that it prints its
- * result, undoes what it made and exits by itself. A second signal means "stop now": the cleanups still run
- * first (a temporary file must not outlive a fast double Ctrl-C), then it exits.
- */
-export interface Interrupts {
-  readonly signal: AbortSignal;
-  readonly cleanups: (() => Promise<void>)[];
-  readonly cleanUp: () => Promise<unknown>;
-}
-
-export function interrupts(): Interrupts {
-  const controller = new AbortController();
-  const cleanups: (() => Promise<void>)[] = [];
-  let cleaning: Promise<unknown> = Promise.resolve();
-  const cleanUp = () => (cleaning = Promise.allSettled([cleaning, ...cleanups.splice(0).map((c) => c())]));
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
-    process.on(signal, () => {
-      if (!controller.signal.aborted) controller.abort(new Interrupted(signal));
-      else void cleanUp().finally(() => process.exit(EXITS[classify(new Interrupted(signal))].code));
-    });
-  // cleanUp runs each cleanup once, and settles when those already started have settled too.
-  return { signal: controller.signal, cleanups, cleanUp };
-}
-
-/**
- * On a terminal, calls `onEnter` when Enter is pressed. In raw mode Ctrl-C arrives as a byte and is re-raised
- * as SIGINT. Returns the function that restores the terminal and lets the process exit.
- */
+/** On a terminal, calls `onEnter` on Enter; returns the function that restores the terminal. */
 export function listenForEnter(stdin: NodeJS.ReadStream, onEnter: () => void): () => void {
   if (!stdin.isTTY) return () => {};
   stdin.setRawMode?.(true);
   const onData = (chunk: Buffer | string) => {
+    // Raw mode delivers Ctrl-C as a byte.
     for (const byte of Buffer.from(chunk))
       if (byte === 0x03) process.kill(process.pid, 'SIGINT');
       else if (byte === 0x0d || byte === 0x0a) onEnter();
@@ -46,9 +18,8 @@ export function listenForEnter(stdin: NodeJS.ReadStream, onEnter: () => void): (
 const CLEAR_LINE = '\r\x1b[2K';
 
 /**
- * Progress on stderr. On a terminal: one line redrawn in place on each event and every second (the clocks
- * move), fitted to the width; `enterChecks` says Enter is wired to `poke()`, so the line says so. Elsewhere:
- * one line per change of status, selection or warning.
+ * Progress on stderr: on a terminal one line redrawn in place, every second too (the clocks move), saying
+ * Enter checks now when `enterChecks`; elsewhere one line per change of status, selection or warning.
  */
 export function progressView(stream: NodeJS.WriteStream, paint: Paint, enterChecks: boolean) {
   let last: { event: AuthProgress; at: number } | undefined;
