@@ -3,6 +3,7 @@
  * The transport is an in-memory `fetch`, so that thousands of waits need no sockets; the waiter's timers,
  * abort wiring and request timers are the real ones.
  */
+import { setTimeout as pause, setImmediate as turn } from 'node:timers/promises';
 import { expect, it } from 'vitest';
 import { createAitoearnClient, waitForAuth } from '../src/index.js';
 import { liveResources } from './helpers/leaks.js';
@@ -34,9 +35,6 @@ function memoryClient(mode: 'answer' | 'retry' | 'hang') {
   const client = createAitoearnClient({ apiKey: 'many-key', baseUrl: 'http://127.0.0.1:9', fetch });
   return { client, calls, sessions };
 }
-
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 const modes = ['answer', 'retry', 'hang'] as const;
 it.each(modes)('2,000 waits on one signal settle on abort, no timer or warning left (%s)', async (mode) => {
@@ -106,7 +104,7 @@ function slowClient(ms: number) {
 // once (the request must not time out) or ignore its signal (no request timer may be left alive).
 it.each([
   ['returns at once', async () => {}, 50, {}],
-  ['ignores its signal', pause, 0, { initialDelayMs: 1 }],
+  ['ignores its signal', (ms: number) => pause(ms), 0, { initialDelayMs: 1 }],
 ])('a sleep that %s neither times out a request nor leaves its timer alive', async (_, sleep, ms, more) => {
   await turn();
   const timers = liveResources('Timeout');
