@@ -1,8 +1,5 @@
-/**
- * Many waits in one process on the default clock and sleep (issue 12): correctness only, never speed.
- * The transport is an in-memory `fetch`, so that thousands of waits need no sockets; the waiter's timers,
- * abort wiring and request timers are the real ones.
- */
+// Many waits in one process on the default clock and sleep (issue 12): correctness only, never speed. The
+// transport is an in-memory `fetch` (thousands of waits need no sockets); timers and abort wiring are real.
 import { setTimeout as pause, setImmediate as turn } from 'node:timers/promises';
 import { expect, it } from 'vitest';
 import { createAitoearnClient, waitForAuth } from '../src/index.js';
@@ -15,10 +12,8 @@ const body = (sessionId: string, status: string, expiresAt = new Date(Date.now()
     data: { sessionId, status, requiresSelection: false, expiresAt },
   });
 
-/**
- * A client whose fetch answers `pending` at once (`answer`), an answer about another session, a transient
- * failure that p-retry retries (`retry`), or never, until its request aborts (`hang`).
- */
+/** A client whose fetch answers `pending` at once (`answer`), an answer about another session, a transient
+ * failure that p-retry retries (`retry`), or never, until its request aborts (`hang`). */
 function memoryClient(mode: 'answer' | 'retry' | 'hang') {
   const [calls, sessions] = [[] as number[], new Set<string>()];
   const fetch = (request: Request) => {

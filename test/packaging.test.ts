@@ -1,7 +1,5 @@
-/**
- * The package as users get it: what its entry points load and export, what `npm pack` ships, and a node16
- * consumer of the packed package as ESM and as CommonJS. Needs `npm run build` first.
- */
+// The package as users get it: what its entry points load and export, what `npm pack` ships, and a node16
+// consumer of the packed package as ESM and as CommonJS. Needs `npm run build` first.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -253,7 +253,6 @@ describe('refusals: JSON whose code is the HTTP status, with the field or the Al
     expect([res.headers.get('allow'), answer.field]).toEqual([allow, field]);
     // The message names the field, and where a row says more, the refused value or the reason.
     expect(answer.message).toMatch(says ?? (code === 400 ? `"${detail}"` : ''));
-    // A refusal changes nothing.
     expect(await data('youtube', selecting)).toMatchObject({ status: 'pending', requiresSelection: true });
   });
 

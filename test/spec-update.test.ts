@@ -291,10 +291,8 @@ const REFS: Record<string, (doc: Json, target: string) => unknown> = {
 const CANNOT_FOLLOW = 'has a reference this package cannot follow at';
 const STATUS_VO = '/components/schemas/AuthSessionStatusVo';
 
-/**
- * `arguments | exit code | what the output says`. A first argument without a scheme is a file in the copy;
- * ORIGIN is a loopback server (HOST its host and port), ELSEWHERE one on 127.0.0.2.
- */
+/** `arguments | exit code | what the output says`. A first argument without a scheme is a file in the copy;
+ * ORIGIN is a loopback server (HOST its host and port), ELSEWHERE one on 127.0.0.2. */
 const RUNS = `
 (none) | 2 | Missing the spec to read.
 missing.yaml | 1 | missing.yaml: no such file.

@@ -5,10 +5,8 @@ import type { AddressInfo } from 'node:net';
 
 export type RecordedRequest = Readonly<{ method: string; url: string; headers: IncomingMessage['headers'] }>;
 
-/**
- * Answers request number `index` (from 0). It may never answer (a hang) or destroy `req.socket` (a reset);
- * a throw or rejection answers HTTP 500, or destroys the socket if headers were sent.
- */
+/** Answers request number `index` (from 0). It may never answer (a hang) or destroy `req.socket` (a reset);
+ * a throw or rejection answers HTTP 500, or destroys the socket if headers were sent. */
 export type Handler = (req: IncomingMessage, res: ServerResponse, index: number) => unknown;
 
 export interface TestServer {
