@@ -2,7 +2,6 @@
 // consumer of the packed package as ESM and as CommonJS. Needs `npm run build` first.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -18,8 +17,7 @@ const dataUrl = (code: string) => `data:text/javascript,${encodeURIComponent(cod
 
 /** The URLs a fresh Node process resolves while importing `specifier`, logged by a module resolve hook. */
 async function modulesLoadedBy(specifier: string): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'aitoearn-auth-loads-'));
-  const log = JSON.stringify(join(dir, 'loaded.txt'));
+  const log = JSON.stringify(join(home, `${specifier.replace('/', '+')}.loaded`));
   const hooks = `import { appendFileSync } from 'node:fs';
 export async function resolve(specifier, context, next) {
   const result = await next(specifier, context);
@@ -28,12 +26,8 @@ export async function resolve(specifier, context, next) {
 }`;
   const register = `import { register } from 'node:module'; register(${JSON.stringify(dataUrl(hooks))});`;
   const args = ['--import', dataUrl(register), '--input-type=module', '-e', `await import('${specifier}');`];
-  try {
-    await run(process.execPath, args, { cwd: ROOT });
-    return readFileSync(JSON.parse(log), 'utf8').trim().split('\n');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await run(process.execPath, args, { cwd: ROOT });
+  return readFileSync(JSON.parse(log), 'utf8').trim().split('\n');
 }
 
 it.concurrent('importing the package loads the client and the waiter, and neither node:http nor the sandbox', async () => {

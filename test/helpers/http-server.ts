@@ -24,20 +24,15 @@ export async function startServer(handler: Handler, host = '127.0.0.1'): Promise
       .then(() => handler(req, res, index))
       .catch(() => (res.headersSent ? res.destroy() : res.writeHead(500).end()));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
-  });
+  await once(server.listen(0, host), 'listening');
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
     requests,
     close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
+      closing ??= new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+      server.closeAllConnections();
       return closing;
     },
   };
