@@ -87,11 +87,7 @@ it('a burst of thousands of calls in one tick sends the first at once, returns b
 /** A client whose fetch answers after `ms` of real time: `pending` first, then `completed`. */
 function slowClient(ms: number) {
   let n = 0;
-  const fetch = () =>
-    new Promise<Response>((resolve) => {
-      const status = n++ === 0 ? 'pending' : 'completed';
-      setTimeout(() => resolve(new Response(body('s', status))), ms);
-    });
+  const fetch = () => pause(ms, new Response(body('s', n++ === 0 ? 'pending' : 'completed')));
   return createAitoearnClient({ apiKey: 'item-8-key', baseUrl: 'http://127.0.0.1:9', fetch });
 }
 
