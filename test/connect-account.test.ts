@@ -1,6 +1,5 @@
 // connectAccount against the real sandbox, with the stand-in person's callback POST, on a stopped clock:
 // time moves only when a test ends the earliest sleep (`tick`), so a check without one is the callback's.
-import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, expect, it, vi } from 'vitest';
 import { visitConsentPage } from '../scripts/stand-in-person.js';
@@ -27,12 +26,11 @@ const checks = (sessionId: string) => sandbox.requests.filter((r) => r.path.ends
 
 /** The port's fate: `connected`, or `ECONNREFUSED` once nothing listens; probes up to `tries` more times. */
 async function probe(url: string | undefined, tries = 0): Promise<string> {
-  const socket = connect(Number(new URL(url ?? '').port), '127.0.0.1');
-  const fate = await once(socket, 'connect').then(
-    () => 'connected',
-    (error) => error.code ?? 'error',
-  );
-  socket.destroy();
+  const fate = await new Promise<string>((resolve) => {
+    const socket = connect(Number(new URL(url ?? '').port), '127.0.0.1');
+    socket.once('connect', () => resolve('connected')).once('connect', () => socket.destroy());
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+  });
   return fate === 'connected' && tries > 0 ? delay(20).then(() => probe(url, tries - 1)) : fate;
 }
 
