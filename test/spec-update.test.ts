@@ -425,9 +425,8 @@ describe.concurrent('spec:update on bad and hostile input: opens nothing the doc
     };
     for (const [name, edit] of Object.entries(REFS)) {
       fixtures[`url-${name}`] = seedWith((doc) => edit(doc, `${origin.url}/ref/${name}`));
-      fixtures[`file-${name}`] = seedWith((doc) =>
-        edit(doc, name === 'logo.json' ? '/dev/zero' : '/etc/passwd'),
-      );
+      const file = name === 'logo.json' ? '/dev/zero' : '/etc/passwd';
+      fixtures[`file-${name}`] = seedWith((doc) => edit(doc, file));
     }
     for (const [name, text] of Object.entries(fixtures)) await writeFile(path.join(project.dir, name), text);
     before = await snapshot(project.dir);
