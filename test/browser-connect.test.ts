@@ -60,9 +60,8 @@ it('Chromium approves, the page posts the callback by itself, and that alone end
 }, 60_000);
 
 it('the command keeps serving the callback when a check sees completed before the browser’s POST (issue 16 item 9)', async () => {
-  const command = start(['connect', 'douyin', '--json', '--no-open'], {
-    env: { AITOEARN_API_KEY: sandbox.apiKey, AITOEARN_BASE_URL: sandbox.url },
-  });
+  const env = { AITOEARN_API_KEY: sandbox.apiKey, AITOEARN_BASE_URL: sandbox.url };
+  const command = start(['connect', 'douyin', '--json', '--no-open'], { env });
   const line = await command.line('stdout', /"type":"started"/);
   const started = JSON.parse(line) as Record<'url' | 'callbackUrl', string>;
   const { page, approve } = await newPage(started.callbackUrl);

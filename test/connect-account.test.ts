@@ -1,7 +1,5 @@
-/**
- * connectAccount against the real sandbox, with the stand-in person's callback POST, on a stopped clock:
- * time moves only when a test ends the earliest sleep (`tick`), so a check without one is the callback's.
- */
+// connectAccount against the real sandbox, with the stand-in person's callback POST, on a stopped clock:
+// time moves only when a test ends the earliest sleep (`tick`), so a check without one is the callback's.
 import { connect } from 'node:net';
 import { afterAll, expect, it, vi } from 'vitest';
 import { visitConsentPage } from '../scripts/stand-in-person.js';
@@ -86,7 +84,6 @@ it.each([
   expect((await visitConsentPage(start.url, decision)).callbackForm).toBeUndefined();
   expect(await run.tick()).toBeGreaterThan(0);
   const outcome = await run.result.catch((e: AuthFailedError) => e);
-  // Denied: error code 15045 (the listener closed); approved: the completed session.
   const expected = decision === 'deny' ? 15045 : 'completed';
   expect(outcome instanceof AuthFailedError ? outcome.errorCode : outcome.status).toBe(expected);
   if (start.callbackUrl) expect(await probe(start.callbackUrl)).toBe('ECONNREFUSED');
@@ -119,7 +116,6 @@ it.each([
 ])('refuses %s before sending anything', async (_name, options, expected) => {
   const before = sandbox.requestCount;
   const error = await connectAccount(client, options as ConnectAccountOptions).catch((e: unknown) => e);
-  // An input error names the option; an abort rejects with the signal's reason.
   expect(error instanceof AitoearnInputError ? error.field : error).toBe(expected);
   expect(sandbox.requestCount).toBe(before);
 });

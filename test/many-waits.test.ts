@@ -1,8 +1,6 @@
-/**
- * Many waits in one process on the default clock and sleep (issue 12): correctness only, never speed.
- * The transport is an in-memory `fetch`, so that thousands of waits need no sockets; the waiter's timers,
- * abort wiring and request timers are the real ones.
- */
+// Many waits in one process on the default clock and sleep (issue 12): correctness only, never speed. The
+// transport is an in-memory `fetch` (thousands of waits need no sockets); timers and abort wiring are real.
+import { setTimeout as pause, setImmediate as turn } from 'node:timers/promises';
 import { expect, it } from 'vitest';
 import { createAitoearnClient, waitForAuth } from '../src/index.js';
 import { liveResources } from './helpers/leaks.js';
@@ -14,10 +12,8 @@ const body = (sessionId: string, status: string, expiresAt = new Date(Date.now()
     data: { sessionId, status, requiresSelection: false, expiresAt },
   });
 
-/**
- * A client whose fetch answers `pending` at once (`answer`), an answer about another session, a transient
- * failure that p-retry retries (`retry`), or never, until its request aborts (`hang`).
- */
+/** A client whose fetch answers `pending` at once (`answer`), an answer about another session, a transient
+ * failure that p-retry retries (`retry`), or never, until its request aborts (`hang`). */
 function memoryClient(mode: 'answer' | 'retry' | 'hang') {
   const [calls, sessions] = [[] as number[], new Set<string>()];
   const fetch = (request: Request) => {
@@ -34,9 +30,6 @@ function memoryClient(mode: 'answer' | 'retry' | 'hang') {
   const client = createAitoearnClient({ apiKey: 'many-key', baseUrl: 'http://127.0.0.1:9', fetch });
   return { client, calls, sessions };
 }
-
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 const modes = ['answer', 'retry', 'hang'] as const;
 it.each(modes)('2,000 waits on one signal settle on abort, no timer or warning left (%s)', async (mode) => {
@@ -94,11 +87,7 @@ it('a burst of thousands of calls in one tick sends the first at once, returns b
 /** A client whose fetch answers after `ms` of real time: `pending` first, then `completed`. */
 function slowClient(ms: number) {
   let n = 0;
-  const fetch = () =>
-    new Promise<Response>((resolve) => {
-      const status = n++ === 0 ? 'pending' : 'completed';
-      setTimeout(() => resolve(new Response(body('s', status))), ms);
-    });
+  const fetch = () => pause(ms, new Response(body('s', n++ === 0 ? 'pending' : 'completed')));
   return createAitoearnClient({ apiKey: 'item-8-key', baseUrl: 'http://127.0.0.1:9', fetch });
 }
 
@@ -106,7 +95,7 @@ function slowClient(ms: number) {
 // once (the request must not time out) or ignore its signal (no request timer may be left alive).
 it.each([
   ['returns at once', async () => {}, 50, {}],
-  ['ignores its signal', pause, 0, { initialDelayMs: 1 }],
+  ['ignores its signal', (ms: number) => pause(ms), 0, { initialDelayMs: 1 }],
 ])('a sleep that %s neither times out a request nor leaves its timer alive', async (_, sleep, ms, more) => {
   await turn();
   const timers = liveResources('Timeout');

@@ -1,14 +1,11 @@
-/**
- * The package as users get it: what its entry points load and export, what `npm pack` ships, and a node16
- * consumer of the packed package as ESM and as CommonJS. Needs `npm run build` first.
- */
+// The package as users get it: what its entry points load and export, what `npm pack` ships, and a node16
+// consumer of the packed package as ESM and as CommonJS. Needs `npm run build` first.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { startSandbox } from '../src/sandbox/index.js';
 import { collect } from './helpers/collect.js';
 
@@ -20,8 +17,7 @@ const dataUrl = (code: string) => `data:text/javascript,${encodeURIComponent(cod
 
 /** The URLs a fresh Node process resolves while importing `specifier`, logged by a module resolve hook. */
 async function modulesLoadedBy(specifier: string): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'aitoearn-auth-loads-'));
-  const log = JSON.stringify(join(dir, 'loaded.txt'));
+  const log = JSON.stringify(join(home, `${specifier.replace('/', '+')}.loaded`));
   const hooks = `import { appendFileSync } from 'node:fs';
 export async function resolve(specifier, context, next) {
   const result = await next(specifier, context);
@@ -30,37 +26,31 @@ export async function resolve(specifier, context, next) {
 }`;
   const register = `import { register } from 'node:module'; register(${JSON.stringify(dataUrl(hooks))});`;
   const args = ['--import', dataUrl(register), '--input-type=module', '-e', `await import('${specifier}');`];
-  try {
-    await run(process.execPath, args, { cwd: ROOT });
-    return readFileSync(JSON.parse(log), 'utf8').trim().split('\n');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await run(process.execPath, args, { cwd: ROOT });
+  return readFileSync(JSON.parse(log), 'utf8').trim().split('\n');
 }
 
-describe.concurrent('entry points', () => {
-  it('importing the package loads the client and the waiter, and neither node:http nor the sandbox', async () => {
-    const loaded = await modulesLoadedBy('aitoearn-auth');
-    expect(loaded).toEqual(expect.arrayContaining([`${DIST}/index.js`, `${DIST}/poll/wait-for-auth.js`]));
-    expect(loaded.filter((url) => /^node:(http|https|net)$|\/dist\/sandbox\//.test(url))).toEqual([]);
-  });
+it.concurrent('importing the package loads the client and the waiter, and neither node:http nor the sandbox', async () => {
+  const loaded = await modulesLoadedBy('aitoearn-auth');
+  expect(loaded).toEqual(expect.arrayContaining([`${DIST}/index.js`, `${DIST}/poll/wait-for-auth.js`]));
+  expect(loaded.filter((url) => /^node:(http|https|net)$|\/dist\/sandbox\//.test(url))).toEqual([]);
+});
 
-  it('the aitoearn-auth/sandbox subpath loads the sandbox (and so node:http)', async () => {
-    const loaded = await modulesLoadedBy('aitoearn-auth/sandbox');
-    expect(loaded).toEqual(expect.arrayContaining(['node:http', `${DIST}/sandbox/index.js`]));
-  });
+it.concurrent('the aitoearn-auth/sandbox subpath loads the sandbox (and so node:http)', async () => {
+  const loaded = await modulesLoadedBy('aitoearn-auth/sandbox');
+  expect(loaded).toEqual(expect.arrayContaining(['node:http', `${DIST}/sandbox/index.js`]));
+});
 
-  it('exports only what a user needs', async () => {
-    expect(Object.keys(await import(`${DIST}/index.js`)).sort()).toEqual(
-      `AitoearnApiError AitoearnError AitoearnInputError AitoearnResponseError AitoearnTransportError
+it.concurrent('exports only what a user needs', async () => {
+  expect(Object.keys(await import(`${DIST}/index.js`)).sort()).toEqual(
+    `AitoearnApiError AitoearnError AitoearnInputError AitoearnResponseError AitoearnTransportError
       AitoearnUnavailableError AuthExpiredError AuthFailedError AuthTimeoutError PLATFORMS apiErrorKind
       connectAccount createAitoearnClient describeAuthErrorCode getAuthStatus isPlatform isTransient startAuth
       waitForAuth watchAuth`.split(/\s+/),
-    );
-    expect(Object.keys(await import(`${DIST}/sandbox/index.js`)).sort()).toEqual(
-      'SANDBOX_API_KEY SandboxFullError SandboxListenError formatSandboxRequest startSandbox'.split(' '),
-    );
-  });
+  );
+  expect(Object.keys(await import(`${DIST}/sandbox/index.js`)).sort()).toEqual(
+    'SANDBOX_API_KEY SandboxFullError SandboxListenError formatSandboxRequest startSandbox'.split(' '),
+  );
 });
 
 // One `npm pack` for both: its JSON lists what ships, and the tarball is installed into a consumer project.
@@ -86,11 +76,10 @@ it('ships the MIT LICENSE that package.json names, and every file the exports ma
   expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(
     /^MIT License\n\nCopyright \(c\) \d{4} [\s\S]*THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND/,
   );
-  const targets = Object.values(pkg.exports).flatMap((t) =>
-    typeof t === 'string' ? [t] : Object.values(t as object),
-  );
+  const exports: Record<string, string | Record<string, string>> = pkg.exports;
+  const targets = Object.values(exports).flatMap((t) => (typeof t === 'string' ? t : Object.values(t)));
   expect(targets.length).toBeGreaterThan(4);
-  for (const target of targets) expect(files).toContain(String(target).replace(/^\.\//, ''));
+  for (const target of targets) expect(files).toContain(target.replace(/^\.\//, ''));
 });
 
 it('ships source maps that carry their sources, since src/ is not shipped', () => {
@@ -165,10 +154,8 @@ console.log(typeof require('aitoearn-auth').waitForAuth, typeof require('aitoear
 it('the README\'s watchAuth example runs to completion and exits by itself while stdin stays open, with no "undefined"', async () => {
   const sandbox = await startSandbox();
   onTestFinished(() => sandbox.close());
-  const { sessionId } = sandbox.createSession({
-    platform: 'douyin',
-    outcome: { type: 'complete', afterMs: 2500 },
-  });
+  const outcome = { type: 'complete', afterMs: 2500 } as const;
+  const { sessionId } = sandbox.createSession({ platform: 'douyin', outcome });
   writeFileSync(join(home, 'readme.mjs'), readmeExample());
   const env = { ...process.env, AITOEARN_API_KEY: sandbox.apiKey, AITOEARN_BASE_URL: sandbox.url };
   // stdin is a pipe this test keeps open, as a terminal would be.

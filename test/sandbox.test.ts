@@ -253,7 +253,6 @@ describe('refusals: JSON whose code is the HTTP status, with the field or the Al
     expect([res.headers.get('allow'), answer.field]).toEqual([allow, field]);
     // The message names the field, and where a row says more, the refused value or the reason.
     expect(answer.message).toMatch(says ?? (code === 400 ? `"${detail}"` : ''));
-    // A refusal changes nothing.
     expect(await data('youtube', selecting)).toMatchObject({ status: 'pending', requiresSelection: true });
   });
 
@@ -454,7 +453,7 @@ describe('cross-site requests and DNS rebinding', () => {
     ['a name with a path', 'localhost:PORT/x', false],
   ])('takes Host with %s: %s', async (_name, host, accepted) => {
     const Host = host === 'OWN' ? new URL(sandbox.url).host : host.replace('PORT', port());
-    const { status, text } = await rawRequest(sandbox.url, 'GET', `${API}/douyin/status/x`, { ...KEY, Host });
+    const { status, text } = await rawRequest(`${sandbox.url}${API}/douyin/status/x`, { ...KEY, Host });
     const [code, says] = accepted ? [200, '15039'] : [403, 'Invalid Host'];
     expect([status, text.includes(says)]).toEqual([code, true]);
   });
@@ -462,10 +461,10 @@ describe('cross-site requests and DNS rebinding', () => {
   it('refuses a foreign Host on every route, and an HTTP/1.0 request without one; nothing changes', async () => {
     const [Host, id] = [`evil.example:${port()}`, session({ platform: 'douyin' })];
     const answers = [
-      await rawRequest(sandbox.url, 'GET', `${API}/douyin`, { ...KEY, Host }),
-      await rawRequest(sandbox.url, 'GET', `/sandbox/consent/${id}`, { Host }),
-      await rawRequest(sandbox.url, 'POST', `/sandbox/sessions/${id}/approve`, { Host }),
-      await rawRequest(sandbox.url, 'POST', '/sandbox/sessions', { ...KEY, Host }, '{"platform":"douyin"}'),
+      await rawRequest(`${sandbox.url}${API}/douyin`, { ...KEY, Host }),
+      await rawRequest(`${sandbox.url}/sandbox/consent/${id}`, { Host }),
+      await rawRequest(`${sandbox.url}/sandbox/sessions/${id}/approve`, { Host }, 'POST'),
+      await rawRequest(`${sandbox.url}/sandbox/sessions`, { ...KEY, Host }, 'POST', '{"platform":"douyin"}'),
     ];
     for (const { status, text } of answers)
       expect([status, text.includes('Invalid Host')]).toEqual([403, true]);
@@ -478,7 +477,7 @@ describe('cross-site requests and DNS rebinding', () => {
   it('accepts the names in allowedHosts and no others; IP addresses only when bound beyond loopback', async () => {
     await withSandbox({ allowedHosts: ['Sandbox.Test'] }, async (named) => {
       const ask = (name: string) =>
-        rawRequest(named.url, 'GET', '/sandbox/consent/x', { Host: `${name}:${new URL(named.url).port}` });
+        rawRequest(`${named.url}/sandbox/consent/x`, { Host: `${name}:${new URL(named.url).port}` });
       expect([(await ask('sandbox.test')).status, (await ask('other.test')).status]).toEqual([404, 403]);
     });
     // A policy, checked without binding 0.0.0.0.
@@ -577,15 +576,12 @@ describe('the listening server', () => {
     await call('/nowhere', {}, temporary);
     const port = Number(new URL(temporary.url).port);
     const stuck = connect(port, '127.0.0.1');
-    const stuckClosed = once(stuck, 'close');
     await once(stuck, 'connect');
     const headers = `Host: 127.0.0.1:${port}\r\nX-Api-Key: ${SB.SANDBOX_API_KEY}\r\nContent-Length: 100`;
     stuck.write(`POST /sandbox/sessions HTTP/1.1\r\n${headers}\r\n\r\n{`);
     for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
-    await Promise.all([temporary.close(), temporary.close(), stuckClosed]);
+    await Promise.all([temporary.close(), temporary.close(), once(stuck, 'close')]);
     expect(listeningServers()).toBe(before - 1);
-    const probe = connect(port, '127.0.0.1');
-    await expect(once(probe, 'connect')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    probe.destroy();
+    await expect(once(connect(port, '127.0.0.1'), 'connect')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });

@@ -1,8 +1,6 @@
-/**
- * `spec:update` on the real upstream documents (test/fixtures/upstream, verbatim slices of two versions) and
- * on hostile ones. Every run works on a copy of the project; the last test checks the real one is untouched.
- */
-import { spawn } from 'node:child_process';
+// `spec:update` on the real upstream documents (test/fixtures/upstream, verbatim slices of two versions) and
+// on hostile ones. Every run works on a copy of the project; the last test checks the real one is untouched.
+import { type SpawnOptions, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
@@ -105,29 +103,17 @@ describe('diffSpecs', () => {
     expect(formatDiff(diff)).toBe('No changes to the operations this package uses.');
   });
 
-  it.each([
-    [
-      'an English edition of the same document',
-      5,
-      (doc: Json) => {
-        op(doc, START_PATH).summary = 'Start platform authorization';
-        op(doc, STATUS_PATH).summary = 'Get authorization status';
-        op(doc, STATUS_PATH).parameters[1].description = 'Session ID';
-        vo(doc).status.description = 'Session status';
-        statusJson(doc).examples.success.summary = 'Success';
-      },
-    ],
-    [
-      'an example whose only change is its translated message',
-      1,
-      (doc: Json) =>
-        (statusJson(doc).examples.channelAuthSessionInvalid15039.value.message =
-          'Invalid or expired session'),
-    ],
-  ])('counts only text edits, on one line, in %s', (_, count, edit) => {
-    const diff = edited(edit);
-    expect([diff.changes, diff.textEdits]).toEqual([0, count]);
-    expect(formatDiff(diff)).toMatch(/~ \d text edits? \(summary, description, title, example\), not listed/);
+  it('counts only text edits, on one line, in an English edition whose examples have translated messages', () => {
+    const diff = edited((doc) => {
+      op(doc, START_PATH).summary = 'Start platform authorization';
+      op(doc, STATUS_PATH).summary = 'Get authorization status';
+      op(doc, STATUS_PATH).parameters[1].description = 'Session ID';
+      vo(doc).status.description = 'Session status';
+      statusJson(doc).examples.success.summary = 'Success';
+      statusJson(doc).examples.channelAuthSessionInvalid15039.value.message = 'Invalid or expired session';
+    });
+    expect([diff.changes, diff.textEdits]).toEqual([0, 6]);
+    expect(formatDiff(diff)).toMatch(/~ 5 text edits \(summary, description, title, example\), not listed/);
   });
 
   it('shows control characters from the document escaped, never raw', () => {
@@ -169,12 +155,9 @@ describe('diffSpecs', () => {
 
 // The slow parts (generator and tsc runs) go side by side: the walk, the hostile table and the processes;
 // the limits are for a loaded 2-core machine.
-it.concurrent('walks the upstream versions on one copy: adopts the seed version (the two operations, what they name, no x- extensions), then changes no byte on its own output; refuses the newest, naming every change that matters; --check writes nothing; --adopt names the upstream change behind each type error and restores the tree', async ({
-  expect,
-  onTestFinished,
-}) => {
+it.concurrent('walks the upstream versions on one copy: adopts the seed version (the two operations, what they name, no x- extensions), then changes no byte on its own output; refuses the newest, naming every change that matters; --check writes nothing; --adopt names the upstream change behind each type error and restores the tree', async (context) => {
   const { dir, cleanup } = await copyProject();
-  onTestFinished(cleanup);
+  context.onTestFinished(cleanup);
   // Start from the seed's vendored file (status operation only), as before the start operation came.
   await writeFile(path.join(dir, SPEC_FILE), readFileSync(SEED_FILE));
   const adopt = await run(dir, [SEED_VERSION]);
@@ -206,12 +189,9 @@ it.concurrent('walks the upstream versions on one copy: adopts the seed version 
   const at = text.indexOf(`GET ${STATUS_PATH}`);
   const [start, status] = [text.slice(0, at), text.slice(at)];
   expect(status).toContain('! answer data.status: enum (pending, completed, failed) dropped, now any string');
-  const objects = 'array<object>';
-  const removed = `errorCode number, accountId string, accountIds array<string>, accounts ${objects}`;
-  for (const [field, type] of `${removed}, selectableAccounts ${objects}`
-    .split(', ')
-    .map((f) => f.split(' ')))
-    expect(status).toContain(`! answer data.${field}: removed (was ${type}, optional)`);
+  const removed = 'errorCode:number accountId:string accountIds:array<string> accounts:array<object>';
+  for (const field of `${removed} selectableAccounts:array<object>`.split(' '))
+    expect(status).toContain(`! answer data.${field.replace(':', ': removed (was ')}, optional)`);
   for (const block of [start, status]) {
     expect(block).toContain(
       '! path parameter platform: enum added, only douyin, xhs, wxSph, KWAI, wxGzh, bilibili (was any string)',
@@ -262,12 +242,9 @@ it.concurrent('walks the upstream versions on one copy: adopts the seed version 
   // The package reads errorCode and the accounts (AuthFailedError, the command's output): it cannot build.
   expect(broken.code).toBe(1);
   expect(broken.stderr).toMatch(/The project no longer type-checks with the new spec \(\d+ errors\)/);
-  const route = STATUS_PATH.replace(/[{}]/g, '\\$&');
-  expect(broken.stderr).toMatch(
-    new RegExp(
-      `error TS2339: Property 'errorCode' does not exist[^\\n]*\\n(?:  .*\\n)*?    ← upstream: GET ${route}: answer data.errorCode: removed`,
-    ),
-  );
+  const error = "error TS2339: Property 'errorCode' does not exist[^\\n]*\\n(?:  .*\\n)*?";
+  const why = `    ← upstream: GET ${STATUS_PATH.replace(/[{}]/g, '\\$&')}: answer data.errorCode: removed`;
+  expect(broken.stderr).toMatch(new RegExp(error + why));
   // Every error is followed by its cause, or by an honest "no upstream change named".
   const errors = broken.stderr.match(/^ {2}\S.*error TS\d+/gm) ?? [];
   expect(errors.length).toBeGreaterThan(0);
@@ -314,10 +291,8 @@ const REFS: Record<string, (doc: Json, target: string) => unknown> = {
 const CANNOT_FOLLOW = 'has a reference this package cannot follow at';
 const STATUS_VO = '/components/schemas/AuthSessionStatusVo';
 
-/**
- * `arguments | exit code | what the output says`. A first argument without a scheme is a file in the copy;
- * ORIGIN is a loopback server (HOST its host and port), ELSEWHERE one on 127.0.0.2.
- */
+/** `arguments | exit code | what the output says`. A first argument without a scheme is a file in the copy;
+ * ORIGIN is a loopback server (HOST its host and port), ELSEWHERE one on 127.0.0.2. */
 const RUNS = `
 (none) | 2 | Missing the spec to read.
 missing.yaml | 1 | missing.yaml: no such file.
@@ -373,10 +348,8 @@ file-schema.json --adopt | 1 | ${CANNOT_FOLLOW} ${STATUS_VO}/properties/status: 
 
 // Each run only reads its input, so they share one copy and run side by side.
 describe.concurrent('spec:update on bad and hostile input: opens nothing the document names, prints no raw control characters and leaves the tree as it was', () => {
-  let project: Awaited<ReturnType<typeof copyProject>>;
-  let origin: TestServer;
-  let elsewhere: TestServer;
-  let before: Map<string, string>;
+  let project: Awaited<ReturnType<typeof copyProject>>, before: Map<string, string>;
+  let origin: TestServer, elsewhere: TestServer;
   const seedText = readFileSync(SEED_VERSION, 'utf8');
 
   beforeAll(async () => {
@@ -452,9 +425,8 @@ describe.concurrent('spec:update on bad and hostile input: opens nothing the doc
     };
     for (const [name, edit] of Object.entries(REFS)) {
       fixtures[`url-${name}`] = seedWith((doc) => edit(doc, `${origin.url}/ref/${name}`));
-      fixtures[`file-${name}`] = seedWith((doc) =>
-        edit(doc, name === 'logo.json' ? '/dev/zero' : '/etc/passwd'),
-      );
+      const file = name === 'logo.json' ? '/dev/zero' : '/etc/passwd';
+      fixtures[`file-${name}`] = seedWith((doc) => edit(doc, file));
     }
     for (const [name, text] of Object.entries(fixtures)) await writeFile(path.join(project.dir, name), text);
     before = await snapshot(project.dir);
@@ -492,16 +464,12 @@ describe.concurrent('spec:update on bad and hostile input: opens nothing the doc
 });
 
 /** The real script as a process in its own process group, as a terminal starts it. */
-function start(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+function start(dir: string, args: readonly string[], extra: NodeJS.ProcessEnv = {}) {
   // Without npm's markers the script resolves a relative spec path against `cwd`, as a direct call would.
-  const { npm_lifecycle_event: _event, INIT_CWD: _initCwd, ...rest } = process.env;
+  const { npm_lifecycle_event: _event, INIT_CWD: _initCwd, ...env } = { ...process.env, ...extra };
   const script = path.join(REPO_ROOT, 'scripts/spec-update.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args, '--root', dir], {
-    cwd: REPO_ROOT,
-    env: { ...rest, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const options: SpawnOptions = { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true };
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args, '--root', dir], options);
   return { child, output: collect(child) };
 }
 
@@ -541,14 +509,11 @@ it.concurrent.for([
       if (during === 'openapi-typescript') expect(await ours()).toHaveLength(1);
       else expect(await snapshot(copy.dir)).not.toEqual(before);
       process.kill(to === 'the script alone' ? pid : -pid, signal);
-      const result = await output.closed;
-      expect(result.code).toBe(128 + constants.signals[signal]);
-      expect(result.stderr).toContain(
-        `Interrupted by ${signal}: ${SPEC_FILE} and ${GENERATED_FILE} are as they were.`,
-      );
-      expect(result.stdout + result.stderr).not.toMatch(
-        /Type check passed|no longer type-checks|Kept the new/,
-      );
+      const { code, stdout, stderr } = await output.closed;
+      expect(code).toBe(128 + constants.signals[signal]);
+      const interrupted = `Interrupted by ${signal}: ${SPEC_FILE} and ${GENERATED_FILE} are as they were.`;
+      expect(stderr).toContain(interrupted);
+      expect(stdout + stderr).not.toMatch(/Type check passed|no longer type-checks|Kept the new/);
       expect(running(tool)).toBe(false);
       expect(await ours()).toEqual([]);
       expect(await snapshot(copy.dir)).toEqual(before);

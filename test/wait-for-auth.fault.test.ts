@@ -1,8 +1,6 @@
-/**
- * Fault suite: the real client and `waitForAuth` against a scripted `node:http` server on 127.0.0.1, for
- * what only real sockets show: resets, truncated and slow bodies, gateway pages, and the timers and sockets
- * left after settling. Outcomes, timing and aborts are pinned on the fake clock in wait-for-auth.test.ts.
- */
+// Fault suite: the real client and `waitForAuth` against a scripted `node:http` server on 127.0.0.1, for what
+// only real sockets show: resets, truncated and slow bodies, gateway pages, and the timers and sockets left
+// after settling. Outcomes, timing and aborts are pinned on the fake clock in wait-for-auth.test.ts.
 import { createHook } from 'node:async_hooks';
 import { getEventListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -25,10 +23,8 @@ const WAIT = { platform: 'douyin', sessionId: SESSION_ID, initialDelayMs: 20, ma
 type Step = (req: IncomingMessage, res: ServerResponse) => void;
 
 const session = { sessionId: SESSION_ID, requiresSelection: false, expiresAt: '2099-01-01T00:00:00Z' };
-const withStatus =
-  (status: string): Step =>
-  (_req, res) =>
-    json(res, statusBody({ ...session, status }));
+const withStatus = (status: string) =>
+  ((_req, res) => json(res, statusBody({ ...session, status }))) satisfies Step;
 const [pending, completed] = [withStatus('pending'), withStatus('completed')];
 /** A gateway's HTML page that, like many debugging proxies, echoes the request headers — the key included. */
 const gateway =

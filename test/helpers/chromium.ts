@@ -1,7 +1,5 @@
-/**
- * Debian's Chromium for the real-browser tests (npm's browser downloads cannot reach their hosts from CI),
- * installed once with apt-get so that `npm test` alone is enough (as root, or through `sudo -n`).
- */
+// Debian's Chromium for the real-browser tests (npm's browser downloads cannot reach their hosts from CI),
+// installed once with apt-get so that `npm test` alone is enough (as root, or through `sudo -n`).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 

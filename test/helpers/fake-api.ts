@@ -3,18 +3,15 @@ import type { FakeClock } from './fake-clock.js';
 
 export const SERVER_START_MS = Date.UTC(2026, 10, 26, 8, 0, 0);
 
-export type Reply =
-  | {
-      readonly status: string;
-      readonly requiresSelection?: boolean;
-      readonly extra?: Record<string, unknown>;
-    }
-  | { readonly code: number; readonly headers?: Record<string, string> }
-  | { readonly http: number; readonly body?: string; readonly headers?: Record<string, string> }
-  | { readonly hang: true }
+export type Reply = Readonly<
+  | { status: string; requiresSelection?: boolean; extra?: Record<string, unknown> }
+  | { code: number; headers?: Record<string, string> }
+  | { http: number; body?: string; headers?: Record<string, string> }
+  | { hang: true }
   /** Ignores its signal and never settles. */
-  | { readonly deaf: true }
-  | { readonly network: true };
+  | { deaf: true }
+  | { network: true }
+>;
 
 export interface FakeApiOptions {
   /** The session's expiresAt, as ms after SERVER_START_MS; undefined leaves it out. */

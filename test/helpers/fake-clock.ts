@@ -1,8 +1,6 @@
-/**
- * A virtual clock on vitest's fake timers, so that the waiter's injected clock and sleep and p-retry's own
- * `setTimeout` share ONE virtual time. It fakes `setTimeout` and `performance.now()` (not `setImmediate`,
- * which `idle()` uses); call `vi.useRealTimers()` after the test.
- */
+// A virtual clock on vitest's fake timers, so that the waiter's injected clock and sleep and p-retry's own
+// `setTimeout` share ONE virtual time. It fakes `setTimeout` and `performance.now()` (not `setImmediate`,
+// which `idle()` uses); call `vi.useRealTimers()` after the test.
 import { vi } from 'vitest';
 
 export class FakeClock {

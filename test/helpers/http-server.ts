@@ -1,23 +1,12 @@
 /** A scripted, real `node:http` server on 127.0.0.1 (port 0): statuses, resets and hangs as in production. */
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  request,
-  type ServerResponse,
-} from 'node:http';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface RecordedRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-}
+export type RecordedRequest = Readonly<{ method: string; url: string; headers: IncomingMessage['headers'] }>;
 
-/**
- * Answers request number `index` (from 0). It may never answer (a hang) or destroy `req.socket` (a reset);
- * a throw or rejection answers HTTP 500, or destroys the socket if headers were sent.
- */
+/** Answers request number `index` (from 0). It may never answer (a hang) or destroy `req.socket` (a reset);
+ * a throw or rejection answers HTTP 500, or destroys the socket if headers were sent. */
 export type Handler = (req: IncomingMessage, res: ServerResponse, index: number) => unknown;
 
 export interface TestServer {
@@ -35,20 +24,15 @@ export async function startServer(handler: Handler, host = '127.0.0.1'): Promise
       .then(() => handler(req, res, index))
       .catch(() => (res.headersSent ? res.destroy() : res.writeHead(500).end()));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
-  });
+  await once(server.listen(0, host), 'listening');
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
     requests,
     close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
+      closing ??= new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+      server.closeAllConnections();
       return closing;
     },
   };
@@ -57,12 +41,11 @@ export async function startServer(handler: Handler, host = '127.0.0.1'): Promise
 /** `body` as JSON, with HTTP `status` (default 200). */
 export function json(res: ServerResponse, body: unknown, init: { status?: number; headers?: object } = {}) {
   const text = JSON.stringify(body);
-  res.writeHead(init.status ?? 200, {
+  const headers = {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
-    ...init.headers,
-  });
-  res.end(text);
+  };
+  res.writeHead(init.status ?? 200, { ...headers, ...init.headers }).end(text);
 }
 
 /** The API's success envelope around a session. */
@@ -76,20 +59,8 @@ export function errorBody(code: number, message = `error ${code}`, requestId = `
 }
 
 /** A request on a fresh socket with headers `fetch` would not send as given (`Host`). */
-export function rawRequest(
-  url: string,
-  method: string,
-  path: string,
-  headers: Readonly<Record<string, string>>,
-  body?: string,
-): Promise<{ status: number; text: string }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, method, path, headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject).end(body);
-  });
+export async function rawRequest(url: string, headers: NodeJS.Dict<string>, method = 'GET', body?: string) {
+  const req = request(url, { method, headers, agent: false }).end(body);
+  const [res] = (await once(req, 'response')) as [IncomingMessage];
+  return { status: res.statusCode ?? 0, text: (await res.setEncoding('utf8').toArray()).join('') };
 }

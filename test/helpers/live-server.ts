@@ -2,10 +2,8 @@ import { type AddressInfo, Server as NetServer } from 'node:net';
 
 const handles = () => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
 
-/**
- * The listening `net.Server` behind a URL of ours, found among the process's live handles by its port:
- * how a test reaches a server that its module keeps private (to emit an `'error'` on it, say).
- */
+/** The listening `net.Server` behind a URL of ours, found among the process's live handles by its port:
+ * how a test reaches a server that its module keeps private (to emit an `'error'` on it, say). */
 export function liveServerAt(url: string): NetServer {
   const port = Number(new URL(url).port);
   const found = handles().find(
