@@ -13,7 +13,7 @@ export const MAX_ANSWER_BYTES = 1024 * 1024;
 const utf8 = new TextDecoder();
 
 /** The body as text; `undefined` (cancelled) past the cap, or unread when the status (not 200) says enough. */
-export async function readBody(response: Response, signal: AbortSignal): Promise<string | undefined> {
+export async function readBody(response: Response, aborted: Promise<never>): Promise<string | undefined> {
   const stream = response.body;
   // Duck-typed: a custom fetch may build its streams from another copy of the class.
   if (typeof stream?.getReader !== 'function') return '';
@@ -22,9 +22,7 @@ export async function readBody(response: Response, signal: AbortSignal): Promise
   if (length > MAX_ANSWER_BYTES || response.status !== 200) return void stream.cancel().catch(ignore);
   const reader = stream.getReader();
   // On abort, so that no locked, pending stream is left behind.
-  const cancel = () => reader.cancel().then(() => reader.releaseLock(), ignore);
-  if (signal.aborted) cancel();
-  else signal.addEventListener('abort', cancel, { once: true });
+  aborted.catch(() => reader.cancel().then(() => reader.releaseLock(), ignore));
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (let read = await reader.read(); !read.done; read = await reader.read()) {

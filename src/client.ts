@@ -233,7 +233,7 @@ async function exchange<T>(
   const init = { params, signal: controller.signal, parseAs: 'stream' } as const;
   // Read even when aborted meanwhile: the body of a late answer must be cancelled too.
   const read = async ({ response: { real } }: Awaited<ReturnType<Get>>) =>
-    [real, await answer.readBody(real, controller.signal)] as const;
+    [real, await answer.readBody(real, aborted)] as const;
   let received: Awaited<ReturnType<typeof read>>;
   try {
     received = await Promise.race([(api.GET as unknown as Get)(path, init).then(read), aborted]);
@@ -249,6 +249,8 @@ async function exchange<T>(
   } finally {
     cancelTimer();
     if (signal) unlinkAbort(signal, abort);
+    // undici holds the signal until a finalizer runs: it must not hold this request's state (the answer) too.
+    controller.signal.onabort = null;
   }
   const [{ status, headers }, text] = received;
   // Built only when needed: the success path of the status request stays cheap.

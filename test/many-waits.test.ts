@@ -1,6 +1,8 @@
 // Many waits in one process on the default clock and sleep (issue 12): correctness only, never speed. The
 // transport is an in-memory `fetch` (thousands of waits need no sockets); timers and abort wiring are real.
 import { setTimeout as pause, setImmediate as turn } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
 import { createAitoearnClient, waitForAuth } from '../src/index.js';
 import { liveResources } from './helpers/leaks.js';
@@ -106,4 +108,25 @@ it.each([
   expect(events).toEqual(['status', 'status']);
   await turn();
   expect(liveResources('Timeout')).toBeLessThanOrEqual(timers);
+});
+
+it('a sleeping wait holds nothing of the answer it read: thousands of waits, not thousands of answers', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const answers: WeakRef<Response>[] = [];
+  const fetch = async () => {
+    const response = new Response(body('s-gc', 'pending'), { headers: { date: new Date().toUTCString() } });
+    answers.push(new WeakRef(response));
+    return response;
+  };
+  const client = createAitoearnClient({ apiKey: 'many-key', baseUrl: 'http://127.0.0.1:9', fetch });
+  const stop = new AbortController();
+  const options = { platform: 'douyin', sessionId: 's-gc', signal: stop.signal, initialDelayMs: 60_000 };
+  const wait = waitForAuth(client, { ...options, maxDelayMs: 60_000 }).catch((error) => error);
+  for (let i = 0; i < 100 && answers.length === 0; i++) await turn();
+  await pause(20);
+  gc();
+  expect(answers.map((answer) => answer.deref())).toEqual([undefined]);
+  stop.abort();
+  await wait;
 });

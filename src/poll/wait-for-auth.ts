@@ -137,10 +137,11 @@ export function createWaiter(client: AitoearnClient, o: ResolvedWaitOptions) {
       if (timeoutMs <= 0) throw new AbortError(outcome() as Error);
       attempt += 1;
       lastRequestAt = sentAt;
+      // Forgotten once the request ends: it holds the request's whole state (its response, its signal).
       const result = await requestAuthStatus(client, params, timeoutMs, (ms, onTimeout) => {
         abortRequest = onTimeout;
         return requestTimer(ms, onTimeout);
-      });
+      }).finally(() => (abortRequest = () => {}));
       const [date, receivedAt] = [result.serverDateMs, clock.now()];
       if (date === undefined && Number.isNaN(wallOffset)) wallOffset = clock.wallNow() - receivedAt;
       if (date !== undefined) {
