@@ -69,14 +69,17 @@ export class BadField extends Error {
   }
 }
 
-// RFC 3339 `date-time`: without an offset it would be read in this machine's zone; Date.parse reads "1" as 2001.
-const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/i;
+// RFC 3339 `date-time` with an offset (without one, Date.parse reads this machine's zone; it reads "1" as 2001),
+// and a real instant: no hour 24, no February 30th (Date.parse would roll them over).
+const DATE_TIME =
+  /^(\d{4})-(\d\d)-(\d\d)T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/i;
 
-/** A real instant too: no February 30th, no hour 24 (Date.parse would roll them over). */
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function isDateTime(text: string): boolean {
-  const local = text.slice(0, 19).toUpperCase();
-  const ms = DATE_TIME.test(text) ? Date.parse(`${local}Z`) : Number.NaN;
-  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === local;
+  const [, y = 0, m = 0, d = 0] = DATE_TIME.exec(text)?.map(Number) ?? [];
+  const leap = m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d >= 1 && d <= (DAYS[m - 1] ?? 0) + (leap ? 1 : 0);
 }
 
 const PRIMITIVES: Partial<Record<Shape['type'], (value: unknown) => boolean>> = {
