@@ -22,7 +22,7 @@ export async function readBody(response: Response, aborted: Promise<never>): Pro
   if (length > MAX_ANSWER_BYTES || response.status !== 200) return void stream.cancel().catch(ignore);
   const reader = stream.getReader();
   // On abort, so that no locked, pending stream is left behind.
-  aborted.catch(() => reader.cancel().then(() => reader.releaseLock(), ignore));
+  aborted.catch(() => reader.cancel().then(() => reader.releaseLock())).catch(ignore);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (let read = await reader.read(); !read.done; read = await reader.read()) {
@@ -72,7 +72,7 @@ export class BadField extends Error {
 // RFC 3339 `date-time` with an offset (without one, Date.parse reads this machine's zone; it reads "1" as 2001),
 // and a real instant: no hour 24, no February 30th (Date.parse would roll them over).
 const DATE_TIME =
-  /^(\d{4})-(\d\d)-(\d\d)T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/i;
+  /^(\d{4})-(\d\d)-(\d\d)T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/i;
 
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
