@@ -148,7 +148,8 @@ function checkedUrl(text: string, redact: Redact): string {
     refuse('a base64 data:image/ URL');
   // Percent-encoding can make the href far longer than the text (each CJK character becomes nine).
   if (url.href.length > cap) refuse(`a URL of at most ${cap} characters`);
-  return url.href;
+  // Redacted again: parsing can rejoin a key that a tab or a full-width letter had split.
+  return redact(url.href);
 }
 
 /** A start answer's `data`: a checked `url`, a `sessionId` safe to send back, instructions as plain text. */
@@ -165,7 +166,7 @@ export function decodeStart(data: unknown, redact: Redact): AuthStart {
     // The status operation's path gets this id next: the server's fault, not the caller's.
     throw new BadField('data.sessionId', 'expected an id that is safe in a URL path', sessionId, redact);
   }
-  const languages = Object.entries(authInstructions).map(([language, text]) => [language, plain(text)]);
+  const languages = Object.entries(authInstructions).map(([lang, text]) => [lang, redact(plain(text))]);
   return Object.freeze({
     url: checkedUrl(start.url, redact),
     sessionId,

@@ -175,6 +175,7 @@ export async function startAuth(client: AitoearnClient, params: StartAuthParams)
 
 /** Throws unless `client` came from {@link createAitoearnClient}; returns what it holds out of sight. */
 export function checkClient(client: AitoearnClient) {
+  v.checkObject('client', client);
   return internals.get(client) ?? v.refuse('client', 'a client from createAitoearnClient()', client);
 }
 
@@ -243,8 +244,9 @@ async function exchange<T>(
     const cause = redact(describeCause(error));
     const what = timedOut ? `timed out after ${Math.round(timeoutMs)} ms` : `failed on the network: ${cause}`;
     // A custom fetch's error may carry the request, key included: keep only its redacted text and code.
-    const code = error instanceof Error && 'code' in error ? { code: error.code } : {};
-    const options = { cause: Object.assign(new Error(cause), code) };
+    const { code } = error instanceof Error ? (error as { code?: unknown }) : {};
+    const kept = typeof code === 'string' ? { code: redact(code) } : {};
+    const options = { cause: Object.assign(new Error(cause), kept) };
     throw new AitoearnTransportError(timedOut ? 'timeout' : 'network', `${operation()} ${what}`, {}, options);
   } finally {
     cancelTimer();

@@ -83,7 +83,8 @@ export class AitoearnTransportError extends AitoearnResponseError {
   declare readonly reason: TransportFailure;
 
   constructor(reason: TransportFailure, message: string, facts: ResponseFacts = {}, options?: ErrorOptions) {
-    super(message, facts, options);
+    // Header values come as Latin-1: bytes 0x80–0x9f are C1 controls, which terminals act on.
+    super(printable(message), facts, options);
     Object.assign(this, { reason });
   }
 }

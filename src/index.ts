@@ -29,6 +29,7 @@ export { isPlatform, PLATFORMS } from './platforms.js';
 export type { AuthProgress, WaitClock, WaitForAuthOptions } from './poll/options.js';
 export { waitForAuth } from './poll/wait-for-auth.js';
 export { type AuthWatch, watchAuth } from './poll/watch-auth.js';
+export { printable } from './text.js';
 export type {
   AuthInstructions,
   AuthSession,

@@ -11,11 +11,15 @@ function escapeChar(char: string): string {
   return hex.length <= 4 ? `\\u${hex.padStart(4, '0')}` : `\\u{${hex}}`;
 }
 
-/** `text` with every character that could act on a terminal, or hide in it, replaced by its escape. */
+/** `text` with every character that could act on a terminal, or hide in it, replaced by its escape (`\x1b`). */
 export const printable = (text: string): string => text.replace(UNSAFE, escapeChar);
 
-/** `text` with those characters removed: for prose shown as it is, such as the platform's instructions. */
-export const plain = (text: string): string => text.replace(UNSAFE, '');
+/** {@link printable}, cut to `max` characters first: server text may be a megabyte, a line should not be. */
+export const clip = (text: string, max: number): string =>
+  printable(text.length > max ? `${text.slice(0, max)}…` : text);
+
+/** `text` with those characters removed but its line breaks: for prose, such as the platform's instructions. */
+export const plain = (text: string): string => text.replace(UNSAFE, (char) => (char === '\n' ? char : ''));
 
 /** A short, quoted, printable rendering of a value for an error message. */
 export function show(value: unknown): string {

@@ -78,8 +78,10 @@ export const checkFunction = <T>(field: string, value: T): T =>
 export const checkSignal = (value: unknown): AbortSignal | undefined =>
   value === undefined || value instanceof AbortSignal ? value : refuse('signal', 'an AbortSignal', value);
 
+/** A string in place of options or a client may be the key itself: it is named by its length only. */
 export function checkObject(field: string, value: unknown): void {
-  if (typeof value !== 'object' || value === null) refuse(field, 'an object', value);
+  const got = typeof value === 'string' ? `a string of length ${value.length} (not shown)` : undefined;
+  if (typeof value !== 'object' || value === null) refuse(field, 'an object', value, '', got);
 }
 
 export const isLoopbackHost = (hostname: string): boolean =>

@@ -274,6 +274,8 @@ const hostileApi: Handler = (req, res) => {
   const data = { sessionId: id, requiresSelection: false, expiresAt, status: 'completed' };
   if (id === 'api-error') return json(res, { code: 15040, message: `no${EVIL}`, requestId: `rid${EVIL}` });
   if (id === 'weird') return json(res, { code: 0, message: 'ok', data: { ...data, status: `odd${EVIL}` } });
+  if (id === 'long')
+    return json(res, { code: 0, message: 'ok', data: { ...data, status: `${EVIL}${'x'.repeat(400_000)}` } });
   const accounts = [
     { accountId: `id${EVIL}`, platform: PLATFORM, platformUid: 'u', displayName: `M${EVIL}` },
   ];
@@ -285,16 +287,23 @@ test.concurrent.each([
   [['wait', PLATFORM, 'completed'], 0],
   [['wait', PLATFORM, 'weird', '--timeout', '3'], 4],
   [['wait', PLATFORM, 'weird', '--timeout', '3', '--json'], 4],
+  [['wait', PLATFORM, 'long', '--timeout', '3'], 4],
   [['status', PLATFORM, 'completed'], 0],
   [['status', PLATFORM, 'completed', '--json'], 0],
 ])('never prints control or invisible characters from the server: %j', async (args, code) => {
   const r = await run(args, { env: { AITOEARN_BASE_URL: hostile.url } });
   expect(r.code, r.stderr).toBe(code);
   expect(`${r.stdout}${r.stderr}`).not.toMatch(UNSAFE);
+  expect(r.stdout.length + r.stderr.length).toBeLessThan(20_000);
   if (args.includes('--json'))
     for (const record of ndjson(r.stdout)) expect(JSON.stringify(record)).not.toMatch(UNSAFE);
   // Replaced visibly: a person sees that something was there.
   expect(`${r.stdout}${r.stderr}`).toMatch(/\\x1b\[2J|\\x9b/);
+});
+
+it.concurrent('keeps redrawing the live line past a status of 400,000 characters, cut to a line', async () => {
+  const term = onTerminal(['wait', PLATFORM, 'long', '--timeout', '3'], { AITOEARN_BASE_URL: hostile.url });
+  expect([await term.exited, term.raw().length < 40_000]).toEqual([4, true]);
 });
 
 const KEY = { AITOEARN_API_KEY: `${CANARY} x` };
@@ -305,6 +314,8 @@ test.concurrent.each<[string[], RegExp, Env?]>([
   [['wait', PLATFORM, 's1'], /no API key: set AITOEARN_API_KEY/, { AITOEARN_API_KEY: undefined }],
   [['wait', PLATFORM, 's1', '--json'], /: AITOEARN_API_KEY must be a non-empty string .*not shown/, KEY],
   [['wait', PLATFORM, 's1', '--api-key-file', '/nonexistent/k'], /cannot read the API key file.*ENOENT/],
+  // The key pasted as the file's path: the message quotes the path, never the key.
+  [['wait', PLATFORM, 's1', '--api-key-file', CANARY], /the API key file "\[redacted\]".*ENOENT/],
   [[...S1, '--base-url', 'x y', '--json'], /: --base-url must be an https URL .*"x y": it is not a URL$/],
   [S1, /: AITOEARN_BASE_URL must be .*unencrypted/, { AITOEARN_BASE_URL: 'http://example.com' }],
   [['wait', PLATFORM, '..', '--json'], /sessionId.*dot segment/],

@@ -203,6 +203,12 @@ describe('bad input is refused, naming the field and the value, before any reque
     expect(error).toMatchObject({ field: 'client' });
   });
 
+  it('refuses the key given in place of the options or the client, naming only its length', async () => {
+    const shown = `got a string of length ${CANARY.length} (not shown)`;
+    expect((await caught(() => createAitoearnClient(CANARY as never))).message).toContain(shown);
+    expect((await caught(() => getAuthStatus(CANARY as never, ASK))).message).toContain(shown);
+  });
+
   test.each([
     [{ baseUrl: 'http://127.0.0.1:8080' }, 'http://127.0.0.1:8080'],
     [{ baseUrl: 'http://localhost:8080/' }, 'http://localhost:8080'],
@@ -216,8 +222,8 @@ describe('bad input is refused, naming the field and the value, before any reque
   });
 });
 
-function html(status: number): Respond {
-  return (_q, res) => res.writeHead(status).end('<html>gateway</html>');
+function html(status: number, type?: string): Respond {
+  return (_q, res) => res.writeHead(status, type ? { 'content-type': type } : {}).end('<html>gateway</html>');
 }
 const cutShort =
   (headers: object): Respond =>
@@ -255,6 +261,8 @@ const classificationRows: [string, Respond, Record<string, unknown>, boolean][] 
     status >= 408,
   ]),
   ['an HTML body with HTTP 200', html(200), { reason: 'bad-body' }, true],
+  // A header's bytes 0x80–0x9f arrive as C1 controls, which a terminal acts on: escaped in the message.
+  ['a C1 control in a header', html(502, 'x\x9b2J'), { message: expect.stringMatching(/x\\x9b2J/) }, true],
   // undici rejects the body read with TypeError "terminated" (cause: UND_ERR_SOCKET): a network failure.
   ['JSON short of its Content-Length', cutShort({ 'Content-Length': 200 }), { reason: 'network' }, true],
   ['chunked JSON cut short by a reset', cutShort({}), { reason: 'network' }, true],
@@ -329,13 +337,13 @@ describe('startAuth', () => {
     const instructions = [
       undefined,
       { 'zh-CN': '只有中文' },
-      { 'en-US': 'Scan\u001b[2J \u202eit\u200b\u00ad\u{E0041}' },
+      { 'en-US': 'Scan\u001b[2J \u202eit\u200b\u00ad\u{E0041}\r\nthen' },
     ];
     const { client: c, requests } = faked((_r, i) => ok({ ...STARTED, authInstructions: instructions[i] }));
     expect('authInstructions' in (await startAuth(c, { platform: 'douyin' }))).toBe(false);
     expect(new URL(requests[0]?.url ?? '').search).toBe('');
     expect((await startAuth(c, ASK)).authInstructions).toEqual({ 'zh-CN': '只有中文' });
-    expect((await startAuth(c, ASK)).authInstructions).toEqual({ 'en-US': 'Scan[2J it' });
+    expect((await startAuth(c, ASK)).authInstructions).toEqual({ 'en-US': 'Scan[2J it\nthen' });
   });
 
   test.each([
@@ -499,6 +507,14 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
     expectNoKey(result, start, error);
   });
 
+  it('also where parsing the URL or cleaning the text rejoins it (a tab, a zero-width space)', async () => {
+    const [head, tail] = [CANARY.slice(0, 4), CANARY.slice(4)];
+    const authInstructions = { 'en-US': `${head}\u200b${tail}` };
+    const c = answering(ok({ ...STARTED, url: `https://example.com/?k=${head}\t${tail}`, authInstructions }));
+    const url = 'https://example.com/?k=[redacted]';
+    expect(await startAuth(c, ASK)).toMatchObject({ url, authInstructions: { 'en-US': '[redacted]' } });
+  });
+
   it('whatever its letter case, percent-encoded partly or wholly, and beside a malformed escape', async () => {
     const partly = CANARY.replaceAll('-', '%2D');
     const wholly = [...CANARY].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
@@ -527,6 +543,12 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
     expect(error).toMatchObject({ reason: 'network', cause: { code: 'ECONNRESET' } });
     expect(String((error.cause as Error).message)).toContain('fetch failed for [redacted]');
     expect(inspect(error, { showHidden: true, depth: 8 })).not.toContain(NEEDLE);
+    // A code that is not a string (here the request itself) is not kept; one that is, is redacted.
+    for (const code of [{ request: 'x' }, `E_${CANARY}`]) {
+      const fetch = async () => Promise.reject(Object.assign(new Error('failed'), { code }));
+      const { cause } = await statusError({ fetch });
+      expect((cause as { code?: unknown }).code).toBe(typeof code === 'string' ? 'E_[redacted]' : undefined);
+    }
   });
 
   it('cuts server text to a readable length, naming the full length', async () => {

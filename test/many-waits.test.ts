@@ -130,9 +130,8 @@ it('a sleeping wait holds nothing of the answer it read: thousands of waits, not
   let checked!: () => void;
   const sleeping = new Promise<void>((resolve) => (checked = resolve));
   const options = { platform: 'douyin', sessionId: 's-gc', signal: stop.signal, onProgress: () => checked() };
-  const wait = waitForAuth(client, { ...options, initialDelayMs: 60_000, maxDelayMs: 60_000 }).catch(
-    (e) => e,
-  );
+  const slow = { initialDelayMs: 60_000, maxDelayMs: 60_000 };
+  const wait = waitForAuth(client, { ...options, ...slow }).catch((e) => e);
   await sleeping;
   await turn();
   gc();

@@ -45,8 +45,8 @@ it.concurrent('exports only what a user needs', async () => {
   expect(Object.keys(await import(`${DIST}/index.js`)).sort()).toEqual(
     `AitoearnApiError AitoearnError AitoearnInputError AitoearnResponseError AitoearnTransportError
       AitoearnUnavailableError AuthExpiredError AuthFailedError AuthTimeoutError PLATFORMS apiErrorKind
-      connectAccount createAitoearnClient describeAuthErrorCode getAuthStatus isPlatform isTransient startAuth
-      waitForAuth watchAuth`.split(/\s+/),
+      connectAccount createAitoearnClient describeAuthErrorCode getAuthStatus isPlatform isTransient printable
+      startAuth waitForAuth watchAuth`.split(/\s+/),
   );
   expect(Object.keys(await import(`${DIST}/sandbox/index.js`)).sort()).toEqual(
     'SANDBOX_API_KEY SandboxFullError SandboxListenError formatSandboxRequest startSandbox'.split(' '),

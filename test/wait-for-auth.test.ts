@@ -91,14 +91,14 @@ describe('outcomes: each ends the wait, and nothing is sent or left behind after
 });
 
 describe('schedule', () => {
-  // An injected random that returns NaN or leaves [0, 1) must not collapse the schedule.
-  const randoms = [0, 0.999, Number.NaN, 5];
-  it.each(randoms)('sends at 0, then backs off 1, 2, 4, then 5 s (random %d)', async (r) => {
-    const { server, run } = setup((i) => (i < 7 ? pending : completed), LONG, { random: () => r });
+  // An injected random that returns NaN or leaves [0, 1) counts as 0: it must not collapse the schedule.
+  const randoms = [...[0, 0.999, Number.NaN, 5].map((r) => [r, 0.1]), [1, 1]];
+  it.each(randoms)('sends at 0, then backs off 1, 2, 4, then 5 s (random %d, jitter %d)', async (r, j) => {
+    const { server, run } = setup((i) => (i < 7 ? pending : completed), LONG, { random: () => r, jitter: j });
     expect(await run()).toMatchObject({ status: 'completed' });
-    const used = Number.isNaN(r) ? 0 : Math.min(1, r);
+    const used = r >= 0 && r < 1 ? r : 0;
     expect(server.calls[0]).toBe(0);
-    const backoff = [1, 2, 4, 5, 5, 5, 5].map((s) => Math.round(s * 1000 * (1 - 0.1 * used)));
+    const backoff = [1, 2, 4, 5, 5, 5, 5].map((s) => Math.round(s * 1000 * (1 - j * used)));
     expect(gaps(server.calls)).toEqual(backoff);
   });
 
@@ -284,13 +284,15 @@ describe('watchAuth', () => {
     expect(results.map((r) => (r.done ? 'done' : r.value.status))).toEqual(['pending', 'completed', 'done']);
   });
 
-  it.each([false, true])('stops at once when the loop is left (queued next() calls: %s)', async (queued) => {
+  const leaving = ['return', 'return', 'throw'].map((how, i) => [i === 1, how] as const);
+  it.each(leaving)('stops at once when the loop is left (queued: %s; by %s())', async (queued, how) => {
     const { clock, server, watch } = setup([pending], LONG);
     const watching = watch();
     expect((await clock.drive(watching.next())).done).toBe(false);
     const waiting = queued ? [watching.next(), watching.next()] : [];
     await clock.advance(10);
-    await watching.return?.();
+    const left = new Error('left');
+    await (how === 'return' ? watching.return?.() : expect(watching.throw?.(left)).rejects.toBe(left));
     expect((await Promise.all(waiting)).map((r) => r.done)).toEqual(queued ? [true, true] : []);
     await clock.advance(5 * MINUTE);
     expect(server.calls).toHaveLength(1);

@@ -1,6 +1,12 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type * as api from 'aitoearn-auth';
-import { AitoearnInputError, AuthExpiredError, AuthTimeoutError, describeAuthErrorCode } from 'aitoearn-auth';
+import {
+  AitoearnInputError,
+  AuthExpiredError,
+  AuthTimeoutError,
+  describeAuthErrorCode,
+  printable,
+} from 'aitoearn-auth';
 import { z } from 'zod';
 
 // Strings, not the spec's enums: a status or platform a newer API adds must still pass the output check
@@ -45,13 +51,16 @@ export type Language = 'zh-CN' | 'en-US';
 export const personLanguage = (env: NodeJS.ProcessEnv): Language =>
   /^zh\b|^zh[_-]/i.test(env.LC_ALL || env.LC_MESSAGES || env.LANG || '') ? 'zh-CN' : 'en-US';
 
-// Text for the model, which hosts also print in terminals: each character that could act on a terminal or
-// reorder a line is replaced by a visible escape.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-const UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\p{Bidi_Control}\u2028\u2029]/gu;
-const escapeUnsafe = (value: string) =>
-  value.replace(UNSAFE, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
-const text = (lines: readonly string[]) => ({ type: 'text' as const, text: escapeUnsafe(lines.join('\n')) });
+// Text for the model, which hosts also print in terminals: the package's escaper, line by line, each line cut
+// (a hostile answer may carry a megabyte in one field).
+const escapeUnsafe = (value: string) => printable(value.length > 2000 ? `${value.slice(0, 2000)}…` : value);
+const text = (lines: readonly string[]) => ({
+  type: 'text' as const,
+  text: lines
+    .flatMap((line) => line.split('\n'))
+    .map(escapeUnsafe)
+    .join('\n'),
+});
 
 /** `douyin Name (accountId …)` for each connected account; the ids alone when the API named none. */
 const accountNames = (done: api.AuthSession) =>

@@ -1,9 +1,9 @@
-import { PLATFORMS } from 'aitoearn-auth';
+import { PLATFORMS, printable } from 'aitoearn-auth';
 
 /** The message for a platform not in the list, with the one most likely meant. */
 export function unknownPlatform(input: unknown): string {
   const hint = typeof input === 'string' ? didYouMean(input, PLATFORMS) : undefined;
-  const shown = typeof input === 'string' ? JSON.stringify(input.slice(0, 40)) : typeof input;
+  const shown = typeof input === 'string' ? printable(JSON.stringify(input.slice(0, 40))) : typeof input;
   return `unknown platform ${shown}${hint ? `; did you mean "${hint}"?` : ''} (platforms: ${PLATFORMS.join(', ')})`;
 }
 

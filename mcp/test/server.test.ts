@@ -140,6 +140,7 @@ describe('without URL elicitation', () => {
   it.each([
     ['connect_account', ask('douyinn'), /unknown platform "douyinn"; did you mean "douyin"\?/],
     ['wait_for_auth', ask('Tiktok', 'x'), /did you mean "tiktok"\?/],
+    ['auth_status', ask('DOUYIN\u202eX', 'x'), /unknown platform "DOUYIN\\u202eX"/],
     ['auth_status', ask('douyin', '../../auth/douyin'), /"sessionId".*Nothing was sent/],
     ['wait_for_auth', ask('douyin', 'AAAAAAAAAAAAAAAA'), /code 15039/],
     ['wait_for_auth', linkedin({ type: 'fail', errorCode: 15013 }), /error code 15013 \(permission denied\)/],
@@ -221,6 +222,21 @@ describe('with URL elicitation', () => {
     // The library refuses it before anyone sees it: an SVG can carry script.
     expect(odd.text).toMatch(/bad "data\.url": expected an http\(s\) URL or a data:image\/ URL/);
     expect([odd.isError, odd.out, odd.content.length]).toEqual([true, undefined, 1]);
+  });
+
+  it('escapes and cuts what a server says before a model or a terminal sees it', async () => {
+    const [sessionId, expiresAt] = ['S'.repeat(16), new Date(Date.now() + 60_000).toISOString()];
+    const displayName = `\u200b\u202e\x1b[2J${'x'.repeat(300_000)}`;
+    const accounts = [{ accountId: 'a', platform: 'douyin', platformUid: 'u', displayName }];
+    const session = { sessionId, status: 'completed', requiresSelection: false, expiresAt, accounts };
+    const api = await startServer((_request, response) => json(response, statusBody(session)));
+    onTestFinished(() => api.close());
+    const { text } = await (await agent(undefined, { AITOEARN_BASE_URL: api.url })).call('auth_status', {
+      platform: 'douyin',
+      sessionId,
+    });
+    expect(text).toContain('\\u200b\\u202e\\x1b[2Jxxx');
+    expect(text.length).toBeLessThan(10_000);
   });
 });
 

@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { createAitoearnClient, getAuthStatus } from '../client.js';
 import type { AuthProgress, AuthSession, AuthWatch } from '../index.js';
-import { printable } from '../text.js';
+import { clip, printable } from '../text.js';
 import { VERSION } from '../version.js';
 import { readApiKey } from './api-key.js';
 import type { Command, SessionCommand } from './args.js';
@@ -16,9 +16,10 @@ const paint = render.painter(stderr, env);
 const out = (line: string): void => void stdout.write(`${line}\n`);
 const err = (line: string): void => void stderr.write(`${line}\n`);
 const json = (record: object) => out(render.jsonLine(record));
-/** A bug report's text is not ours to control: the key, once read, is cut out of it. */
+/** A message may quote what was typed, a key pasted in the wrong place included: the key is cut out of it. */
 let keyToHide: string | undefined;
-const hideKey = (text: string) => (keyToHide ? text.split(keyToHide).join('[redacted]') : text);
+const hideKey = (text: string, key = keyToHide || env.AITOEARN_API_KEY) =>
+  key ? text.split(key).join('[redacted]') : text;
 /** The last progress seen, for the result line of a wait that ends in an error. */
 let last: AuthProgress | undefined;
 
@@ -44,19 +45,20 @@ function interrupts() {
 /** Prints how a run ended: the result line with `--json`, the reason on stderr; returns the exit code. */
 function fail(error: unknown, argv: readonly string[], command?: Runnable) {
   const exit = classify(error);
-  const message = render.messageOf(error, command?.kind === 'sandbox' ? undefined : command);
-  const record = render.errorRecord(error, exit === 'bug' ? hideKey(message) : message);
+  const message = hideKey(render.messageOf(error, command?.kind === 'sandbox' ? undefined : command));
+  const record = render.errorRecord(error, message);
   const session = (error as { session?: AuthSession }).session ?? last?.session;
   if (command?.json ?? wantsJson(argv)) json(render.resultRecord(exit, session, record));
+  const said = clip(message, 2000);
   if (exit === 'usage') {
     const topic = command?.kind ?? commandIn(argv);
-    err(`aitoearn-auth: ${printable(message)}`);
+    err(`aitoearn-auth: ${said}`);
     err(`Run 'aitoearn-auth ${topic ? `help ${topic}` : '--help'}' for usage.`);
   } else if (exit !== 'bug') {
-    err(`aitoearn-auth: ${paint(error instanceof Interrupted ? 'interrupted' : printable(message), 'red')}`);
+    err(`aitoearn-auth: ${paint(error instanceof Interrupted ? 'interrupted' : said, 'red')}`);
   } else {
     const name = error instanceof Error ? error.name : typeof error;
-    err(`aitoearn-auth: ${paint(`bug: ${printable(hideKey(`${name}: ${message}`))}`, 'red')}`);
+    err(`aitoearn-auth: ${paint(`bug: ${printable(`${name}: ${message}`)}`, 'red')}`);
     err(
       `This is a bug in aitoearn-auth ${VERSION}, not a problem with the session or the API; retrying will not help.`,
     );

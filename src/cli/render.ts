@@ -1,6 +1,6 @@
 import { AitoearnApiError, AitoearnInputError, AitoearnTransportError, AuthTimeoutError } from '../errors.js';
 import type { AuthProgress, AuthSession } from '../index.js';
-import { printable } from '../text.js';
+import { clip, printable } from '../text.js';
 import { keySource } from './api-key.js';
 import { EXITS, type ExitName, type SessionCommand } from './args.js';
 
@@ -60,12 +60,12 @@ function causeOf(error: Error): string {
 
 /** The parts of the progress line, in display order; `sinceEventMs` ages the event for the live line. */
 export function progressSegments(event: AuthProgress, sinceEventMs = 0, enter: EnterHint = 'none'): Part[] {
-  const status = printable(event.status ?? 'no answer yet');
+  const status = clip(event.status ?? 'no answer yet', 100);
   // Whole seconds, so that elapsed and left always add up to the same total however the clock is rounded.
   const totalS = Math.max(0, Math.round((event.elapsedMs + event.remainingMs) / 1000));
   const elapsedS = Math.max(0, Math.floor((event.elapsedMs + sinceEventMs) / 1000));
   const { error, type, nextDelayMs } = event;
-  const warning = printable(`${type === 'retry' ? 'retrying: ' : ''}${event.warning}`);
+  const warning = clip(`${type === 'retry' ? 'retrying: ' : ''}${event.warning}`, 300);
   // The full warning names the request; once it does not fit, its cause is what counts.
   const short = type === 'retry' && error ? `retrying: ${causeOf(error)}` : cutToWidth(warning, 40);
   const parts = [
@@ -119,7 +119,7 @@ export function errorRecord(error: unknown, message: string): Record<string, unk
 
 /** The `status` lines: one `path: value` per scalar of the decoded session, in its order. */
 export function sessionLines(value: unknown, path = ''): string[] {
-  if (isScalar(value)) return [printable(`${path}: ${value}`)];
+  if (isScalar(value)) return [clip(`${path}: ${value}`, 1000)];
   if (!value || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([key, v]) =>
     sessionLines(v, Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key),
@@ -129,9 +129,9 @@ export function sessionLines(value: unknown, path = ''): string[] {
 /** `platform displayName (accountId)`, one per connected account; ids alone when the API named none. */
 export function accountLines(session: AuthSession | undefined, platform: string): string[] {
   if (session?.accounts?.length)
-    return session.accounts.map((a) => printable(`${a.platform} ${a.displayName} (${a.accountId})`));
+    return session.accounts.map((a) => clip(`${a.platform} ${a.displayName} (${a.accountId})`, 500));
   const ids = session?.accountIds ?? (session?.accountId ? [session.accountId] : []);
-  return ids.map((id) => printable(`${platform} (${id})`));
+  return ids.map((id) => clip(`${platform} (${id})`, 500));
 }
 
 /** The message a person sees (and the result line carries), in the command's words. */

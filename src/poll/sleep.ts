@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { RequestTimer } from '../client.js';
 import { MAX_TIMER_MS } from '../validate.js';
 import type { WaitClock } from './options.js';
@@ -90,36 +91,16 @@ export function cancel(entry: Entry): void {
 }
 
 /** {@link enqueue} as the client's request timer. */
-export const queueTimer: RequestTimer = (ms, fn) => {
-  const entry = enqueue(ms, fn);
-  return () => cancel(entry);
-};
+export const queueTimer: RequestTimer = (ms, fn) => cancel.bind(null, enqueue(ms, fn));
 
-/** Waits `ms` milliseconds on the queue; rejects with the signal's reason as soon as `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      cancel(entry);
-      reject(signal.reason);
-    };
-    const entry = enqueue(ms, () => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
+/** The sleep of a wait on a caller's clock without a sleep of its own, and of the callback's linger. */
+export const sleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal });
 
 /**
  * Timers on a caller's clock: `sleep` waits on it, asked again for the rest after an early return (after
- * pending I/O). A sleep that fails on its own calls `fail`, so that a hanging server cannot hold the wait.
+ * pending I/O). A sleep that fails on its own calls `end`, so that a hanging server cannot hold the wait.
  */
-export function clockTimer(
-  clock: WaitClock,
-  nap: typeof sleep,
-  fail: (error: unknown) => void,
-): RequestTimer {
+export function clockTimer(clock: WaitClock, nap: typeof sleep, end: (error: unknown) => void): RequestTimer {
   return (ms, fn) => {
     const cancel = new AbortController();
     const until = clock.now() + ms;
@@ -131,7 +112,7 @@ export function clockTimer(
       }
     })().then(
       () => cancel.signal.aborted || fn(),
-      (error: unknown) => cancel.signal.aborted || fail(error),
+      (error: unknown) => cancel.signal.aborted || end(error),
     );
     return () => cancel.abort();
   };

@@ -238,7 +238,7 @@ export function createWaiter(client: AitoearnClient, o: ResolvedWaitOptions) {
           // Shortened by up to `jitter`, so that waits started together spread out. An injected random that
           // returns NaN or leaves [0, 1) must not collapse the schedule.
           const drawn = o.random();
-          const r = Number.isFinite(drawn) ? Math.min(1, Math.max(0, drawn)) : 0;
+          const r = drawn >= 0 && drawn < 1 ? drawn : 0;
           next = Math.max(now + Math.round(grown(checks, o) * (1 - o.jitter * r)), hintUntil);
           if (next >= finalAt) next = lastRequestAt >= finalAt ? undefined : Math.max(finalAt, floor());
           if (next !== undefined && next >= deadline) next = undefined;

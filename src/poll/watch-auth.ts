@@ -51,11 +51,12 @@ export function watchAuth(client: AitoearnClient, options: WaitForAuthOptions): 
     }
   }
   const iterator = watch();
-  const close = iterator.return.bind(iterator);
-  // A return() waits for the next() calls before it: the stop lets them end at once.
-  const stop = () => {
+  const [close, raise] = [iterator.return.bind(iterator), iterator.throw.bind(iterator)];
+  // A return() waits for the next() calls before it: the stop lets them end at once. A throw() stops it too.
+  const stop = <T>(value: T) => {
     waiter.stop(STOPPED);
-    return close(undefined);
+    return value;
   };
-  return Object.assign(iterator, { poke: () => waiter.poke(), return: stop });
+  const [onReturn, onThrow] = [() => close(stop(undefined)), (error: unknown) => raise(stop(error))];
+  return Object.assign(iterator, { poke: () => waiter.poke(), return: onReturn, throw: onThrow });
 }
