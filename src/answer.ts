@@ -132,8 +132,8 @@ export function decodeSession(data: unknown, redact: Redact, sessionId: string):
  * `javascript:`, `file:`, `data:text/html` nor SVG (which runs scripts).
  */
 function checkedUrl(text: string, redact: Redact): string {
-  const refuse = (why: string): never => {
-    throw Object.assign(new BadField('data.url', `expected ${why}`, text, redact), { final: true });
+  const refuse = (why: string, shown = text): never => {
+    throw Object.assign(new BadField('data.url', `expected ${why}`, shown, redact), { final: true });
   };
   const image = /^data:image\/(png|jpeg|gif|webp)[;,]/i.test(text);
   const cap = image ? 256 * 1024 : 8 * 1024;
@@ -148,8 +148,9 @@ function checkedUrl(text: string, redact: Redact): string {
     refuse('a base64 data:image/ URL');
   // Percent-encoding can make the href far longer than the text (each CJK character becomes nine).
   if (url.href.length > cap) refuse(`a URL of at most ${cap} characters`);
-  // Redacted again: parsing can rejoin a key that a tab or a full-width letter had split.
-  return redact(url.href);
+  // Parsing can rejoin a key that a tab had split; a redacted URL would open another page: refused instead.
+  if (redact(url.href) !== url.href) refuse('a URL without the API key', redact(url.href));
+  return url.href;
 }
 
 /** A start answer's `data`: a checked `url`, a `sessionId` safe to send back, instructions as plain text. */

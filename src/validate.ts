@@ -79,9 +79,11 @@ export const checkSignal = (value: unknown): AbortSignal | undefined =>
   value === undefined || value instanceof AbortSignal ? value : refuse('signal', 'an AbortSignal', value);
 
 /** A string in place of options or a client may be the key itself: it is named by its length only. */
+export const unshown = (value: unknown) =>
+  typeof value === 'string' ? `a string of length ${value.length} (not shown)` : undefined;
+
 export function checkObject(field: string, value: unknown): void {
-  const got = typeof value === 'string' ? `a string of length ${value.length} (not shown)` : undefined;
-  if (typeof value !== 'object' || value === null) refuse(field, 'an object', value, '', got);
+  if (typeof value !== 'object' || value === null) refuse(field, 'an object', value, '', unshown(value));
 }
 
 export const isLoopbackHost = (hostname: string): boolean =>

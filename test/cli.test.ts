@@ -316,6 +316,7 @@ test.concurrent.each<[string[], RegExp, Env?]>([
   [['wait', PLATFORM, 's1', '--api-key-file', '/nonexistent/k'], /cannot read the API key file.*ENOENT/],
   // The key pasted as the file's path: the message quotes the path, never the key.
   [['wait', PLATFORM, 's1', '--api-key-file', CANARY], /the API key file "\[redacted\]".*ENOENT/],
+  [[...S1, '--timeout', 'abc'], /--timeout must be a positive number of seconds/, { AITOEARN_API_KEY: 'e' }],
   [[...S1, '--base-url', 'x y', '--json'], /: --base-url must be an https URL .*"x y": it is not a URL$/],
   [S1, /: AITOEARN_BASE_URL must be .*unencrypted/, { AITOEARN_BASE_URL: 'http://example.com' }],
   [['wait', PLATFORM, '..', '--json'], /sessionId.*dot segment/],

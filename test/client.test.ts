@@ -507,12 +507,13 @@ describe('the key is redacted from every decoded string, whatever the JSON escap
     expectNoKey(result, start, error);
   });
 
-  it('also where parsing the URL or cleaning the text rejoins it (a tab, a zero-width space)', async () => {
+  it('also where cleaning the text rejoins it (a zero-width space); a URL that parsing rejoins is refused', async () => {
     const [head, tail] = [CANARY.slice(0, 4), CANARY.slice(4)];
-    const authInstructions = { 'en-US': `${head}\u200b${tail}` };
-    const c = answering(ok({ ...STARTED, url: `https://example.com/?k=${head}\t${tail}`, authInstructions }));
-    const url = 'https://example.com/?k=[redacted]';
-    expect(await startAuth(c, ASK)).toMatchObject({ url, authInstructions: { 'en-US': '[redacted]' } });
+    const [text, url] = [`${head}\u200b${tail}`, `https://example.com/?k=${head}\t${tail}`];
+    const answers = [ok({ ...STARTED, authInstructions: { 'en-US': text } }), ok({ ...STARTED, url })];
+    const c = faked((_r, i) => answers[i] as Answer).client;
+    expect(await startAuth(c, ASK)).toMatchObject({ authInstructions: { 'en-US': '[redacted]' } });
+    expect(await caught(() => startAuth(c, ASK))).toMatchObject({ reason: 'refused-url' });
   });
 
   it('whatever its letter case, percent-encoded partly or wholly, and beside a malformed escape', async () => {

@@ -92,7 +92,7 @@ describe('outcomes: each ends the wait, and nothing is sent or left behind after
 
 describe('schedule', () => {
   // An injected random that returns NaN or leaves [0, 1) counts as 0: it must not collapse the schedule.
-  const randoms = [...[0, 0.999, Number.NaN, 5].map((r) => [r, 0.1]), [1, 1]];
+  const randoms = [...[0, 0.999, Number.NaN, 5].map((r) => [r, 0.1]), [1, 0.9], [0.9999, 0.9]];
   it.each(randoms)('sends at 0, then backs off 1, 2, 4, then 5 s (random %d, jitter %d)', async (r, j) => {
     const { server, run } = setup((i) => (i < 7 ? pending : completed), LONG, { random: () => r, jitter: j });
     expect(await run()).toMatchObject({ status: 'completed' });
@@ -306,7 +306,7 @@ it.each([
   [{ initialDelayMs: 0 }, 'initialDelayMs'],
   [{ maxDelayMs: 10, initialDelayMs: 100 }, 'maxDelayMs'],
   [{ factor: 0.5 }, 'factor'],
-  [{ jitter: 2 }, 'jitter'],
+  [{ jitter: 0.95 }, 'jitter'],
   [{ requestTimeoutMs: -1 }, 'requestTimeoutMs'],
   [{ retries: -1 }, 'retries'],
   [{ retries: 1.5 }, 'retries'],

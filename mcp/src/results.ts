@@ -51,15 +51,12 @@ export type Language = 'zh-CN' | 'en-US';
 export const personLanguage = (env: NodeJS.ProcessEnv): Language =>
   /^zh\b|^zh[_-]/i.test(env.LC_ALL || env.LC_MESSAGES || env.LANG || '') ? 'zh-CN' : 'en-US';
 
-// Text for the model, which hosts also print in terminals: the package's escaper, line by line, each line cut
-// (a hostile answer may carry a megabyte in one field).
+// Text for the model, which hosts also print in terminals: the package's escaper on each line, cut (a hostile
+// answer may carry a megabyte in one field); a line break the server sent is escaped, never a new line.
 const escapeUnsafe = (value: string) => printable(value.length > 2000 ? `${value.slice(0, 2000)}…` : value);
 const text = (lines: readonly string[]) => ({
   type: 'text' as const,
-  text: lines
-    .flatMap((line) => line.split('\n'))
-    .map(escapeUnsafe)
-    .join('\n'),
+  text: lines.map(escapeUnsafe).join('\n'),
 });
 
 /** `douyin Name (accountId …)` for each connected account; the ids alone when the API named none. */
@@ -95,7 +92,8 @@ export function linkResult(platform: string, start: api.ConnectStart, language: 
         `Show the person this QR code (the image below); they scan it in the ${platform} app to approve access.`,
       ]
     : [`Show the person this link; they open it and approve access to their ${platform} account:`, url];
-  if (authInstructions?.[language]) lines.push(`Instructions for the person: ${authInstructions[language]}`);
+  const said = authInstructions?.[language]?.split('\n').slice(0, 20) ?? [];
+  if (said.length > 0) lines.push('Instructions for the person:', ...said);
   lines.push(
     `Once it is shown, call wait_for_auth with ${JSON.stringify({ platform, sessionId })}: it returns the connected accounts as soon as the person finishes (the session expires at ${expiresAt}).`,
   );

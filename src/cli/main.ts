@@ -18,8 +18,8 @@ const err = (line: string): void => void stderr.write(`${line}\n`);
 const json = (record: object) => out(render.jsonLine(record));
 /** A message may quote what was typed, a key pasted in the wrong place included: the key is cut out of it. */
 let keyToHide: string | undefined;
-const hideKey = (text: string, key = keyToHide || env.AITOEARN_API_KEY) =>
-  key ? text.split(key).join('[redacted]') : text;
+const hideKey = (text: string, key = keyToHide || env.AITOEARN_API_KEY || '') =>
+  key.length >= 8 ? text.split(key).join('[redacted]') : text;
 /** The last progress seen, for the result line of a wait that ends in an error. */
 let last: AuthProgress | undefined;
 

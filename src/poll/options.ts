@@ -33,7 +33,7 @@ export interface WaitForAuthOptions extends GetAuthStatusParams {
   /** Ms after the first check, and before the first retry. @default 1000 */ readonly initialDelayMs?: number;
   /** The longest delay between checks or retries, in ms. @default 5000 */ readonly maxDelayMs?: number;
   /** How much each delay grows over the previous one. @default 2 */ readonly factor?: number;
-  /** Fraction (0–1) by which a delay is randomly shortened. @default 0.1 */ readonly jitter?: number;
+  /** Fraction (0–0.9) by which a delay is randomly shortened. @default 0.1 */ readonly jitter?: number;
   /** Ms one request may take, clipped to the time left. @default the client's `requestTimeoutMs` */
   readonly requestTimeoutMs?: number;
   /** Transient failures in a row to retry before `AitoearnUnavailableError`. @default Infinity (until the deadline) */
@@ -92,7 +92,8 @@ export function resolveWaitOptions(options: WaitForAuthOptions, clientTimeoutMs:
     initialDelayMs,
     maxDelayMs,
     factor: checkNumber('factor', opt('factor'), 1, 10),
-    jitter: checkNumber('jitter', opt('jitter'), 0, 1),
+    // Up to 0.9: a delay never shrinks to nothing, whatever `random` returns (no hot loop).
+    jitter: checkNumber('jitter', opt('jitter'), 0, 0.9),
     requestTimeoutMs: checkPositiveMs('requestTimeoutMs', options.requestTimeoutMs ?? clientTimeoutMs),
     retries,
     clock,
