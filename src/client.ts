@@ -175,8 +175,8 @@ export async function startAuth(client: AitoearnClient, params: StartAuthParams)
 
 /** Throws unless `client` came from {@link createAitoearnClient}; returns what it holds out of sight. */
 export function checkClient(client: AitoearnClient) {
-  const got = v.unshown(client);
-  return internals.get(client) ?? v.refuse('client', 'a client from createAitoearnClient()', client, '', got);
+  const expected = 'a client from createAitoearnClient()';
+  return internals.get(client) ?? v.refuse('client', expected, client, '', v.unshown(client));
 }
 
 // A constant abort reason: aborting without one builds a DOMException (and its stack) on every call.

@@ -14,6 +14,10 @@ export function named(cls: { prototype: Error }, name: string): void {
 export class AitoearnError extends Error {
   /** The last session snapshot seen before the error, when a waiter saw one. */
   declare readonly session?: AuthSession | undefined;
+  // Once for every error: the server text a message quotes (a status, a header, a message) is escaped here.
+  constructor(message: string, options?: ErrorOptions) {
+    super(printable(message), options);
+  }
 }
 
 /** An argument or option was invalid; nothing was sent. */
@@ -64,7 +68,7 @@ export class AitoearnApiError extends AitoearnResponseError {
     const id = facts.requestId ? ` (request id ${facts.requestId})` : '';
     const meaning = codeFacts(code)?.meaning ?? 'unknown code';
     const said = JSON.stringify(serverMessage);
-    super(printable(`AiToEarn API answered code ${code} (${meaning}) for ${operation}${id}: ${said}`), facts);
+    super(`AiToEarn API answered code ${code} (${meaning}) for ${operation}${id}: ${said}`, facts);
     Object.assign(this, { code, serverMessage, kind: apiErrorKind(code) });
   }
 }
@@ -83,8 +87,7 @@ export class AitoearnTransportError extends AitoearnResponseError {
   declare readonly reason: TransportFailure;
 
   constructor(reason: TransportFailure, message: string, facts: ResponseFacts = {}, options?: ErrorOptions) {
-    // Header values come as Latin-1: bytes 0x80–0x9f are C1 controls, which terminals act on.
-    super(printable(message), facts, options);
+    super(message, facts, options);
     Object.assign(this, { reason });
   }
 }
@@ -123,7 +126,7 @@ export class AuthFailedError extends AitoearnError {
     const { sessionId, errorCode } = session;
     const meaning = describeAuthErrorCode(errorCode);
     const code = errorCode ?? 'none';
-    super(printable(`Authorization of session ${sessionId} failed with error code ${code} (${meaning})`));
+    super(`Authorization of session ${sessionId} failed with error code ${code} (${meaning})`);
     Object.assign(this, { session, errorCode, meaning });
   }
 }
@@ -143,7 +146,7 @@ export class AuthTimeoutError extends AitoearnError {
   declare readonly timeoutMs: number;
 
   constructor(timeoutMs: number, session: AuthSession | undefined, options?: ErrorOptions) {
-    const last = `last status: ${printable(session?.status ?? 'none seen')}`;
+    const last = `last status: ${session?.status ?? 'none seen'}`;
     super(`Gave up waiting for the authorization after timeoutMs=${timeoutMs} (${last})`, options);
     Object.assign(this, { timeoutMs, session });
   }

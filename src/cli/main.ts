@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Only what `status`, `--help` and `--version` need is imported here; the rest loads on demand.
 import { once } from 'node:events';
+import { redactorFor } from '../answer.js';
 import { createAitoearnClient, getAuthStatus } from '../client.js';
 import type { AuthProgress, AuthSession, AuthWatch } from '../index.js';
 import { clip, printable } from '../text.js';
@@ -19,7 +20,7 @@ const json = (record: object) => out(render.jsonLine(record));
 /** A message may quote what was typed, a key pasted in the wrong place included: the key is cut out of it. */
 let keyToHide: string | undefined;
 const hideKey = (text: string, key = keyToHide || env.AITOEARN_API_KEY || '') =>
-  key.length >= 8 ? text.split(key).join('[redacted]') : text;
+  key.length >= 8 ? redactorFor(key)(text) : text;
 /** The last progress seen, for the result line of a wait that ends in an error. */
 let last: AuthProgress | undefined;
 
